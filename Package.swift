@@ -1,0 +1,52 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// Dependency direction (see README "Architecture"):
+//   smtpscope ─► Analysis ─► Reassembly ─► Wire
+//       │           ├──────► SMTP            (imports nothing of ours)
+//       │           └──────► Capture ─► CLibpcap, Wire
+// Only Capture calls pcap_*; SMTP never sees TCP; core targets never read the wall clock.
+let package = Package(
+    name: "smtpscope",
+    products: [
+        .executable(name: "smtpscope", targets: ["smtpscope"]),
+        .library(name: "SMTPScopeAnalysis", targets: ["Analysis"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CLibpcap",
+            pkgConfig: "libpcap",
+            providers: [.apt(["libpcap-dev"])]
+        ),
+        .target(name: "Wire"),
+        .target(name: "Capture", dependencies: ["CLibpcap", "Wire"]),
+        .target(name: "Reassembly", dependencies: ["Wire"]),
+        .target(name: "SMTP"),
+        .target(
+            name: "Analysis",
+            dependencies: [
+                "Wire", "Capture", "Reassembly", "SMTP",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .executableTarget(
+            name: "smtpscope",
+            dependencies: [
+                "Analysis", "Capture",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .target(name: "TestSupport", dependencies: ["Wire", "Capture"]),
+        .testTarget(name: "WireTests", dependencies: ["Wire", "TestSupport"]),
+        .testTarget(name: "CaptureTests", dependencies: ["Capture", "Wire", "TestSupport"]),
+        .testTarget(name: "ReassemblyTests", dependencies: ["Reassembly", "Wire", "TestSupport"]),
+        .testTarget(name: "SMTPTests", dependencies: ["SMTP"]),
+        .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "Wire", "Capture", "Reassembly", "SMTP", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,187 @@
+/// The two sides of an SMTP conversation.
+public enum SMTPSide: Sendable, Hashable {
+    /// Sends commands and message data.
+    case client
+    /// Sends the greeting and replies.
+    case server
+}
+
+/// One client command line.
+public struct SMTPCommand: Sendable, Hashable {
+    /// The verb, upper-cased as written (`MAIL`, `EHLO`, `XXXX` …).
+    public var verb: String
+    /// The rest of the line after the verb and one space, without the line ending (capped).
+    public var argument: String
+    /// Client stream offset of the line's first byte.
+    public var offset: UInt64
+    /// Line length including its line ending.
+    public var length: Int
+
+    public init(verb: String, argument: String, offset: UInt64, length: Int) {
+        self.verb = verb
+        self.argument = argument
+        self.offset = offset
+        self.length = length
+    }
+}
+
+/// One complete (possibly multi-line) server reply.
+public struct SMTPReply: Sendable, Hashable {
+    /// The 3-digit code; 0 when the reply did not start with one.
+    public var code: Int
+    /// The text of each line after `250-` / `250 ` (capped).
+    public var lines: [String]
+    /// Server stream offset of the first line's first byte.
+    public var offset: UInt64
+    /// Server stream offset just past the final line's line ending.
+    public var endOffset: UInt64
+
+    public init(code: Int, lines: [String], offset: UInt64, endOffset: UInt64) {
+        self.code = code
+        self.lines = lines
+        self.offset = offset
+        self.endOffset = endOffset
+    }
+}
+
+/// What a reply answers, found through the pipelining FIFO (RFC 2920).
+public enum ReplyContext: Sendable, Hashable {
+    /// The 220 (or 554) greeting.
+    case greeting
+    /// A command line (MAIL, RCPT, DATA before its 354, EHLO, BDAT without LAST, …).
+    case command(SMTPCommand)
+    /// The end of message data of transaction `transaction` (after CRLF.CRLF or BDAT … LAST).
+    case endOfData(transaction: Int)
+    /// No command was waiting for it.
+    case unsolicited
+}
+
+/// End-of-data sequences: the strict one and the near misses used for SMTP smuggling.
+public enum TerminatorStyle: String, Sendable, Hashable, CaseIterable {
+    /// `\r\n.\r\n`, the only RFC 5321 §4.1.1.4 terminator.
+    case crlf
+    case lfLf = "lf.lf"  // \n.\n
+    case crlfLf = "crlf.lf"  // \r\n.\n
+    case lfCrlf = "lf.crlf"  // \n.\r\n
+    case crCr = "cr.cr"  // \r.\r
+    case crLf = "cr.lf"  // \r.\n
+    case lfCr = "lf.cr"  // \n.\r
+    case crlfCr = "crlf.cr"  // \r\n.\r
+    case crCrlf = "cr.crlf"  // \r.\r\n
+    case nullBefore = "crlf.nul"  // \r\n\0.\r\n
+}
+
+/// Where an end-of-data sequence lay in the client stream.
+public struct TerminatorInfo: Sendable, Hashable {
+    public var style: TerminatorStyle
+    /// Client stream offset of the sequence's first byte.
+    public var offset: UInt64
+    /// Bytes in the sequence (5 for `crlf`).
+    public var length: Int
+
+    public init(style: TerminatorStyle, offset: UInt64, length: Int) {
+        self.style = style
+        self.offset = offset
+        self.length = length
+    }
+}
+
+/// What was learnt about one message (a MAIL … DATA/BDAT transaction's content).
+public struct MessageSummary: Sendable, Hashable {
+    /// 0-based index of the transaction in the connection.
+    public var transaction: Int
+    public var mailFrom: String?
+    public var rcptTo: [String]
+    /// Client stream offset of the first message byte.
+    public var dataOffset: UInt64
+    /// Message size after dot-unstuffing (BDAT: chunk bytes), without the terminator.
+    public var size: UInt64
+    public var messageID: String?
+    public var subject: String?
+    public var date: String?
+    public var from: String?
+    public var to: String?
+    /// Stable hex digest of the unstuffed message bytes; identical messages in
+    /// different connections have identical fingerprints.
+    public var fingerprint: String
+    /// The header block exceeded its cap; header fields after the cap are unknown.
+    public var headersTruncated: Bool
+
+    public init(
+        transaction: Int, mailFrom: String?, rcptTo: [String], dataOffset: UInt64, size: UInt64, messageID: String?,
+        subject: String?, date: String?, from: String?, to: String?, fingerprint: String, headersTruncated: Bool
+    ) {
+        self.transaction = transaction
+        self.mailFrom = mailFrom
+        self.rcptTo = rcptTo
+        self.dataOffset = dataOffset
+        self.size = size
+        self.messageID = messageID
+        self.subject = subject
+        self.date = date
+        self.from = from
+        self.to = to
+        self.fingerprint = fingerprint
+        self.headersTruncated = headersTruncated
+    }
+}
+
+/// Protocol irregularities worth a finding; the vocabulary Analysis maps to finding codes.
+public enum SMTPAnomaly: String, Sendable, Hashable, CaseIterable {
+    case lineTooLong = "line_too_long"
+    case bareLF = "bare_lf"
+    case bareCR = "bare_cr"
+    case unsolicitedReply = "unsolicited_reply"
+    case malformedReply = "malformed_reply"
+    case tooManyPendingCommands = "too_many_pending_commands"
+    case bannerMasked = "banner_masked"
+    case ehloRejected = "ehlo_rejected"
+    case commandMasked = "command_masked"
+    case starttlsMasked = "starttls_masked"
+    case malformedBDAT = "malformed_bdat"
+    case dataAfterGap = "resync_after_gap"
+}
+
+/// What the SMTP machine reports, in stream order per side. Every event
+/// carries stream offsets so the caller can map it to frames and times.
+public enum SMTPEvent: Sendable, Hashable {
+    case command(SMTPCommand)
+    case reply(SMTPReply, answering: ReplyContext)
+    /// EHLO reply keywords offered (PIPELINING, CHUNKING, STARTTLS, SIZE, 8BITMIME, SMTPUTF8, …).
+    case extensions([String])
+    /// A new transaction began (MAIL FROM, or DATA/BDAT seen without one).
+    case transactionStarted(transaction: Int, offset: UInt64)
+    /// Message mode began (after 354, or at the first BDAT chunk); bytes from client `offset` on are message data.
+    case messageStarted(transaction: Int, offset: UInt64)
+    /// The strict terminator (or BDAT LAST's final byte) ended the message.
+    case endOfData(MessageSummary, terminator: TerminatorInfo?)
+    /// A non-standard end-of-data sequence inside the message (the message goes on: strict reading).
+    case nearMissTerminator(transaction: Int, terminator: TerminatorInfo)
+    /// The server replied after a near miss and before the strict terminator: it took the near miss as end of data.
+    case smugglingAccepted(transaction: Int, terminator: TerminatorInfo, smuggled: SmuggledEnvelope)
+    /// A BDAT chunk header; `size` bytes from client `offset` on belong to the message.
+    case bdatChunk(transaction: Int, size: UInt64, last: Bool, offset: UInt64)
+    /// The message ended without a terminator (client stream gap or end while in message mode).
+    case messageIncomplete(MessageSummary, reason: IncompleteReason)
+    /// The server accepted STARTTLS; from these offsets on both streams are opaque.
+    case tlsStarted(clientOffset: UInt64, serverOffset: UInt64)
+    case anomaly(SMTPAnomaly, side: SMTPSide, offset: UInt64)
+}
+
+/// The envelope of a transaction hidden in message text after a near-miss terminator.
+public struct SmuggledEnvelope: Sendable, Hashable {
+    public var mailFrom: String?
+    public var rcptTo: [String]
+    public var messageID: String?
+    public init(mailFrom: String?, rcptTo: [String], messageID: String?) {
+        self.mailFrom = mailFrom
+        self.rcptTo = rcptTo
+        self.messageID = messageID
+    }
+}
+
+/// Why a message ended without its terminator.
+public enum IncompleteReason: String, Sendable, Hashable {
+    case gap
+    case end
+}

@@ -1,0 +1,6 @@
+import Capture
+import Testing
+
+@Test func linksAgainstLibpcap() {
+    #expect(libpcapVersion.hasPrefix("libpcap version"))
+}
