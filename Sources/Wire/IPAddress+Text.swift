@@ -9,7 +9,7 @@ import Darwin
 extension IPAddress: CustomStringConvertible {
     /// Dotted quad for IPv4; RFC 5952 text for IPv6 (lower-case hex, no leading
     /// zeros, the longest run of two or more zero groups as `::`, the first on a tie,
-    /// IPv4-mapped addresses as `::ffff:a.b.c.d`), as tshark prints them.
+    /// IPv4-mapped/compatible addresses as `::ffff:a.b.c.d`/`::a.b.c.d`), as tshark prints them.
     public var description: String {
         switch self {
         case .v4(let value):
@@ -50,9 +50,6 @@ extension IPAddress: CustomStringConvertible {
             groups[index] = UInt16(truncatingIfNeeded: high >> (48 - 16 * UInt64(index)))
             groups[index + 4] = UInt16(truncatingIfNeeded: low >> (48 - 16 * UInt64(index)))
         }
-        if high == 0, low >> 32 == 0xffff {
-            return "::ffff:" + dottedQuad(UInt32(truncatingIfNeeded: low))
-        }
         // Longest run of zero groups, at least two long; first one wins a tie.
         var bestStart = -1
         var bestLength = 1
@@ -71,6 +68,11 @@ extension IPAddress: CustomStringConvertible {
             groups[range].map { String($0, radix: 16) }.joined(separator: ":")
         }
         guard bestStart >= 0 else { return hex(0..<8) }
+        // IPv4-compatible (::a.b.c.d) and IPv4-mapped (::ffff:a.b.c.d) in mixed notation,
+        // with the same test as BIND's inet_ntop6, which Wireshark follows.
+        if bestStart == 0, bestLength == 6 || (bestLength == 5 && groups[5] == 0xffff) {
+            return (bestLength == 6 ? "::" : "::ffff:") + dottedQuad(UInt32(truncatingIfNeeded: low))
+        }
         return hex(0..<bestStart) + "::" + hex((bestStart + bestLength)..<8)
     }
 }

@@ -44,16 +44,22 @@ public struct PacketDecoder {
         if frame.count < wireLength { statistics.truncatedFrames += 1 }
         fragments.expire(now: timestampNanoseconds, statistics: &statistics)
         let wireLength = max(wireLength, frame.count)
+        var payloadCut = false
+        let deliver = { (segment: TCPSegment, payload: UnsafeRawBufferPointer) in
+            payloadCut = segment.isPayloadTruncated
+            onSegment(segment, payload)
+        }
         let result: DecodeResult
         switch LinkDecoder.decode(frame, linkType: linkType, maxVLANTags: options.maxVLANTags) {
         case .done(let done):
             result = done
         case .network(.ipv4, let offset):
-            result = decodeIPv4(frame, offset: offset, wireLength: wireLength, now: timestampNanoseconds, onSegment: onSegment)
+            result = decodeIPv4(frame, offset: offset, wireLength: wireLength, now: timestampNanoseconds, onSegment: deliver)
         case .network(.ipv6, let offset):
-            result = decodeIPv6(frame, offset: offset, wireLength: wireLength, now: timestampNanoseconds, onSegment: onSegment)
+            result = decodeIPv6(frame, offset: offset, wireLength: wireLength, now: timestampNanoseconds, onSegment: deliver)
         }
         statistics.record(result)
+        if payloadCut { statistics.truncatedPayloadSegments += 1 }
         return result
     }
 
