@@ -44,22 +44,16 @@ public struct PacketDecoder {
         if frame.count < wireLength { statistics.truncatedFrames += 1 }
         fragments.expire(now: timestampNanoseconds, statistics: &statistics)
         let wireLength = max(wireLength, frame.count)
-        var payloadCut = false
-        let deliver = { (segment: TCPSegment, payload: UnsafeRawBufferPointer) in
-            payloadCut = segment.isPayloadTruncated
-            onSegment(segment, payload)
-        }
         let result: DecodeResult
         switch LinkDecoder.decode(frame, linkType: linkType, maxVLANTags: options.maxVLANTags) {
         case .done(let done):
             result = done
         case .network(.ipv4, let offset):
-            result = decodeIPv4(frame, offset: offset, wireLength: wireLength, now: timestampNanoseconds, onSegment: deliver)
+            result = decodeIPv4(frame, offset: offset, wireLength: wireLength, now: timestampNanoseconds, onSegment: onSegment)
         case .network(.ipv6, let offset):
-            result = decodeIPv6(frame, offset: offset, wireLength: wireLength, now: timestampNanoseconds, onSegment: deliver)
+            result = decodeIPv6(frame, offset: offset, wireLength: wireLength, now: timestampNanoseconds, onSegment: onSegment)
         }
         statistics.record(result)
-        if payloadCut { statistics.truncatedPayloadSegments += 1 }
         return result
     }
 
@@ -90,9 +84,12 @@ public struct PacketDecoder {
         let source = IPAddress.v4(header.source)
         let destination = IPAddress.v4(header.destination)
         guard header.isFragment else {
-            return TCPDecoder.decode(
+            let result = TCPDecoder.decode(
                 frame.bytes(header.payloadStart..<header.payloadEnd), wireLength: header.wirePayloadLength,
                 source: source, destination: destination, errorBase: header.payloadStart, onSegment: onSegment)
+            // A delivered segment whose datagram was cut has a cut payload.
+            if result == .tcp, header.isCut { statistics.truncatedPayloadSegments += 1 }
+            return result
         }
         guard !header.isCut else {
             statistics.fragmentsReceived += 1
@@ -144,9 +141,13 @@ public struct PacketDecoder {
             case .failed(let error):
                 return .failed(error)
             case .tcp(let tcpStart, let tcpWireLength):
-                return TCPDecoder.decode(
+                let result = TCPDecoder.decode(
                     frame.bytes(tcpStart..<header.payloadEnd), wireLength: tcpWireLength, source: header.source,
                     destination: header.destination, errorBase: tcpStart, onSegment: onSegment)
+                if result == .tcp, header.payloadEnd - header.payloadStart < header.wirePayloadLength {
+                    statistics.truncatedPayloadSegments += 1
+                }
+                return result
             case .fragment(let headerOffset, let nextHeader, let fragmentOffset, let more, let identification, let dataStart):
                 if fragmentOffset == 0 && !more {
                     next = nextHeader

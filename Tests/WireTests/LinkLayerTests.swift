@@ -166,6 +166,13 @@ import Wire
         var decoder = PacketDecoder()
         _ = decoder.run(cut, .ethernet, wireLength: frame.count)
         #expect(decoder.statistics.truncatedFrames == 1)
+        #expect(decoder.statistics.truncatedPayloadSegments == 1)
         #expect(decoder.statistics.tcpSegments == 1)
+        // IPv6 likewise.
+        let frame6 = PacketBuilder.ethernet(Self.packet(v6: true))
+        _ = decoder.run(Array(frame6.prefix(frame6.count - 1)), .ethernet, wireLength: frame6.count)
+        #expect(decoder.statistics.truncatedPayloadSegments == 2)
+        _ = decoder.run(frame6, .ethernet)
+        #expect(decoder.statistics.truncatedPayloadSegments == 2)
     }
 }
