@@ -89,7 +89,7 @@ caption { caption-side: top; text-align: left; font-size: 0.9em; color: #444; pa
 .legend-symbol { vertical-align: middle; flex: none; }
 svg.chart { display: block; width: 100%; height: auto; }
 svg text { font-family: system-ui, "DejaVu Sans", sans-serif; fill: #111; }
-.timeline .lane-bg { fill: #f4f4f4; }
+.timeline .lane-bg { fill: #000; fill-opacity: 0.045; }
 .timeline .lane-title { font-size: 13px; font-weight: 600; }
 .timeline .lane-subtitle, .timeline .row-label { font-size: 11.5px; fill: #444; }
 .timeline .tick { font-size: 11.5px; }
@@ -97,6 +97,7 @@ svg text { font-family: system-ui, "DejaVu Sans", sans-serif; fill: #111; }
 .timeline .grid { stroke: #ccc; stroke-width: 1; }
 .timeline .row-line { stroke: #999; stroke-width: 1; }
 .timeline .interval { font-size: 11px; fill: #222; }
+.timeline .attempt-span { stroke: #9a9a9a; stroke-width: 5; stroke-linecap: butt; }
 .timeline .link { stroke: #000; stroke-width: 1.5; stroke-dasharray: 3 2; }
 .pictures { display: flex; flex-wrap: wrap; gap: 10px 24px; }
 figure.terminator { margin: 0; flex: 1 1 520px; max-width: 600px; border: 1px solid #ccc; border-radius: 6px; padding: 6px 8px; }
@@ -129,7 +130,7 @@ footer { margin-top: 2em; font-size: 0.85em; color: #555; border-top: 1px solid 
   body { max-width: none; padding: 0; font-size: 10pt; }
   nav { display: none; }
   .verdict { background: none; }
-  .timeline .lane-bg { fill: #f7f7f7; }
+  .timeline .lane-bg { fill-opacity: 0.03; }
   h2 { break-after: avoid; }
   figure, tr, .card, svg.chart { break-inside: avoid; }
   a { color: inherit; text-decoration: none; }

@@ -51,14 +51,16 @@ struct SummarySection {
         }
         let transactions = view.input.flows.flatMap(\.transactions)
         let stalled = transactions.filter { OutcomeKind(outcome: $0.outcome, diagnosis: $0.diagnosis) == .stalled }
+        let notReceived = transactions.filter { OutcomeKind(outcome: $0.outcome, diagnosis: $0.diagnosis) == .notReceived }
         let sentence: String
         if let (table, _) = association, table.splitUnanswered > 0, table.pValue < 0.05 {
             sentence = "Split end-of-data terminators go unanswered (\(table.splitUnanswered) of "
                 + "\(table.splitUnanswered + table.splitAnswered) split, \(table.wholeUnanswered) of "
                 + "\(table.wholeUnanswered + table.wholeAnswered) whole; \(pValueText(table.pValue))): "
                 + "something on the path likely drops them, so senders retry and mail is duplicated."
-        } else if !stalled.isEmpty {
-            sentence = "\(stalled.count) of \(transactions.count) transactions got no reply to the end of data."
+        } else if !stalled.isEmpty || !notReceived.isEmpty {
+            sentence = "\(stalled.count) of \(transactions.count) transactions got no reply to the end of data"
+                + (notReceived.isEmpty ? "." : "; in \(notReceived.count) the receiver never saw the terminator.")
         } else if transactions.isEmpty {
             sentence = "No SMTP transactions were found."
         } else {

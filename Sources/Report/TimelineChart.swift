@@ -9,6 +9,8 @@ struct TimelineChart {
         var outcome: String
         var diagnosis: String
         var note: String
+        /// When the connection carrying the attempt ended, if known (drawn as a bar after the mark).
+        var end: Double?
     }
 
     struct Row {
@@ -57,7 +59,8 @@ struct TimelineChart {
                 let mark = Mark(
                     time: time, kind: kind, outcome: transaction.outcome, diagnosis: transaction.diagnosis,
                     note: "flow \(flow.index) transaction \(transaction.index)"
-                        + (transaction.messageID.map { ", Message-ID \($0)" } ?? ""))
+                        + (transaction.messageID.map { ", Message-ID \($0)" } ?? ""),
+                    end: flow.end)
                 var lane = pairs[pair] ?? Lane(title: pair, subtitle: "", rows: [], severity: 0, isMessage: false)
                 if pairs[pair] == nil { pairOrder.append(pair) }
                 lane.severity = max(lane.severity, kind.severity)
@@ -87,7 +90,8 @@ struct TimelineChart {
             let kind = OutcomeKind(outcome: attempt.outcome, diagnosis: attempt.diagnosis)
             let mark = Mark(
                 time: attempt.start, kind: kind, outcome: attempt.outcome, diagnosis: attempt.diagnosis,
-                note: "attempt \(number + 1) of \(ordered.count), flow \(attempt.flow) transaction \(attempt.transaction)")
+                note: "attempt \(number + 1) of \(ordered.count), flow \(attempt.flow) transaction \(attempt.transaction)",
+                end: view.flow(capture: attempt.capture, index: attempt.flow)?.end)
             if let row = rows.firstIndex(where: { $0.capture == attempt.capture }) {
                 rows[row].marks.append(mark)
             } else {
@@ -163,6 +167,9 @@ struct TimelineChart {
         html += "<li><svg class=\"legend-symbol\" viewBox=\"0 0 20 20\" width=\"20\" height=\"20\" aria-hidden=\"true\">"
             + "<line x1=\"10\" y1=\"1\" x2=\"10\" y2=\"19\" stroke=\"#000\" stroke-width=\"1.5\" stroke-dasharray=\"3 2\"/>"
             + "</svg> same attempt seen in two captures</li>\n"
+        html += "<li><svg class=\"legend-symbol\" viewBox=\"0 0 28 20\" width=\"28\" height=\"20\" aria-hidden=\"true\">"
+            + "<line x1=\"2\" y1=\"10\" x2=\"26\" y2=\"10\" stroke=\"#9a9a9a\" stroke-width=\"5\"/>"
+            + "</svg> connection open until it ended</li>\n"
         return html + "</ul>\n"
     }
 
@@ -216,7 +223,10 @@ struct TimelineChart {
             let laneClass = lane.isMessage ? "lane lane-message" : "lane lane-pair"
             body += "<g class=\"\(laneClass)\">\n"
             body += "<rect class=\"lane-bg\" x=\"0\" y=\"\(f(top))\" width=\"\(f(Self.width))\" height=\"\(f(laneHeight))\"/>\n"
-            body += "<text class=\"lane-title\" x=\"8\" y=\"\(f(top + 19))\">\(escape(clip(lane.title, 34), limit: 40))"
+            // Leave room for the capture labels at the right of the label column when they are drawn.
+            let labelled = lane.rows.count > 1 || view.input.captures.count > 1
+            body += "<text class=\"lane-title\" x=\"8\" y=\"\(f(top + 19))\">"
+                + "\(escape(clip(lane.title, labelled ? 27 : 34), limit: 40))"
                 + "<title>\(view.text(lane.title))</title></text>\n"
             body += "<text class=\"lane-subtitle\" x=\"8\" y=\"\(f(top + 37))\">\(escape(lane.subtitle))</text>\n"
             let rowY = lane.rows.indices.map { top + Self.rowHeight * (Double($0) + 0.5)
@@ -224,7 +234,7 @@ struct TimelineChart {
             for (index, row) in lane.rows.enumerated() {
                 let ry = rowY[index]
                 body += "<line class=\"row-line\" x1=\"\(f(Self.plotLeft))\" y1=\"\(f(ry))\" x2=\"\(f(Self.plotRight))\" y2=\"\(f(ry))\"/>\n"
-                if lane.rows.count > 1 || view.input.captures.count > 1 {
+                if labelled {
                     body += "<text class=\"row-label\" x=\"\(f(Self.plotLeft - 8))\" y=\"\(f(ry + 4))\" "
                         + "text-anchor=\"end\">\(escape(clip(view.shortName(of: row.capture), 12)))</text>\n"
                 }
@@ -242,6 +252,13 @@ struct TimelineChart {
                         body += "<line class=\"link\" x1=\"\(f(x(a.time)))\" y1=\"\(f(rowY[index]))\" "
                             + "x2=\"\(f(x(b.time)))\" y2=\"\(f(rowY[index + 1]))\"/>\n"
                     }
+                }
+            }
+            for (index, row) in lane.rows.enumerated() {
+                for mark in row.marks {
+                    guard let end = mark.end, end > mark.time else { continue }
+                    body += "<line class=\"attempt-span\" x1=\"\(f(x(mark.time)))\" y1=\"\(f(rowY[index]))\" "
+                        + "x2=\"\(f(x(min(end, high))))\" y2=\"\(f(rowY[index]))\"/>\n"
                 }
             }
             for (index, row) in lane.rows.enumerated() {

@@ -275,3 +275,10 @@ func terminatorPictureGroupsCellsAtTheSplit(splitAfter: [Int], frames: [Int], ex
         "3 more flows not listed (limit 3 rows).",
     ])
 }
+
+@Test func withoutAVerdictTheReportStatesOneAndSaysSo() throws {
+    let (_, tree) = try report(Fixtures.outsideInside)
+    let verdict = try #require(tree.elements(withClass: "verdict").first?.allText)
+    #expect(verdict.hasPrefix("2 of 4 transactions got no reply to the end of data; in 2 the receiver never saw the terminator."))
+    #expect(verdict.contains("stated by the report"))
+}
