@@ -29,7 +29,7 @@ struct TimelineChart {
 
     // Geometry of the 1200-unit-wide drawing (scaled to the page width).
     static let width = 1200.0
-    static let plotLeft = 300.0
+    static let plotLeft = 330.0
     static let plotRight = 1180.0
     static let axisHeight = 46.0
     static let rowHeight = 30.0
@@ -210,7 +210,9 @@ struct TimelineChart {
             body += "<line class=\"grid\" x1=\"\(tx)\" y1=\"\(f(Self.axisHeight - 6))\" x2=\"\(tx)\" y2=\"\(f(height - 4))\"/>"
             body += "<text class=\"tick\" x=\"\(tx)\" y=\"\(f(Self.axisHeight - 10))\" text-anchor=\"middle\">\(clock)</text>"
             if let date {
-                body += "<text class=\"tick-date\" x=\"\(tx)\" y=\"14\" text-anchor=\"middle\">\(date)</text>"
+                // Keep the date inside the drawing near its right edge.
+                let anchor = x(tick) > Self.width - 50 ? "end" : "middle"
+                body += "<text class=\"tick-date\" x=\"\(tx)\" y=\"14\" text-anchor=\"\(anchor)\">\(date)</text>"
             }
             body += "\n"
         }
@@ -228,7 +230,9 @@ struct TimelineChart {
             body += "<text class=\"lane-title\" x=\"8\" y=\"\(f(top + 19))\">"
                 + "\(escape(clip(lane.title, labelled ? 27 : 34), limit: 40))"
                 + "<title>\(view.text(lane.title))</title></text>\n"
-            body += "<text class=\"lane-subtitle\" x=\"8\" y=\"\(f(top + 37))\">\(escape(lane.subtitle))</text>\n"
+            for (line, text) in wrap(lane.subtitle, width: labelled ? 36 : 46).prefix(2).enumerated() {
+                body += "<text class=\"lane-subtitle\" x=\"8\" y=\"\(f(top + 36 + Double(line) * 14))\">\(escape(text))</text>\n"
+            }
             let rowY = lane.rows.indices.map { top + Self.rowHeight * (Double($0) + 0.5)
                 + (lane.rows.count == 1 ? Self.rowHeight * 0.5 : 0) }
             for (index, row) in lane.rows.enumerated() {
@@ -236,7 +240,7 @@ struct TimelineChart {
                 body += "<line class=\"row-line\" x1=\"\(f(Self.plotLeft))\" y1=\"\(f(ry))\" x2=\"\(f(Self.plotRight))\" y2=\"\(f(ry))\"/>\n"
                 if labelled {
                     body += "<text class=\"row-label\" x=\"\(f(Self.plotLeft - 8))\" y=\"\(f(ry + 4))\" "
-                        + "text-anchor=\"end\">\(escape(clip(view.shortName(of: row.capture), 12)))</text>\n"
+                        + "text-anchor=\"end\">\(escape(clip(view.shortName(of: row.capture), 11)))</text>\n"
                 }
                 // Measured interval between consecutive attempts, where there is room to print it.
                 for (a, b) in zip(row.marks, row.marks.dropFirst()) where (b.time - a.time) * scale >= 44 {
@@ -288,6 +292,24 @@ struct TimelineChart {
             + "<title>\(escape(label))</title>\n<desc>\(escape(clip(description, 4000)))</desc>\n"
             + body + "</svg>\n"
     }
+}
+
+/// `text` cut into lines of at most `width` characters at spaces (words longer than a line are clipped).
+func wrap(_ text: String, width: Int) -> [String] {
+    var lines: [String] = []
+    var current = ""
+    for word in text.split(separator: " ") {
+        if current.isEmpty {
+            current = clip(String(word), width)
+        } else if current.count + 1 + word.count <= width {
+            current += " " + word
+        } else {
+            lines.append(current)
+            current = clip(String(word), width)
+        }
+    }
+    if !current.isEmpty { lines.append(current) }
+    return lines
 }
 
 /// The first `count` characters of `text`, with an ellipsis when cut.
