@@ -34,7 +34,12 @@ struct MessageScanner {
     private var digest = Fingerprint()
     private var headers = HeaderCollector()
 
-    /// First near miss of the message, with size and fingerprint as read up to its end.
+    /// Content read before each of the last few `\r`/`\n` bytes, to know the message as it was
+    /// just before a near miss began (its prefix starts at one of them).
+    private var breaks: [(offset: UInt64, size: UInt64, digest: Fingerprint)] = []
+    private var breakNext = 0
+
+    /// First near miss of the message, with size and fingerprint of the content before it.
     private(set) var firstNearMiss: (terminator: TerminatorInfo, size: UInt64, fingerprint: String)?
     private(set) var nearMissCount = 0
     /// Raw bytes after the first near miss (bounded), and whether they are all there.
@@ -88,6 +93,7 @@ struct MessageScanner {
             }
             let b = bytes[i]
             let offset = base &+ UInt64(i)
+            if b == MessageScanner.cr || b == MessageScanner.lf { noteBreak(at: offset) }
             if stepStrict(b, options) {
                 i += 1
                 retain(bytes, retainFrom..<i, base: base, options: options)
@@ -253,10 +259,38 @@ struct MessageScanner {
         return TerminatorInfo(style: style, offset: dotOffset &- UInt64(before), length: before + 1 + suffix)
     }
 
+    /// Remembers the content read before the break at `offset`, counting bytes the strict
+    /// machine still holds back as content (they are, unless a strict terminator follows).
+    private mutating func noteBreak(at offset: UInt64) {
+        var s = size
+        var d = digest
+        func add(_ b: UInt8) {
+            s &+= 1
+            d.add(b)
+        }
+        switch strict {
+        case .text: break
+        case .cr: add(MessageScanner.cr)
+        case .crlf, .dot:
+            if pendingCRLF { add(MessageScanner.cr); add(MessageScanner.lf) }
+        case .dotCr:
+            if pendingCRLF { add(MessageScanner.cr); add(MessageScanner.lf) }
+            add(MessageScanner.cr)
+        }
+        let entry = (offset, s, d)
+        if breaks.count < 4 {
+            breaks.append(entry)
+        } else {
+            breaks[breakNext] = entry
+            breakNext = (breakNext + 1) % 4
+        }
+    }
+
     /// Notes a near miss; true when it is to be reported.
     private mutating func recordNearMiss(_ found: TerminatorInfo, options: SMTPOptions) -> Bool {
         if firstNearMiss == nil {
-            firstNearMiss = (found, size, digest.hex)
+            let before = breaks.first { $0.offset == found.offset }
+            firstNearMiss = (found, before?.size ?? size, (before?.digest ?? digest).hex)
             afterNearMissOffset = found.offset &+ UInt64(found.length)
         }
         nearMissCount += 1
