@@ -99,9 +99,8 @@ extension SMTPSession {
 
         switch verb {
         case "MAIL":
-            let index = startTransaction(at: line.offset, emit: emit)
+            _ = startTransaction(at: line.offset, emit: emit)
             transaction?.mailFrom = Parsing.address(argument, prefix: "FROM:")
-            _ = index
             emit(.command(command))
             push(.command(command), at: line.offset, emit: emit)
         case "RCPT":

@@ -70,7 +70,22 @@ public struct SMTPSession {
 
     public init() { self.init(options: SMTPOptions()) }
 
-    public init(options: SMTPOptions) { self.options = options }
+    public init(options: SMTPOptions) {
+        // Limits below 1 would make no sense and must not make arithmetic trap.
+        var o = options
+        o.maxLineLength = max(16, o.maxLineLength)
+        o.maxArgumentLength = max(1, o.maxArgumentLength)
+        o.maxPendingCommands = max(1, o.maxPendingCommands)
+        o.maxReplyLines = max(1, o.maxReplyLines)
+        o.maxHeaderBytes = max(0, o.maxHeaderBytes)
+        o.maxHeaderValueLength = max(0, o.maxHeaderValueLength)
+        o.maxRecipients = max(0, o.maxRecipients)
+        o.maxHeldBytes = max(0, o.maxHeldBytes)
+        o.maxSmuggledBytes = max(0, o.maxSmuggledBytes)
+        o.maxNearMissesPerMessage = max(0, o.maxNearMissesPerMessage)
+        o.maxReportsPerAnomaly = max(0, o.maxReportsPerAnomaly)
+        self.options = o
+    }
 
     /// Feeds in-order bytes of one side at stream `offset`; events are emitted synchronously.
     /// Bytes before the side's next expected offset are skipped; a jump forward is taken as a gap.
