@@ -45,6 +45,7 @@ public final class OfflineCapture: PacketSource {
         case .failure(.libpcap(let reason)):
             // A directory given as standard input shows up here as errno text.
             if reason.contains("Is a directory") { throw .isDirectory(path: path) }
+            if reason.contains("file header bytes, only got 0") { throw .notACapture(path: path, reason: "empty file") }
             throw .notACapture(path: path, reason: reason)
         }
         name = path
