@@ -69,7 +69,7 @@ final class PcapHandle {
     /// The corresponding C function is `pcap_open_dead_with_tstamp_precision`.
     static func openDead(linkType: UInt32, snapshotLength: Int32, nanoseconds: Bool) -> PcapHandle? {
         let precision = nanoseconds ? PCAP_TSTAMP_PRECISION_NANO : PCAP_TSTAMP_PRECISION_MICRO
-        return pcap_open_dead_with_tstamp_precision(Int32(bitPattern: linkType), snapshotLength, UInt32(precision))
+        return pcap_open_dead_with_tstamp_precision(dlt(linkType: linkType), snapshotLength, UInt32(precision))
             .map { PcapHandle(raw: $0) }
     }
 
@@ -89,8 +89,9 @@ final class PcapHandle {
 
     /// The corresponding C function is `pcap_geterr`.
     var lastError: String { pcap_geterr(raw).map { String(cString: $0) } ?? "unknown libpcap error" }
+    /// The link type as a LINKTYPE_* value (what files store).
     /// The corresponding C function is `pcap_datalink`.
-    var dataLink: UInt32 { UInt32(bitPattern: pcap_datalink(raw)) }
+    var dataLink: UInt32 { linkTypeValue(dlt: pcap_datalink(raw)) }
     /// The corresponding C function is `pcap_snapshot`.
     var snapshotLength: Int { Int(pcap_snapshot(raw)) }
     /// Savefile format major version: 2 for classic pcap, 1 for pcapng.
@@ -183,6 +184,18 @@ final class PcapHandle {
         guard let dumper = pcap_dump_open(raw, path) else { return .failure(LibpcapMessage(lastError)) }
         return .success(PcapDumper(raw: dumper, owner: self))
     }
+}
+
+/// libpcap's API speaks DLT_* values, files store LINKTYPE_* values; they differ
+/// only for raw IP, whose DLT_RAW varies by platform (12 on Linux) while LINKTYPE_RAW is 101.
+private let linkTypeRaw: UInt32 = 101
+
+private func linkTypeValue(dlt: Int32) -> UInt32 {
+    dlt == DLT_RAW ? linkTypeRaw : UInt32(bitPattern: dlt)
+}
+
+private func dlt(linkType: UInt32) -> Int32 {
+    linkType == linkTypeRaw ? DLT_RAW : Int32(bitPattern: linkType)
 }
 
 /// A compiled BPF program; freed on deinit.

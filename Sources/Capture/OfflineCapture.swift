@@ -126,4 +126,10 @@ public struct RecordsOverSnapshot: Sendable, Equatable {
     public var firstCapturedLength: Int
     /// How many records were like this.
     public var count: Int
+
+    public init(firstFrame: UInt64, firstCapturedLength: Int, count: Int) {
+        self.firstFrame = firstFrame
+        self.firstCapturedLength = firstCapturedLength
+        self.count = count
+    }
 }
