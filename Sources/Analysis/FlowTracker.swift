@@ -360,6 +360,9 @@ struct FlowTracker<Dialog: SMTPDialog> {
         reportDecided(now: now)
     }
 
+    /// The live hook already had transaction `index`.
+    func wasReported(_ index: Int) -> Bool { transactions.contains { $0.index == index && $0.liveReported } }
+
     mutating func drainLive() -> [TransactionRecord] {
         defer { liveTransactions.removeAll(keepingCapacity: true) }
         return liveTransactions
