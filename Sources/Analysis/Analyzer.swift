@@ -80,6 +80,12 @@ public final class Analyzer {
         if onRecord != nil && now >= nextSweep { sweep() }
     }
 
+    /// Live capture: the kernel's drop count for the current input (libpcap `ps_drop`).
+    public func noteDrops(_ dropped: UInt64) {
+        guard !captures.isEmpty else { return }
+        captures[captures.count - 1].drops = dropped
+    }
+
     /// Live idle tick: advances capture time with no packet (reply and idle timeouts).
     public func advanceClock(to timestampNanoseconds: Int64) {
         guard capturing else { return }

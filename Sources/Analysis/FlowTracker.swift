@@ -103,7 +103,9 @@ struct FlowTracker<Dialog: SMTPDialog> {
             serverEnd = reason
             serverEndFrame = frame
             serverEndNanoseconds = timestamp
-            if real && !quitSeen && !transactions.contains(where: { $0.awaitingEndOfDataReply }) {
+            // Closing after the client closed, or after QUIT, is the normal end; otherwise the
+            // server stopped waiting for the client.
+            if real && !quitSeen && clientEnd == nil && !transactions.contains(where: { $0.awaitingEndOfDataReply }) {
                 var evidence = [frame]
                 if let reply421Frame { evidence.append(reply421Frame) }
                 let idle = lastClientNanoseconds.map { " \(TimeText.duration(timestamp &- $0)) after the client's last data" } ?? ""
@@ -403,7 +405,11 @@ struct FlowTracker<Dialog: SMTPDialog> {
                 ? "split after byte \(transaction.terminator.splitAfter.map(String.init).joined(separator: ",")) across frames \(terminatorFrames)"
                 : "in frame \(terminatorFrames)"
             let waited = transaction.gaveUp.flatMap { gaveUp in
-                gaveUp.waitedNanoseconds.map { " the client gave up after \(TimeText.duration($0)) (\(gaveUp.kind.rawValue))" }
+                gaveUp.waitedNanoseconds.map {
+                    gaveUp.kind == .timeout
+                        ? " the capture went on for \(TimeText.duration($0)) without one"
+                        : " the client gave up after \(TimeText.duration($0)) (\(gaveUp.kind.rawValue.uppercased()))"
+                }
             } ?? (serverEnd == .fin || serverEnd == .rst ? " the server side closed the connection" : "")
             let late = transaction.outcome == .acceptedLate ? "; the reply came only after that" : ""
             findings.add(.eodUnanswered, frames: transaction.terminator.frames + [transaction.gaveUp?.frame].compactMap { $0 },

@@ -179,7 +179,7 @@ public enum JSONLinesEncoder {
             ("decode_errors", .uint(s.decodeErrors)),
             ("truncated_frames", .uint(s.truncatedFrames)),
             ("limits_hit", .uint(s.limitsHit)),
-            ("drops", .null),
+            ("drops", .optionalUInt(s.drops)),
             ("messages", .int(Int64(s.messages))),
             ("retried_messages", .int(Int64(s.retriedMessages))),
             ("accepted_late", .int(Int64(s.acceptedLate))),
@@ -192,6 +192,7 @@ public enum JSONLinesEncoder {
                     ("decode_errors", .uint(c.decodeErrors)),
                     ("truncated_frames", .uint(c.truncatedFrames)),
                     ("limits_hit", .uint(c.limitsHit)),
+                    ("drops", .optionalUInt(c.drops)),
                     ("start", .time(c.firstNanoseconds)),
                     ("end", .time(c.lastNanoseconds)),
                 ])

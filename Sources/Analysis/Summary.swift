@@ -113,6 +113,8 @@ public struct CaptureStats: Sendable, Hashable {
     public var truncatedFrames: UInt64 = 0
     /// Reassembly limits reached.
     public var limitsHit: UInt64 = 0
+    /// Packets the kernel dropped (live capture only; nil when not known).
+    public var drops: UInt64?
     public var firstNanoseconds: Int64?
     public var lastNanoseconds: Int64?
 
@@ -140,6 +142,11 @@ public struct SummaryRecord: Sendable, Hashable {
     public var decodeErrors: UInt64 { captures.reduce(0) { $0 + $1.decodeErrors } }
     public var truncatedFrames: UInt64 { captures.reduce(0) { $0 + $1.truncatedFrames } }
     public var limitsHit: UInt64 { captures.reduce(0) { $0 + $1.limitsHit } }
+    /// Nil unless some capture reported drops.
+    public var drops: UInt64? {
+        let known = captures.compactMap(\.drops)
+        return known.isEmpty ? nil : known.reduce(0, +)
+    }
 
     public init(captures: [CaptureStats], flows: [FlowRecord], messages: [MessageRecord]) {
         self.captures = captures

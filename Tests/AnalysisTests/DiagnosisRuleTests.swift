@@ -275,3 +275,21 @@ import Testing
         #expect(FlowTracker<SilentDialog>.path(in: "TO:c@d.example", after: "TO:") == "c@d.example")
     }
 }
+
+@Suite struct ServerCloseTests {
+    @Test func serverClosingAfterTheClientIsNotATimeout() {
+        var h = TrackerHarness()
+        h.end(.clientToServer, .fin, frame: 5, ms: 10)
+        h.end(.serverToClient, .fin, frame: 6, ms: 11)
+        #expect(!h.close(now: 11).codes.contains(.serverTimeout))
+    }
+
+    @Test func serverClosingAnIdleSessionIsATimeout() {
+        var h = TrackerHarness()
+        h.clientData("EHLO c\r\n", offset: 0, frame: 4, ms: 10)
+        h.end(.serverToClient, .fin, frame: 9, ms: 300_010)
+        let finding = h.close(now: 300_010).finding(.serverTimeout)
+        #expect(finding?.frames == [9])
+        #expect(finding?.message.contains("300.0 s after the client's last data") == true)
+    }
+}
