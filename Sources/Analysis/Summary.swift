@@ -48,7 +48,7 @@ public struct Association: Sendable, Hashable {
         if splitTotal == 0 { return "No terminator was split across TCP segments; \(unsplitUnanswered) of \(unsplitTotal) went unanswered." }
         if splitUnanswered == 0 { return counts + ": split terminators are answered normally." }
         if splitsDropped { return counts + ": split terminators are being dropped." }
-        if onlySplitsUnanswered || (unsplitTotal == 0 && splitAnswered == 0) {
+        if splitAnswered == 0 && unsplitUnanswered == 0 {
             return counts + ": only split terminators went unanswered, too few transactions for a significant test (p = \(Self.format(pValue)))."
         }
         return counts + ": no clear link between split terminators and missing replies (p = \(Self.format(pValue)))."
