@@ -5,6 +5,7 @@ import PackageDescription
 //   smtpscope ─► Analysis ─► Reassembly ─► Wire
 //       │           ├──────► SMTP            (imports nothing of ours)
 //       │           └──────► Capture ─► CLibpcap, Wire
+//       └─► Report (HTML from the JSON Lines records alone)
 // Only Capture calls pcap_*; SMTP never sees TCP; core targets never read the wall clock.
 let package = Package(
     name: "smtpscope",
@@ -33,10 +34,11 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        .target(name: "Report"),
         .executableTarget(
             name: "smtpscope",
             dependencies: [
-                "Analysis", "Capture",
+                "Analysis", "Capture", "Report",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -46,6 +48,7 @@ let package = Package(
         .testTarget(name: "ReassemblyTests", dependencies: ["Reassembly", "Wire", "TestSupport"]),
         .testTarget(name: "SMTPTests", dependencies: ["SMTP"]),
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "Wire", "Capture", "Reassembly", "SMTP", "TestSupport"]),
+        .testTarget(name: "ReportTests", dependencies: ["Report"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

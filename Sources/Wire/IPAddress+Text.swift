@@ -1,0 +1,102 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+extension IPAddress: CustomStringConvertible {
+    /// Dotted quad for IPv4; RFC 5952 text for IPv6 (lower-case hex, no leading
+    /// zeros, the longest run of two or more zero groups as `::`, the first on a tie,
+    /// IPv4-mapped/compatible addresses as `::ffff:a.b.c.d`/`::a.b.c.d`), as tshark prints them.
+    public var description: String {
+        switch self {
+        case .v4(let value):
+            return Self.dottedQuad(value)
+        case .v6(let high, let low):
+            return Self.rfc5952(high: high, low: low)
+        }
+    }
+
+    /// Parses a dotted quad or an IPv6 text address (`inet_pton` rules); nil when neither.
+    public init?(_ text: String) {
+        var v4 = in_addr()
+        if inet_pton(AF_INET, text, &v4) == 1 {
+            self = .v4(UInt32(bigEndian: v4.s_addr))
+            return
+        }
+        var bytes: (UInt64, UInt64) = (0, 0)
+        let parsed = withUnsafeMutableBytes(of: &bytes) { raw in
+            inet_pton(AF_INET6, text, raw.baseAddress)
+        }
+        guard parsed == 1 else { return nil }
+        self = .v6(high: UInt64(bigEndian: bytes.0), low: UInt64(bigEndian: bytes.1))
+    }
+
+    /// True for IPv4 addresses.
+    public var isIPv4: Bool {
+        if case .v4 = self { return true }
+        return false
+    }
+
+    private static func dottedQuad(_ value: UInt32) -> String {
+        "\(value >> 24).\((value >> 16) & 0xff).\((value >> 8) & 0xff).\(value & 0xff)"
+    }
+
+    private static func rfc5952(high: UInt64, low: UInt64) -> String {
+        var groups = [UInt16](repeating: 0, count: 8)
+        for index in 0..<4 {
+            groups[index] = UInt16(truncatingIfNeeded: high >> (48 - 16 * UInt64(index)))
+            groups[index + 4] = UInt16(truncatingIfNeeded: low >> (48 - 16 * UInt64(index)))
+        }
+        // Longest run of zero groups, at least two long; first one wins a tie.
+        var bestStart = -1
+        var bestLength = 1
+        var index = 0
+        while index < 8 {
+            guard groups[index] == 0 else { index += 1; continue }
+            var end = index
+            while end < 8, groups[end] == 0 { end += 1 }
+            if end - index > bestLength {
+                bestStart = index
+                bestLength = end - index
+            }
+            index = end
+        }
+        func hex(_ range: Range<Int>) -> String {
+            groups[range].map { String($0, radix: 16) }.joined(separator: ":")
+        }
+        guard bestStart >= 0 else { return hex(0..<8) }
+        // IPv4-compatible (::a.b.c.d) and IPv4-mapped (::ffff:a.b.c.d) in mixed notation,
+        // with the same test as BIND's inet_ntop6, which Wireshark follows.
+        if bestStart == 0, bestLength == 6 || (bestLength == 5 && groups[5] == 0xffff) {
+            return (bestLength == 6 ? "::" : "::ffff:") + dottedQuad(UInt32(truncatingIfNeeded: low))
+        }
+        return hex(0..<bestStart) + "::" + hex((bestStart + bestLength)..<8)
+    }
+}
+
+extension IPAddress: Comparable {
+    /// IPv4 sorts before IPv6; within a family, numeric order of the network-order bytes.
+    public static func < (lhs: IPAddress, rhs: IPAddress) -> Bool {
+        switch (lhs, rhs) {
+        case (.v4(let a), .v4(let b)): return a < b
+        case (.v4, .v6): return true
+        case (.v6, .v4): return false
+        case (.v6(let ah, let al), .v6(let bh, let bl)): return ah != bh ? ah < bh : al < bl
+        }
+    }
+}
+
+extension Endpoint: Comparable, CustomStringConvertible {
+    /// Orders by address, then port.
+    public static func < (lhs: Endpoint, rhs: Endpoint) -> Bool {
+        lhs.address != rhs.address ? lhs.address < rhs.address : lhs.port < rhs.port
+    }
+
+    /// `192.0.2.1:25` or `[2001:db8::1]:25`.
+    public var description: String {
+        address.isIPv4 ? "\(address):\(port)" : "[\(address)]:\(port)"
+    }
+}

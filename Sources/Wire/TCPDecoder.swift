@@ -1,0 +1,61 @@
+/// TCP header and options (RFC 9293 §3.1, RFC 7323, RFC 2018).
+enum TCPDecoder {
+    static let minimumHeaderLength = 20
+
+    /// Decodes the TCP header at the start of `bytes` (captured bytes, IP padding
+    /// already trimmed) whose wire length is `wireLength`, and hands the segment and
+    /// its captured payload to `onSegment`.
+    static func decode(
+        _ bytes: UnsafeRawBufferPointer, wireLength: Int, source: IPAddress, destination: IPAddress, errorBase: Int,
+        onSegment: (TCPSegment, UnsafeRawBufferPointer) -> Void
+    ) -> DecodeResult {
+        guard bytes.count >= minimumHeaderLength else {
+            return .failed(WireError(layer: .tcp, offset: errorBase, reason: wireLength < minimumHeaderLength ? .malformed : .truncated))
+        }
+        let offsetAndFlags = bytes.u16(12)
+        let headerLength = Int(offsetAndFlags >> 12) * 4
+        guard headerLength >= minimumHeaderLength, headerLength <= wireLength else {
+            return .failed(WireError(layer: .tcp, offset: errorBase + 12, reason: .malformed))
+        }
+        guard bytes.count >= headerLength else { return .failed(WireError(layer: .tcp, offset: errorBase, reason: .truncated)) }
+        let segment = TCPSegment(
+            source: Endpoint(address: source, port: bytes.u16(0)),
+            destination: Endpoint(address: destination, port: bytes.u16(2)),
+            sequenceNumber: bytes.u32(4), acknowledgmentNumber: bytes.u32(8),
+            flags: TCPFlags(rawValue: offsetAndFlags & 0x01ff), window: bytes.u16(14),
+            options: parseOptions(bytes.bytes(minimumHeaderLength..<headerLength)),
+            payloadLength: bytes.count - headerLength, wirePayloadLength: wireLength - headerLength)
+        onSegment(segment, bytes.bytes(headerLength..<bytes.count))
+        return .tcp
+    }
+
+    /// Reads the options smtpscope keeps; stops quietly at end-of-list or at an
+    /// option whose length is impossible (the segment itself stays usable).
+    static func parseOptions(_ bytes: UnsafeRawBufferPointer) -> TCPOptions {
+        var options = TCPOptions()
+        var cursor = 0
+        while cursor < bytes.count {
+            let kind = bytes.u8(cursor)
+            if kind == 0 { break }
+            if kind == 1 {
+                cursor += 1
+                continue
+            }
+            guard bytes.count - cursor >= 2 else { break }
+            let length = Int(bytes.u8(cursor + 1))
+            guard length >= 2, bytes.count - cursor >= length else { break }
+            switch (kind, length) {
+            case (2, 4): options.maximumSegmentSize = bytes.u16(cursor + 2)
+            case (3, 3): options.windowScale = bytes.u8(cursor + 2)
+            case (4, 2): options.sackPermitted = true
+            case (5, _): options.sackBlockCount = UInt8(truncatingIfNeeded: (length - 2) / 8)
+            case (8, 10):
+                options.timestampValue = bytes.u32(cursor + 2)
+                options.timestampEcho = bytes.u32(cursor + 6)
+            default: break
+            }
+            cursor += length
+        }
+        return options
+    }
+}
