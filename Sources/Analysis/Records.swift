@@ -10,7 +10,7 @@ public struct EndpointRecord: Sendable, Hashable {
         self.port = port
     }
     public init(_ endpoint: Endpoint) {
-        self.init(ip: endpoint.address.text, port: endpoint.port)
+        self.init(ip: endpoint.address.description, port: endpoint.port)
     }
 }
 

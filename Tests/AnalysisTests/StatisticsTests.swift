@@ -51,11 +51,11 @@ import Wire
     }
 
     @Test func addressText() {
-        #expect(IPAddress.v4(0xC000_020A).text == "192.0.2.10")
-        #expect(IPAddress.v6(high: 0x2001_0DB8_0000_0000, low: 0x0000_0000_0000_0001).text == "2001:db8::1")
-        #expect(IPAddress.v6(high: 0x2001_0DB8_0000_0001, low: 0x0000_0000_0001_0000).text == "2001:db8:0:1::1:0")
-        #expect(IPAddress.v6(high: 0, low: 0).text == "::")
-        #expect(IPAddress.v6(high: 0x2001_0DB8_0001_0001, low: 0x0001_0001_0001_0001).text == "2001:db8:1:1:1:1:1:1")
+        #expect(IPAddress.v4(0xC000_020A).description == "192.0.2.10")
+        #expect(IPAddress.v6(high: 0x2001_0DB8_0000_0000, low: 0x0000_0000_0000_0001).description == "2001:db8::1")
+        #expect(IPAddress.v6(high: 0x2001_0DB8_0000_0001, low: 0x0000_0000_0001_0000).description == "2001:db8:0:1::1:0")
+        #expect(IPAddress.v6(high: 0, low: 0).description == "::")
+        #expect(IPAddress.v6(high: 0x2001_0DB8_0001_0001, low: 0x0001_0001_0001_0001).description == "2001:db8:1:1:1:1:1:1")
     }
 
     @Test func timeText() {
