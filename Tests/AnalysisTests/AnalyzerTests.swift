@@ -1,5 +1,6 @@
 import Analysis
 import Capture
+import TestSupport
 import Testing
 import Wire
 
@@ -38,5 +39,25 @@ import Wire
         let summary = JSONLinesEncoder.encode(result).last ?? ""
         #expect(summary.contains("\"packets\":7,"))
         #expect(summary.contains("\"drops\":7,"))
+    }
+
+    @Test func decodeErrorsAndTCPOffSMTPPortsAreCounted() {
+        let analyzer = Analyzer()
+        analyzer.beginCapture(name: "mixed")
+        // Ethernet saying IPv4, then only 5 bytes: the IPv4 header is cut short.
+        let broken: [UInt8] = [0x02, 0, 0, 0, 0, 2, 0x02, 0, 0, 0, 0, 1, 0x08, 0x00, 0x45, 0, 0, 20, 0]
+        // A TCP segment between two ports that are not SMTP ports.
+        let web = PacketBuilder.ethernet(PacketBuilder.tcp(
+            from: Endpoint(address: .v4(0xC000_0201), port: 50000), to: Endpoint(address: .v4(0xC000_0202), port: 80),
+            seq: 1, flags: [.syn]))
+        for (n, bytes) in [broken, web].enumerated() {
+            let info = CaptureInfo(frameNumber: UInt64(n + 1), timestampNanoseconds: t0, capturedLength: bytes.count,
+                                   wireLength: bytes.count, linkType: .ethernet)
+            bytes.withUnsafeBytes { analyzer.process(info, frame: $0) }
+        }
+        let result = analyzer.finish()
+        #expect(result.summary.decodeErrors == 1)
+        #expect(result.summary.captures.first?.tcpSegments == 1)
+        #expect(result.flows.isEmpty)
     }
 }
