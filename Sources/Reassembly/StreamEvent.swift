@@ -66,6 +66,8 @@ public enum StreamEndReason: String, Sendable, Hashable {
     case captureEnd = "capture_end"
     /// A limit evicted the flow.
     case evicted
+    /// A new connection (a SYN with a different ISN) reused the tuple before this direction ended.
+    case portReuse = "port_reuse"
 }
 
 /// Why bytes are missing from a stream.
@@ -85,6 +87,10 @@ public enum ReassemblyLimit: String, Sendable, Hashable {
     case maxFlows = "max_flows"
     case outOfOrderBytesPerFlow = "out_of_order_bytes_per_flow"
     case outOfOrderBytesTotal = "out_of_order_bytes_total"
+    /// Too many out-of-order pieces in one direction (``ReassemblyOptions/maxOutOfOrderSegmentsPerDirection``).
+    case outOfOrderSegmentsPerDirection = "out_of_order_segments_per_direction"
+    /// A hole stayed open too long (``ReassemblyOptions/outOfOrderTimeoutNanoseconds``).
+    case outOfOrderTimeout = "out_of_order_timeout"
 }
 
 /// One thing the reassembler has to say. Events are handed to a callback

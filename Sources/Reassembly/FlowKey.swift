@@ -1,0 +1,32 @@
+import Wire
+
+/// The canonical 5-tuple of a TCP connection (protocol is always TCP): the two
+/// endpoints in a fixed order, so both directions of a connection map to one key.
+struct FlowKey: Hashable {
+    var low: Endpoint
+    var high: Endpoint
+
+    init(_ a: Endpoint, _ b: Endpoint) {
+        if a.precedes(b) {
+            low = a
+            high = b
+        } else {
+            low = b
+            high = a
+        }
+    }
+}
+
+extension Endpoint {
+    /// Order by address (IPv4 before IPv6, then network byte order), then port.
+    func precedes(_ other: Endpoint) -> Bool {
+        switch (address, other.address) {
+        case (.v4(let a), .v4(let b)) where a != b: return a < b
+        case (.v4, .v6): return true
+        case (.v6, .v4): return false
+        case (.v6(let ah, let al), .v6(let bh, let bl)) where ah != bh || al != bl:
+            return ah != bh ? ah < bh : al < bl
+        default: return port < other.port
+        }
+    }
+}
