@@ -49,6 +49,11 @@ let package = Package(
         .testTarget(name: "SMTPTests", dependencies: ["SMTP"]),
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "Wire", "Capture", "Reassembly", "SMTP", "TestSupport"]),
         .testTarget(name: "ReportTests", dependencies: ["Report"]),
+        .testTarget(
+            name: "RegressionTests",
+            dependencies: ["Wire", "Capture", "Reassembly", "SMTP", "Analysis", "TestSupport"],
+            exclude: ["README.md"]
+        ),
         .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
