@@ -1,4 +1,5 @@
 import Reassembly
+import SMTP
 
 /// Everything that tunes an analysis run; nothing global.
 public struct AnalysisOptions: Sendable {
@@ -24,6 +25,8 @@ public struct AnalysisOptions: Sendable {
     public var maxEvidenceFrames: Int = 32
     /// Limits of the TCP reassembler.
     public var reassembly = ReassemblyOptions()
+    /// Limits of the SMTP dialog machine.
+    public var smtp = SMTPOptions()
 
     public init() {}
 }

@@ -115,7 +115,7 @@ public final class Analyzer {
         let index = captures.count - 1
         switch event {
         case .opened(let info):
-            trackers[info.id] = FlowTracker(info: info, capture: index, options: options, dialog: SMTPSession())
+            trackers[info.id] = FlowTracker(info: info, capture: index, options: options, dialog: SMTPSession(options: options.smtp))
         case .closed(let id, let summary):
             closeFlow(id, summary: summary)
         case .limitReached(_, let flow, _):

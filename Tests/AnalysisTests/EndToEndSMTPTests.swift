@@ -1,0 +1,42 @@
+import Analysis
+import Testing
+
+extension EndToEndTests {
+    @Test func splitTerminatorStallSeenFromBothSides() throws {
+        let result = Self.kbRun()
+        let outside = result.flows.filter { $0.capture == 0 }
+        let inside = result.flows.filter { $0.capture == 1 }
+        #expect(outside.count == 5)
+        #expect(inside.count == 4)
+        // Outside flow k occupies frames 18k+1 … 18k+18; body in 18k+13, ".\r\n" in 18k+14.
+        for (k, flow) in outside.prefix(4).enumerated() {
+            let t = try #require(flow.transactions.first)
+            #expect(t.diagnosis == .splitTerminatorStall)
+            #expect(t.outcome == .noReply)
+            #expect(t.terminator.splitAfter == [2])
+            #expect(t.terminator.frames == [UInt64(18 * k + 13), UInt64(18 * k + 14)])
+            #expect(t.messageID == "<kb295725@example.org>")
+            #expect(t.mailFrom == "alice@example.org")
+            #expect(t.rcptTo == ["bob@example.net"])
+            #expect(t.gaveUp?.kind == .fin)
+            #expect(flow.codes.isSuperset(of: [.eodSplit, .eodUnanswered, .clientTimeout, .bannerMasked]))
+        }
+        for flow in inside {
+            #expect(flow.transactions.map(\.diagnosis) == [.terminatorNotReceived])
+        }
+        let answered = try #require(outside.last?.transactions.first)
+        #expect(answered.diagnosis == .ok)
+        #expect(answered.terminator.splitAfter == [])
+        #expect(answered.reply?.code == 250)
+
+        let message = try #require(result.messages.first { $0.messageID == "<kb295725@example.org>" })
+        #expect(message.attempts.count == 5)  // 4 stalled (2 views each) + the one that went through
+        #expect(message.attempts.prefix(4).allSatisfy { $0.views.map(\.capture) == [0, 1] })
+        #expect(message.accepted == 1)
+
+        #expect(result.summary.association == Association(splitUnanswered: 4, splitAnswered: 0, unsplitUnanswered: 0, unsplitAnswered: 1))
+        #expect(result.summary.middlebox.detected)
+        #expect(result.summary.middlebox.kind == "smtp_fixup")
+        #expect(result.hasProblems)
+    }
+}
