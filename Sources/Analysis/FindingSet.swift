@@ -8,6 +8,9 @@ struct FindingSet {
     /// Reports `code`; the first message is kept, later ones only add frames and count.
     mutating func add(_ code: FindingCode, frames: [UInt64], message: @autoclosure () -> String) {
         if let index = findings.firstIndex(where: { $0.code == code }) {
+            // The same evidence reported twice (e.g. by the SMTP layer and by a fallback
+            // check here) is one occurrence.
+            if !frames.isEmpty && frames.allSatisfy(findings[index].frames.contains) { return }
             findings[index].occurrences += 1
             findings[index].frames = merged(findings[index].frames, frames)
         } else {

@@ -1,4 +1,4 @@
-import Analysis
+@testable import Analysis
 import Testing
 
 extension EndToEndTests {
@@ -38,5 +38,15 @@ extension EndToEndTests {
         #expect(result.summary.middlebox.detected)
         #expect(result.summary.middlebox.kind == "smtp_fixup")
         #expect(result.hasProblems)
+    }
+
+    @Test func textReportNamesStallRetriesAndMiddlebox() {
+        let text = renderText(Self.kbRun())
+        #expect(text.contains("terminator split after byte 2 across frames 13/14, no reply came back, the client gave up after 15.0 s (FIN, frame 16)"))
+        #expect(text.contains("Message-ID <kb295725@example.org>: sent 5 times"))
+        #expect(text.contains("outside.pcap flow 0 tx 0: no_reply/split_terminator_stall | inside.pcap flow 0 tx 0: no_terminator/terminator_not_received"))
+        #expect(text.contains("4 of 4 split terminators went unanswered, 0 of 1 unsplit ones"))
+        #expect(text.contains("Middlebox: smtp_fixup"))
+        #expect(!text.contains("2 times in this flow"))
     }
 }
