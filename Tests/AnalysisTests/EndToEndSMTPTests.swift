@@ -49,4 +49,23 @@ extension EndToEndTests {
         #expect(text.contains("Middlebox: smtp_fixup"))
         #expect(!text.contains("2 times in this flow"))
     }
+
+    /// Live hook: each transaction as soon as its outcome is known, before its flow record.
+    @Test func liveHookStreamsTransactionsThenFlows() {
+        var outside = CaptureScript()
+        outside.conversation(clientPort: 41000, startMs: 0, banner: "mx", split: true, reply: false)
+        outside.conversation(clientPort: 42000, startMs: 60_000, banner: "mx", split: false, reply: true)
+        var seen: [String] = []
+        let analyzer = Analyzer(onRecord: { record in
+            switch record {
+            case .transaction(let t): seen.append("tx \(t.flow) \(t.outcome.rawValue) \(t.diagnosis.rawValue)")
+            case .flow(let f): seen.append("flow \(f.flow)")
+            }
+        })
+        outside.feed(analyzer, name: "live")
+        #expect(seen == ["tx 0 no_reply split_terminator_stall", "flow 0", "tx 1 accepted ok", "flow 1"])
+        let lines = seen.count
+        _ = analyzer.finish()
+        #expect(seen.count == lines)  // nothing twice
+    }
 }
