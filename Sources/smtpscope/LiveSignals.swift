@@ -14,7 +14,7 @@ enum LiveSignals {
     static var stopRequested: Bool { received.load(ordering: .relaxed) > 0 }
 
     /// Installs the handlers without `SA_RESTART`, so a signal also cuts a `poll` short,
-    /// and ignores SIGPIPE so a closed output pipe is a write error we report, not a silent death.
+    /// unblocks them, and ignores SIGPIPE so a closed output pipe is a write error we report, not a silent death.
     static func install() {
         var action = sigaction()
         action.__sigaction_handler.sa_handler = { signal in
@@ -25,5 +25,11 @@ enum LiveSignals {
         sigaction(SIGINT, &action, nil)
         sigaction(SIGTERM, &action, nil)
         signal(SIGPIPE, SIG_IGN)
+        // A parent may have left them blocked (the mask survives exec); then no handler would ever run.
+        var stops = sigset_t()
+        sigemptyset(&stops)
+        sigaddset(&stops, SIGINT)
+        sigaddset(&stops, SIGTERM)
+        pthread_sigmask(SIG_UNBLOCK, &stops, nil)
     }
 }
