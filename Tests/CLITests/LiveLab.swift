@@ -77,9 +77,14 @@ final class Child: @unchecked Sendable {
     }
 
     /// Ends the process if still running (SIGKILL after a short grace), and reaps it.
-    func stop() {
-        if process.isRunning { kill(pid, SIGTERM) }
-        if !waitForExit(2) { kill(pid, SIGKILL); _ = waitForExit(5) }
+    /// Children of Foundation's `Process` start with most signals blocked, so SIGTERM
+    /// may not reach them: `force` goes straight to SIGKILL.
+    func stop(force: Bool = false) {
+        if process.isRunning && !force { kill(pid, SIGTERM) }
+        if force || !waitForExit(2) {
+            if process.isRunning { kill(pid, SIGKILL) }
+            _ = waitForExit(5)
+        }
     }
 }
 
@@ -181,7 +186,7 @@ final class VethLab {
 
     /// Stops every child, deletes both namespaces (the veth pair goes with them) and the folder.
     func tearDown() {
-        for child in children.reversed() { child.stop() }
+        for child in children.reversed() { child.stop(force: true) }
         for namespace in [client, server] { _ = try? shell(["/usr/bin/ip", "netns", "del", namespace]) }
         try? FileManager.default.removeItem(at: directory)
     }

@@ -208,6 +208,36 @@ func liveStreamsEachTransactionAndTheStallBeforeTheStop() throws {
     #expect(run.stderr.contains("filter 'tcp port 2'"))
 }
 
+@Test(.timeLimit(.minutes(1)))
+func liveStopsAfterCountPacketsAndDropsRootForTheFile() throws {
+    let lab = try VethLab()
+    defer { lab.tearDown() }
+    // The -w file is created after root is dropped, so its folder must be writable by nobody.
+    try FileManager.default.setAttributes([.posixPermissions: 0o777], ofItemAtPath: lab.directory.path)
+    let pcap = lab.directory.appendingPathComponent("count.pcap").path
+    let live = try lab.start(in: lab.client, "smtpscope live --count", [
+        try CLIRunner.executable().path, "live", "-i", "lo", "--port", "9", "--count", "4", "--duration", "20",
+        "--format", "jsonl", "--user", "nobody", "-w", pcap,
+    ])
+    #expect(live.wait(for: 15) { $0.stderr.contains { $0.text.contains("listening on lo") } })
+    // Each refused connection to 127.0.0.1:9 is a SYN and a RST: 4 packets from 2 attempts.
+    for _ in 0..<2 {
+        try must(["/usr/bin/ip", "netns", "exec", lab.client, VethLab.python, "-c",
+                  "import socket\ntry: socket.create_connection(('127.0.0.1', 9), timeout=2)\nexcept OSError: pass"])
+    }
+    #expect(live.waitForExit(10), "live did not stop after 4 packets")
+    if live.process.isRunning { live.stop(force: true) }
+    let records = try decode(live.stdout)
+    #expect(records.last?.object["packets"] as? Int == 4)
+    // Two refused connections: each flow ends in a reset (a warning finding), so status 1.
+    #expect(live.process.isRunning == false && live.process.terminationStatus == 1, "status \(live.process.terminationStatus): \(live.stderr.map(\.text))")
+    #expect(records.filter { $0.type == "flow" }.compactMap { $0.object["end_reason"] as? String } == ["rst", "rst"])
+    let owner = try FileManager.default.attributesOfItem(atPath: pcap)[.ownerAccountID] as? Int
+    #expect(owner == 65534, "the -w file was created after dropping root to nobody")
+    let (_, dump) = try shell(["/usr/bin/tcpdump", "-nn", "-r", pcap])
+    #expect(dump.split(separator: "\n").filter { $0.contains(" IP ") }.count == 4)
+}
+
 // Helper programs of the live lab, written into its folder at run time.
 
 let clientScript = #"""
