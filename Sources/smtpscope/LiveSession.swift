@@ -58,7 +58,7 @@ struct LiveSession {
         let stream = LiveStream(format: format, crossCaptureWindowNanoseconds: analysis.crossCaptureWindowNanoseconds)
         let analyzer = Analyzer(options: analysis) { stream.emit($0) }
         analyzer.beginCapture(name: interface)
-        Diagnostics.write("smtpscope: listening on \(interface), link-type \(source.linkType.rawValue), "
+        Diagnostics.write("smtpscope: listening on \(interface), link-type \(source.linkType.description), "
             + "snapshot length \(source.snapshotLength) bytes, filter '\(filter)'")
 
         var failure: String?

@@ -57,10 +57,12 @@ enum LiveText {
         return two(parts.tm_hour) + ":" + two(parts.tm_min) + ":" + two(parts.tm_sec) + "." + String(String(1000 + millis).dropFirst())
     }
 
-    /// `1.234 s` (milliseconds).
+    /// `1.234 s`, or `0.4 ms` below a second.
     static func seconds(_ nanoseconds: Int64) -> String {
-        let millis = nanoseconds / 1_000_000
-        return "\(millis / 1000).\(String(String(1000 + abs(millis % 1000)).dropFirst())) s"
+        let micros = abs(nanoseconds / 1_000)
+        if micros < 1_000_000 { return "\(micros / 1_000).\((micros % 1_000) / 100) ms" }
+        let millis = micros / 1_000
+        return "\(millis / 1000).\(String(String(1000 + millis % 1000).dropFirst())) s"
     }
 
     private static func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
