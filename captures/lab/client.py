@@ -40,6 +40,13 @@ class Session:
         self.buf = b""
         self.tls = False
 
+    def close(self):
+        for x in (self.f, self.sock):
+            try:
+                x.close()
+            except OSError:
+                pass
+
     def send(self, data, note=None):
         self.f.sendall(data)
         self.rec.setdefault("writes", 0)
@@ -200,7 +207,7 @@ def one_attempt(a, attempt, out):
                 q = s.reply(a.reply_timeout)
                 rec["end"] = "quit"
                 rec["quit_reply"] = q["code"] if q else None
-                s.f.close()
+                s.close()
                 rec["closed"] = time.time()
                 return all_ok
             continue
@@ -221,6 +228,10 @@ def one_attempt(a, attempt, out):
             if r1 is not None:
                 m["eod_reply"] = r1
                 m["near_miss"]["treated_as_end_of_data"] = r1["code"] in (250,)
+                if r1["code"] == 250:
+                    # the line after the sequence was then read as a command
+                    r2 = s.reply(a.probe_timeout)
+                    m["near_miss"]["reply_to_following_line"] = r2
                 all_ok &= r1["code"] == 250
                 if r1["code"] >= 400:
                     rec["end"] = "server_reply_" + str(r1["code"])
@@ -237,7 +248,7 @@ def one_attempt(a, attempt, out):
         if r is None:
             all_ok = False
             rec["end"] = "client_timeout_close"
-            s.f.close()
+            s.close()
             rec["closed"] = time.time()
             return False
         all_ok &= r["code"] == 250
@@ -247,13 +258,13 @@ def one_attempt(a, attempt, out):
         time.sleep(a.hold_open)
         return all_ok
     if rec.get("end", "").startswith("server_reply"):
-        s.f.close()
+        s.close()
         rec["closed"] = time.time()
         return all_ok
     r = s.cmd("QUIT")
     rec["end"] = "quit"
     rec["quit_reply"] = r["code"] if r else None
-    s.f.close()
+    s.close()
     rec["closed"] = time.time()
     return all_ok
 

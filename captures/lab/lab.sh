@@ -114,12 +114,12 @@ lab_netns_up() {
 capture_start() {
     local __var=$1 dev=$2 file=$3 filter=${4:-tcp or udp}
     local __cpid
-    bg_ns __cpid "$NS_MB" tcpdump -i "$dev" -s 0 -U -Z root -w "$file" -n "$filter" 2>>"$LAB_TMP/tcpdump.log"
+    bg_ns __cpid "$NS_MB" tcpdump -i "$dev" --immediate-mode -s 0 -U -Z root -w "$file" -n "$filter" 2>>"$LAB_TMP/tcpdump.log"
     wait_until 5 test -s "$file" || die "tcpdump on $dev did not start"
     printf -v "$__var" '%s' "$__cpid"
     sleep 0.3
 }
-capture_stop() { sleep 0.5; stop_pid "$1" 5 INT; }
+capture_stop() { sleep 1; stop_pid "$1" 5 INT; }
 
 # ---- Postfix private instances ------------------------------------------
 # pf_instance NAME NS: config in $LAB_TMP/pf-NAME/etc, queue in .../spool,
@@ -172,6 +172,7 @@ scache    unix  -       -       n       -       1       scache
 postlog   unix-dgram n  -       n       -       1       postlogd
 MCF
     touch "$d/maillog"
+    echo "$ns" > "$d/netns"
     script -qec "ip netns exec $ns postfix -c $d/etc check" /dev/null >>"$LAB_TMP/postfix-$name.out" 2>&1
     script -qec "ip netns exec $ns postfix -c $d/etc start" /dev/null >>"$LAB_TMP/postfix-$name.out" 2>&1 \
         || { cat "$LAB_TMP/postfix-$name.out" >&2; die "postfix $name did not start"; }
@@ -184,7 +185,7 @@ pf_stop() {
     local name=$1 d="$LAB_TMP/pf-$1" pid
     [ -d "$d" ] || return 0
     pid=$(pf_master_pid "$name")
-    postfix -c "$d/etc" stop >/dev/null 2>&1
+    in_ns "$(cat "$d/netns")" postfix -c "$d/etc" stop >/dev/null 2>&1
     if [ -n "$pid" ]; then
         wait_until 10 sh -c "! kill -0 $pid" || kill -KILL "$pid" 2>/dev/null
     fi
@@ -194,8 +195,9 @@ pf_stop() {
 pf_reload_conf() {  # NAME key=value ...
     local name=$1; shift
     postconf -c "$LAB_TMP/pf-$name/etc" -e "$@"
-    postfix -c "$LAB_TMP/pf-$name/etc" reload >/dev/null 2>&1
-    sleep 1
+    in_ns "$(cat "$LAB_TMP/pf-$name/netns")" postfix -c "$LAB_TMP/pf-$name/etc" reload >/dev/null 2>&1 \
+        || log "postfix $name reload failed"
+    sleep 2
 }
 
 lab_teardown() {

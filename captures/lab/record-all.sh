@@ -190,10 +190,10 @@ if want impaired-split; then
         --capture outside.pcap:outside --capture inside.pcap:inside --client "$C/imp.json" --client "$C/imp2.json"
 fi
 
-near_miss_run() {   # scenario forbid(yes|no)
+near_miss_run() {   # scenario smtpd_forbid_bare_newline(no|normalize|reject)
     local name=$1 forbid=$2 seqs="lflf crcr crlf_r lfcr lfcrlf crlflf crcrlf crlfcr nullbefore" s
-    if [ "$forbid" = yes ]; then
-        pf_reload_conf rcv "smtpd_forbid_bare_newline = yes" "smtpd_forbid_bare_newline_exclusions ="
+    if [ "$forbid" != no ]; then
+        pf_reload_conf rcv "smtpd_forbid_bare_newline = $forbid" "smtpd_forbid_bare_newline_exclusions ="
     fi
     mb_bridge
     scenario_begin "$name" outside "$name.pcap"
@@ -201,13 +201,14 @@ near_miss_run() {   # scenario forbid(yes|no)
         client "$C/$name-$s.json" --server "$RCV4" --tag "$name-$s" --near-miss "$s" --probe-timeout 2 --size 700
     done
     scenario_end
-    [ "$forbid" = yes ] && pf_reload_conf rcv "smtpd_forbid_bare_newline = no" "smtpd_forbid_bare_newline_exclusions = \$mynetworks"
-    truth "$name" "Nine connections to the receiving Postfix 3.7.11 (smtpd_forbid_bare_newline = $forbid$([ "$forbid" = yes ] && echo ', exclusions empty')). Each sends a message whose last line ends with a non-standard end-of-data sequence (near_miss in each client record), then a further line, waits 2 s for a reply; if none, ends the message with a real CRLF.CRLF. What Postfix replied is recorded per message (near_miss.reply, eod_reply)." \
+    [ "$forbid" != no ] && pf_reload_conf rcv "smtpd_forbid_bare_newline = no" "smtpd_forbid_bare_newline_exclusions = \$mynetworks"
+    truth "$name" "Nine connections to the receiving Postfix 3.7.11 (smtpd_forbid_bare_newline = $forbid$([ "$forbid" != no ] && echo ', exclusions empty')). Each sends a message whose last line ends with a non-standard end-of-data sequence (near_miss in each client record), then a further line, waits 2 s for a reply; if none, ends the message with a real CRLF.CRLF. What Postfix replied is recorded per message (near_miss.reply, eod_reply)." \
         --capture "$name.pcap:outside" $(for s in $seqs; do echo --client "$C/$name-$s.json"; done) \
         --set "smtpd_forbid_bare_newline=\"$forbid\""
 }
 want near-miss-default && near_miss_run near-miss-default no
-want near-miss-forbid && near_miss_run near-miss-forbid yes
+want near-miss-normalize && near_miss_run near-miss-normalize normalize
+want near-miss-reject && near_miss_run near-miss-reject reject
 
 if want starttls; then
     mb_bridge

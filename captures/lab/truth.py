@@ -54,14 +54,14 @@ def flows_of(pcap):
         stream = bytearray()
         owner = []           # frame that first carried each stream byte
         bounds = {}          # stream offset -> frames whose segment began/ended there
-        for seq, frame, pl in fl["segs"]:
+        for seq, frame, pl in sorted(fl["segs"], key=lambda x: (x[0], x[1])):
             off = seq - 1    # tshark relative seq: first data byte is 1
             if off < 0:
                 continue
             bounds.setdefault(off, set()).add(frame)
             bounds.setdefault(off + len(pl), set()).add(frame)
             if off > len(stream):
-                continue     # gap: ignore (not expected in lab captures)
+                break        # bytes never seen in this capture: stop here
             if off + len(pl) > len(stream):
                 new = pl[len(stream) - off:]
                 owner.extend([frame] * len(new))
