@@ -398,9 +398,8 @@ def bridge_main(a):
     other = {a.dev_a: a.dev_b, a.dev_b: a.dev_a}
     by_fd = {s.fileno(): dev for dev, s in socks.items()}
     log(event="bridge_start", devs=[a.dev_a, a.dev_b], seed=a.seed, loss=a.loss, dup=a.dup,
-        reorder=a.reorder, delay_ms=a.delay_ms, jitter_ms=a.jitter_ms, max_impair=a.max_impair)
+        reorder=a.reorder, reorder_ms=a.reorder_ms, delay_ms=a.delay_ms, jitter_ms=a.jitter_ms, max_impair=a.max_impair)
     queue = []   # (due, seq, dev, frame)
-    held = {}    # dev -> frame held back for reordering
     seqn = 0
     impaired = 0
     forwarded = 0
@@ -429,31 +428,26 @@ def bridge_main(a):
                     what = "drop"
                 elif x < a.loss + a.dup:
                     what = "duplicate"
-                elif x < a.loss + a.dup + a.reorder and dst not in held:
-                    what = "hold_for_reorder"
+                elif x < a.loss + a.dup + a.reorder:
+                    what = "reorder_delay"
             if what != "forward":
                 impaired += 1
                 log(event=what, dev_in=src, dev_out=dst, sport=info[0], dport=info[1],
-                    seq=info[3], payload_len=info[2])
+                    seq=info[3], payload_len=info[2],
+                    **({"extra_delay_ms": a.reorder_ms} if what == "reorder_delay" else {}))
             if what == "drop":
                 continue
-            if what == "hold_for_reorder":
-                held[dst] = frame
-                continue
+            if what == "reorder_delay":
+                # held back so frames sent after it overtake it on the wire
+                due += a.reorder_ms / 1000.0
             seqn += 1
             heapq.heappush(queue, (due, seqn, dst, frame))
             if what == "duplicate":
                 seqn += 1
                 heapq.heappush(queue, (due + 0.001, seqn, dst, frame))
-            if dst in held:
-                # the held frame goes after this one: reordered on the wire
-                seqn += 1
-                heapq.heappush(queue, (due + 0.0005, seqn, dst, held.pop(dst)))
-                log(event="released_after_next", dev_out=dst)
             if len(queue) > a.max_queue:
-                log(event="queue_limit", size=len(queue))
-                queue = queue[-a.max_queue:]
-                heapq.heapify(queue)
+                log(event="queue_limit_dropped_oldest", size=len(queue))
+                heapq.heappop(queue)
         now = time.time()
         while queue and queue[0][0] <= now:
             _, _, dev, frame = heapq.heappop(queue)
@@ -462,11 +456,6 @@ def bridge_main(a):
                 forwarded += 1
             except OSError as e:
                 log(event="send_error", dev=dev, error=str(e))
-        # a held frame waits at most 50 ms for a successor
-        for dev in list(held):
-            seqn += 1
-            heapq.heappush(queue, (time.time() + 0.05, seqn, dev, held.pop(dev)))
-            log(event="released_late", dev_out=dev)
     log(event="bridge_stop", forwarded=forwarded, impaired=impaired)
 
 
@@ -494,6 +483,7 @@ def main():
     bp.add_argument("--reorder", type=float, default=0.0)
     bp.add_argument("--delay-ms", type=float, default=0.0)
     bp.add_argument("--jitter-ms", type=float, default=0.0)
+    bp.add_argument("--reorder-ms", type=float, default=50.0, help="extra delay of a reordered frame")
     bp.add_argument("--max-impair", type=int, default=20)
     bp.add_argument("--max-queue", type=int, default=2000)
     bp.add_argument("--lifetime", type=float, default=600)

@@ -22,6 +22,7 @@ trap 'exit 130' INT TERM
 WANT=("$@")
 want() { [ ${#WANT[@]} -eq 0 ] && return 0; local w; for w in "${WANT[@]}"; do [ "$w" = "$1" ] && return 0; done; return 1; }
 PY=python3
+export PYTHONDONTWRITEBYTECODE=1
 RUN_START=$(date +%s)
 
 # ---- fixed parts of the lab ----------------------------------------------
