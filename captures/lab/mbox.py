@@ -272,9 +272,9 @@ class Conn:
                      reply=reply.decode().rstrip())
             return
         if verb in ALLOWED:
-            self.up.sendall(line)
             if verb == b"DATA":
-                self.data_pending = True
+                self.data_pending = True   # before sending: the 354 can beat us back
+            self.up.sendall(line)
             self.log(conn=self.n, event="command", command=line.decode("latin-1").rstrip())
             return
         body = line.rstrip(b"\r\n")

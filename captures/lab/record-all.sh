@@ -315,4 +315,5 @@ if want mixed; then
 fi
 
 mb_stop
+$PY check_truth.py || die "a scenario did not do what it should (see check_truth output)"
 log "done in $(( $(date +%s) - RUN_START )) s; corpus size: $(du -sh --exclude=lab "$OUT" | cut -f1)"

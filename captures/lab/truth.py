@@ -89,6 +89,35 @@ def frame_count(pcap):
     return None
 
 
+def attempts(truth):
+    """Per Message-ID: every connection that carried it, in order, with its
+    start time, split positions as written and the reply to end-of-data."""
+    out = {}
+    for cl in truth.get("clients", []):
+        for con in cl["connections"]:
+            for m in con.get("messages", []):
+                r = m.get("eod_reply")
+                out.setdefault(m["message_id"], []).append({
+                    "client": con.get("client"), "server": con.get("server"), "start": con.get("start"),
+                    "split_after_as_written": m.get("split_after"), "mode": m.get("mode"),
+                    "eod_reply_code": r["code"] if r else None, "connection_end": con.get("end")})
+    inj = truth.get("injected")
+    if inj and truth["captures"]:
+        # relayed by the sending Postfix: one attempt per port-25 flow seen outside
+        flows = truth["captures"][0]["flows_port25"]
+        out[inj["message_id"]] = [{
+            "client": f["client"], "server": f["server"], "start": f["start"],
+            "split_after_on_wire": [t["split_after"] for t in f["terminators_in_client_stream"]],
+            "eod_reply_code": None, "connection_end": "client closed after smtp_data_done_timeout"}
+            for f in flows]
+    for lst in out.values():
+        starts = [x["start"] for x in lst if x.get("start")]
+        for x, prev in zip(lst[1:], starts):
+            if x.get("start"):
+                x["seconds_since_previous_attempt"] = round(x["start"] - prev, 3)
+    return out
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--dir", required=True)
@@ -136,6 +165,7 @@ def main():
     for spec in a.set:
         k, v = spec.split("=", 1)
         truth[k] = json.loads(v)
+    truth["message_attempts"] = attempts(truth)
     with open(os.path.join(a.dir, "truth.json"), "w") as fh:
         json.dump(truth, fh, indent=1, sort_keys=True)
         fh.write("\n")
