@@ -25,12 +25,14 @@ final class Child: @unchecked Sendable {
     private var outLines: [TimedLine] = []
     private var errLines: [TimedLine] = []
     private var partial = ["out": Data(), "err": Data()]
+    private let outPipe = Pipe(), errPipe = Pipe()
+    private var drained = false
 
     init(_ label: String, _ arguments: [String]) throws {
         self.label = label
         process.executableURL = URL(fileURLWithPath: arguments[0])
         process.arguments = Array(arguments.dropFirst())
-        let out = Pipe(), err = Pipe()
+        let out = outPipe, err = errPipe
         process.standardOutput = out
         process.standardError = err
         process.standardInput = FileHandle.nullDevice
@@ -50,6 +52,16 @@ final class Child: @unchecked Sendable {
             buffer = Data(buffer[buffer.index(after: newline)...])
         }
         partial[stream] = buffer
+    }
+
+    /// Takes what is still in the pipes once the process has exited (the handlers may lag behind).
+    private func drain() {
+        guard lock.withLock({ !drained }) else { return }
+        for (pipe, stream) in [(outPipe, "out"), (errPipe, "err")] {
+            pipe.fileHandleForReading.readabilityHandler = nil
+            take(pipe.fileHandleForReading.readDataToEndOfFile(), stream)
+        }
+        lock.withLock { drained = true }
     }
 
     var stdout: [TimedLine] { lock.withLock { outLines } }
@@ -72,7 +84,7 @@ final class Child: @unchecked Sendable {
         while process.isRunning && Date() < deadline { usleep(20_000) }
         if process.isRunning { return false }
         process.waitUntilExit()
-        usleep(50_000)  // let the readability handlers take the last bytes
+        drain()
         return true
     }
 
