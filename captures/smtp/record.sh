@@ -123,7 +123,7 @@ for f in postfix-*.pcap; do
     -e smtp.response.code -e imf.message_id > "$f.smtp.tsv" 2>/dev/null
 done
 # The number of TCP streams on SMTP ports tshark sees in every shipped capture (for `transcript --list`).
-for f in ../foundation/*.pcap ../foundation/*.pcapng postfix-*.pcap; do
+for f in ../foundation/*.pcap ../foundation/*.pcapng ../smtp/postfix-*.pcap; do
   n=$(tshark -r "$f" -Y 'tcp.port in {25, 587, 2525}' -T fields -e tcp.stream 2>/dev/null | sort -u | grep -c . || true)
   printf '%s\t%s\n' "${f#../}" "$n"
 done > streams.tsv
