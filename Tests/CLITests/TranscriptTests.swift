@@ -244,6 +244,10 @@ func transactionsMatchTheLabRecord(path: String) throws {
     #expect(shapes == [#"\r\n. ¦ \r\n"#, #"\r\n.\r ¦ \n"#, #"\r ¦ \n ¦ . ¦ \r ¦ \n"#, #"\r ¦ \n. ¦ \r\n"#])
     #expect(lines[0].contains("split after byte 3: frames "))
     #expect(lines[2].contains("split after bytes 1, 2, 3, 4: frames "))
+    // The lab wrote "MAIL FROM:<sp" and the rest of the envelope in two segments, and the message
+    // in two at byte 50 (inside "Subject:", after 23 + 22 + 5 bytes of headers).
+    #expect(text.contains(#"C: MAIL FROM:<sp¦lit1@example.com>\r\n"#))
+    #expect(text.contains(#"C:     Subje¦ct: splits 1\r\n"#))
     let ascii = try CLIRunner.run(["transcript", "--ascii", "captures/smtp/postfix-raw-splits.pcap", "--flow", "0"]).stdout
     #expect(ascii.contains(#"end of data: \r\n. | \r\n   split after byte 3"#))
     #expect(!ascii.contains("¦"))

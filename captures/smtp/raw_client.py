@@ -97,9 +97,14 @@ else:
     # One message per split geometry; the terminator "\r\n.\r\n" written in pieces.
     for n, splits in enumerate([[3], [4], [1, 2, 3, 4], [1, 3]], start=1):
         sender = f"split{n}@example.com"
-        send(f"MAIL FROM:<{sender}>\r\nRCPT TO:<five@example.org>\r\nDATA\r\n".encode())
+        envelope = f"MAIL FROM:<{sender}>\r\nRCPT TO:<five@example.org>\r\nDATA\r\n".encode()
+        # The MAIL line and a header line are each cut across two segments, too.
+        send(envelope[:13], 0.05)
+        send(envelope[13:])
         codes = [read_reply() for _ in range(3)]
-        send(body_for_wire(message(n, "splits")), 0.05)
+        body = body_for_wire(message(n, "splits"))
+        send(body[:50], 0.05)
+        send(body[50:], 0.05)
         terminator = b"\r\n.\r\n"
         last = 0
         for p in splits + [5]:
