@@ -24,7 +24,7 @@ struct SMTPScope: ParsableCommand {
                  not a capture, nothing readable in it), or bad usage
             """,
         version: "smtpscope \(SMTPScopeVersion.version) (\(libpcapVersion))",
-        subcommands: [Analyze.self, Live.self]
+        subcommands: [Analyze.self, Live.self, Transcript.self]
     )
 
     /// Runs the command; usage errors exit 2 (not ArgumentParser's 64), as documented.
