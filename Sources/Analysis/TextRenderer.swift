@@ -121,8 +121,12 @@ enum TextRenderer {
         } else {
             out += "Middlebox: none detected.\n"
         }
-        if s.decodeErrors + s.truncatedFrames + s.limitsHit > 0 {
-            out += "Capture: \(s.decodeErrors) decode errors, \(s.truncatedFrames) truncated frames, \(s.limitsHit) limits reached.\n"
+        if s.decodeErrors + s.truncatedFrames + s.limitsHit > 0 || s.readErrors > 0 {
+            out += "Capture: \(s.decodeErrors) decode errors, \(s.truncatedFrames) truncated frames, \(s.limitsHit) limits reached"
+            for capture in s.captures {
+                if let error = capture.readError { out += "; \(capture.name) unreadable from frame \(error.frame)" }
+            }
+            out += ".\n"
         }
     }
 
