@@ -31,6 +31,8 @@ let excludedFolders: [String] = [
 let damagedCaptures: [String: String] = [
     "captures/foundation/cut-mid-record.pcap": "frame 25: file cut in the middle of a record",  // MANIFEST: cut inside record 25
     "captures/foundation/caplen-over-snaplen.pcap": "frame 4: captured length 99 exceeds the file's snapshot length 96",
+    // LAB-MANIFEST: kb outside.pcap cut inside record 51
+    "captures/variants/kb-outside-cut-mid-record.pcap": "frame 51: file cut in the middle of a record",
 ]
 
 /// Every capture of the golden corpus.
