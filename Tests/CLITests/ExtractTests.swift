@@ -90,3 +90,20 @@ private func twoFlowCapture() throws -> (path: String, first: [StoredFrame], sec
     #expect(try CLIRunner.run(["extract", shipped("smtp-v4-eth.pcap"), "-w", out.path, "--diagnosis", "stuck"]).status == 2)
     #expect(try CLIRunner.run(["extract", "-", "-w", out.path]).status == 2)  // needs two passes over a file
 }
+
+/// The KB capture's second stalled attempt: truth.json (the lab's tshark view) puts flow 1 of outside.pcap
+/// at frames 29–57 (SYN to the last ACK), with no other traffic in between.
+@Test func extractTakesAStalledAttemptOfTheKBCapture() throws {
+    let source = "captures/kb-postfix-retries/outside.pcap"
+    let truth = try JSONSerialization.jsonObject(
+        with: Data(contentsOf: PackagePaths.root.appendingPathComponent("captures/kb-postfix-retries/truth.json"))) as? [String: Any]
+    let flows = ((truth?["captures"] as? [[String: Any]])?.first { $0["file"] as? String == "outside.pcap" })?["flows_port25"]
+    let flow = try #require((flows as? [[String: Any]])?.first { $0["flow"] as? Int == 1 })
+    let first = try #require(flow["first_frame"] as? Int), last = try #require(flow["last_frame"] as? Int)
+    #expect((first, last) == (29, 57))
+    let out = try SyntheticCapture.temporaryPath(named: "kb-flow1.pcap").path
+    let run = try CLIRunner.run(["extract", source, "--diagnosis", "split_terminator_stall", "--flow", "1", "-w", out])
+    #expect(run.status == 0, "\(run.stderr)")
+    let original = try frames(of: PackagePaths.root.appendingPathComponent(source).path)
+    #expect(try frames(of: out) == Array(original[(first - 1)..<last]))
+}
