@@ -17,6 +17,24 @@ private final class XMLCheck: NSObject, XMLParserDelegate {
     }
 }
 
+@Test func kbReportIsSelfContainedHTML() throws {
+    let out = try SyntheticCapture.temporaryPath(named: "kb-report.html")
+    let run = try CLIRunner.run(["report", "captures/kb-postfix-retries/outside.pcap", "captures/kb-postfix-retries/inside.pcap",
+                                 "-o", out.path])
+    #expect(run.status == 1)  // the KB failure: problems found
+    let html = try String(contentsOf: out, encoding: .utf8)
+    let parser = XMLParser(data: Data(html.replacingOccurrences(of: "<!DOCTYPE html>", with: "").utf8))
+    let check = XMLCheck()
+    parser.delegate = check
+    #expect(parser.parse(), "\(parser.parserError.map { "\($0)" } ?? "") at line \(parser.lineNumber)")
+    for element in ["script", "link", "img", "iframe", "object", "embed"] { #expect(check.elements[element] == nil, "\(element)") }
+    for forbidden in ["http:", "https:", "url(", "@import"] { #expect(!html.contains(forbidden), "names \(forbidden)") }
+    // LAB-MANIFEST: the message <kb-postfix@lab.example.org>, both input files, the split terminator stall.
+    for text in ["kb-postfix@lab.example.org", "outside.pcap", "inside.pcap", "split_terminator_stall"] {
+        #expect(html.contains(text), "missing \(text)")
+    }
+}
+
 @Test func reportIsSelfContainedHTML() throws {
     let v4 = "captures/foundation/smtp-v4-eth.pcap", v6 = "captures/foundation/smtp-v6-eth.pcap"
     let out = try SyntheticCapture.temporaryPath(named: "report.html")
