@@ -17,6 +17,10 @@ struct FlowTracker<Dialog: SMTPDialog> {
     private var tlsStartNanoseconds: Int64?
     private var quitSeen = false
     private var resetSeen = false
+    /// The first RST: its frame and the direction whose end it was reported as. An RST ends
+    /// both directions, and one already ended by FIN is not reported again, so that direction
+    /// need not be the sender's; `FlowSummary.resetBy` names the sender at close.
+    private var firstReset: (frame: UInt64, reportedOn: SMTPSide)?
     private var finSeen = false
     private var clientEnd: StreamEndReason?
     private var serverEnd: StreamEndReason?
@@ -93,7 +97,7 @@ struct FlowTracker<Dialog: SMTPDialog> {
         let real = reason == .fin || reason == .rst
         if reason == .rst {
             resetSeen = true
-            findings.add(.reset, frames: [frame], message: "the \(side) reset the connection (frame \(frame))")
+            if firstReset == nil { firstReset = (frame, side) }
         }
         if reason == .fin { finSeen = true }
         if side == .client {
@@ -373,6 +377,10 @@ struct FlowTracker<Dialog: SMTPDialog> {
     /// Decides everything and builds the flow record. `now` is the capture's latest time.
     mutating func close(summary: FlowSummary?, now: Int64) -> FlowRecord {
         if let summary { note(frame: summary.lastFrame, at: summary.lastTimestampNanoseconds) }
+        if let reset = firstReset {
+            let sender = summary?.resetBy.map { $0 == .clientToServer ? SMTPSide.client : .server } ?? reset.reportedOn
+            findings.add(.reset, frames: [reset.frame], message: "the \(sender) reset the connection (frame \(reset.frame))")
+        }
         let moment = moment(now: max(now, lastNanoseconds), closing: true)
         var records: [TransactionRecord] = []
         for state in transactions {
