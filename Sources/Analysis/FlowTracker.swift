@@ -233,6 +233,9 @@ struct FlowTracker<Dialog: SMTPDialog> {
             if verb == "EHLO" && (reply.code == 500 || reply.code == 502) {
                 findings.add(.ehloRejected, frames: [context.frame], message: "EHLO was answered \(reply.code) (frame \(context.frame))")
             }
+            if verb == "RCPT" && reply.code >= 400, let path = Self.path(in: command.argument, after: "TO:") {
+                refuseRecipient(path)
+            }
             if (verb == "DATA" || verb == "BDAT") && reply.code >= 400, let at = transactions.lastIndex(where: { $0.dataCommandSeen && $0.reply == nil }) {
                 transactions[at].reply = ReplyRecord(code: reply.code, text: text, frame: context.frame, timeNanoseconds: context.timestampNanoseconds, latencyNanoseconds: nil)
             }
@@ -254,6 +257,15 @@ struct FlowTracker<Dialog: SMTPDialog> {
     }
 
     // MARK: helpers
+
+    /// A refused RCPT is no recipient of the message (as `MessageSummary.rcptTo`). With
+    /// pipelining the reply may come after later commands, but always before the reply to the
+    /// transaction's end of data: the transaction is the latest unanswered one that names it.
+    private mutating func refuseRecipient(_ path: String) {
+        guard let at = transactions.lastIndex(where: { $0.reply == nil && $0.rcptTo.contains(path) }),
+              let position = transactions[at].rcptTo.lastIndex(of: path) else { return }
+        transactions[at].rcptTo.remove(at: position)
+    }
 
     private mutating func note(frame: UInt64, at timestamp: Int64) {
         if frame > lastFrame { lastFrame = frame }
