@@ -22,6 +22,8 @@ struct ReassemblyBenchmark {
 
     /// Allocated once, outside any counting window.
     static let segmentPayload = [UInt8](repeating: 0x41, count: 1000)
+    /// Built once: an option-set array literal allocates its array in debug builds.
+    static let dataFlags: TCPFlags = [.ack, .psh]
 
     /// Feeds `count` in-order 1,000-byte segments of one flow after the handshake.
     static func inOrder(_ reassembler: inout TCPReassembler, packets count: Int, firstFrame: UInt64, seq: inout UInt32, delivered: inout Int) {
@@ -29,7 +31,7 @@ struct ReassemblyBenchmark {
             for index in 0..<count {
                 let segment = TCPSegment(
                     source: client, destination: server, sequenceNumber: seq, acknowledgmentNumber: 5001,
-                    flags: [.ack, .psh], window: 65535, payloadLength: 1000)
+                    flags: dataFlags, window: 65535, payloadLength: 1000)
                 let frame = firstFrame + UInt64(index)
                 reassembler.process(segment, payload: bytes, frame: frame, timestampNanoseconds: Int64(frame) * 1000) {
                     if case .data(_, _, _, let chunk, _) = $0 { delivered += chunk.count }
@@ -55,7 +57,7 @@ struct ReassemblyBenchmark {
             for round in 0..<rounds {
                 let data = TCPSegment(
                     source: client, destination: server, sequenceNumber: seq.client, acknowledgmentNumber: seq.server,
-                    flags: [.ack, .psh], window: 65535, payloadLength: 1000)
+                    flags: dataFlags, window: 65535, payloadLength: 1000)
                 reassembler.process(data, payload: bytes, frame: frame, timestampNanoseconds: Int64(frame) * 1000) {
                     if case .data(_, _, _, let chunk, _) = $0 { delivered += chunk.count }
                 }
@@ -64,7 +66,7 @@ struct ReassemblyBenchmark {
                 let answer = round % 4 == 3 ? 100 : 0
                 let reply = TCPSegment(
                     source: server, destination: client, sequenceNumber: seq.server, acknowledgmentNumber: seq.client,
-                    flags: answer > 0 ? [.ack, .psh] : .ack, window: 65535, payloadLength: answer)
+                    flags: answer > 0 ? dataFlags : .ack, window: 65535, payloadLength: answer)
                 let replyBytes = UnsafeRawBufferPointer(rebasing: bytes[0..<answer])
                 reassembler.process(reply, payload: replyBytes, frame: frame, timestampNanoseconds: Int64(frame) * 1000) {
                     if case .data(_, _, _, let chunk, _) = $0 { delivered += chunk.count }
@@ -107,6 +109,12 @@ struct ReassemblyBenchmark {
             #expect(allocations == 0)
         }
         #expect(delivered == 160_000 * 1000 + 40_000 * 100)
+        // Control: the counter does see a real allocation on this thread.
+        let beforeControl = calls()
+        let control = NSMutableData(length: 4096)
+        let controlAllocations = calls() &- beforeControl
+        print("reassembly allocation counter control: \(controlAllocations) calls for one NSMutableData(length: 4096) of \(control?.length ?? 0) bytes")
+        #expect(controlAllocations > 0)
     }
 
     @Test(.enabled(if: !isChild)) func inOrderPathCost() {
