@@ -87,6 +87,7 @@ struct ReassemblyBenchmark {
             }
             let library = try #require(AllocationCounter.build())
             let child = AllocationCounter.runSelfPreloaded(library: library)
+            try? FileManager.default.removeItem(atPath: (library as NSString).deletingLastPathComponent)
             let lines = child.output.split(separator: "\n").filter { $0.hasPrefix("reassembly") }
             for line in lines { print(line) }
             #expect(child.code == 0, "preloaded re-run failed: \(child.output.suffix(2000))")
