@@ -9,6 +9,10 @@
 /// line, with its caller; nothing is sampled or estimated.
 final class AllocationCounter {
     private typealias Toggle = @convention(c) () -> Void
+    /// `dlvsym`, which Swift's Glibc module does not import (it is a GNU extension).
+    private typealias VersionedLookup = @convention(c) (
+        UnsafeMutableRawPointer?, UnsafePointer<CChar>, UnsafePointer<CChar>
+    ) -> UnsafeMutableRawPointer?
     private let window: ClosedRange<UInt64>
     private let start: Toggle
     private let stop: Toggle
@@ -16,8 +20,12 @@ final class AllocationCounter {
     private var state = 0  // 0 before, 1 tracing, 2 done
 
     init?(window: ClosedRange<UInt64>) {
+        // Ask the preloaded debug library itself for the versioned symbols: libc keeps
+        // inert stubs of these names, and plain dlsym does not find a non-default version.
         guard let path = getenv("MALLOC_TRACE").map({ String(cString: $0) }),
-            let start = dlsym(nil, "mtrace"), let stop = dlsym(nil, "muntrace")
+            let library = dlopen("libc_malloc_debug.so.0", RTLD_NOW | RTLD_NOLOAD),
+            let lookup = dlsym(nil, "dlvsym").map({ unsafeBitCast($0, to: VersionedLookup.self) }),
+            let start = lookup(library, "mtrace", "GLIBC_2.2.5"), let stop = lookup(library, "muntrace", "GLIBC_2.2.5")
         else { return nil }
         self.window = window
         self.tracePath = path

@@ -29,6 +29,9 @@ struct Bench: ParsableCommand {
     @Option(help: "Stages to run, comma-separated: read,decode,reassemble,smtp,analyze,tshark.")
     var stages = "read,decode,reassemble,smtp,analyze,tshark"
 
+    @Option(help: "Runs per stage; the fastest is shown (shared machines are noisy).")
+    var repeats = 3
+
     @Flag(help: "Do not run tshark.")
     var skipTshark = false
 
@@ -47,7 +50,10 @@ struct Bench: ParsableCommand {
             return
         }
         let path = try capturePath()
-        try Runner(path: path, stages: stages.split(separator: ",").map(String.init), skipTshark: skipTshark, countAllocations: countAllocations).run()
+        try Runner(
+            path: path, stages: stages.split(separator: ",").map(String.init), skipTshark: skipTshark,
+            countAllocations: countAllocations, repeats: max(1, repeats)
+        ).run()
     }
 
     private func runAsChild(_ name: String) throws {

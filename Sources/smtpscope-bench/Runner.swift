@@ -6,6 +6,7 @@ struct Runner {
     var stages: [String]
     var skipTshark: Bool
     var countAllocations: Bool
+    var repeats: Int
 
     private struct Row {
         var label: String
@@ -22,7 +23,7 @@ struct Runner {
         let truth = FileManager.default.fileExists(atPath: truthPath) ? TruthFile(path: truthPath) : nil
         warmPageCache()
         print("capture: \(path), \(format(fileBytes / 1e6, 1)) MB\(truth == nil ? " (no truth file)" : ", truth: \(truthPath)")")
-        print("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores; each stage in its own process, page cache warm")
+        print("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores; each stage in its own process, best of \(repeats), page cache warm")
 
         var rows: [Row] = []
         var readPackets: Double = 0
@@ -30,13 +31,17 @@ struct Runner {
         for stage in Stage.allCases where stages.contains(stage.rawValue) {
             let output = temporaryPath("stage-\(stage.rawValue)")
             defer { try? FileManager.default.removeItem(atPath: output) }
-            guard let child = runChild([ownExecutable(), "--stage", stage.rawValue, path], stdoutPath: output),
-                let decoded = ResultLine.decode((try? String(contentsOfFile: output, encoding: .utf8)) ?? "")
-            else {
+            var best: ResultLine.Decoded?
+            for _ in 0..<repeats {
+                guard runChild([ownExecutable(), "--stage", stage.rawValue, path], stdoutPath: output) != nil,
+                    let decoded = ResultLine.decode((try? String(contentsOfFile: output, encoding: .utf8)) ?? "")
+                else { break }
+                if best == nil || decoded.seconds < best?.seconds ?? 0 { best = decoded }
+            }
+            guard let decoded = best else {
                 rows.append(Row(label: stage.label, seconds: 0, packets: 0, peakKilobytes: 0, note: "n/a"))
                 continue
             }
-            _ = child
             decodedByStage[stage.rawValue] = decoded
             if stage == .read { readPackets = decoded.packets }
             rows.append(Row(label: stage.label, seconds: decoded.seconds, packets: decoded.packets, peakKilobytes: decoded.peakKilobytes,

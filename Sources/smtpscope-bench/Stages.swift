@@ -139,7 +139,12 @@ private func smtpLoop(_ path: String, _ result: inout StageResult, _ tracer: All
     let capture = try OfflineCapture(path: path)
     var decoder = PacketDecoder()
     var reassembler = TCPReassembler()
-    var sessions: [FlowID: SMTPSession] = [:]
+    // Sessions live in an array of slots: mutating a large struct through a
+    // Dictionary subscript (`dict[key]?.feed(…)`) runs a `_modify` coroutine
+    // whose frame is heap-allocated, three mallocs per data event.
+    var slotOf: [FlowID: Int] = [:]
+    var sessions: [SMTPSession] = []
+    var freeSlots: [Int] = []
     var notes: [FlowID: FlowNotes] = [:]
     var commands: UInt64 = 0
     var replies: UInt64 = 0
@@ -164,16 +169,28 @@ private func smtpLoop(_ path: String, _ result: inout StageResult, _ tracer: All
     func stream(_ event: StreamEvent) {
         switch event {
         case .opened(let info):
-            sessions[info.id] = SMTPSession()
+            if let slot = freeSlots.popLast() {
+                sessions[slot] = SMTPSession()
+                slotOf[info.id] = slot
+            } else {
+                slotOf[info.id] = sessions.count
+                sessions.append(SMTPSession())
+            }
             notes[info.id] = FlowNotes(name: "\(info.client)>\(info.server)")
         case .data(let flow, let direction, let offset, let bytes, _):
-            sessions[flow]?.feed(direction == .clientToServer ? .client : .server, bytes, at: offset) { handle(flow, $0) }
+            guard let slot = slotOf[flow] else { return }
+            sessions[slot].feed(direction == .clientToServer ? .client : .server, bytes, at: offset) { handle(flow, $0) }
         case .gap(let flow, let direction, let offset, let length, _):
-            sessions[flow]?.gap(direction == .clientToServer ? .client : .server, at: offset, length: length) { handle(flow, $0) }
+            guard let slot = slotOf[flow] else { return }
+            sessions[slot].gap(direction == .clientToServer ? .client : .server, at: offset, length: length) { handle(flow, $0) }
         case .end(let flow, let direction, _, _, _):
-            sessions[flow]?.end(direction == .clientToServer ? .client : .server) { handle(flow, $0) }
+            guard let slot = slotOf[flow] else { return }
+            sessions[slot].end(direction == .clientToServer ? .client : .server) { handle(flow, $0) }
         case .closed(let flow, _):
-            sessions[flow] = nil
+            if let slot = slotOf.removeValue(forKey: flow) {
+                sessions[slot] = SMTPSession()
+                freeSlots.append(slot)
+            }
             if let note = notes.removeValue(forKey: flow) {
                 for (_, id) in note.waiting.sorted(by: { $0.key < $1.key }) { messages.append("\(note.name) \(id) null") }
             }
@@ -194,7 +211,7 @@ private func smtpLoop(_ path: String, _ result: inout StageResult, _ tracer: All
 }
 
 private func analyzeRun(_ path: String, _ result: inout StageResult) throws {
-    throw BenchError("the Analysis pipeline (Analyzer) is not in this build yet")
+    throw BenchError("n/a: the Analysis pipeline (Analyzer) is not in this build yet")
 }
 
 /// A field of /proc/self/status in kB.
@@ -205,7 +222,7 @@ func procStatus(_ field: String) -> Int {
     while fgets(&line, Int32(line.count), file) != nil {
         let text = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         if text.hasPrefix(field + ":") {
-            return Int(text.dropFirst(field.count + 1).split(separator: " ").first ?? "") ?? 0
+            return Int(text.dropFirst(field.count + 1).split(whereSeparator: { $0 == " " || $0 == "\t" }).first ?? "") ?? 0
         }
     }
     return 0
