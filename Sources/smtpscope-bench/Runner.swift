@@ -89,9 +89,13 @@ struct Runner {
 
         if let truth {
             if let decoded = decodedByStage["smtp"] {
-                print(truth.compare(decoded.messages, stage: "(d) SMTP"))
+                print(truth.compare(decoded.messages, against: truth.messages, stage: "(d) SMTP",
+                                    what: "messages: same flow, Message-ID, end-of-data reply (or none)"))
             }
-            print("(e) findings vs truth: n/a (no full analysis in this build)")
+            if let decoded = decodedByStage["analyze"] {
+                print(truth.compare(decoded.messages, against: truth.transactions, stage: "(e) analysis",
+                                    what: "transactions: same flow, index, Message-ID, reply, diagnosis, split_after"))
+            }
         }
         if countAllocations { try measureAllocations(packets: readPackets) }
     }

@@ -1,4 +1,6 @@
+import Analysis
 import Capture
+import Foundation
 import Reassembly
 import SMTP
 import Wire
@@ -55,6 +57,7 @@ struct AllocationWindow {
 /// around those frames when it is preloaded (see ``AllocationCounter``).
 func runStage(_ stage: Stage, path: String, traceWindow: ClosedRange<UInt64>?) throws -> StageResult {
     var result = StageResult(stage: stage)
+    let jsonOutput = NSTemporaryDirectory() + "smtpscope-bench-\(getpid())-analysis.jsonl"
     let tracer = traceWindow.flatMap { AllocationCounter(window: $0) }
     let clock = ContinuousClock()
     let started = clock.now
@@ -63,11 +66,15 @@ func runStage(_ stage: Stage, path: String, traceWindow: ClosedRange<UInt64>?) t
     case .decode: try decodeLoop(path, &result, tracer)
     case .reassemble: try reassemblyLoop(path, &result, tracer)
     case .smtp: try smtpLoop(path, &result, tracer)
-    case .analyze: try analyzeRun(path, &result)
+    case .analyze: try analyzeRun(path, &result, output: jsonOutput)
     }
     let elapsed = clock.now - started
     result.seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
     result.peakKilobytes = procStatus("VmHWM")
+    if stage == .analyze {
+        result.messages = analyzedTransactions(jsonOutput)
+        try? FileManager.default.removeItem(atPath: jsonOutput)
+    }
     result.allocations = tracer?.result()
     return result
 }
@@ -210,8 +217,50 @@ private func smtpLoop(_ path: String, _ result: inout StageResult, _ tracer: All
     result.messages = messages
 }
 
-private func analyzeRun(_ path: String, _ result: inout StageResult) throws {
-    throw BenchError("n/a: the Analysis pipeline (Analyzer) is not in this build yet")
+/// The whole pipeline as `smtpscope analyze --format jsonl` runs it, JSON Lines written to a file.
+private func analyzeRun(_ path: String, _ result: inout StageResult, output: String) throws {
+    let capture = try OfflineCapture(path: path)
+    let analyzer = Analyzer()
+    analyzer.beginCapture(name: path)
+    let outcome = capture.readPackets { info, frame in
+        analyzer.process(info, frame: frame)
+        return .next
+    }
+    analyzer.noteRead(outcome)
+    let analysis = analyzer.finish()
+    guard let file = fopen(output, "w") else { throw BenchError("cannot write \(output)") }
+    var lines: UInt64 = 0
+    var bytes: UInt64 = 0
+    for line in JSONLinesEncoder.encode(analysis) {
+        fputs(line, file)
+        fputs("\n", file)
+        lines &+= 1
+        bytes &+= UInt64(line.utf8.count + 1)
+    }
+    fclose(file)
+    result.packets = outcome.framesRead
+    result.counters = [("jsonl_lines", lines), ("jsonl_bytes", bytes)]
+}
+
+/// Per transaction in the JSON Lines: "client>server index message-id reply-code diagnosis [split]",
+/// the same shape ``TruthFile`` makes from the truth file. Read after the timing stopped.
+func analyzedTransactions(_ output: String) -> [String] {
+    guard let text = try? String(contentsOfFile: output, encoding: .utf8) else { return [] }
+    var transactions: [String] = []
+    for line in text.split(separator: "\n") {
+        guard let record = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+            record["type"] as? String == "flow",
+            let client = record["client"] as? [String: Any], let server = record["server"] as? [String: Any]
+        else { continue }
+        for case let t as [String: Any] in record["transactions"] as? [Any] ?? [] {
+            let reply = (t["reply"] as? [String: Any])?["code"] as? Int
+            let split = ((t["terminator"] as? [String: Any])?["split_after"] as? [Int]) ?? []
+            transactions.append(TruthFile.transactionKey(
+                client: client, server: server, index: t["index"] as? Int ?? -1, messageID: t["message_id"] as? String,
+                reply: reply, diagnosis: t["diagnosis"] as? String ?? "?", split: split))
+        }
+    }
+    return transactions
 }
 
 /// A field of /proc/self/status in kB.

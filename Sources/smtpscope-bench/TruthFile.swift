@@ -4,8 +4,8 @@ import Foundation
 struct TruthFile {
     /// Per sent message: "client>server message-id reply-code|null".
     var messages: [String] = []
-    /// Per transaction (also those whose message was never sent): the full record.
-    var records: [[String: Any]] = []
+    /// Per transaction (also those whose message was never sent), as ``transactionKey``.
+    var transactions: [String] = []
 
     init?(path: String) {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
@@ -13,7 +13,12 @@ struct TruthFile {
             guard let record = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
                 record["type"] as? String == "message"
             else { continue }
-            records.append(record)
+            if let client = record["client"] as? [String: Any], let server = record["server"] as? [String: Any] {
+                transactions.append(Self.transactionKey(
+                    client: client, server: server, index: record["transaction"] as? Int ?? -1,
+                    messageID: record["message_id"] as? String, reply: record["reply_code"] as? Int,
+                    diagnosis: record["diagnosis"] as? String ?? "?", split: record["split_after"] as? [Int] ?? []))
+            }
             guard let id = record["message_id"] as? String,
                 let client = record["client"] as? [String: Any], let server = record["server"] as? [String: Any]
             else { continue }
@@ -28,19 +33,26 @@ struct TruthFile {
         return ip.contains(":") ? "[\(ip)]:\(port)" : "\(ip):\(port)"
     }
 
-    /// Compares what a stage reported per message with the truth, as multisets.
-    func compare(_ seen: [String], stage: String) -> String {
+    /// "client>server index message-id reply-code diagnosis [split]" for one transaction.
+    static func transactionKey(
+        client: [String: Any], server: [String: Any], index: Int, messageID: String?, reply: Int?, diagnosis: String, split: [Int]
+    ) -> String {
+        "\(endpoint(client))>\(endpoint(server)) #\(index) \(messageID ?? "null") \(reply.map(String.init) ?? "null") \(diagnosis) \(split)"
+    }
+
+    /// Compares what a stage reported with the truth (`messages` or `transactions`), as multisets.
+    func compare(_ seen: [String], against truth: [String], stage: String, what: String) -> String {
         var expected: [String: Int] = [:]
-        for message in messages { expected[message, default: 0] += 1 }
+        for message in truth { expected[message, default: 0] += 1 }
         var unexpected: [String] = []
         for message in seen {
             if let count = expected[message], count > 0 { expected[message] = count - 1 } else { unexpected.append(message) }
         }
         let missing = expected.flatMap { Array(repeating: $0.key, count: $0.value) }.sorted()
         if missing.isEmpty && unexpected.isEmpty {
-            return "\(stage) vs truth: EQUAL — \(messages.count) messages, same flow, Message-ID and end-of-data reply (or none)"
+            return "\(stage) vs truth: EQUAL — \(truth.count) \(what)"
         }
-        var text = "\(stage) vs truth: DIFFERENT — \(messages.count) expected, \(missing.count) missing, \(unexpected.count) unexpected"
+        var text = "\(stage) vs truth: DIFFERENT — \(truth.count) expected, \(missing.count) missing, \(unexpected.count) unexpected"
         for line in missing.prefix(3) { text += "\n    missing:    \(line)" }
         for line in unexpected.sorted().prefix(3) { text += "\n    unexpected: \(line)" }
         return text
