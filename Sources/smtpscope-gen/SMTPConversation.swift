@@ -234,7 +234,7 @@ final class SMTPConversation: ScriptedFlow {
             guard let settlement else { return }
             let message = messages[current]
             var size: Int?
-            if let stream { size = stream.contentLength - 2 - stream.stuffedLines }
+            if let stream { size = stream.contentLength - stream.stuffedLines }  // content includes the last line's CRLF (RFC 5321 §4.1.1.4)
             generator.record(
                 TruthRecord(
                     client: connection.client, server: connection.server, flowStart: flowStart, transaction: transactions,

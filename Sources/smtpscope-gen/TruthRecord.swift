@@ -29,7 +29,7 @@ struct TruthRecord {
     var outcome: String
     var diagnosis: String
     var mailTime: Int64
-    /// Message size after dot-unstuffing, without the CRLF that begins the terminator.
+    /// Message size after dot-unstuffing, including the last line's CRLF (RFC 5321 §4.1.1.4), without `.\r\n`.
     var size: Int?
     var dotStuffed: Bool
 
