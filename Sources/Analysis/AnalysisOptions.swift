@@ -30,3 +30,8 @@ public struct AnalysisOptions: Sendable {
 
     public init() {}
 }
+
+extension AnalysisOptions {
+    /// The ports smtpscope follows unless told otherwise: SMTP (25), submission (587) and the common alternative 2525.
+    public static let defaultPorts: [UInt16] = [25, 587, 2525]
+}
