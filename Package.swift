@@ -64,7 +64,7 @@ let package = Package(
             dependencies: ["Wire", "Capture", "Reassembly", "SMTP", "Analysis", "TestSupport"],
             exclude: ["README.md"]
         ),
-        .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["TestSupport", "Capture", "Wire"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -22,10 +22,9 @@ struct MessageScanner {
     private static let lf: UInt8 = 0x0A
     private static let dot: UInt8 = 0x2E
 
+    /// At `.crlf` the scanner is at a line start; at the very start that `\r\n` ended the DATA
+    /// line and is no content.
     private var strict: Strict
-    /// The `\r\n` before a line-start dot is message content unless a terminator follows.
-    /// False at the start, where that `\r\n` ended the DATA line.
-    private var pendingCRLF = false
     private var near: Near
     private var prefix: Prefix = .crlf
     private var dotOffset: UInt64 = 0
@@ -123,58 +122,38 @@ struct MessageScanner {
         if headers.collecting { headers.add(b, cap: options.maxHeaderBytes) }
     }
 
-    private mutating func commitCRLF(_ options: SMTPOptions) {
-        if pendingCRLF {
-            content(MessageScanner.cr, options)
-            content(MessageScanner.lf, options)
-        }
-        pendingCRLF = false
-    }
-
-    /// Advances the strict machine; true when `b` completed `\r\n.\r\n`.
+    /// Advances the strict machine; true when `b` completed `\r\n.\r\n`. Line breaks are
+    /// content at once (the CRLF before the final dot ends the last line, RFC 5321 §4.1.1.4);
+    /// only a line-start dot and a `\r` right after it wait for the next byte.
     private mutating func stepStrict(_ b: UInt8, _ options: SMTPOptions) -> Bool {
         switch strict {
         case .text:
-            if b == MessageScanner.cr { strict = .cr } else { content(b, options) }
+            stepInLine(b, options)
         case .cr:
             stepAfterCR(b, options)
         case .crlf:
-            if b == MessageScanner.dot {
-                strict = .dot
-            } else {
-                commitCRLF(options)
-                if b == MessageScanner.cr { strict = .cr } else { content(b, options); strict = .text }
-            }
+            if b == MessageScanner.dot { strict = .dot } else { stepInLine(b, options) }
         case .dot:
             // A line-start dot is dropped (dot-stuffing) unless the terminator follows.
-            if b == MessageScanner.cr {
-                strict = .dotCr
-            } else {
-                commitCRLF(options)
-                content(b, options)
-                strict = .text
-            }
+            if b == MessageScanner.cr { strict = .dotCr } else { stepInLine(b, options) }
         case .dotCr:
             if b == MessageScanner.lf { return true }
-            commitCRLF(options)
+            content(MessageScanner.cr, options)
             stepAfterCR(b, options)
         }
         return false
     }
 
-    /// The strict machine saw a `\r` (still pending content) and now `b`.
+    /// `b` inside a line (or at its start, not a dot).
+    private mutating func stepInLine(_ b: UInt8, _ options: SMTPOptions) {
+        content(b, options)
+        strict = b == MessageScanner.cr ? .cr : .text
+    }
+
+    /// The strict machine saw a `\r` (already content) and now `b`.
     private mutating func stepAfterCR(_ b: UInt8, _ options: SMTPOptions) {
-        if b == MessageScanner.lf {
-            strict = .crlf
-            pendingCRLF = true
-        } else if b == MessageScanner.cr {
-            content(MessageScanner.cr, options)
-            strict = .cr
-        } else {
-            content(MessageScanner.cr, options)
-            content(b, options)
-            strict = .text
-        }
+        content(b, options)
+        strict = b == MessageScanner.lf ? .crlf : (b == MessageScanner.cr ? .cr : .text)
     }
 
     // MARK: - Near-miss machine
@@ -259,23 +238,15 @@ struct MessageScanner {
         return TerminatorInfo(style: style, offset: dotOffset &- UInt64(before), length: before + 1 + suffix)
     }
 
-    /// Remembers the content read before the break at `offset`, counting bytes the strict
-    /// machine still holds back as content (they are, unless a strict terminator follows).
+    /// Remembers the content read before the break at `offset`. A held line-start dot is not
+    /// counted (stuffing, or part of a near miss); a held `\r` after it is, as it is content
+    /// unless `offset` holds the `\n` that completes the strict terminator (the message ends).
     private mutating func noteBreak(at offset: UInt64) {
         var s = size
         var d = digest
-        func add(_ b: UInt8) {
+        if strict == .dotCr {
             s &+= 1
-            d.add(b)
-        }
-        switch strict {
-        case .text: break
-        case .cr: add(MessageScanner.cr)
-        case .crlf, .dot:
-            if pendingCRLF { add(MessageScanner.cr); add(MessageScanner.lf) }
-        case .dotCr:
-            if pendingCRLF { add(MessageScanner.cr); add(MessageScanner.lf) }
-            add(MessageScanner.cr)
+            d.add(MessageScanner.cr)
         }
         let entry = (offset, s, d)
         if breaks.count < 4 {

@@ -131,25 +131,24 @@ struct SplitMix64 {
     }
 }
 
-/// Reference for the strict reading of DATA content (RFC 5321 §4.5.2), written independently
-/// of the engine: split at CRLF, drop one leading dot per line, join again.
-func unstuffed(_ content: String) -> [UInt8] {
-    let bytes = Array(content.utf8)
-    var lines: [[UInt8]] = [[]]
-    var i = 0
-    while i < bytes.count {
-        if bytes[i] == 0x0D && i + 1 < bytes.count && bytes[i + 1] == 0x0A {
-            lines.append([])
-            i += 2
-        } else {
-            lines[lines.count - 1].append(bytes[i])
-            i += 1
-        }
-    }
+/// Reference for the strict reading of DATA content (RFC 5321 §4.1.1.4, §4.5.2), written
+/// independently of the engine. `sent` is what the client wrote after the DATA line and before
+/// the final `.\r\n`; each of its lines keeps its CRLF (the CRLF of `\r\n.\r\n` ends the last
+/// line), and one leading dot per line is dropped. The message as Postfix counts it in `size=`.
+func unstuffed(_ sent: String) -> [UInt8] {
+    let bytes = Array(sent.utf8)
     var out: [UInt8] = []
-    for (n, line) in lines.enumerated() {
-        if n > 0 { out += [0x0D, 0x0A] }
-        out += line.first == 0x2E ? Array(line.dropFirst()) : line
+    var lineStart = 0
+    var i = 0
+    while i <= bytes.count {
+        let atLineEnd = i == bytes.count || (i >= 1 && bytes[i - 1] == 0x0D && bytes[i] == 0x0A)
+        if atLineEnd {
+            let end = i == bytes.count ? i : i + 1
+            let line = bytes[lineStart..<end]
+            out += line.first == 0x2E ? Array(line.dropFirst()) : Array(line)
+            lineStart = end
+        }
+        i += 1
     }
     return out
 }

@@ -178,6 +178,8 @@ import Testing
             return
         }
         #expect(s.subject == "cut")
+        // The last line's CRLF is content; the held line-start dot is not.
+        #expect(s.size == UInt64("Subject: cut\r\n\r\nbody\r\n".utf8.count))
     }
 
     @Test func mailguardFingerprints() {
