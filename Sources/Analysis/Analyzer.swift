@@ -131,7 +131,8 @@ public final class Analyzer {
         endCapture()
         let found = messages.messages()
         let summary = SummaryRecord(
-            captures: captures, counts: counts, messages: found, correlationEvictedMessages: messages.evictedMessages,
+            captures: captures, counts: counts, messages: found, forgotten: messages.forgotten,
+            correlationEvictedMessages: messages.evictedMessages,
             correlationDroppedTransactions: messages.droppedTransactions)
         return AnalysisResult(flows: flows, messages: found, summary: summary)
     }

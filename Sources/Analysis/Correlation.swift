@@ -28,6 +28,11 @@ public struct Attempt: Sendable, Hashable {
     public var accepted: Bool { views.contains { $0.outcome == .accepted || $0.outcome == .acceptedLate } }
     /// Accepted, but not in time for the sender: it will send again (a duplicate).
     public var acceptedLate: Bool { accepted && primary.outcome != .accepted }
+    /// One capture saw the client's terminator go unanswered, another never saw it arrive:
+    /// something between them dropped it.
+    public var terminatorLost: Bool {
+        views.count >= 2 && views.contains { $0.diagnosis == .terminatorNotReceived } && views.contains { $0.diagnosis.isUnanswered }
+    }
 }
 
 /// Seconds between consecutive attempt starts.

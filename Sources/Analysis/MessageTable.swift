@@ -3,7 +3,8 @@
 /// outcome, diagnosis) and the distinct envelopes they came with, never the whole records.
 ///
 /// Limits: at most `maxMessages` identities; beyond it the identity least recently
-/// noted is forgotten (``evictedMessages``). At most `maxTransactionsPerMessage` views per
+/// noted is forgotten (``evictedMessages``); if it was a message of two or more
+/// transactions, its counts stay in ``forgotten`` for the summary. At most `maxTransactionsPerMessage` views per
 /// identity; beyond it the earliest is forgotten (``droppedTransactions``). Within the limits
 /// ``messages()`` equals ``Correlator/messages(from:windowNanoseconds:)`` over the same
 /// transactions, whatever order they were noted in.
@@ -15,6 +16,8 @@ public struct MessageTable: Sendable {
     public private(set) var evictedMessages = 0
     /// Views forgotten to stay within `maxTransactionsPerMessage`.
     public private(set) var droppedTransactions = 0
+    /// Messages (two or more transactions) among the evicted identities, as they stood then.
+    public private(set) var forgotten = MessageTally()
 
     private var slots: [Entry] = []
     private var freeSlots: [Int] = []
@@ -94,6 +97,7 @@ public struct MessageTable: Sendable {
         let slot = oldest
         guard slot >= 0 else { return }
         unlink(slot)
+        if let message = slots[slot].message(windowNanoseconds: windowNanoseconds) { forgotten.add(message) }
         slotOf[slots[slot].key] = nil
         slots[slot] = Entry(key: "")
         freeSlots.append(slot)
@@ -113,6 +117,24 @@ public struct MessageTable: Sendable {
         slots[slot].newer = -1
         if newest >= 0 { slots[newest].newer = slot } else { oldest = slot }
         newest = slot
+    }
+}
+
+/// What the summary counts of messages a ``MessageTable`` no longer holds.
+public struct MessageTally: Sendable, Hashable {
+    public var messages = 0
+    public var retried = 0
+    public var acceptedLate = 0
+    /// Attempts whose terminator one capture saw and another never received (``Attempt/terminatorLost``).
+    public var lostTerminators = 0
+
+    public init() {}
+
+    mutating func add(_ message: MessageRecord) {
+        messages += 1
+        if message.attempts.count >= 2 { retried += 1 }
+        acceptedLate += message.acceptedLate
+        lostTerminators += message.attempts.filter(\.terminatorLost).count
     }
 }
 

@@ -91,7 +91,9 @@ public struct MiddleboxVerdict: Sendable, Hashable {
     }
 
     /// The same verdict from counters kept as flows closed (``SummaryCounts/fixupSightings``).
-    public init(sightings: [FindingCode: FixupSighting], association: Association, messages: [MessageRecord]) {
+    /// `forgotten`: messages the correlation table no longer holds, still counted.
+    public init(sightings: [FindingCode: FixupSighting], association: Association, messages: [MessageRecord],
+                forgotten: MessageTally = MessageTally()) {
         var evidence: [String] = []
         var fingerprints = 0
         for (code, words) in Self.fixupFindings {
@@ -101,14 +103,11 @@ public struct MiddleboxVerdict: Sendable, Hashable {
         }
         let pattern = association.splitsDropped || association.onlySplitsUnanswered
         if pattern { evidence.append(association.sentence) }
-        let lost = messages.flatMap(\.attempts).filter { attempt in
-            attempt.views.count >= 2 && attempt.views.contains { $0.diagnosis == .terminatorNotReceived }
-                && attempt.views.contains { $0.diagnosis.isUnanswered }
+        let lost = messages.reduce(forgotten.lostTerminators) { $0 + $1.attempts.filter(\.terminatorLost).count }
+        if lost > 0 {
+            evidence.append("in \(lost) attempt\(lost == 1 ? "" : "s") the terminator the client sent never reached the other capture's side")
         }
-        if !lost.isEmpty {
-            evidence.append("in \(lost.count) attempt\(lost.count == 1 ? "" : "s") the terminator the client sent never reached the other capture's side")
-        }
-        let detected = fingerprints > 0 || pattern || !lost.isEmpty
+        let detected = fingerprints > 0 || pattern || lost > 0
         self.init(detected: detected, kind: detected ? "smtp_fixup" : nil, evidence: evidence)
     }
 }
@@ -168,7 +167,8 @@ public struct SummaryRecord: Sendable, Hashable {
     public var messages: Int
     public var retriedMessages: Int
     public var acceptedLate: Int
-    /// Message identities correlation forgot to stay within ``AnalysisOptions/maxCorrelatedMessages``.
+    /// Message identities correlation forgot to stay within ``AnalysisOptions/maxCorrelatedMessages``
+    /// (those seen twice or more are still in ``messages``, ``retriedMessages`` and ``acceptedLate``).
     public var correlationEvictedMessages: Int = 0
     /// Transactions correlation forgot to stay within ``AnalysisOptions/maxTransactionsPerMessage``.
     public var correlationDroppedTransactions: Int = 0
@@ -194,8 +194,9 @@ public struct SummaryRecord: Sendable, Hashable {
         self.init(captures: captures, counts: counts, messages: messages)
     }
 
-    /// From counters kept as flows closed and the correlated messages.
-    public init(captures: [CaptureStats], counts: SummaryCounts, messages: [MessageRecord],
+    /// From counters kept as flows closed, the correlated messages, and the tally of messages
+    /// the correlation table forgot (``MessageTable/forgotten``).
+    public init(captures: [CaptureStats], counts: SummaryCounts, messages: [MessageRecord], forgotten: MessageTally = MessageTally(),
                 correlationEvictedMessages: Int = 0, correlationDroppedTransactions: Int = 0) {
         self.captures = captures
         flows = counts.flows
@@ -204,10 +205,10 @@ public struct SummaryRecord: Sendable, Hashable {
         outcomes = counts.outcomes
         diagnoses = counts.diagnoses
         association = counts.association
-        middlebox = MiddleboxVerdict(sightings: counts.fixupSightings, association: association, messages: messages)
-        self.messages = messages.count
-        retriedMessages = messages.filter { $0.attempts.count >= 2 }.count
-        acceptedLate = messages.reduce(0) { $0 + $1.acceptedLate }
+        middlebox = MiddleboxVerdict(sightings: counts.fixupSightings, association: association, messages: messages, forgotten: forgotten)
+        self.messages = messages.count + forgotten.messages
+        retriedMessages = messages.filter { $0.attempts.count >= 2 }.count + forgotten.retried
+        acceptedLate = messages.reduce(forgotten.acceptedLate) { $0 + $1.acceptedLate }
         self.correlationEvictedMessages = correlationEvictedMessages
         self.correlationDroppedTransactions = correlationDroppedTransactions
     }

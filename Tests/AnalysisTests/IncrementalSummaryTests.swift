@@ -148,25 +148,32 @@ import Wire
         #expect(pinned.messages().first?.attempts.map(\.primary.flow) == [19, 25])
     }
 
+    /// 25 flows, every fifth one a retry of the message before it (messages 3, 8, 13, 18, 23):
+    /// 20 identities through a table of 3.
     @Test func correlationLimitIsReportedOnlyWhenReached() {
         var options = AnalysisOptions()
         options.retainFlowRecords = false
-        options.maxCorrelatedMessages = 10
+        options.maxCorrelatedMessages = 3
         let analyzer = Analyzer(options: options)
         analyzer.beginCapture(name: "many")
         var frameNumber: UInt64 = 0
         for n in 0..<25 {
+            let message = n % 5 == 4 ? n - 1 : n
             let conversation = MailConversation(client: syntheticClient(n), startMs: Int64(n) * 1_000,
-                                                messageID: "<n\(n)@example.org>", body: "number \(n)")
+                                                messageID: "<n\(message)@example.org>", body: "number \(message)")
             feed(conversation.frames(), to: analyzer, frameNumber: &frameNumber)
         }
         let result = analyzer.finish()
         #expect(result.summary.flows == 25)
-        #expect(result.summary.correlationEvictedMessages == 15)
-        #expect(analyzer.correlatedMessages == 10)
+        #expect(result.summary.correlationEvictedMessages == 17)
+        #expect(analyzer.correlatedMessages == 3)
+        // Retried messages evicted later still count; only the one still held prints a record.
+        #expect(result.summary.messages == 5)
+        #expect(result.summary.retriedMessages == 5)
+        #expect(result.messages.map(\.messageID) == ["<n23@example.org>"])
         let line = JSONLinesEncoder.encode(result.summary)
-        #expect(line.contains("\"correlation_evicted\":{\"messages\":15,\"transactions\":0}"))
-        #expect(renderText(result).contains("correlation limit: 15 messages and 0 transactions forgotten"))
+        #expect(line.contains("\"correlation_evicted\":{\"messages\":17,\"transactions\":0}"))
+        #expect(renderText(result).contains("correlation limit: 17 messages and 0 transactions forgotten"))
         #expect(!JSONLinesEncoder.encode(Self.run(retaining: false).result.summary).contains("correlation_evicted"))
     }
 }

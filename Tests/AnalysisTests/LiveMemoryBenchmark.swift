@@ -61,6 +61,8 @@ struct LiveMemoryBenchmark {
             + "heap held by the run \(small.heapGrowth / 1024) kB -> \(large.heapGrowth / 1024) kB")
         #expect(small.flows == 10_000 && large.flows == 100_000)
         #expect(small.identities == cap && large.identities == cap)
+        // Every 20th flow retries a message sent 10 flows before, well within the cap.
+        #expect(small.retried == 500 && large.retried == 5_000)
 
         // The default cap, for its cost per identity: held identities grow to the cap, then stop.
         let defaultCap = AnalysisOptions().maxCorrelatedMessages
