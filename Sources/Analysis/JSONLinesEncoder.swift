@@ -154,6 +154,16 @@ public enum JSONLinesEncoder {
         ])
     }
 
+    /// `correlation_evicted` `{messages, transactions}`, only once correlation reached a
+    /// limit (``AnalysisOptions/maxCorrelatedMessages``), so runs within it print as before.
+    static func correlationLimitFields(_ s: SummaryRecord) -> [(String, JSONValue)] {
+        guard s.correlationLimited else { return [] }
+        return [("correlation_evicted", .object([
+            ("messages", .int(Int64(s.correlationEvictedMessages))),
+            ("transactions", .int(Int64(s.correlationDroppedTransactions))),
+        ]))]
+    }
+
     static func summaryValue(_ s: SummaryRecord) -> JSONValue {
         let a = s.association
         return .object(header("summary") + [
@@ -179,6 +189,7 @@ public enum JSONLinesEncoder {
             ("decode_errors", .uint(s.decodeErrors)),
             ("truncated_frames", .uint(s.truncatedFrames)),
             ("limits_hit", .uint(s.limitsHit)),
+        ] + correlationLimitFields(s) + [
             ("drops", .optionalUInt(s.drops)),
             ("read_errors", .int(Int64(s.readErrors))),
             ("messages", .int(Int64(s.messages))),
