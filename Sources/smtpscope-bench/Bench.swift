@@ -15,7 +15,15 @@ struct Bench: ParsableCommand {
             (needs smtpscope-gen next to this executable: `swift build -c release`).
 
             Example: swift build -c release && .build/release/smtpscope-bench --size 1GiB
+
+            Hostile captures: smtpscope-bench adversarial [KIND...] (see `smtpscope-bench adversarial --help`).
             """)
+
+    /// `adversarial …` goes to its own command (FILE would otherwise take the word).
+    static func main() {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        if arguments.first == "adversarial" { AdversarialBench.main(Array(arguments.dropFirst())) } else { main(arguments) }
+    }
 
     @Argument(help: "A capture to measure (default: a generated one of --size).")
     var file: String?

@@ -13,7 +13,15 @@ struct Generate: ParsableCommand {
             byte-identical capture. The truth file has one JSON line per transaction and a summary line.
 
             Example: smtpscope-gen --size 1GiB --seed 7 -w /tmp/smtp-1g.pcap
+
+            Hostile captures: smtpscope-gen adversarial KIND -w FILE [--scale N] (see `smtpscope-gen adversarial --help`).
             """)
+
+    /// `adversarial …` goes to its own command (it shares `-w` with this one, so it cannot be a subcommand).
+    static func main() {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        if arguments.first == "adversarial" { Adversarial.main(Array(arguments.dropFirst())) } else { main(arguments) }
+    }
 
     @Option(name: .long, help: "Approximate capture size: bytes or with a unit (KB, MB, GB, KiB, MiB, GiB).")
     var size: String = "100MB"
