@@ -123,6 +123,10 @@ public final class Analyzer {
         reassembler.finish { self.route($0) }
         // Flows the reassembler did not close (it should have) are closed here.
         for id in trackers.keys.sorted() { closeFlow(id, summary: nil) }
+        // Fragment storage is a limit too: datagrams evicted to make room, and fragments
+        // dropped because the storage was full, each count as a limit reached.
+        let fragmentLimits = decoder.statistics.datagramsEvicted + decoder.statistics.fragmentsDropped
+        captures[captures.count - 1].limitsHit += UInt64(max(0, fragmentLimits))
         capturing = false
     }
 
