@@ -22,6 +22,10 @@ struct FlowState {
         lastTimestamp = info.firstTimestampNanoseconds
     }
 
+    /// Lets `body` see this flow in place (see `TCPReassembler.read`).
+    @inline(__always)
+    mutating func visit<R>(_ body: (inout FlowState) -> R) -> R { body(&self) }
+
     var id: FlowID { info.id }
     var pendingBytes: Int { client.pending.storedBytes + server.pending.storedBytes }
     var bothEnded: Bool { client.phase == .ended && server.phase == .ended }
