@@ -72,11 +72,18 @@ public struct TCPReassembler {
         let index = found ?? open(key: key, segment: segment, frame: frame, timestampNanoseconds: timestampNanoseconds, emit: emit)
         touch(index)
 
-        let before = slots[Int(index)]?.pendingBytes ?? 0
-        slots[Int(index)]?.handle(
-            segment, payload: payload, frame: frame, timestampNanoseconds: timestampNanoseconds, options: options,
-            statistics: &statistics, emit: emit)
-        outOfOrderBytes += (slots[Int(index)]?.pendingBytes ?? 0) - before
+        // Through `read`: `slots[i]?.handle(…)` moved the whole FlowState out and back (2 memcpy per packet).
+        let options = options
+        var statistics = statistics
+        let change = read(index) { flow in
+            let before = flow.pendingBytes
+            flow.handle(
+                segment, payload: payload, frame: frame, timestampNanoseconds: timestampNanoseconds, options: options,
+                statistics: &statistics, emit: emit)
+            return flow.pendingBytes - before
+        }
+        self.statistics = statistics
+        outOfOrderBytes += change ?? 0
         closeIfDone(index, emit: emit)
         if outOfOrderBytes > options.maxOutOfOrderBytesTotal {
             enforceTotalLimit(current: index, frame: frame, emit: emit)
