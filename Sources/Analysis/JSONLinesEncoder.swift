@@ -7,6 +7,21 @@ public enum JSONLinesEncoder {
         result.flows.map(encode) + result.messages.map(encode) + [encode(result.summary)]
     }
 
+    /// The lines of `encode(_ result: AnalysisResult)`, each ending in `"\n"`, handed to `write` one at a time
+    /// from one reused buffer: no array of all lines is built (for writing straight to output).
+    public static func write(_ result: AnalysisResult, to write: (String) -> Void) {
+        var line = ""
+        func emit(_ value: JSONValue) {
+            line.removeAll(keepingCapacity: true)
+            value.write(to: &line)
+            line += "\n"
+            write(line)
+        }
+        for flow in result.flows { emit(flowValue(flow)) }
+        for message in result.messages { emit(messageValue(message)) }
+        emit(summaryValue(result.summary))
+    }
+
     public static func encode(_ flow: FlowRecord) -> String { flowValue(flow).serialized }
     public static func encode(_ message: MessageRecord) -> String { messageValue(message).serialized }
     public static func encode(_ summary: SummaryRecord) -> String { summaryValue(summary).serialized }

@@ -75,12 +75,15 @@ struct MessageScanner {
         var i = start
         while i < n {
             if strict == .text && near == .text {
-                // Fast path: a run of ordinary line bytes is plain content.
-                var j = i
-                while j < n {
-                    let b = bytes[j]
-                    if b == MessageScanner.cr || b == MessageScanner.lf { break }
-                    j += 1
+                // Fast path: a run of ordinary line bytes is plain content, and so is a `\r\n`
+                // followed by a byte that is no `\r`, `\n`, dot or NUL: after it both machines
+                // are back in `.text`, and no terminator or near miss can begin at that `\r`
+                // (so its break needs no note).
+                var j = Self.lineBreak(in: bytes, from: i)
+                while n - j > 2 && bytes[j] == MessageScanner.cr && bytes[j + 1] == MessageScanner.lf
+                    && Self.isOrdinary(bytes[j + 2])
+                {
+                    j = Self.lineBreak(in: bytes, from: j + 3)
                 }
                 if j > i {
                     size &+= UInt64(j - i)
@@ -98,6 +101,11 @@ struct MessageScanner {
                 retain(bytes, retainFrom..<i, base: base, options: options)
                 return (i, .terminator(TerminatorInfo(style: .crlf, offset: offset &- 4, length: 5)))
             }
+            // Outside a candidate only a line break can begin one (a dot or NUL counts only after one).
+            if near == .text && b != MessageScanner.cr && b != MessageScanner.lf {
+                i += 1
+                continue
+            }
             if let (found, _) = stepNear(b, offset) {
                 i += 1
                 if recordNearMiss(found, options: options) {
@@ -112,6 +120,44 @@ struct MessageScanner {
         }
         retain(bytes, retainFrom..<i, base: base, options: options)
         return (i, .needMore)
+    }
+
+    @inline(__always)
+    private static func isOrdinary(_ b: UInt8) -> Bool {
+        b != cr && b != lf && b != dot && b != 0
+    }
+
+    /// Index of the first `\r` or `\n` in `bytes[start...]`, or `bytes.count`: sixteen bytes per
+    /// step (SIMD compares) up to the block that holds one, then eight per step (SWAR: a byte
+    /// equal to the pattern becomes zero after XOR, and `(x - 0x01…) & ~x & 0x80…` marks zero
+    /// bytes; the lowest mark is always a true one).
+    @inline(__always)
+    private static func lineBreak(in bytes: UnsafeRawBufferPointer, from start: Int) -> Int {
+        let n = bytes.count
+        var j = start
+        // Sixteen bytes per step while nothing matches; the SWAR step below finds the position.
+        let crs = SIMD16<UInt8>(repeating: cr)
+        let lfs = SIMD16<UInt8>(repeating: lf)
+        while n - j >= 16 {
+            let v = bytes.loadUnaligned(fromByteOffset: j, as: SIMD16<UInt8>.self)
+            if any((v .== crs) .| (v .== lfs)) { break }
+            j += 16
+        }
+        while n - j >= 8 {
+            let w = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: j, as: UInt64.self))
+            let c = w ^ 0x0D0D_0D0D_0D0D_0D0D
+            let l = w ^ 0x0A0A_0A0A_0A0A_0A0A
+            let marks =
+                ((c &- 0x0101_0101_0101_0101) & ~c | (l &- 0x0101_0101_0101_0101) & ~l) & 0x8080_8080_8080_8080
+            if marks != 0 { return j + marks.trailingZeroBitCount >> 3 }
+            j += 8
+        }
+        while j < n {
+            let b = bytes[j]
+            if b == cr || b == lf { return j }
+            j += 1
+        }
+        return n
     }
 
     // MARK: - Strict machine

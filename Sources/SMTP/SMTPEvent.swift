@@ -115,7 +115,7 @@ public struct MessageSummary: Sendable, Hashable {
     public var date: String?
     public var from: String?
     public var to: String?
-    /// Stable hex digest (FNV-1a 64) of exactly the bytes `size` counts; identical messages in
+    /// Stable hex digest (XXH64, seed 0, 16 lower-case hex digits) of exactly the bytes `size` counts; identical messages in
     /// different connections have identical fingerprints.
     public var fingerprint: String
     /// The header block exceeded its cap; header fields after the cap are unknown.

@@ -44,12 +44,12 @@ extension SMTPSession {
         if line.bareCR { anomaly(.bareCR, .server, line.offset, emit: emit) }
 
         if var reply = building {
+            building = nil  // `reply` is then the lines' only owner: appending does not copy them
             if parsed.code != reply.code { anomaly(.malformedReply, .server, line.offset, emit: emit) }
             if reply.lines.count < options.maxReplyLines { reply.lines.append(text) }
             reply.endOffset = lineEnd
             // A line without a code inside a multi-line reply does not end it.
             if parsed.code != nil && !parsed.continues {
-                building = nil
                 handleReply(reply, emit: emit)
             } else {
                 building = reply

@@ -41,7 +41,7 @@ import Testing
         let summary = MessageSummary(
             transaction: 0, mailFrom: "alice@example.org", rcptTo: ["bob@example.net"], dataOffset: cContent,
             size: UInt64(body.count), messageID: "<1@example.org>", subject: "hello world", date: nil,
-            from: "Alice <alice@example.org>", to: nil, fingerprint: fnv1a64Hex(body), headersTruncated: false)
+            from: "Alice <alice@example.org>", to: nil, fingerprint: xxh64Hex(body), headersTruncated: false)
         let expected: [SMTPEvent] = [
             reply(220, ["mx.example.net ESMTP"], sGreet, greet, .greeting),
             .command(ehloCommand),
@@ -206,7 +206,7 @@ import Testing
         #expect(ends.map(\.0.messageID) == ["<1@example.org>", "<2@example.org>"])
         #expect(ends.map(\.0.dataOffset) == contents)
         let bodies = [1, 2].map { unstuffed("Message-ID: <\($0)@example.org>\r\n\r\nbody \($0)\r\n") }
-        #expect(ends.map(\.0.fingerprint) == bodies.map(fnv1a64Hex))
+        #expect(ends.map(\.0.fingerprint) == bodies.map(xxh64Hex))
         // Different content, different fingerprints; each end answered by its own reply.
         #expect(ends[0].0.fingerprint != ends[1].0.fingerprint)
         #expect(events.filter { if case .reply(_, .endOfData) = $0 { return true }; return false }.count == 2)

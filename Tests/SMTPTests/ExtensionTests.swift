@@ -20,7 +20,7 @@ import Testing
         let content = Array("Subject: b\r\n\r\nbody".utf8)
         let summary = MessageSummary(
             transaction: 0, mailFrom: "a@example.org", rcptTo: [], dataOffset: c1 + 9, size: 18, messageID: nil,
-            subject: "b", date: nil, from: nil, to: nil, fingerprint: fnv1a64Hex(content), headersTruncated: false)
+            subject: "b", date: nil, from: nil, to: nil, fingerprint: xxh64Hex(content), headersTruncated: false)
         #expect(Array(events.dropFirst(4)) == [
             .command(first),
             .messageStarted(transaction: 0, offset: c1 + 9),
