@@ -9,7 +9,10 @@ extension SMTPSession {
                 return
             }
             guard let (line, end) = serverFramer.next(bytes, from: i, base: base, maxLength: options.maxLineLength)
-            else { return }
+            else {
+                if let offset = serverFramer.takeOverflow() { anomaly(.lineTooLong, .server, offset, emit: emit) }
+                return
+            }
             i = end
             serverLine(line, bytes, emit: emit)
         }
@@ -39,7 +42,7 @@ extension SMTPSession {
             serverResync = false
             anomaly(.dataAfterGap, .server, line.offset, emit: emit)
         }
-        if line.truncated { anomaly(.lineTooLong, .server, line.offset, emit: emit) }
+        if line.truncated && !line.overflowReported { anomaly(.lineTooLong, .server, line.offset, emit: emit) }
         if line.ending == .bareLF { anomaly(.bareLF, .server, line.offset, emit: emit) }
         if line.bareCR { anomaly(.bareCR, .server, line.offset, emit: emit) }
 

@@ -225,4 +225,26 @@ import Testing
         // The VRFY was dropped from the FIFO: the first reply answers the first NOOP.
         #expect(events.contains(reply(250, ["ok"], 8, "250 ok\r\n", .command(cmd("NOOP", "", cNoops, "NOOP\r\n")))))
     }
+
+    @Test func aLineThatNeverEndsIsReportedWhenItOutgrowsTheLimit() {
+        // 100 bytes with no line end against a 16-byte limit, then the client closes:
+        // the limit was hit, so it is said once, at the line's first byte.
+        var d = Dialog()
+        d.options.maxLineLength = 16
+        d.server("220 mx\r\n")
+        let cLong = d.client(String(repeating: "A", count: 100))
+        d.end(.client)
+        let events = verified(d)
+        #expect(events.filter { $0 == .anomaly(.lineTooLong, side: .client, offset: cLong) }.count == 1)
+
+        // The same line finished later is still reported once, not again at its end.
+        var e = Dialog()
+        e.options.maxLineLength = 16
+        e.server("220 mx\r\n")
+        let cLater = e.client(String(repeating: "A", count: 100))
+        _ = e.client("\r\n")
+        let finished = verified(e)
+        #expect(finished.filter { if case .anomaly(.lineTooLong, _, _) = $0 { return true }; return false }.count == 1)
+        #expect(finished.contains(.anomaly(.lineTooLong, side: .client, offset: cLater)))
+    }
 }
