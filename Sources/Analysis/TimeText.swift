@@ -10,30 +10,52 @@ enum TimeText {
         return (negative ? "-" : "") + "\(whole).\(padded)"
     }
 
-    /// A duration for people: `15.0 s`, `0.2 ms`, `45 s`.
+    /// A duration for people: `15.0 s`, `0.2 ms`, `45 s`. Any value, including `Int64.min`
+    /// (capture times are untrusted and differences are taken with wrapping arithmetic).
     static func duration(_ nanoseconds: Int64) -> String {
         let magnitude = nanoseconds.magnitude
-        if magnitude < 1_000_000 { return "\(fixed(Int64(magnitude), unit: 1_000, decimals: 0)) µs" }
-        if magnitude < 1_000_000_000 { return "\(fixed(Int64(magnitude), unit: 1_000_000, decimals: 1)) ms" }
-        return "\(fixed(Int64(magnitude), unit: 1_000_000_000, decimals: 1)) s"
+        let negative = nanoseconds < 0
+        if magnitude < 1_000_000 { return "\(fixed(magnitude: magnitude, negative: negative, unit: 1_000, decimals: 0)) µs" }
+        if magnitude < 1_000_000_000 { return "\(fixed(magnitude: magnitude, negative: negative, unit: 1_000_000, decimals: 1)) ms" }
+        return "\(fixed(magnitude: magnitude, negative: negative, unit: 1_000_000_000, decimals: 1)) s"
     }
 
     /// `value / unit` rounded to `decimals` places.
     static func fixed(_ value: Int64, unit: Int64, decimals: Int) -> String {
-        var scale: Int64 = 1
+        fixed(magnitude: value.magnitude, negative: value < 0, unit: UInt64(max(1, unit)), decimals: decimals)
+    }
+
+    /// `magnitude / unit` rounded to `decimals` (0…9) places, `unit` at most 10^9, without
+    /// overflow for any magnitude: the whole part and the remainder are divided separately.
+    static func fixed(magnitude: UInt64, negative: Bool, unit: UInt64, decimals: Int) -> String {
+        precondition(unit > 0 && unit <= 1_000_000_000 && (0...9).contains(decimals), "TimeText.fixed: unit \(unit), decimals \(decimals)")
+        var scale: UInt64 = 1
         for _ in 0..<decimals { scale *= 10 }
-        let scaled = (value.magnitude * UInt64(scale) + UInt64(unit) / 2) / UInt64(unit)
-        let whole = scaled / UInt64(scale)
-        guard decimals > 0 else { return (value < 0 ? "-" : "") + "\(whole)" }
-        let fraction = String(scaled % UInt64(scale))
-        return (value < 0 ? "-" : "") + "\(whole)." + String(repeating: "0", count: decimals - fraction.count) + fraction
+        var whole = magnitude / unit
+        // remainder < 10^9 and scale ≤ 10^9: the product stays below 2^64.
+        var fraction = ((magnitude % unit) * scale + unit / 2) / unit
+        if fraction >= scale {
+            fraction -= scale
+            whole += 1
+        }
+        let sign = negative ? "-" : ""
+        guard decimals > 0 else { return sign + "\(whole)" }
+        let fractionText = String(fraction)
+        return sign + "\(whole)." + String(repeating: "0", count: decimals - fractionText.count) + fractionText
     }
 
     /// UTC calendar time for people: `2024-03-01 10:00:01.123456 UTC`.
     static func utc(_ nanoseconds: Int64) -> String {
-        let seconds = nanoseconds >= 0 ? nanoseconds / 1_000_000_000 : (nanoseconds - 999_999_999) / 1_000_000_000
-        let micros = (nanoseconds - seconds * 1_000_000_000) / 1000
-        var days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
+        // Floor division without overflow, for any Int64 (capture times are untrusted).
+        var seconds = nanoseconds / 1_000_000_000
+        var nanos = nanoseconds % 1_000_000_000
+        if nanos < 0 {
+            seconds -= 1
+            nanos += 1_000_000_000
+        }
+        let micros = nanos / 1000
+        var days = seconds / 86_400
+        if seconds % 86_400 < 0 { days -= 1 }
         let secondOfDay = seconds - days * 86_400
         // Civil from days (H. Hinnant).
         days += 719_468
