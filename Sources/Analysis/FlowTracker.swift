@@ -112,7 +112,13 @@ struct FlowTracker<Dialog: SMTPDialog> {
             if real && !quitSeen && clientEnd == nil && !transactions.contains(where: { $0.awaitingEndOfDataReply }) {
                 var evidence = [frame]
                 if let reply421Frame { evidence.append(reply421Frame) }
-                let idle = lastClientNanoseconds.map { " \(TimeText.duration(timestamp &- $0)) after the client's last data" } ?? ""
+                // Capture order is not always send order (the capture point may be nearer one side).
+                let idle = lastClientNanoseconds.map { last -> String in
+                    let gap = timestamp &- last
+                    return gap < 0
+                        ? " \(TimeText.duration(last &- timestamp)) before the client's last data"
+                        : " \(TimeText.duration(gap)) after the client's last data"
+                } ?? ""
                 findings.add(.serverTimeout, frames: evidence,
                              message: "the server closed the connection (\(reason.rawValue.uppercased()), frame \(frame))\(idle) while waiting for the client")
             }
