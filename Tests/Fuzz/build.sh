@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Builds one libFuzzer harness with swiftc straight from the package sources
+# (not SwiftPM): each needed target becomes its own instrumented module, the
+# harness is linked against them.
+#
+#   Tests/Fuzz/build.sh HARNESS        # wire | reassembly | smtp | pcap
+#
+# Output: $SMTPSCOPE_FUZZ_DIR/build/fuzz-HARNESS (default /tmp/smtpscope-fuzz).
+set -euo pipefail
+
+harness=${1:?usage: build.sh wire|reassembly|smtp|pcap}
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+work=${SMTPSCOPE_FUZZ_DIR:-/tmp/smtpscope-fuzz}
+build="$work/build"
+mkdir -p "$build"
+
+flags=(-sanitize=fuzzer,address -parse-as-library -O -wmo -swift-version 6 -g)
+
+# Builds target $1 (its sources in Sources/$1) as a module in $build, when
+# any of its sources is newer than the object.
+module() {
+    local name=$1
+    shift
+    local object="$build/$name.o"
+    local sources=("$root/Sources/$name"/*.swift)
+    local stale=0
+    [[ -f $object ]] || stale=1
+    for source in "${sources[@]}"; do
+        [[ $source -nt $object ]] && stale=1
+    done
+    if ((stale)); then
+        echo "build: module $name" >&2
+        swiftc "${flags[@]}" -module-name "$name" -I "$build" "$@" \
+            -emit-module -emit-module-path "$build/$name.swiftmodule" \
+            -c -o "$object" "${sources[@]}"
+    fi
+}
+
+# Which modules each harness needs, in dependency order.
+case $harness in
+wire) modules=(Wire) ;;
+reassembly) modules=(Wire Reassembly SMTP) ;;
+smtp) modules=(SMTP) ;;
+pcap) modules=(Wire Reassembly SMTP) ;;
+*)
+    echo "unknown harness: $harness" >&2
+    exit 2
+    ;;
+esac
+
+objects=()
+for name in "${modules[@]}"; do
+    module "$name"
+    objects+=("$build/$name.o")
+done
+
+extra=()
+shared=()
+case $harness in
+reassembly) shared=("$here/Shared/StreamChecker.swift" "$here/Shared/Pipeline.swift" "$here/Shared/FuzzInput.swift") ;;
+smtp) shared=("$here/Shared/FuzzInput.swift") ;;
+pcap)
+    shared=("$here/Shared/StreamChecker.swift" "$here/Shared/Pipeline.swift")
+    extra=(-I "$root/Sources/CLibpcap" -lpcap)
+    ;;
+esac
+
+echo "build: harness $harness" >&2
+swiftc "${flags[@]}" -module-name "Fuzz_$harness" -I "$build" "${extra[@]}" \
+    "$here/Harnesses/$harness.swift" "${shared[@]}" "${objects[@]}" \
+    -o "$build/fuzz-$harness" 2> >(grep -v "Cannot export local symbol" >&2)
+echo "$build/fuzz-$harness"
