@@ -43,6 +43,16 @@ let package = Package(
             ]
         ),
         .target(name: "TestSupport", dependencies: ["Wire", "Capture"]),
+        // Deterministic generator of large SMTP captures with a truth file (benchmarks, tests).
+        .executableTarget(
+            name: "smtpscope-gen",
+            dependencies: ["Wire", "Capture", "TestSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        // Side-by-side throughput and memory figures for each pipeline stage.
+        .executableTarget(
+            name: "smtpscope-bench",
+            dependencies: ["Wire", "Capture", "Reassembly", "SMTP", "Analysis", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
         .testTarget(name: "WireTests", dependencies: ["Wire", "TestSupport"]),
         .testTarget(name: "CaptureTests", dependencies: ["Capture", "Wire", "TestSupport"]),
         .testTarget(name: "ReassemblyTests", dependencies: ["Reassembly", "Wire", "TestSupport"]),

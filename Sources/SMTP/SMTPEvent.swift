@@ -90,11 +90,16 @@ public struct TerminatorInfo: Sendable, Hashable {
 public struct MessageSummary: Sendable, Hashable {
     /// 0-based index of the transaction in the connection.
     public var transaction: Int
+    /// The MAIL FROM address (inside `<>`), nil when the transaction began without MAIL.
     public var mailFrom: String?
+    /// RCPT TO addresses, without those the server refused (4xx/5xx).
     public var rcptTo: [String]
     /// Client stream offset of the first message byte.
     public var dataOffset: UInt64
-    /// Message size after dot-unstuffing (BDAT: chunk bytes), without the terminator.
+    /// Message size after dot-unstuffing (BDAT: chunk bytes), without the terminator; with DATA,
+    /// the CRLF that begins `\r\n.\r\n` belongs to the terminator, so `abc\r\n.\r\n` has size 3.
+    /// When a near miss ended the message (`.smugglingAccepted`), size and fingerprint are of
+    /// the content before the near miss.
     public var size: UInt64
     public var messageID: String?
     public var subject: String?
@@ -144,6 +149,19 @@ public enum SMTPAnomaly: String, Sendable, Hashable, CaseIterable {
 
 /// What the SMTP machine reports, in stream order per side. Every event
 /// carries stream offsets so the caller can map it to frames and times.
+///
+/// Ordering guarantees:
+/// - `.transactionStarted` comes just before the MAIL (or mid-way DATA/BDAT) `.command` that began it.
+/// - A reply is reported after the event it answers: `.command` before `.reply(_, answering: .command)`,
+///   `.endOfData` before `.reply(_, answering: .endOfData)`.
+/// - `.messageStarted` follows the 354 `.reply` (DATA) or the first BDAT `.command`; with BDAT,
+///   `.bdatChunk` follows each BDAT `.command`.
+/// - `.extensions` follows the EHLO `.reply`; `.tlsStarted` follows the 220 `.reply` to STARTTLS.
+/// - `.smugglingAccepted`, then `.endOfData` (its terminator the near miss), then the `.reply` that
+///   answers it; the client text after the near miss is then read again as commands.
+/// - Client bytes after DATA, STARTTLS, AUTH or an AUTH response line are held (bounded by
+///   `SMTPOptions.maxHeldBytes`) until the server's reply says how to read them, so their events
+///   follow that reply even when the client stream was fed first.
 public enum SMTPEvent: Sendable, Hashable {
     case command(SMTPCommand)
     case reply(SMTPReply, answering: ReplyContext)

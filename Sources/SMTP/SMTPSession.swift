@@ -1,13 +1,190 @@
 /// Follows both directions of one SMTP conversation and reports what happens.
+///
+/// Feed each side's in-order bytes, gaps and end as the transport delivers them, both sides
+/// interleaved in capture order. Events are emitted synchronously, in stream order per side;
+/// every event carries stream offsets. Memory is bounded by `SMTPOptions`, whatever the
+/// message sizes. See `SMTPEvent` for when each event fires.
 public struct SMTPSession {
-    public init() {}
+    /// The limits this session runs with.
+    public let options: SMTPOptions
+    /// Counters, including what limits kept from being reported.
+    public internal(set) var statistics = SMTPStatistics()
+
+    // Client side.
+    enum Verdict: Equatable {
+        /// After DATA: 354 makes the held bytes message data, anything else commands.
+        case data(transaction: Int, afterCRLF: Bool)
+        /// After STARTTLS: 220 makes them TLS, anything else commands.
+        case starttls
+        /// After AUTH or an AUTH response line: 334 makes the next line a response.
+        case auth(SMTPCommand)
+    }
+    enum ClientMode: Equatable {
+        case commands
+        /// Bytes wait in `held` for the reply that decides how to read them.
+        case hold(Verdict)
+        case data
+        case bdat(remaining: UInt64, last: Bool)
+        case encrypted
+    }
+    var clientFramer = LineFramer()
+    var clientMode = ClientMode.commands
+    var clientNext: UInt64?
+    /// After a gap: lines are dropped until one parses as a known command.
+    var clientResync = false
+    /// Resynchronising without a gap (smuggled text longer than kept): no anomaly.
+    var clientResyncQuiet = false
+    var held: [UInt8] = []
+    var heldOffset: UInt64 = 0
+    /// The next client line answers a 334 (RFC 4954) and is no command.
+    var authResponsePending: SMTPCommand?
+    var starttlsClientOffset: UInt64 = 0
+
+    // Server side.
+    var serverFramer = LineFramer()
+    var serverEncrypted = false
+    var serverNext: UInt64?
+    var serverResync = false
+    var building: SMTPReply?
+    var greetingSeen = false
+
+    // Dialog.
+    var pending = PendingQueue()
+    var transactionCount = 0
+    /// The open transaction, if any.
+    var transaction: OpenTransaction?
+    var scanner = MessageScanner(afterCRLF: true)
+    /// A message that ended with near misses; armed after the reply to its end of data.
+    var nearMissAfterEnd: (transaction: Int, terminator: TerminatorInfo, envelope: SmuggledEnvelope, armed: Bool)?
+    var clientAnomalies: [SMTPAnomaly: Int] = [:]
+    var serverAnomalies: [SMTPAnomaly: Int] = [:]
+
+    struct OpenTransaction {
+        var index: Int
+        var mailFrom: String?
+        var rcptTo: [String] = []
+        /// Message mode is on for this transaction (after 354 or the first BDAT).
+        var messageActive = false
+        var dataOffset: UInt64 = 0
+    }
+
+    public init() { self.init(options: SMTPOptions()) }
+
+    public init(options: SMTPOptions) {
+        // Limits below 1 would make no sense and must not make arithmetic trap.
+        var o = options
+        o.maxLineLength = max(16, o.maxLineLength)
+        o.maxArgumentLength = max(1, o.maxArgumentLength)
+        o.maxPendingCommands = max(1, o.maxPendingCommands)
+        o.maxReplyLines = max(1, o.maxReplyLines)
+        o.maxHeaderBytes = max(0, o.maxHeaderBytes)
+        o.maxHeaderValueLength = max(0, o.maxHeaderValueLength)
+        o.maxRecipients = max(0, o.maxRecipients)
+        o.maxHeldBytes = max(0, o.maxHeldBytes)
+        o.maxSmuggledBytes = max(0, o.maxSmuggledBytes)
+        o.maxNearMissesPerMessage = max(0, o.maxNearMissesPerMessage)
+        o.maxReportsPerAnomaly = max(0, o.maxReportsPerAnomaly)
+        self.options = o
+    }
 
     /// Feeds in-order bytes of one side at stream `offset`; events are emitted synchronously.
-    public mutating func feed(_ side: SMTPSide, _ bytes: UnsafeRawBufferPointer, at offset: UInt64, emit: (SMTPEvent) -> Void) {}
+    /// Bytes before the side's next expected offset are skipped; a jump forward is taken as a gap.
+    public mutating func feed(_ side: SMTPSide, _ bytes: UnsafeRawBufferPointer, at offset: UInt64, emit: (SMTPEvent) -> Void) {
+        let expected = side == .client ? clientNext : serverNext
+        var start = 0
+        if let expected {
+            if offset > expected {
+                gap(side, at: expected, length: offset &- expected, emit: emit)
+            } else if offset < expected {
+                let skip = expected &- offset
+                guard skip < UInt64(bytes.count) else { return }
+                start = Int(skip)
+            }
+        }
+        let next = offset &+ UInt64(bytes.count)
+        let rest = UnsafeRawBufferPointer(rebasing: bytes[start...])
+        let at = offset &+ UInt64(start)
+        switch side {
+        case .client:
+            clientNext = next
+            statistics.clientBytes &+= UInt64(rest.count)
+            processClient(rest, at: at, emit: emit)
+        case .server:
+            serverNext = next
+            statistics.serverBytes &+= UInt64(rest.count)
+            processServer(rest, at: at, emit: emit)
+        }
+    }
 
     /// `length` bytes of `side` at `offset` were lost.
-    public mutating func gap(_ side: SMTPSide, at offset: UInt64, length: UInt64, emit: (SMTPEvent) -> Void) {}
+    public mutating func gap(_ side: SMTPSide, at offset: UInt64, length: UInt64, emit: (SMTPEvent) -> Void) {
+        statistics.gapBytes &+= length
+        switch side {
+        case .client:
+            clientNext = offset &+ length
+            clientGap(emit: emit)
+        case .server:
+            serverNext = offset &+ length
+            serverGap(emit: emit)
+        }
+    }
 
     /// `side` will send nothing more.
-    public mutating func end(_ side: SMTPSide, emit: (SMTPEvent) -> Void) {}
+    public mutating func end(_ side: SMTPSide, emit: (SMTPEvent) -> Void) {
+        if case .hold = clientMode { commitHold(emit: emit) }
+        guard side == .client else { return }
+        if transaction?.messageActive == true, clientMode == .data || isBDAT(clientMode) {
+            endMessageIncomplete(.end, emit: emit)
+            clientMode = .commands
+        }
+    }
+
+    // MARK: - Shared helpers
+
+    func isBDAT(_ mode: ClientMode) -> Bool {
+        if case .bdat = mode { return true }
+        return false
+    }
+
+    mutating func anomaly(_ kind: SMTPAnomaly, _ side: SMTPSide, _ offset: UInt64, emit: (SMTPEvent) -> Void) {
+        let seen: Int
+        switch side {
+        case .client:
+            seen = clientAnomalies[kind, default: 0]
+            clientAnomalies[kind] = seen + 1
+        case .server:
+            seen = serverAnomalies[kind, default: 0]
+            serverAnomalies[kind] = seen + 1
+        }
+        if seen < options.maxReportsPerAnomaly {
+            emit(.anomaly(kind, side: side, offset: offset))
+        } else {
+            statistics.suppressedAnomalies += 1
+        }
+    }
+
+    mutating func push(_ context: ReplyContext, at offset: UInt64, emit: (SMTPEvent) -> Void) {
+        if pending.count >= options.maxPendingCommands {
+            _ = pending.pop()
+            statistics.droppedPendingCommands += 1
+            anomaly(.tooManyPendingCommands, .client, offset, emit: emit)
+        }
+        pending.push(context)
+    }
+
+    func summary(_ t: OpenTransaction, size: UInt64? = nil, fingerprint: String? = nil) -> MessageSummary {
+        let fields = scanner.headerFields(maxValueLength: options.maxHeaderValueLength)
+        return MessageSummary(
+            transaction: t.index, mailFrom: t.mailFrom, rcptTo: t.rcptTo, dataOffset: t.dataOffset,
+            size: size ?? scanner.size, messageID: fields.messageID, subject: fields.subject, date: fields.date,
+            from: fields.from, to: fields.to, fingerprint: fingerprint ?? scanner.fingerprint,
+            headersTruncated: scanner.headersTruncated)
+    }
+
+    mutating func endMessageIncomplete(_ reason: IncompleteReason, emit: (SMTPEvent) -> Void) {
+        guard let t = transaction, t.messageActive else { return }
+        emit(.messageIncomplete(summary(t), reason: reason))
+        transaction = nil
+        scanner = MessageScanner(afterCRLF: true)
+    }
 }

@@ -2,11 +2,51 @@ import Analysis
 import ArgumentParser
 import Capture
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 @main
 struct SMTPScope: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "smtpscope",
         abstract: "Find out why mail over SMTP gets stuck or duplicated, from packet captures.",
-        version: "smtpscope \(SMTPScopeVersion.version) (\(libpcapVersion))"
+        discussion: """
+            Examples:
+              smtpscope analyze mail.pcap
+              smtpscope analyze --format jsonl --output summary.jsonl a.pcap b.pcapng
+              tcpdump -w - port 25 | smtpscope analyze -
+              smtpscope analyze --port 25 --port 10025 --filter 'host 192.0.2.10' mail.pcap
+
+            Exit codes:
+              0  every input was read
+              2  error: an input could not be read at all (missing, a directory, unreadable,
+                 not a capture, nothing readable in it), or bad usage
+            """,
+        version: "smtpscope \(SMTPScopeVersion.version) (\(libpcapVersion))",
+        subcommands: [Analyze.self]
     )
+
+    /// Runs the command; usage errors exit 2 (not ArgumentParser's 64), as documented.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            let code = exitCode(for: error)
+            let message = fullMessage(for: error)
+            if code == .success {
+                if !message.isEmpty { print(message) }
+                Glibc.exit(0)
+            }
+            if !message.isEmpty { Diagnostics.write(message) }
+            Glibc.exit(code == .validationFailure ? ExitStatus.error : code.rawValue)
+        }
+    }
+}
+
+/// The process exit statuses smtpscope documents.
+enum ExitStatus {
+    static let ok: Int32 = 0
+    static let error: Int32 = 2
 }

@@ -1,0 +1,32 @@
+import Wire
+
+extension IPAddress {
+    /// Network-order bytes (4 or 16), for hashing.
+    var bytes: [UInt8] {
+        switch self {
+        case .v4(let value):
+            return (0..<4).map { UInt8(truncatingIfNeeded: value >> (24 - 8 * UInt32($0))) }
+        case .v6(let high, let low):
+            let h = (0..<8).map { UInt8(truncatingIfNeeded: high >> (56 - 8 * UInt64($0))) }
+            let l = (0..<8).map { UInt8(truncatingIfNeeded: low >> (56 - 8 * UInt64($0))) }
+            return h + l
+        }
+    }
+}
+
+/// Wireshark display filters for flows and evidence.
+public enum WiresharkFilter {
+    /// The conversation between two endpoints within a frame range (port reuse safe).
+    public static func flow(client: EndpointRecord, server: EndpointRecord, firstFrame: UInt64, lastFrame: UInt64)
+        -> String
+    {
+        let field = client.ip.contains(":") ? "ipv6.addr" : "ip.addr"
+        return "\(field)==\(client.ip) && tcp.port==\(client.port) && \(field)==\(server.ip) && tcp.port==\(server.port)"
+            + " && frame.number >= \(firstFrame) && frame.number <= \(lastFrame)"
+    }
+
+    /// Exactly the given frames.
+    public static func frames(_ frames: [UInt64]) -> String {
+        "frame.number in {" + frames.map(String.init).joined(separator: " ") + "}"
+    }
+}

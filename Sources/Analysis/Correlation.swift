@@ -1,0 +1,148 @@
+/// One transaction as one capture saw it.
+public struct AttemptView: Sendable, Hashable {
+    public var capture: Int
+    public var flow: Int
+    public var transaction: Int
+    public var startNanoseconds: Int64
+    public var outcome: Outcome
+    public var diagnosis: Diagnosis
+
+    public init(_ record: TransactionRecord) {
+        capture = record.capture
+        flow = record.flow
+        transaction = record.index
+        startNanoseconds = record.startNanoseconds
+        outcome = record.outcome
+        diagnosis = record.diagnosis
+    }
+}
+
+/// One attempt to send a message, possibly seen by several captures (e.g. outside and
+/// inside a firewall). The earliest view is the primary one: it is nearest the sender,
+/// so its outcome is what the sender experienced.
+public struct Attempt: Sendable, Hashable {
+    /// All views, earliest first.
+    public var views: [AttemptView]
+    public var primary: AttemptView { views[0] }
+    /// Some view shows the server accepting the message (in time or late).
+    public var accepted: Bool { views.contains { $0.outcome == .accepted || $0.outcome == .acceptedLate } }
+    /// Accepted, but not in time for the sender: it will send again (a duplicate).
+    public var acceptedLate: Bool { accepted && primary.outcome != .accepted }
+}
+
+/// Seconds between consecutive attempt starts.
+public struct IntervalStats: Sendable, Hashable {
+    public var medianNanoseconds: Int64
+    public var minNanoseconds: Int64
+    public var maxNanoseconds: Int64
+}
+
+/// How attempts were spaced.
+public enum RetryPattern: String, Sendable, Hashable {
+    /// All intervals within 20 % (or 2 s) of the median.
+    case steady
+    /// Intervals never shrink and the last is at least 1.5 times the first.
+    case backoff
+    case irregular
+}
+
+/// One message seen in two or more transactions, across flows and captures.
+public struct MessageRecord: Sendable, Hashable {
+    public var messageID: String?
+    public var fingerprint: String?
+    public var mailFrom: String?
+    public var rcptTo: [String]
+    public var attempts: [Attempt]
+    /// Nil with a single attempt (seen from two captures).
+    public var interval: IntervalStats?
+    public var pattern: RetryPattern?
+    public var regular: Bool { pattern == .steady || pattern == .backoff }
+    /// Attempts the server accepted.
+    public var accepted: Int { attempts.filter(\.accepted).count }
+    /// Attempts accepted after the sender had given up: duplicates in the making.
+    public var acceptedLate: Int { attempts.filter(\.acceptedLate).count }
+    /// Transactions (views) behind the attempts.
+    public var transactions: Int { attempts.reduce(0) { $0 + $1.views.count } }
+}
+
+/// Cross-flow correlation. Reads transaction records only, never parser state, so the
+/// same step can later merge JSON Lines from many machines.
+///
+/// Identity: the Message-ID when there is one, else the content fingerprint plus the
+/// envelope (MAIL FROM and the sorted RCPT TO list).
+///
+/// Several captures of one run: transactions of the same message in *different* captures
+/// whose starts lie within ``AnalysisOptions/crossCaptureWindowNanoseconds`` are one
+/// attempt seen from two vantage points, not two attempts. Intervals are measured between
+/// attempts, so a message sent 4 times and captured on both sides of a firewall shows 4
+/// attempts of 2 views each, not 8 attempts.
+public enum Correlator {
+    public static func messages(from records: [TransactionRecord], windowNanoseconds: Int64) -> [MessageRecord] {
+        var groups: [String: [TransactionRecord]] = [:]
+        var order: [String] = []
+        for record in records {
+            guard let key = identity(of: record) else { continue }
+            if groups[key] == nil { order.append(key) }
+            groups[key, default: []].append(record)
+        }
+        var messages: [MessageRecord] = []
+        for key in order {
+            guard let group = groups[key], group.count >= 2 else { continue }
+            messages.append(message(from: group, windowNanoseconds: windowNanoseconds))
+        }
+        return messages.sorted { ($0.attempts[0].primary.startNanoseconds, $0.messageID ?? "", $0.fingerprint ?? "")
+            < ($1.attempts[0].primary.startNanoseconds, $1.messageID ?? "", $1.fingerprint ?? "") }
+    }
+
+    static func identity(of record: TransactionRecord) -> String? {
+        if let id = record.messageID, !id.isEmpty { return "id:" + id }
+        guard let fingerprint = record.fingerprint, !fingerprint.isEmpty else { return nil }
+        return "fp:" + fingerprint + "|" + (record.mailFrom ?? "") + "|" + record.rcptTo.sorted().joined(separator: ",")
+    }
+
+    static func message(from group: [TransactionRecord], windowNanoseconds: Int64) -> MessageRecord {
+        let sorted = group.sorted { ($0.startNanoseconds, $0.capture, $0.flow, $0.index) < ($1.startNanoseconds, $1.capture, $1.flow, $1.index) }
+        var attempts: [Attempt] = []
+        for record in sorted {
+            let view = AttemptView(record)
+            if let at = attempts.lastIndex(where: { attempt in
+                !attempt.views.contains { $0.capture == view.capture }
+                    && (view.startNanoseconds &- attempt.primary.startNanoseconds).magnitude <= windowNanoseconds.magnitude
+            }) {
+                attempts[at].views.append(view)
+            } else {
+                attempts.append(Attempt(views: [view]))
+            }
+        }
+        let starts = attempts.map(\.primary.startNanoseconds)
+        let intervals = zip(starts.dropFirst(), starts).map { $0 &- $1 }
+        let first = sorted[0]
+        return MessageRecord(
+            messageID: sorted.lazy.compactMap(\.messageID).first, fingerprint: sorted.lazy.compactMap(\.fingerprint).first,
+            mailFrom: first.mailFrom, rcptTo: first.rcptTo, attempts: attempts,
+            interval: stats(intervals), pattern: pattern(intervals))
+    }
+
+    static func stats(_ intervals: [Int64]) -> IntervalStats? {
+        guard let low = intervals.min(), let high = intervals.max() else { return nil }
+        return IntervalStats(medianNanoseconds: median(intervals), minNanoseconds: low, maxNanoseconds: high)
+    }
+
+    static func median(_ values: [Int64]) -> Int64 {
+        let sorted = values.sorted()
+        guard !sorted.isEmpty else { return 0 }
+        let mid = sorted.count / 2
+        return sorted.count % 2 == 1 ? sorted[mid] : sorted[mid - 1] / 2 + sorted[mid] / 2 + (sorted[mid - 1] % 2 + sorted[mid] % 2) / 2
+    }
+
+    /// Nil with fewer than two intervals: one interval shows no pattern.
+    static func pattern(_ intervals: [Int64]) -> RetryPattern? {
+        guard intervals.count >= 2 else { return nil }
+        let middle = median(intervals)
+        let tolerance = max(middle / 5, 2_000_000_000)
+        if intervals.allSatisfy({ ($0 &- middle).magnitude <= tolerance.magnitude }) { return .steady }
+        let growing = zip(intervals.dropFirst(), intervals).allSatisfy { $0 >= $1 }
+        if growing, let first = intervals.first, let last = intervals.last, last &* 2 >= first &* 3 { return .backoff }
+        return .irregular
+    }
+}

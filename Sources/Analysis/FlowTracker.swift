@@ -1,0 +1,455 @@
+import Reassembly
+import SMTP
+import Wire
+
+/// Follows one TCP flow: feeds its bytes to the SMTP machine, tags each SMTP event with
+/// the frame and time of the chunk that produced it, keeps the client's recent segments
+/// for terminator geometry, and turns it all into transactions and findings.
+struct FlowTracker<Dialog: SMTPDialog> {
+    let info: FlowInfo
+    let capture: Int
+    let options: AnalysisOptions
+    private var dialog: Dialog
+    private var ring: SegmentRing
+    private var transactions: [TransactionState] = []
+    private(set) var findings: FindingSet
+    private var banner: String?
+    private var tlsStartNanoseconds: Int64?
+    private var quitSeen = false
+    private var resetSeen = false
+    private var finSeen = false
+    private var clientEnd: StreamEndReason?
+    private var serverEnd: StreamEndReason?
+    private var serverEndFrame: UInt64?
+    private var serverEndNanoseconds: Int64?
+    private var lastFrame: UInt64
+    private var lastNanoseconds: Int64
+    private var lastClientFrame: UInt64?
+    private var lastClientNanoseconds: Int64?
+    private var reply421Frame: UInt64?
+    /// Transactions whose outcome became known, for the live hook; drained by the owner.
+    private(set) var liveTransactions: [TransactionRecord] = []
+
+    init(info: FlowInfo, capture: Int, options: AnalysisOptions, dialog: Dialog) {
+        self.info = info
+        self.capture = capture
+        self.options = options
+        self.dialog = dialog
+        self.ring = SegmentRing(capacity: options.segmentRingCapacity)
+        self.findings = FindingSet(maxFrames: options.maxEvidenceFrames)
+        self.lastFrame = info.firstFrame
+        self.lastNanoseconds = info.firstTimestampNanoseconds
+        if info.midstream {
+            findings.add(.midstream, frames: [info.firstFrame], message: "the capture began after the connection's handshake")
+        }
+    }
+
+    // MARK: stream events
+
+    /// Handles one reassembler event of this flow (`opened` and `closed` are the owner's).
+    mutating func handle(_ event: StreamEvent) {
+        switch event {
+        case .opened, .closed:
+            return
+        case .data(_, let direction, let offset, let bytes, let segment):
+            let side: SMTPSide = direction == .clientToServer ? .client : .server
+            note(frame: segment.frame, at: segment.timestampNanoseconds)
+            if side == .client {
+                ring.append(offset: offset, length: bytes.count, frame: segment.frame, timestampNanoseconds: segment.timestampNanoseconds)
+                lastClientFrame = segment.frame
+                lastClientNanoseconds = segment.timestampNanoseconds
+                markMessageBytes(upTo: offset &+ UInt64(bytes.count))
+            }
+            let context = EventContext(side: side, frame: segment.frame, timestampNanoseconds: segment.timestampNanoseconds)
+            var events: [SMTPEvent] = []
+            dialog.feed(side, bytes, at: offset) { events.append($0) }
+            for smtpEvent in events { handle(smtpEvent, context: context) }
+        case .retransmission(_, let direction, let offset, let length, let segment, let conflicting):
+            note(frame: segment.frame, at: segment.timestampNanoseconds)
+            if conflicting {
+                findings.add(.overlapConflict, frames: [segment.frame],
+                             message: "frame \(segment.frame) resent \(length) stream bytes at offset \(offset) with different content (first copy kept)")
+            }
+            if direction == .clientToServer { noteRetransmission(offset: offset, length: length, frame: segment.frame) }
+        case .gap(_, let direction, let offset, let length, let reason):
+            let side: SMTPSide = direction == .clientToServer ? .client : .server
+            let code: FindingCode = reason == .snaplen ? .truncated : .gap
+            let words = reason == .snaplen ? "cut by the snapshot length" : "missing from the capture (\(reason.rawValue))"
+            findings.add(code, frames: [lastFrame], message: "\(length) \(side) bytes at stream offset \(offset) \(words)")
+            for index in transactions.indices where isOpen(transactions[index]) { transactions[index].gapped = true }
+            var events: [SMTPEvent] = []
+            dialog.gap(side, at: offset, length: length) { events.append($0) }
+            let context = EventContext(side: side, frame: lastFrame, timestampNanoseconds: lastNanoseconds)
+            for smtpEvent in events { handle(smtpEvent, context: context) }
+        case .end(_, let direction, let reason, let frame, let timestamp):
+            note(frame: frame, at: timestamp)
+            handleEnd(direction == .clientToServer ? .client : .server, reason: reason, frame: frame, at: timestamp)
+        case .limitReached(let limit, _, let frame):
+            findings.add(.limitReached, frames: [frame], message: "reassembly limit \(limit.rawValue) reached")
+        }
+    }
+
+    private mutating func handleEnd(_ side: SMTPSide, reason: StreamEndReason, frame: UInt64, at timestamp: Int64) {
+        let real = reason == .fin || reason == .rst
+        if reason == .rst {
+            resetSeen = true
+            findings.add(.reset, frames: [frame], message: "the \(side) reset the connection (frame \(frame))")
+        }
+        if reason == .fin { finSeen = true }
+        if side == .client {
+            clientEnd = reason
+            if real { clientGaveUp(kind: reason == .rst ? .rst : .fin, frame: frame, at: timestamp) }
+        } else {
+            serverEnd = reason
+            serverEndFrame = frame
+            serverEndNanoseconds = timestamp
+            // Closing after the client closed, or after QUIT, is the normal end; otherwise the
+            // server stopped waiting for the client.
+            if real && !quitSeen && clientEnd == nil && !transactions.contains(where: { $0.awaitingEndOfDataReply }) {
+                var evidence = [frame]
+                if let reply421Frame { evidence.append(reply421Frame) }
+                let idle = lastClientNanoseconds.map { " \(TimeText.duration(timestamp &- $0)) after the client's last data" } ?? ""
+                findings.add(.serverTimeout, frames: evidence,
+                             message: "the server closed the connection (\(reason.rawValue.uppercased()), frame \(frame))\(idle) while waiting for the client")
+            }
+        }
+        let context = EventContext(side: side, frame: frame, timestampNanoseconds: timestamp, endReason: reason)
+        var events: [SMTPEvent] = []
+        dialog.end(side) { events.append($0) }
+        for smtpEvent in events { handle(smtpEvent, context: context) }
+        reportDecided(now: timestamp)
+    }
+
+    // MARK: SMTP events (the test seam)
+
+    /// Handles one SMTP event that fired while `context`'s chunk was fed.
+    mutating func handle(_ event: SMTPEvent, context: EventContext) {
+        note(frame: context.frame, at: context.timestampNanoseconds)
+        switch event {
+        case .transactionStarted(let index, let offset):
+            if position(of: index) == nil {
+                var state = TransactionState(index: index, startNanoseconds: ring.entry(containing: offset)?.timestampNanoseconds ?? context.timestampNanoseconds)
+                state.startNanoseconds = min(state.startNanoseconds, context.timestampNanoseconds)
+                transactions.append(state)
+            }
+        case .command(let command):
+            handleCommand(command, context: context)
+        case .reply(let reply, let answering):
+            handleReply(reply, answering: answering, context: context)
+        case .extensions(let keywords):
+            if keywords.contains(where: { $0.uppercased().hasPrefix("XXXXXXXA") }) {
+                findings.add(.starttlsMasked, frames: [context.frame], message: "the EHLO reply offers XXXXXXXA where STARTTLS was: masked by a middlebox")
+            }
+        case .messageStarted(let index, let offset):
+            let at = current(index, context: context)
+            transactions[at].messageOffset = offset
+            transactions[at].dataCommandSeen = true
+            if transactions[at].dataFrame == nil { transactions[at].dataFrame = frame(at: offset, context: context) }
+        case .endOfData(let summary, let terminator):
+            let at = current(summary.transaction, context: context)
+            apply(summary, to: at)
+            transactions[at].endOfDataSeen = true
+            transactions[at].terminator = geometry(of: terminator, context: context)
+            let record = transactions[at].terminator
+            if record.isSplit {
+                let positions = record.splitAfter.map(String.init).joined(separator: ",")
+                findings.add(.eodSplit, frames: record.frames,
+                             message: "end of data split after byte \(positions) across frames \(record.frames.map(String.init).joined(separator: "/"))"
+                                + (record.spreadNanoseconds.map { ", \(TimeText.duration($0)) between first and last part" } ?? ""))
+            }
+        case .nearMissTerminator(_, let terminator):
+            let geometry = geometry(of: terminator, context: context)
+            findings.add(.eodNonstandard, frames: geometry.frames,
+                         message: "non-standard end-of-data sequence \(terminator.style.rawValue) inside the message at client offset \(terminator.offset)")
+        case .smugglingAccepted(_, let terminator, let smuggled):
+            let geometry = geometry(of: terminator, context: context)
+            let hidden = smuggled.mailFrom.map { ", hidden MAIL FROM:<\($0)>" } ?? ""
+            findings.add(.eodNonstandardAccepted, frames: geometry.frames + [context.frame],
+                         message: "the server replied after the non-standard sequence \(terminator.style.rawValue) (frame \(context.frame)): it ended the message there\(hidden)")
+        case .bdatChunk(let index, _, _, let offset):
+            let at = current(index, context: context)
+            transactions[at].dataCommandSeen = true
+            if transactions[at].dataFrame == nil { transactions[at].dataFrame = frame(at: offset, context: context) }
+            if transactions[at].messageOffset == nil { transactions[at].messageOffset = offset }
+        case .messageIncomplete(let summary, let reason):
+            let at = current(summary.transaction, context: context)
+            apply(summary, to: at)
+            transactions[at].messageIncomplete = reason
+            if reason == .gap { transactions[at].gapped = true }
+        case .tlsStarted:
+            if tlsStartNanoseconds == nil { tlsStartNanoseconds = context.timestampNanoseconds }
+            findings.add(.tls, frames: [context.frame], message: "STARTTLS accepted (frame \(context.frame)); the rest of the connection is encrypted")
+        case .anomaly(let anomaly, let side, let offset):
+            findings.add(FindingCode(anomaly), frames: [context.frame], message: "\(anomaly.rawValue) on the \(side) side at stream offset \(offset)")
+        }
+        reportDecided(now: context.timestampNanoseconds)
+    }
+
+    private mutating func handleCommand(_ command: SMTPCommand, context: EventContext) {
+        let verb = command.verb.uppercased()
+        switch verb {
+        case "MAIL":
+            // A MAIL opens a new transaction unless the SMTP layer just announced it.
+            let reuse = transactions.last.map { $0.mailFrom == nil && !$0.dataCommandSeen && $0.reply == nil } ?? false
+            let at = reuse ? transactions.count - 1 : current((transactions.last?.index ?? -1) + 1, context: context)
+            transactions[at].mailFrom = Self.path(in: command.argument, after: "FROM:")
+        case "RCPT":
+            let at = current(nil, context: context)
+            if transactions[at].rcptTo.count < 1000, let path = Self.path(in: command.argument, after: "TO:") {
+                transactions[at].rcptTo.append(path)
+            }
+        case "DATA", "BDAT":
+            let at = current(nil, context: context)
+            transactions[at].dataCommandSeen = true
+            if transactions[at].dataFrame == nil { transactions[at].dataFrame = frame(at: command.offset, context: context) }
+        case "QUIT", "RSET":
+            if verb == "QUIT" { quitSeen = true }
+            clientGaveUp(kind: verb == "QUIT" ? .quit : .rset, frame: context.frame, at: context.timestampNanoseconds, needsPause: true)
+        default:
+            if verb.count >= 3 && verb.allSatisfy({ $0 == "X" }) {
+                findings.add(.commandMasked, frames: [context.frame], message: "the client command arrived as \(command.verb) (frame \(context.frame)): rewritten by a middlebox")
+            }
+        }
+    }
+
+    private mutating func handleReply(_ reply: SMTPReply, answering: ReplyContext, context: EventContext) {
+        let text = reply.lines.joined(separator: " ")
+        if reply.code == 421 { reply421Frame = context.frame }
+        if reply.lines.contains(where: { $0.uppercased().hasPrefix("XXXXXXXA") }) {
+            findings.add(.starttlsMasked, frames: [context.frame], message: "the EHLO reply offers XXXXXXXA where STARTTLS was: masked by a middlebox")
+        }
+        switch answering {
+        case .greeting:
+            if banner == nil { banner = "\(reply.code) \(text)" }
+            if Self.isMaskedBanner(text) {
+                findings.add(.bannerMasked, frames: [context.frame], message: "the greeting is masked (\"\(reply.code) \(text.prefix(40))\", frame \(context.frame)): an SMTP fixup is in the path")
+            }
+        case .command(let command):
+            let verb = command.verb.uppercased()
+            if verb == "EHLO" && (reply.code == 500 || reply.code == 502) {
+                findings.add(.ehloRejected, frames: [context.frame], message: "EHLO was answered \(reply.code) (frame \(context.frame))")
+            }
+            if (verb == "DATA" || verb == "BDAT") && reply.code >= 400, let at = transactions.lastIndex(where: { $0.dataCommandSeen && $0.reply == nil }) {
+                transactions[at].reply = ReplyRecord(code: reply.code, text: text, frame: context.frame, timeNanoseconds: context.timestampNanoseconds, latencyNanoseconds: nil)
+            }
+        case .endOfData(let index):
+            guard let at = position(of: index), transactions[at].reply == nil else { return }
+            let latency = transactions[at].terminator.timeNanoseconds.map { context.timestampNanoseconds &- $0 }
+            transactions[at].reply = ReplyRecord(code: reply.code, text: text, frame: context.frame, timeNanoseconds: context.timestampNanoseconds, latencyNanoseconds: latency)
+            if let gaveUp = transactions[at].gaveUp {
+                transactions[at].replyAfterGiveUp = true
+                if (200..<300).contains(reply.code) {
+                    let frames = [gaveUp.frame, context.frame].compactMap { $0 }
+                    findings.add(.replyAfterClose, frames: frames,
+                                 message: "the server accepted the message with \(reply.code) (frame \(context.frame)) only after the client had given up (\(gaveUp.kind.rawValue.uppercased())\(gaveUp.frame.map { ", frame \($0)" } ?? "")): the sender will send it again")
+                }
+            }
+        case .unsolicited:
+            break
+        }
+    }
+
+    // MARK: helpers
+
+    private mutating func note(frame: UInt64, at timestamp: Int64) {
+        if frame > lastFrame { lastFrame = frame }
+        if timestamp > lastNanoseconds { lastNanoseconds = timestamp }
+    }
+
+    private func position(of index: Int) -> Int? { transactions.lastIndex { $0.index == index } }
+
+    /// The transaction `index` (or the latest one), created if the SMTP layer did not announce it.
+    private mutating func current(_ index: Int?, context: EventContext) -> Int {
+        if let index, let at = position(of: index) { return at }
+        if index == nil, let last = transactions.indices.last, transactions[last].reply == nil, !transactions[last].endOfDataSeen {
+            return last
+        }
+        let newIndex = index ?? ((transactions.last?.index ?? -1) + 1)
+        transactions.append(TransactionState(index: newIndex, startNanoseconds: context.timestampNanoseconds))
+        return transactions.count - 1
+    }
+
+    private func isOpen(_ state: TransactionState) -> Bool {
+        state.reply == nil && (state.dataCommandSeen || state.endOfDataSeen || state.messageOffset != nil || state.mailFrom != nil)
+    }
+
+    private func frame(at offset: UInt64, context: EventContext) -> UInt64 {
+        ring.entry(containing: offset)?.frame ?? context.frame
+    }
+
+    private mutating func markMessageBytes(upTo end: UInt64) {
+        for index in transactions.indices {
+            if let start = transactions[index].messageOffset, !transactions[index].endOfDataSeen, end > start {
+                transactions[index].messageBytesArrived = true
+            }
+        }
+    }
+
+    private mutating func apply(_ summary: MessageSummary, to at: Int) {
+        transactions[at].summary = summary
+        if transactions[at].mailFrom == nil { transactions[at].mailFrom = summary.mailFrom }
+        if transactions[at].rcptTo.isEmpty { transactions[at].rcptTo = summary.rcptTo }
+        transactions[at].dataCommandSeen = true
+    }
+
+    private func geometry(of terminator: TerminatorInfo?, context: EventContext) -> TerminatorRecord {
+        guard let terminator else {
+            // BDAT LAST: the final chunk's last byte ends the message.
+            return TerminatorRecord(seen: true, style: "bdat", frames: [context.frame], splitAfter: [],
+                                    timeNanoseconds: context.timestampNanoseconds, spreadNanoseconds: 0)
+        }
+        guard let geometry = TerminatorGeometry(offset: terminator.offset, length: terminator.length, ring: ring) else {
+            return TerminatorRecord(seen: true, style: terminator.style.rawValue, frames: [context.frame],
+                                    timeNanoseconds: context.timestampNanoseconds, offset: terminator.offset)
+        }
+        return TerminatorRecord(
+            seen: true, style: terminator.style.rawValue, frames: geometry.frames, splitAfter: geometry.splitAfter,
+            timeNanoseconds: geometry.lastTimestampNanoseconds,
+            spreadNanoseconds: geometry.lastTimestampNanoseconds &- geometry.firstTimestampNanoseconds,
+            offset: terminator.offset)
+    }
+
+    private mutating func noteRetransmission(offset: UInt64, length: Int, frame: UInt64) {
+        let end = offset &+ UInt64(max(0, length))
+        for index in transactions.indices {
+            let terminator = transactions[index].terminator
+            guard terminator.seen, let start = terminator.offset else { continue }
+            let termEnd = start &+ 5
+            guard offset < termEnd && start < end else { continue }
+            if !transactions[index].terminator.retransmissionFrames.contains(frame),
+                transactions[index].terminator.retransmissionFrames.count < options.maxEvidenceFrames
+            {
+                transactions[index].terminator.retransmissionFrames.append(frame)
+            }
+            findings.add(.retransmission, frames: terminator.frames + [frame],
+                         message: "the client resent terminator bytes of transaction \(transactions[index].index) (frame \(frame)): they were not acknowledged")
+        }
+    }
+
+    /// The client stopped waiting: FIN/RST always, QUIT/RSET only after a pause (else pipelined).
+    private mutating func clientGaveUp(kind: GiveUpRecord.Kind, frame: UInt64, at timestamp: Int64, needsPause: Bool = false) {
+        for index in transactions.indices where transactions[index].awaitingEndOfDataReply && transactions[index].gaveUp == nil {
+            let done = transactions[index].terminator.timeNanoseconds
+            let waited = done.map { timestamp &- $0 }
+            if needsPause, let waited, waited < options.pipelinedCommandGraceNanoseconds { continue }
+            transactions[index].gaveUp = GiveUpRecord(kind: kind, frame: frame, timeNanoseconds: timestamp, waitedNanoseconds: waited)
+            let terminatorFrames = transactions[index].terminator.frames
+            let after = waited.map { " \(TimeText.duration($0)) after the end of data" } ?? ""
+            findings.add(.clientTimeout, frames: terminatorFrames + [frame],
+                         message: "the client gave up (\(kind.rawValue.uppercased()), frame \(frame))\(after) while the reply was still pending")
+        }
+    }
+
+    // MARK: outcomes
+
+    private func moment(now: Int64, closing: Bool) -> FlowMoment {
+        FlowMoment(now: now, closing: closing, clientEnd: clientEnd, serverEnd: serverEnd, serverEndFrame: serverEndFrame,
+                   serverEndNanoseconds: serverEndNanoseconds, replyTimeoutNanoseconds: options.replyTimeoutNanoseconds)
+    }
+
+    /// Live hook: queues each transaction once, as soon as its outcome is known.
+    mutating func reportDecided(now: Int64) {
+        let moment = moment(now: now, closing: false)
+        for index in transactions.indices where !transactions[index].liveReported {
+            guard let resolution = transactions[index].resolve(moment) else { continue }
+            transactions[index].liveReported = true
+            liveTransactions.append(record(transactions[index], resolution))
+        }
+    }
+
+    /// Advances capture time without a packet of this flow (reply timeouts).
+    mutating func advanceClock(to now: Int64) {
+        reportDecided(now: now)
+    }
+
+    /// The live hook already had transaction `index`.
+    func wasReported(_ index: Int) -> Bool { transactions.contains { $0.index == index && $0.liveReported } }
+
+    mutating func drainLive() -> [TransactionRecord] {
+        defer { liveTransactions.removeAll(keepingCapacity: true) }
+        return liveTransactions
+    }
+
+    /// Decides everything and builds the flow record. `now` is the capture's latest time.
+    mutating func close(summary: FlowSummary?, now: Int64) -> FlowRecord {
+        if let summary { note(frame: summary.lastFrame, at: summary.lastTimestampNanoseconds) }
+        let moment = moment(now: max(now, lastNanoseconds), closing: true)
+        var records: [TransactionRecord] = []
+        for state in transactions {
+            guard let resolution = state.resolve(moment) else { continue }
+            let transaction = record(state, resolution)
+            records.append(transaction)
+            addOutcomeFindings(transaction)
+        }
+        if let tlsStart = tlsStartNanoseconds {
+            records.append(TransactionRecord(
+                capture: capture, flow: info.id.index, client: EndpointRecord(info.client), server: EndpointRecord(info.server),
+                index: (transactions.last?.index ?? -1) + 1, startNanoseconds: tlsStart, outcome: .encrypted, diagnosis: .encrypted))
+        }
+        let endReason: EndReason = resetSeen ? .rst : quitSeen ? .quit : finSeen ? .fin : .open
+        let closedBy = summary?.closedBy.map { $0 == .clientToServer ? SMTPSideName.client : .server }
+        return FlowRecord(
+            capture: capture, flow: info.id.index, communityID: CommunityID.v1(info.client, info.server),
+            client: EndpointRecord(info.client), server: EndpointRecord(info.server),
+            startNanoseconds: info.firstTimestampNanoseconds, endNanoseconds: lastNanoseconds,
+            firstFrame: info.firstFrame, lastFrame: lastFrame, packets: summary?.packets ?? 0,
+            endReason: endReason, closedBy: closedBy, banner: banner, tls: tlsStartNanoseconds != nil, midstream: info.midstream,
+            transactions: records, findings: findings.all)
+    }
+
+    private mutating func addOutcomeFindings(_ transaction: TransactionRecord) {
+        let terminatorFrames = transaction.terminator.frames.map(String.init).joined(separator: "/")
+        switch transaction.diagnosis {
+        case .splitTerminatorStall, .unanswered:
+            let split = transaction.terminator.isSplit
+                ? "split after byte \(transaction.terminator.splitAfter.map(String.init).joined(separator: ",")) across frames \(terminatorFrames)"
+                : "in frame \(terminatorFrames)"
+            let waited = transaction.gaveUp.flatMap { gaveUp in
+                gaveUp.waitedNanoseconds.map {
+                    gaveUp.kind == .timeout
+                        ? " the capture went on for \(TimeText.duration($0)) without one"
+                        : " the client gave up after \(TimeText.duration($0)) (\(gaveUp.kind.rawValue.uppercased()))"
+                }
+            } ?? (serverEnd == .fin || serverEnd == .rst ? " the server side closed the connection" : "")
+            let late = transaction.outcome == .acceptedLate ? "; the reply came only after that" : ""
+            findings.add(.eodUnanswered, frames: transaction.terminator.frames + [transaction.gaveUp?.frame].compactMap { $0 },
+                         message: "transaction \(transaction.index): end of data \(split), no reply in time;\(waited)\(late)")
+        case .terminatorNotReceived:
+            let frames = [transaction.dataFrame, lastClientFrame].compactMap { $0 }
+            findings.add(.eodMissing, frames: frames,
+                         message: "transaction \(transaction.index): DATA began (frame \(transaction.dataFrame.map(String.init) ?? "?")), \(transaction.size ?? 0) message bytes arrived, no end of data before the connection ended")
+        default:
+            break
+        }
+    }
+
+    private func record(_ state: TransactionState, _ resolution: Resolution) -> TransactionRecord {
+        TransactionRecord(
+            capture: capture, flow: info.id.index, client: EndpointRecord(info.client), server: EndpointRecord(info.server),
+            index: state.index, mailFrom: state.mailFrom, rcptTo: state.rcptTo, messageID: state.summary?.messageID,
+            subject: state.summary?.subject, size: state.summary?.size, fingerprint: state.summary?.fingerprint,
+            startNanoseconds: state.startNanoseconds, dataFrame: state.dataFrame, terminator: state.terminator,
+            reply: state.reply, gaveUp: state.gaveUp ?? resolution.timedOut, outcome: resolution.outcome, diagnosis: resolution.diagnosis)
+    }
+
+    // MARK: text rules
+
+    /// The path in `FROM:<a@b> SIZE=1` → `a@b`; `<>` → empty string.
+    static func path(in argument: String, after keyword: String) -> String? {
+        var rest = Substring(argument)
+        if rest.uppercased().hasPrefix(keyword) { rest = rest.dropFirst(keyword.count) }
+        rest = rest.drop { $0 == " " }
+        if rest.first == "<" {
+            guard let close = rest.firstIndex(of: ">") else { return String(rest.dropFirst()) }
+            return String(rest[rest.index(after: rest.startIndex)..<close])
+        }
+        let token = rest.prefix { $0 != " " }
+        return token.isEmpty ? nil : String(token)
+    }
+
+    /// ASA/PIX masking: only `*`, `0`, `2` and spaces (at least a few asterisks).
+    static func isMaskedBanner(_ text: String) -> Bool {
+        let stars = text.filter { $0 == "*" }.count
+        return stars >= 3 && text.allSatisfy { $0 == "*" || $0 == "0" || $0 == "2" || $0 == " " }
+    }
+}

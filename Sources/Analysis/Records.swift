@@ -1,0 +1,226 @@
+import Reassembly
+import Wire
+
+/// One side of a connection as printed: address text and port.
+public struct EndpointRecord: Sendable, Hashable {
+    public var ip: String
+    public var port: UInt16
+    public init(ip: String, port: UInt16) {
+        self.ip = ip
+        self.port = port
+    }
+    public init(_ endpoint: Endpoint) {
+        self.init(ip: endpoint.address.description, port: endpoint.port)
+    }
+}
+
+/// Where the end-of-data sequence fell across TCP segments.
+public struct TerminatorRecord: Sendable, Hashable {
+    public var seen: Bool
+    /// `crlf`, a near-miss variant, or `bdat` for BDAT LAST; nil when not seen.
+    public var style: String?
+    /// Distinct frames that carried the terminator bytes, in byte order.
+    public var frames: [UInt64]
+    /// Byte positions (1…length-1) after which a segment boundary falls; empty = one segment.
+    public var splitAfter: [Int]
+    /// Capture time the last terminator byte arrived (ns since the epoch).
+    public var timeNanoseconds: Int64?
+    /// Time between the first and the last segment of the terminator.
+    public var spreadNanoseconds: Int64?
+    /// Frames that retransmitted terminator bytes.
+    public var retransmissionFrames: [UInt64]
+    /// Client stream offset of the terminator's first byte.
+    public var offset: UInt64?
+
+    public init(
+        seen: Bool = false, style: String? = nil, frames: [UInt64] = [], splitAfter: [Int] = [],
+        timeNanoseconds: Int64? = nil, spreadNanoseconds: Int64? = nil, retransmissionFrames: [UInt64] = [],
+        offset: UInt64? = nil
+    ) {
+        self.seen = seen
+        self.style = style
+        self.frames = frames
+        self.splitAfter = splitAfter
+        self.timeNanoseconds = timeNanoseconds
+        self.spreadNanoseconds = spreadNanoseconds
+        self.retransmissionFrames = retransmissionFrames
+        self.offset = offset
+    }
+
+    public var isSplit: Bool { !splitAfter.isEmpty }
+}
+
+/// The reply to end-of-data (or to DATA/BDAT when that was refused).
+public struct ReplyRecord: Sendable, Hashable {
+    public var code: Int
+    public var text: String
+    public var frame: UInt64
+    public var timeNanoseconds: Int64
+    /// From terminator completion to the reply; nil when there was no terminator.
+    public var latencyNanoseconds: Int64?
+
+    public init(code: Int, text: String, frame: UInt64, timeNanoseconds: Int64, latencyNanoseconds: Int64?) {
+        self.code = code
+        self.text = text
+        self.frame = frame
+        self.timeNanoseconds = timeNanoseconds
+        self.latencyNanoseconds = latencyNanoseconds
+    }
+}
+
+/// How and when the client stopped waiting for a reply.
+public struct GiveUpRecord: Sendable, Hashable {
+    public enum Kind: String, Sendable, Hashable { case quit, rset, fin, rst, timeout }
+    public var kind: Kind
+    public var frame: UInt64?
+    public var timeNanoseconds: Int64
+    /// How long the client had waited since the terminator completed.
+    public var waitedNanoseconds: Int64?
+
+    public init(kind: Kind, frame: UInt64?, timeNanoseconds: Int64, waitedNanoseconds: Int64?) {
+        self.kind = kind
+        self.frame = frame
+        self.timeNanoseconds = timeNanoseconds
+        self.waitedNanoseconds = waitedNanoseconds
+    }
+}
+
+/// One MAIL…DATA/BDAT attempt. Cross-flow correlation reads only these records.
+public struct TransactionRecord: Sendable, Hashable {
+    /// 0-based index of the capture in the run.
+    public var capture: Int
+    /// 0-based flow index within the capture.
+    public var flow: Int
+    public var client: EndpointRecord
+    public var server: EndpointRecord
+    /// 0-based index of the transaction in the flow.
+    public var index: Int
+    public var mailFrom: String?
+    public var rcptTo: [String]
+    public var messageID: String?
+    public var subject: String?
+    public var size: UInt64?
+    public var fingerprint: String?
+    /// Capture time the transaction began (MAIL FROM, or DATA/BDAT without it).
+    public var startNanoseconds: Int64
+    /// Frame that carried the DATA (or first BDAT) command.
+    public var dataFrame: UInt64?
+    public var terminator: TerminatorRecord
+    public var reply: ReplyRecord?
+    /// When the client stopped waiting for the reply, if it did.
+    public var gaveUp: GiveUpRecord?
+    public var outcome: Outcome
+    public var diagnosis: Diagnosis
+
+    public init(
+        capture: Int, flow: Int, client: EndpointRecord, server: EndpointRecord, index: Int, mailFrom: String? = nil,
+        rcptTo: [String] = [], messageID: String? = nil, subject: String? = nil, size: UInt64? = nil,
+        fingerprint: String? = nil, startNanoseconds: Int64, dataFrame: UInt64? = nil,
+        terminator: TerminatorRecord = TerminatorRecord(), reply: ReplyRecord? = nil, gaveUp: GiveUpRecord? = nil,
+        outcome: Outcome, diagnosis: Diagnosis
+    ) {
+        self.capture = capture
+        self.flow = flow
+        self.client = client
+        self.server = server
+        self.index = index
+        self.mailFrom = mailFrom
+        self.rcptTo = rcptTo
+        self.messageID = messageID
+        self.subject = subject
+        self.size = size
+        self.fingerprint = fingerprint
+        self.startNanoseconds = startNanoseconds
+        self.dataFrame = dataFrame
+        self.terminator = terminator
+        self.reply = reply
+        self.gaveUp = gaveUp
+        self.outcome = outcome
+        self.diagnosis = diagnosis
+    }
+}
+
+/// One finding of a flow: a code from the closed vocabulary with its evidence.
+public struct Finding: Sendable, Hashable {
+    public var code: FindingCode
+    public var severity: Severity { code.severity }
+    /// Evidence frames, ascending.
+    public var frames: [UInt64]
+    /// What was seen, in words, with numbers.
+    public var message: String
+    /// How many times the trigger fired in the flow (reported once).
+    public var occurrences: Int
+
+    public init(code: FindingCode, frames: [UInt64], message: String, occurrences: Int = 1) {
+        self.code = code
+        self.frames = frames
+        self.message = message
+        self.occurrences = occurrences
+    }
+}
+
+/// How a connection ended.
+public enum EndReason: String, Sendable, Hashable {
+    case quit, fin, rst, open
+}
+
+/// One TCP connection on an SMTP port.
+public struct FlowRecord: Sendable, Hashable {
+    public var capture: Int
+    public var flow: Int
+    public var communityID: String
+    public var client: EndpointRecord
+    public var server: EndpointRecord
+    public var startNanoseconds: Int64
+    public var endNanoseconds: Int64
+    public var firstFrame: UInt64
+    public var lastFrame: UInt64
+    public var packets: UInt64
+    public var endReason: EndReason
+    public var closedBy: SMTPSideName?
+    public var banner: String?
+    public var tls: Bool
+    public var midstream: Bool
+    public var transactions: [TransactionRecord]
+    public var findings: [Finding]
+
+    public init(
+        capture: Int, flow: Int, communityID: String, client: EndpointRecord, server: EndpointRecord,
+        startNanoseconds: Int64, endNanoseconds: Int64, firstFrame: UInt64, lastFrame: UInt64, packets: UInt64,
+        endReason: EndReason, closedBy: SMTPSideName?, banner: String?, tls: Bool, midstream: Bool,
+        transactions: [TransactionRecord], findings: [Finding]
+    ) {
+        self.capture = capture
+        self.flow = flow
+        self.communityID = communityID
+        self.client = client
+        self.server = server
+        self.startNanoseconds = startNanoseconds
+        self.endNanoseconds = endNanoseconds
+        self.firstFrame = firstFrame
+        self.lastFrame = lastFrame
+        self.packets = packets
+        self.endReason = endReason
+        self.closedBy = closedBy
+        self.banner = banner
+        self.tls = tls
+        self.midstream = midstream
+        self.transactions = transactions
+        self.findings = findings
+    }
+
+    /// A Wireshark display filter showing this connection (frame range guards against port reuse).
+    public var wiresharkFilter: String {
+        WiresharkFilter.flow(client: client, server: server, firstFrame: firstFrame, lastFrame: lastFrame)
+    }
+
+    /// True when a transaction did not end `ok` or a finding is a warning or worse.
+    public var hasProblems: Bool {
+        transactions.contains { $0.diagnosis != .ok } || findings.contains { $0.severity >= .warning }
+    }
+}
+
+/// `client` or `server`, as JSON prints a side.
+public enum SMTPSideName: String, Sendable, Hashable {
+    case client, server
+}

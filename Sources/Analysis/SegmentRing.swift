@@ -1,0 +1,81 @@
+import Reassembly
+
+/// The client's most recent delivered chunks (one per segment), so that the bytes of a
+/// terminator, reported by offset, can be traced back to the frames that carried them.
+/// Fixed capacity: memory per flow does not grow with message size.
+struct SegmentRing {
+    struct Entry: Equatable {
+        var offset: UInt64
+        var length: Int
+        var frame: UInt64
+        var timestampNanoseconds: Int64
+        var end: UInt64 { offset &+ UInt64(length) }
+    }
+
+    private var entries: [Entry] = []
+    private var next = 0
+    let capacity: Int
+
+    init(capacity: Int) {
+        self.capacity = max(1, capacity)
+        entries.reserveCapacity(self.capacity)
+    }
+
+    mutating func append(offset: UInt64, length: Int, frame: UInt64, timestampNanoseconds: Int64) {
+        guard length > 0 else { return }
+        let entry = Entry(offset: offset, length: length, frame: frame, timestampNanoseconds: timestampNanoseconds)
+        if entries.count < capacity {
+            entries.append(entry)
+        } else {
+            entries[next] = entry
+            next = (next + 1) % capacity
+        }
+    }
+
+    /// The chunk holding stream byte `offset`, if still remembered.
+    func entry(containing offset: UInt64) -> Entry? {
+        entries.first { $0.offset <= offset && offset < $0.end }
+    }
+}
+
+/// Where a terminator's bytes fell: the frames, the split positions, the times.
+struct TerminatorGeometry: Equatable {
+    /// Distinct frames in byte order.
+    var frames: [UInt64]
+    /// Positions 1…length-1 after which a segment boundary falls.
+    var splitAfter: [Int]
+    var firstTimestampNanoseconds: Int64
+    var lastTimestampNanoseconds: Int64
+    var lastFrame: UInt64
+    /// False when a byte's segment was no longer remembered (geometry partial).
+    var complete: Bool
+
+    /// Traces bytes `[offset, offset+length)` through `ring`; nil when none is remembered.
+    init?(offset: UInt64, length: Int, ring: SegmentRing) {
+        var frames: [UInt64] = []
+        var splits: [Int] = []
+        var previous: SegmentRing.Entry?
+        var first: SegmentRing.Entry?
+        var last: SegmentRing.Entry?
+        var complete = true
+        for position in 0..<max(0, length) {
+            guard let entry = ring.entry(containing: offset &+ UInt64(position)) else {
+                complete = false
+                previous = nil
+                continue
+            }
+            if let previous, previous != entry { splits.append(position) }
+            if previous != entry, frames.last != entry.frame { frames.append(entry.frame) }
+            if first == nil { first = entry }
+            last = entry
+            previous = entry
+        }
+        guard let first, let last else { return nil }
+        self.frames = frames
+        self.splitAfter = splits
+        self.firstTimestampNanoseconds = first.timestampNanoseconds
+        self.lastTimestampNanoseconds = last.timestampNanoseconds
+        self.lastFrame = last.frame
+        self.complete = complete
+    }
+}

@@ -1,0 +1,132 @@
+/// Options of the text report.
+public struct TextOptions: Sendable {
+    /// Also print flows with no problem.
+    public var all: Bool
+    public init(all: Bool = false) { self.all = all }
+}
+
+/// The report for people: one block per problem flow, then retried messages, then the
+/// summary sentence and the middlebox verdict.
+public func renderText(_ result: AnalysisResult, options: TextOptions = TextOptions()) -> String {
+    var out = ""
+    let names = Dictionary(result.summary.captures.map { ($0.index, $0.name) }, uniquingKeysWith: { a, _ in a })
+    let shown = result.flows.filter { options.all || $0.hasProblems }
+    for flow in shown {
+        TextRenderer.writeFlow(flow, captureName: names[flow.capture] ?? "capture \(flow.capture)", to: &out)
+        out += "\n"
+    }
+    let retried = result.messages.filter { $0.attempts.count >= 2 || $0.acceptedLate > 0 }
+    if !retried.isEmpty {
+        out += "Retried messages\n"
+        for message in retried { TextRenderer.writeMessage(message, names: names, to: &out) }
+        out += "\n"
+    }
+    TextRenderer.writeSummary(result.summary, shownFlows: shown.count, to: &out)
+    return out
+}
+
+enum TextRenderer {
+    static func writeFlow(_ flow: FlowRecord, captureName: String, to out: inout String) {
+        out += "\(captureName), flow \(flow.flow): \(endpoint(flow.client)) -> \(endpoint(flow.server)), "
+            + "\(TimeText.utc(flow.startNanoseconds)), frames \(flow.firstFrame)-\(flow.lastFrame), ended: \(flow.endReason.rawValue)"
+        if let closedBy = flow.closedBy { out += " (closed by the \(closedBy.rawValue))" }
+        out += "\n"
+        if let banner = flow.banner { out += "  banner: \(banner)\n" }
+        for transaction in flow.transactions { writeTransaction(transaction, to: &out) }
+        for finding in flow.findings {
+            out += "  \(finding.severity.rawValue) \(finding.code.rawValue): \(finding.message)"
+            if !finding.frames.isEmpty { out += " [frames \(finding.frames.map(String.init).joined(separator: " "))]" }
+            out += "\n"
+        }
+        out += "  wireshark: \(flow.wiresharkFilter)\n"
+    }
+
+    static func writeTransaction(_ t: TransactionRecord, to out: inout String) {
+        var head = "  transaction \(t.index)"
+        if let from = t.mailFrom { head += " <\(from)> -> " + t.rcptTo.map { "<\($0)>" }.joined(separator: ", ") }
+        if let id = t.messageID { head += ", Message-ID \(id)" }
+        if let size = t.size { head += ", \(size) bytes" }
+        out += head + ": \(t.outcome.rawValue), \(t.diagnosis.rawValue)\n"
+        out += "    " + story(t) + "\n"
+    }
+
+    /// What happened, in words with numbers.
+    static func story(_ t: TransactionRecord) -> String {
+        var parts: [String] = []
+        let term = t.terminator
+        let frames = term.frames.map(String.init).joined(separator: "/")
+        if term.seen {
+            if term.style == "bdat" {
+                parts.append("BDAT LAST in frame \(frames)")
+            } else if term.isSplit {
+                parts.append("terminator split after byte \(term.splitAfter.map(String.init).joined(separator: ",")) across frames \(frames)")
+            } else {
+                parts.append("terminator in one segment (frame \(frames))")
+            }
+            if term.style != "crlf" && term.style != "bdat", let style = term.style { parts.append("style \(style)") }
+            if !term.retransmissionFrames.isEmpty {
+                parts.append("resent in frames \(term.retransmissionFrames.map(String.init).joined(separator: " "))")
+            }
+        } else if t.dataFrame != nil {
+            parts.append("DATA in frame \(t.dataFrame.map(String.init) ?? "?"), no terminator arrived")
+        }
+        if let reply = t.reply {
+            let latency = reply.latencyNanoseconds.map { " after \(TimeText.duration($0))" } ?? ""
+            parts.append("\(reply.code) came back\(latency) (frame \(reply.frame): \(reply.text.prefix(60)))")
+        } else if t.outcome == .noReply {
+            parts.append("no reply came back")
+        }
+        if let gaveUp = t.gaveUp {
+            let waited = gaveUp.waitedNanoseconds.map { " after \(TimeText.duration($0))" } ?? ""
+            switch gaveUp.kind {
+            case .timeout: parts.append("the capture went on\(waited) with no reply")
+            default: parts.append("the client gave up\(waited) (\(gaveUp.kind.rawValue.uppercased())\(gaveUp.frame.map { ", frame \($0)" } ?? ""))")
+            }
+        }
+        if t.outcome == .acceptedLate { parts.append("the server accepted it only after that: a duplicate in the making") }
+        return parts.isEmpty ? "nothing more is known" : parts.joined(separator: ", ")
+    }
+
+    static func writeMessage(_ m: MessageRecord, names: [Int: String], to out: inout String) {
+        let name = m.messageID.map { "Message-ID \($0)" } ?? "message \(m.fingerprint?.prefix(16) ?? "?")"
+        out += "  \(name): sent \(m.attempts.count) time\(m.attempts.count == 1 ? "" : "s")"
+        if let interval = m.interval {
+            if interval.minNanoseconds == interval.maxNanoseconds {
+                out += " at \(TimeText.duration(interval.medianNanoseconds)) intervals"
+            } else {
+                out += " at intervals of \(TimeText.duration(interval.minNanoseconds))-\(TimeText.duration(interval.maxNanoseconds)) (median \(TimeText.duration(interval.medianNanoseconds)))"
+            }
+        }
+        if let pattern = m.pattern { out += ", \(pattern.rawValue)" }
+        out += "; accepted \(m.accepted) time\(m.accepted == 1 ? "" : "s")"
+        if m.acceptedLate > 0 { out += " (\(m.acceptedLate) after the sender had given up: duplicate delivery)" }
+        out += "\n"
+        for attempt in m.attempts {
+            let views = attempt.views.map { v in
+                "\(names[v.capture] ?? "capture \(v.capture)") flow \(v.flow) tx \(v.transaction): \(v.outcome.rawValue)/\(v.diagnosis.rawValue)"
+            }
+            out += "    \(TimeText.utc(attempt.primary.startNanoseconds))  " + views.joined(separator: " | ") + "\n"
+        }
+    }
+
+    static func writeSummary(_ s: SummaryRecord, shownFlows: Int, to out: inout String) {
+        out += "Summary: \(s.packets) packets, \(s.flows) SMTP flows, \(s.transactions) transactions"
+        let outcomes = Outcome.allCases.compactMap { o in s.outcomes[o].map { "\($0) \(o.rawValue)" } }
+        if !outcomes.isEmpty { out += " (" + outcomes.joined(separator: ", ") + ")" }
+        out += "\n"
+        out += s.association.sentence + "\n"
+        if s.middlebox.detected {
+            out += "Middlebox: \(s.middlebox.kind ?? "unknown") (Cisco PIX/ASA SMTP fixup-like) detected:\n"
+            for evidence in s.middlebox.evidence { out += "  - \(evidence)\n" }
+        } else {
+            out += "Middlebox: none detected.\n"
+        }
+        if s.decodeErrors + s.truncatedFrames + s.limitsHit > 0 {
+            out += "Capture: \(s.decodeErrors) decode errors, \(s.truncatedFrames) truncated frames, \(s.limitsHit) limits reached.\n"
+        }
+    }
+
+    static func endpoint(_ e: EndpointRecord) -> String {
+        e.ip.contains(":") ? "[\(e.ip)]:\(e.port)" : "\(e.ip):\(e.port)"
+    }
+}

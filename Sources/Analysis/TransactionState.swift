@@ -1,0 +1,107 @@
+import Reassembly
+import SMTP
+
+/// What a ``FlowTracker`` knows about one transaction while the flow runs.
+struct TransactionState {
+    var index: Int
+    var startNanoseconds: Int64
+    var mailFrom: String?
+    var rcptTo: [String] = []
+    var summary: MessageSummary?
+    /// DATA or BDAT was sent: the transaction is reported.
+    var dataCommandSeen = false
+    var dataFrame: UInt64?
+    var messageOffset: UInt64?
+    var messageBytesArrived = false
+    var terminator = TerminatorRecord()
+    /// The terminator (or BDAT LAST) was seen; the reply to end-of-data is awaited.
+    var endOfDataSeen = false
+    var reply: ReplyRecord?
+    /// The reply came only after the client had given up.
+    var replyAfterGiveUp = false
+    var gaveUp: GiveUpRecord?
+    /// Bytes were lost while the transaction was open.
+    var gapped = false
+    var messageIncomplete: IncompleteReason?
+    var liveReported = false
+
+    init(index: Int, startNanoseconds: Int64) {
+        self.index = index
+        self.startNanoseconds = startNanoseconds
+    }
+
+    var awaitingEndOfDataReply: Bool { endOfDataSeen && reply == nil }
+    var stallDiagnosis: Diagnosis { terminator.isSplit ? .splitTerminatorStall : .unanswered }
+}
+
+/// How the flow stands when a transaction is judged.
+struct FlowMoment {
+    var now: Int64
+    /// The flow is being closed: anything undecided is decided now.
+    var closing: Bool
+    /// How the client stream ended, if it has.
+    var clientEnd: StreamEndReason?
+    /// How the server stream ended, if it has, and when.
+    var serverEnd: StreamEndReason?
+    var serverEndFrame: UInt64?
+    var serverEndNanoseconds: Int64?
+    var replyTimeoutNanoseconds: Int64
+}
+
+/// The verdict on one transaction.
+struct Resolution: Equatable {
+    var outcome: Outcome
+    var diagnosis: Diagnosis
+    /// Set when the verdict rests on the client having waited past the reply timeout.
+    var timedOut: GiveUpRecord?
+}
+
+extension TransactionState {
+    /// The DESIGN.md rules; nil while the outcome is not yet known (live mode).
+    func resolve(_ moment: FlowMoment) -> Resolution? {
+        if let reply {
+            let accepted = (200..<300).contains(reply.code)
+            if replyAfterGiveUp {
+                return Resolution(outcome: accepted ? .acceptedLate : .rejected, diagnosis: stallDiagnosis)
+            }
+            return accepted ? Resolution(outcome: .accepted, diagnosis: .ok) : Resolution(outcome: .rejected, diagnosis: .rejected)
+        }
+        if endOfDataSeen { return resolveUnanswered(moment) }
+        if messageOffset != nil || messageIncomplete != nil { return resolveWithoutTerminator(moment) }
+        guard dataCommandSeen else { return nil }
+        // DATA/BDAT sent, neither 354 nor a refusal came back.
+        guard moment.closing else { return nil }
+        if gapped || !endedForReal(moment) { return Resolution(outcome: .incomplete, diagnosis: .incompleteCapture) }
+        return Resolution(outcome: .noReply, diagnosis: .unanswered)
+    }
+
+    private func resolveUnanswered(_ moment: FlowMoment) -> Resolution? {
+        let noReply = Resolution(outcome: .noReply, diagnosis: stallDiagnosis)
+        if gapped {
+            // The reply may have been among the lost bytes.
+            return moment.closing ? Resolution(outcome: .incomplete, diagnosis: .incompleteCapture) : nil
+        }
+        if gaveUp != nil { return noReply }
+        if let serverEnd = moment.serverEnd, serverEnd == .fin || serverEnd == .rst { return noReply }
+        if let done = terminator.timeNanoseconds, moment.now &- done > moment.replyTimeoutNanoseconds {
+            var result = noReply
+            result.timedOut = GiveUpRecord(kind: .timeout, frame: nil, timeNanoseconds: moment.now, waitedNanoseconds: moment.now &- done)
+            return result
+        }
+        return moment.closing ? Resolution(outcome: .incomplete, diagnosis: .incompleteCapture) : nil
+    }
+
+    private func resolveWithoutTerminator(_ moment: FlowMoment) -> Resolution? {
+        if messageIncomplete == .gap || gapped {
+            return moment.closing || messageIncomplete != nil ? Resolution(outcome: .incomplete, diagnosis: .incompleteCapture) : nil
+        }
+        guard moment.closing || messageIncomplete == .end else { return nil }
+        guard endedForReal(moment) else { return Resolution(outcome: .incomplete, diagnosis: .incompleteCapture) }
+        return Resolution(outcome: .noTerminator, diagnosis: .terminatorNotReceived)
+    }
+
+    /// The connection itself ended (FIN or RST on either side), not just the capture.
+    private func endedForReal(_ moment: FlowMoment) -> Bool {
+        [moment.clientEnd, moment.serverEnd].contains { $0 == .fin || $0 == .rst }
+    }
+}

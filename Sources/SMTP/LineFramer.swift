@@ -1,0 +1,114 @@
+/// How a command or reply line ended.
+enum LineEnding: Sendable, Hashable {
+    case crlf
+    /// `\n` without `\r` before it.
+    case bareLF
+}
+
+/// A complete line found by `LineFramer`. Its content is read with `LineFramer.withContent`.
+struct FramedLine {
+    /// Stream offset of the line's first byte.
+    var offset: UInt64
+    /// Bytes in the line including its ending.
+    var length: Int
+    var ending: LineEnding
+    /// The line was longer than the limit; the content is its first `maxLineLength` bytes.
+    var truncated: Bool
+    /// The line held a `\r` not followed by `\n`.
+    var bareCR: Bool
+    /// Index range of the content in the current chunk, when it was not buffered.
+    fileprivate var direct: Range<Int>?
+}
+
+/// Resumable line splitter for one side. It scans each byte once: a line that completes
+/// inside one chunk is handed out in place; a partial line at a chunk end is copied into a
+/// buffer bounded by `maxLineLength` (the excess is dropped and the line marked truncated).
+struct LineFramer {
+    private var buffer: [UInt8] = []
+    /// Offset of the partial line's first byte; meaningful when `partialLength > 0`.
+    private var partialOffset: UInt64 = 0
+    /// Bytes of the partial line seen so far (buffered or dropped).
+    private var partialLength: Int = 0
+    private var partialBareCR = false
+    /// The partial line's last byte was `\r`.
+    private var lastWasCR = false
+
+    /// Bytes of an unfinished line; 0 at a line boundary.
+    var pendingLength: Int { partialLength }
+    var pendingOffset: UInt64 { partialOffset }
+    var pendingTruncated: Bool { partialLength > buffer.count }
+
+    /// Forgets any partial line (after a gap or a mode change).
+    mutating func reset() {
+        buffer.removeAll(keepingCapacity: true)
+        partialLength = 0
+        partialBareCR = false
+        lastWasCR = false
+    }
+
+    /// Finds the next line in `bytes[start...]` (`bytes[0]` is at stream offset `base`).
+    /// Returns the line and the index just past it, or nil after taking the rest as a partial line.
+    mutating func next(
+        _ bytes: UnsafeRawBufferPointer, from start: Int, base: UInt64, maxLength: Int
+    ) -> (line: FramedLine, end: Int)? {
+        let n = bytes.count
+        var i = start
+        var bareCR = partialBareCR
+        var prevCR = lastWasCR
+        while i < n {
+            let b = bytes[i]
+            if b == 0x0A { break }
+            if prevCR { bareCR = true }
+            prevCR = b == 0x0D
+            i += 1
+        }
+        if i == n {
+            // No line end: keep the partial line, bounded.
+            if partialLength == 0 { partialOffset = base &+ UInt64(start) }
+            let room = max(0, maxLength &+ 1 &- buffer.count)  // +1: a trailing \r may be the ending's
+            let take = min(room, n - start)
+            if take > 0 { buffer.append(contentsOf: bytes[start..<(start + take)]) }
+            partialLength &+= n - start
+            partialBareCR = bareCR
+            lastWasCR = prevCR
+            return nil
+        }
+        let end = i + 1
+        var line: FramedLine
+        if partialLength == 0 {
+            let contentEnd = prevCR ? i - 1 : i
+            let total = end - start
+            let kept = min(contentEnd - start, maxLength)
+            line = FramedLine(
+                offset: base &+ UInt64(start), length: total, ending: prevCR ? .crlf : .bareLF,
+                truncated: contentEnd - start > maxLength, bareCR: bareCR, direct: start..<(start + kept))
+        } else {
+            let room = max(0, maxLength &+ 1 &- buffer.count)
+            let take = min(room, i - start)
+            if take > 0 { buffer.append(contentsOf: bytes[start..<(start + take)]) }
+            let total = partialLength &+ (end - start)
+            let contentLength = total &- (prevCR ? 2 : 1)
+            if prevCR, buffer.count > contentLength { buffer.removeLast(buffer.count - contentLength) }
+            if buffer.count > maxLength { buffer.removeLast(buffer.count - maxLength) }
+            line = FramedLine(
+                offset: partialOffset, length: total, ending: prevCR ? .crlf : .bareLF,
+                truncated: contentLength > maxLength, bareCR: bareCR, direct: nil)
+        }
+        partialLength = 0
+        partialBareCR = false
+        lastWasCR = false
+        return (line, end)
+    }
+
+    /// Calls `body` with the line's content (line ending excluded, at most `maxLength` bytes).
+    /// Call it before the next `next` or `reset`.
+    mutating func withContent<R>(
+        _ line: FramedLine, in bytes: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) -> R
+    ) -> R {
+        defer { buffer.removeAll(keepingCapacity: true) }
+        if let range = line.direct {
+            return body(UnsafeRawBufferPointer(rebasing: bytes[range]))
+        }
+        return buffer.withUnsafeBytes { body($0) }
+    }
+}

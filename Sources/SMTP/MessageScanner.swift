@@ -1,0 +1,315 @@
+/// What stopped `MessageScanner.scan`.
+enum ScanStop: Sendable, Hashable {
+    /// All bytes read; the message goes on.
+    case needMore
+    /// A near-miss terminator ended just before the returned index; the message goes on.
+    case nearMiss(TerminatorInfo)
+    /// The strict `\r\n.\r\n` ended at the returned index; the message is over.
+    case terminator(TerminatorInfo)
+}
+
+/// Reads message bytes: after DATA, a DFA finds the strict terminator (RFC 5321 §4.1.1.4)
+/// and, alongside, the near-miss sequences a lenient receiver takes for one; dot-stuffing is
+/// removed (§4.5.2). After BDAT, chunk bytes are taken as they are. Both feed the size, the
+/// fingerprint and the header block. Every state survives chunk boundaries; memory is bounded.
+struct MessageScanner {
+    private enum Strict: UInt8 { case text, cr, crlf, dot, dotCr }
+    private enum Near: UInt8 { case text, cr, crlf, lf, nul, dot, dotCr }
+    /// What came just before the dot of a candidate terminator.
+    private enum Prefix: UInt8 { case cr, crlf, lf, nul }
+
+    private static let cr: UInt8 = 0x0D
+    private static let lf: UInt8 = 0x0A
+    private static let dot: UInt8 = 0x2E
+
+    private var strict: Strict
+    /// The `\r\n` before a line-start dot is message content unless a terminator follows.
+    /// False at the start, where that `\r\n` ended the DATA line.
+    private var pendingCRLF = false
+    private var near: Near
+    private var prefix: Prefix = .crlf
+    private var dotOffset: UInt64 = 0
+
+    private(set) var size: UInt64 = 0
+    private var digest = Fingerprint()
+    private var headers = HeaderCollector()
+
+    /// Content read before each of the last few `\r`/`\n` bytes, to know the message as it was
+    /// just before a near miss began (its prefix starts at one of them).
+    private var breaks: [(offset: UInt64, size: UInt64, digest: Fingerprint)] = []
+    private var breakNext = 0
+
+    /// First near miss of the message, with size and fingerprint of the content before it.
+    private(set) var firstNearMiss: (terminator: TerminatorInfo, size: UInt64, fingerprint: String)?
+    private(set) var nearMissCount = 0
+    /// Raw bytes after the first near miss (bounded), and whether they are all there.
+    private(set) var afterNearMiss: [UInt8] = []
+    private(set) var afterNearMissComplete = true
+    private(set) var afterNearMissOffset: UInt64 = 0
+
+    /// A scanner for DATA content; `afterCRLF` says whether the DATA line ended with `\r\n`
+    /// (then `.\r\n` right away is an empty message) or with a bare `\n`.
+    init(afterCRLF: Bool) {
+        strict = afterCRLF ? .crlf : .text
+        near = afterCRLF ? .crlf : .lf
+    }
+
+    var fingerprint: String { digest.hex }
+    var headersTruncated: Bool { headers.truncated }
+    func headerFields(maxValueLength: Int) -> HeaderFields { headers.parse(maxValueLength: maxValueLength) }
+
+    /// BDAT chunk bytes: content as they are.
+    mutating func addRaw(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>, options: SMTPOptions) {
+        guard !range.isEmpty else { return }
+        size &+= UInt64(range.count)
+        digest.add(bytes, range)
+        if headers.collecting { headers.add(bytes, range, cap: options.maxHeaderBytes) }
+    }
+
+    /// Reads DATA bytes from `bytes[start...]` (`bytes[0]` at stream offset `base`) until the
+    /// strict terminator, a near miss to report, or the chunk's end. Returns the index reached.
+    mutating func scan(
+        _ bytes: UnsafeRawBufferPointer, from start: Int, base: UInt64, options: SMTPOptions
+    ) -> (end: Int, stop: ScanStop) {
+        let n = bytes.count
+        let retainFrom = start
+        var i = start
+        while i < n {
+            if strict == .text && near == .text {
+                // Fast path: a run of ordinary line bytes is plain content.
+                var j = i
+                while j < n {
+                    let b = bytes[j]
+                    if b == MessageScanner.cr || b == MessageScanner.lf { break }
+                    j += 1
+                }
+                if j > i {
+                    size &+= UInt64(j - i)
+                    digest.add(bytes, i..<j)
+                    if headers.collecting { headers.add(bytes, i..<j, cap: options.maxHeaderBytes) }
+                    i = j
+                    continue
+                }
+            }
+            let b = bytes[i]
+            let offset = base &+ UInt64(i)
+            if b == MessageScanner.cr || b == MessageScanner.lf { noteBreak(at: offset) }
+            if stepStrict(b, options) {
+                i += 1
+                retain(bytes, retainFrom..<i, base: base, options: options)
+                return (i, .terminator(TerminatorInfo(style: .crlf, offset: offset &- 4, length: 5)))
+            }
+            if let (found, _) = stepNear(b, offset) {
+                i += 1
+                if recordNearMiss(found, options: options) {
+                    // The retained text starts at the near miss's end (for the `…\r` variants,
+                    // the byte that revealed them lies after it and is kept).
+                    retain(bytes, retainFrom..<i, base: base, options: options)
+                    return (i, .nearMiss(found))
+                }
+                continue
+            }
+            i += 1
+        }
+        retain(bytes, retainFrom..<i, base: base, options: options)
+        return (i, .needMore)
+    }
+
+    // MARK: - Strict machine
+
+    private mutating func content(_ b: UInt8, _ options: SMTPOptions) {
+        size &+= 1
+        digest.add(b)
+        if headers.collecting { headers.add(b, cap: options.maxHeaderBytes) }
+    }
+
+    private mutating func commitCRLF(_ options: SMTPOptions) {
+        if pendingCRLF {
+            content(MessageScanner.cr, options)
+            content(MessageScanner.lf, options)
+        }
+        pendingCRLF = false
+    }
+
+    /// Advances the strict machine; true when `b` completed `\r\n.\r\n`.
+    private mutating func stepStrict(_ b: UInt8, _ options: SMTPOptions) -> Bool {
+        switch strict {
+        case .text:
+            if b == MessageScanner.cr { strict = .cr } else { content(b, options) }
+        case .cr:
+            stepAfterCR(b, options)
+        case .crlf:
+            if b == MessageScanner.dot {
+                strict = .dot
+            } else {
+                commitCRLF(options)
+                if b == MessageScanner.cr { strict = .cr } else { content(b, options); strict = .text }
+            }
+        case .dot:
+            // A line-start dot is dropped (dot-stuffing) unless the terminator follows.
+            if b == MessageScanner.cr {
+                strict = .dotCr
+            } else {
+                commitCRLF(options)
+                content(b, options)
+                strict = .text
+            }
+        case .dotCr:
+            if b == MessageScanner.lf { return true }
+            commitCRLF(options)
+            stepAfterCR(b, options)
+        }
+        return false
+    }
+
+    /// The strict machine saw a `\r` (still pending content) and now `b`.
+    private mutating func stepAfterCR(_ b: UInt8, _ options: SMTPOptions) {
+        if b == MessageScanner.lf {
+            strict = .crlf
+            pendingCRLF = true
+        } else if b == MessageScanner.cr {
+            content(MessageScanner.cr, options)
+            strict = .cr
+        } else {
+            content(MessageScanner.cr, options)
+            content(b, options)
+            strict = .text
+        }
+    }
+
+    // MARK: - Near-miss machine
+
+    /// Advances the near-miss machine; returns a near miss it completed and whether it ended
+    /// before `b` (the `…\r` variants are known only at the byte after the `\r`).
+    private mutating func stepNear(_ b: UInt8, _ offset: UInt64) -> (TerminatorInfo, Bool)? {
+        switch near {
+        case .text, .lf, .nul:
+            afterBreak(b, offset, dotPrefix: near == .lf ? .lf : (near == .nul ? .nul : nil))
+        case .cr:
+            if b == MessageScanner.lf { near = .crlf } else { afterBreak(b, offset, dotPrefix: .cr) }
+        case .crlf:
+            if b == 0 { near = .nul } else { afterBreak(b, offset, dotPrefix: .crlf) }
+        case .dot:
+            if b == MessageScanner.cr {
+                near = .dotCr
+            } else if b == MessageScanner.lf {
+                near = .lf
+                let style: TerminatorStyle? =
+                    switch prefix {
+                    case .cr: .crLf
+                    case .crlf: .crlfLf
+                    case .lf: .lfLf
+                    case .nul: nil
+                    }
+                if let style { return (info(style, suffix: 1), false) }
+            } else {
+                near = .text
+            }
+        case .dotCr:
+            if b == MessageScanner.lf {
+                near = .crlf
+                let style: TerminatorStyle? =
+                    switch prefix {
+                    case .cr: .crCrlf
+                    case .crlf: nil  // the strict terminator
+                    case .lf: .lfCrlf
+                    case .nul: .nullBefore
+                    }
+                if let style { return (info(style, suffix: 2), false) }
+            } else {
+                let style: TerminatorStyle? =
+                    switch prefix {
+                    case .cr: .crCr
+                    case .crlf: .crlfCr
+                    case .lf: .lfCr
+                    case .nul: nil
+                    }
+                let found = style.map { info($0, suffix: 1) }
+                // The `\r` after the dot is a bare CR that may begin the next candidate.
+                near = .cr
+                _ = stepNear(b, offset)
+                if let found { return (found, true) }
+            }
+        }
+        return nil
+    }
+
+    /// After a line break (or none: `dotPrefix` nil), `b` decides the next state.
+    private mutating func afterBreak(_ b: UInt8, _ offset: UInt64, dotPrefix: Prefix?) {
+        if b == MessageScanner.cr {
+            near = .cr
+        } else if b == MessageScanner.lf {
+            near = .lf
+        } else if b == MessageScanner.dot, let dotPrefix {
+            near = .dot
+            prefix = dotPrefix
+            dotOffset = offset
+        } else {
+            near = .text
+        }
+    }
+
+    private func info(_ style: TerminatorStyle, suffix: Int) -> TerminatorInfo {
+        let before: Int =
+            switch prefix {
+            case .cr, .lf: 1
+            case .crlf: 2
+            case .nul: 3
+            }
+        return TerminatorInfo(style: style, offset: dotOffset &- UInt64(before), length: before + 1 + suffix)
+    }
+
+    /// Remembers the content read before the break at `offset`, counting bytes the strict
+    /// machine still holds back as content (they are, unless a strict terminator follows).
+    private mutating func noteBreak(at offset: UInt64) {
+        var s = size
+        var d = digest
+        func add(_ b: UInt8) {
+            s &+= 1
+            d.add(b)
+        }
+        switch strict {
+        case .text: break
+        case .cr: add(MessageScanner.cr)
+        case .crlf, .dot:
+            if pendingCRLF { add(MessageScanner.cr); add(MessageScanner.lf) }
+        case .dotCr:
+            if pendingCRLF { add(MessageScanner.cr); add(MessageScanner.lf) }
+            add(MessageScanner.cr)
+        }
+        let entry = (offset, s, d)
+        if breaks.count < 4 {
+            breaks.append(entry)
+        } else {
+            breaks[breakNext] = entry
+            breakNext = (breakNext + 1) % 4
+        }
+    }
+
+    /// Notes a near miss; true when it is to be reported.
+    private mutating func recordNearMiss(_ found: TerminatorInfo, options: SMTPOptions) -> Bool {
+        if firstNearMiss == nil {
+            let before = breaks.first { $0.offset == found.offset }
+            firstNearMiss = (found, before?.size ?? size, (before?.digest ?? digest).hex)
+            afterNearMissOffset = found.offset &+ UInt64(found.length)
+        }
+        nearMissCount += 1
+        return nearMissCount <= options.maxNearMissesPerMessage
+    }
+
+    /// Keeps the bytes of `range` that lie after the first near miss, up to the cap.
+    private mutating func retain(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>, base: UInt64, options: SMTPOptions) {
+        guard firstNearMiss != nil, !range.isEmpty else { return }
+        var lower = range.lowerBound
+        let firstOffset = base &+ UInt64(lower)
+        if firstOffset < afterNearMissOffset {
+            let skip = afterNearMissOffset &- firstOffset
+            guard skip < UInt64(range.count) else { return }
+            lower += Int(skip)
+        }
+        let room = max(0, options.maxSmuggledBytes - afterNearMiss.count)
+        let take = min(room, range.upperBound - lower)
+        if take > 0 { afterNearMiss.append(contentsOf: bytes[lower..<(lower + take)]) }
+        if take < range.upperBound - lower { afterNearMissComplete = false }
+    }
+}

@@ -1,0 +1,145 @@
+/// Small parsers over one line's bytes (line ending excluded). Nothing here traps on any input.
+enum Parsing {
+    static func isDigit(_ b: UInt8) -> Bool { b >= 0x30 && b <= 0x39 }
+
+    static func upper(_ b: UInt8) -> UInt8 { (b >= 0x61 && b <= 0x7A) ? b &- 0x20 : b }
+
+    static func string<C: Collection>(_ bytes: C, cap: Int) -> String where C.Element == UInt8 {
+        String(decoding: bytes.prefix(cap), as: UTF8.self)
+    }
+
+    /// Splits a command line into its upper-cased verb and the argument after one space.
+    static func command(_ line: UnsafeRawBufferPointer, maxArgument: Int) -> (verb: String, argument: String) {
+        var space = line.count
+        for i in 0..<line.count where line[i] == 0x20 {
+            space = i
+            break
+        }
+        let verb = String(decoding: line[0..<min(space, 64)].map(upper), as: UTF8.self)
+        let argStart = min(space + 1, line.count)
+        let argument = string(line[argStart..<line.count], cap: maxArgument)
+        return (verb, argument)
+    }
+
+    /// `FROM:<a@b> SIZE=1` → `a@b` (`prefix` is `FROM:` or `TO:`); nil when it does not match.
+    static func address(_ argument: String, prefix: String) -> String? {
+        let bytes = Array(argument.utf8)
+        let p = Array(prefix.utf8)
+        guard bytes.count >= p.count else { return nil }
+        for i in 0..<p.count where upper(bytes[i]) != p[i] { return nil }
+        var i = p.count
+        while i < bytes.count && bytes[i] == 0x20 { i += 1 }
+        if i < bytes.count && bytes[i] == 0x3C {  // <
+            let start = i + 1
+            var end = start
+            while end < bytes.count && bytes[end] != 0x3E { end += 1 }
+            return String(decoding: bytes[start..<end], as: UTF8.self)
+        }
+        var end = i
+        while end < bytes.count && bytes[end] != 0x20 { end += 1 }
+        return String(decoding: bytes[i..<end], as: UTF8.self)
+    }
+
+    /// `BDAT` argument: chunk size and LAST (RFC 3030 §2); nil when malformed.
+    static func bdat(_ argument: String) -> (size: UInt64, last: Bool)? {
+        let words = argument.split(separator: " ", omittingEmptySubsequences: true)
+        guard words.count == 1 || words.count == 2 else { return nil }
+        var size: UInt64 = 0
+        for b in words[0].utf8 {
+            guard isDigit(b) else { return nil }
+            let (m, o1) = size.multipliedReportingOverflow(by: 10)
+            let (s, o2) = m.addingReportingOverflow(UInt64(b &- 0x30))
+            if o1 || o2 { return nil }
+            size = s
+        }
+        if words.count == 2 {
+            guard words[1].uppercased() == "LAST" else { return nil }
+            return (size, true)
+        }
+        return (size, false)
+    }
+
+    /// A reply line: its code (nil if it does not start with 3 digits), whether it continues
+    /// (`250-`), and where its text starts.
+    static func replyLine(_ line: UnsafeRawBufferPointer) -> (code: Int?, continues: Bool, textStart: Int) {
+        guard line.count >= 3, isDigit(line[0]), isDigit(line[1]), isDigit(line[2]) else {
+            return (nil, false, 0)
+        }
+        let code = Int(line[0] &- 0x30) * 100 + Int(line[1] &- 0x30) * 10 + Int(line[2] &- 0x30)
+        if line.count == 3 { return (code, false, 3) }
+        switch line[3] {
+        case 0x2D: return (code, true, 4)  // -
+        case 0x20: return (code, false, 4)
+        default: return (code, false, 3)  // "220****" as masked banners look
+        }
+    }
+
+    /// Cisco PIX/ASA banner masking: only `*`, digits and spaces, with some asterisks.
+    static func isMaskedBanner(_ text: String) -> Bool {
+        var stars = 0
+        for b in text.utf8 {
+            if b == 0x2A {
+                stars += 1
+            } else if !(isDigit(b) || b == 0x20) {
+                return false
+            }
+        }
+        return stars >= 3
+    }
+
+    /// A verb made of `X` only, as ASA inspection rewrites commands it refuses.
+    static func isMaskedVerb(_ line: UnsafeRawBufferPointer) -> Bool {
+        var n = 0
+        for b in line {
+            if b == 0x20 { break }
+            guard b == 0x58 else { return false }
+            n += 1
+        }
+        return n >= 3
+    }
+
+    /// An EHLO keyword of `X`s with an optional last `A` (`XXXXXXXA`: STARTTLS masked).
+    static func isMaskedKeyword(_ keyword: String) -> Bool {
+        let bytes = Array(keyword.utf8)
+        guard bytes.count >= 4 else { return false }
+        let body = bytes.last == 0x41 ? bytes.dropLast() : bytes[...]
+        return body.allSatisfy { $0 == 0x58 }
+    }
+
+    static let knownVerbs: Set<String> = [
+        "HELO", "EHLO", "LHLO", "MAIL", "RCPT", "DATA", "BDAT", "RSET", "NOOP", "QUIT", "VRFY", "EXPN", "HELP",
+        "AUTH", "STARTTLS", "TURN", "ETRN", "ATRN", "XCLIENT", "XFORWARD",
+    ]
+
+    /// MAIL FROM, RCPT TO and Message-ID in text a lenient server read as commands.
+    static func smuggledEnvelope(_ bytes: [UInt8], maxRecipients: Int, cap: Int) -> SmuggledEnvelope {
+        var envelope = SmuggledEnvelope(mailFrom: nil, rcptTo: [], messageID: nil)
+        var start = 0
+        func line(_ slice: ArraySlice<UInt8>) {
+            let text = String(decoding: slice.prefix(cap), as: UTF8.self)
+            let upperText = text.uppercased()
+            if upperText.hasPrefix("MAIL ") && envelope.mailFrom == nil {
+                envelope.mailFrom = address(String(text.dropFirst(5)), prefix: "FROM:")
+            } else if upperText.hasPrefix("RCPT ") && envelope.rcptTo.count < maxRecipients {
+                if let a = address(String(text.dropFirst(5)), prefix: "TO:") { envelope.rcptTo.append(a) }
+            } else if upperText.hasPrefix("MESSAGE-ID:") && envelope.messageID == nil {
+                envelope.messageID = String(text.dropFirst(11)).trimmingSpaces
+            }
+        }
+        for i in bytes.indices where bytes[i] == 0x0A || bytes[i] == 0x0D {
+            if i > start { line(bytes[start..<i]) }
+            start = i + 1
+        }
+        if start < bytes.count { line(bytes[start...]) }
+        return envelope
+    }
+}
+
+extension String {
+    var trimmingSpaces: String {
+        var s = Substring(self)
+        while let f = s.first, f == " " || f == "\t" { s = s.dropFirst() }
+        while let l = s.last, l == " " || l == "\t" { s = s.dropLast() }
+        return String(s)
+    }
+}

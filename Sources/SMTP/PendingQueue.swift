@@ -1,0 +1,29 @@
+/// FIFO of what the server has yet to answer (RFC 2920 pipelining), bounded by the caller.
+struct PendingQueue {
+    private var items: [ReplyContext] = []
+    private var head = 0
+
+    var count: Int { items.count - head }
+    var isEmpty: Bool { head == items.count }
+
+    mutating func push(_ item: ReplyContext) { items.append(item) }
+
+    mutating func pop() -> ReplyContext? {
+        guard head < items.count else { return nil }
+        let item = items[head]
+        head += 1
+        if head == items.count {
+            items.removeAll(keepingCapacity: true)
+            head = 0
+        } else if head >= 64 && head * 2 >= items.count {
+            items.removeFirst(head)
+            head = 0
+        }
+        return item
+    }
+
+    mutating func removeAll() {
+        items.removeAll(keepingCapacity: true)
+        head = 0
+    }
+}

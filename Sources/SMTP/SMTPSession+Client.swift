@@ -1,0 +1,236 @@
+/// The client side: command lines, held bytes, message data, BDAT chunks.
+extension SMTPSession {
+    mutating func processClient(_ bytes: UnsafeRawBufferPointer, at base: UInt64, emit: (SMTPEvent) -> Void) {
+        let n = bytes.count
+        var i = 0
+        while i < n {
+            switch clientMode {
+            case .encrypted:
+                statistics.encryptedBytes &+= UInt64(n - i)
+                i = n
+            case .hold:
+                let room = options.maxHeldBytes - held.count
+                if n - i <= room {
+                    held.append(contentsOf: bytes[i..<n])
+                    i = n
+                } else {
+                    // The deciding reply is overdue: take the likely reading and go on.
+                    statistics.heldOverflows += 1
+                    commitHold(emit: emit)
+                }
+            case .data:
+                let (end, stop) = scanner.scan(bytes, from: i, base: base, options: options)
+                i = end
+                switch stop {
+                case .needMore:
+                    break
+                case .nearMiss(let info):
+                    if let t = transaction { emit(.nearMissTerminator(transaction: t.index, terminator: info)) }
+                case .terminator(let info):
+                    finishMessage(terminator: info, at: base &+ UInt64(end), emit: emit)
+                }
+            case .bdat(let remaining, let last):
+                let take = Int(min(UInt64(n - i), remaining))
+                scanner.addRaw(bytes, i..<(i + take), options: options)
+                i += take
+                let left = remaining &- UInt64(take)
+                if left > 0 {
+                    clientMode = .bdat(remaining: left, last: last)
+                } else {
+                    clientMode = .commands
+                    if last { finishMessage(terminator: nil, at: base &+ UInt64(i), emit: emit) }
+                }
+            case .commands:
+                guard let (line, end) = clientFramer.next(bytes, from: i, base: base, maxLength: options.maxLineLength)
+                else {
+                    i = n
+                    break
+                }
+                i = end
+                clientLine(line, bytes, emit: emit)
+            }
+        }
+    }
+
+    /// Ends the open message: strict terminator (DATA) or end of the LAST chunk (BDAT, nil).
+    mutating func finishMessage(terminator: TerminatorInfo?, at offset: UInt64, emit: (SMTPEvent) -> Void) {
+        clientMode = .commands
+        guard let t = transaction, t.messageActive else { return }
+        emit(.endOfData(summary(t), terminator: terminator))
+        if let first = scanner.firstNearMiss {
+            let envelope = Parsing.smuggledEnvelope(
+                scanner.afterNearMiss, maxRecipients: options.maxRecipients, cap: options.maxArgumentLength)
+            nearMissAfterEnd = (t.index, first.terminator, envelope, false)
+        } else {
+            nearMissAfterEnd = nil
+        }
+        push(.endOfData(transaction: t.index), at: offset, emit: emit)
+        transaction = nil
+        scanner = MessageScanner(afterCRLF: true)
+    }
+
+    private mutating func clientLine(_ line: FramedLine, _ bytes: UnsafeRawBufferPointer, emit: (SMTPEvent) -> Void) {
+        let lineEnd = line.offset &+ UInt64(line.length)
+        if let auth = authResponsePending {
+            // The answer to a 334: not a command; the next reply answers the AUTH exchange.
+            authResponsePending = nil
+            clientFramer.withContent(line, in: bytes) { _ in }
+            push(.command(auth), at: line.offset, emit: emit)
+            enterHold(.auth(auth), at: lineEnd)
+            return
+        }
+        let (verb, argument, masked) = clientFramer.withContent(line, in: bytes) {
+            let (verb, argument) = Parsing.command($0, maxArgument: options.maxArgumentLength)
+            return (verb, argument, Parsing.isMaskedVerb($0))
+        }
+        if clientResync {
+            guard Parsing.knownVerbs.contains(verb) else { return }
+            clientResync = false
+            if !clientResyncQuiet { anomaly(.dataAfterGap, .client, line.offset, emit: emit) }
+            clientResyncQuiet = false
+        }
+        if line.truncated { anomaly(.lineTooLong, .client, line.offset, emit: emit) }
+        if line.ending == .bareLF { anomaly(.bareLF, .client, line.offset, emit: emit) }
+        if line.bareCR { anomaly(.bareCR, .client, line.offset, emit: emit) }
+        if masked { anomaly(.commandMasked, .client, line.offset, emit: emit) }
+        statistics.commands += 1
+        nearMissAfterEnd = nil
+        let command = SMTPCommand(verb: verb, argument: argument, offset: line.offset, length: line.length)
+
+        switch verb {
+        case "MAIL":
+            _ = startTransaction(at: line.offset, emit: emit)
+            transaction?.mailFrom = Parsing.address(argument, prefix: "FROM:")
+            emit(.command(command))
+            push(.command(command), at: line.offset, emit: emit)
+        case "RCPT":
+            emit(.command(command))
+            push(.command(command), at: line.offset, emit: emit)
+            if let address = Parsing.address(argument, prefix: "TO:"), transaction != nil {
+                if (transaction?.rcptTo.count ?? 0) < options.maxRecipients {
+                    transaction?.rcptTo.append(address)
+                } else {
+                    statistics.droppedRecipients += 1
+                }
+            }
+        case "DATA":
+            let index = transaction?.index ?? startTransaction(at: line.offset, emit: emit)
+            emit(.command(command))
+            push(.command(command), at: line.offset, emit: emit)
+            enterHold(.data(transaction: index, afterCRLF: line.ending == .crlf), at: lineEnd)
+        case "BDAT":
+            bdat(command, lineEnd: lineEnd, emit: emit)
+        case "RSET", "HELO", "EHLO", "LHLO":
+            // RFC 5321 §4.1.1.1/§4.1.1.5: these abort any open transaction.
+            transaction = nil
+            emit(.command(command))
+            push(.command(command), at: line.offset, emit: emit)
+        case "STARTTLS":
+            emit(.command(command))
+            push(.command(command), at: line.offset, emit: emit)
+            starttlsClientOffset = lineEnd
+            enterHold(.starttls, at: lineEnd)
+        case "AUTH":
+            emit(.command(command))
+            push(.command(command), at: line.offset, emit: emit)
+            enterHold(.auth(command), at: lineEnd)
+        default:
+            emit(.command(command))
+            push(.command(command), at: line.offset, emit: emit)
+        }
+    }
+
+    private mutating func startTransaction(at offset: UInt64, emit: (SMTPEvent) -> Void) -> Int {
+        let index = transactionCount
+        transactionCount += 1
+        transaction = OpenTransaction(index: index)
+        scanner = MessageScanner(afterCRLF: true)
+        emit(.transactionStarted(transaction: index, offset: offset))
+        return index
+    }
+
+    private mutating func bdat(_ command: SMTPCommand, lineEnd: UInt64, emit: (SMTPEvent) -> Void) {
+        guard let (size, last) = Parsing.bdat(command.argument) else {
+            // The server will refuse it; without a size the chunk cannot be counted, so read on as commands.
+            anomaly(.malformedBDAT, .client, command.offset, emit: emit)
+            emit(.command(command))
+            push(.command(command), at: command.offset, emit: emit)
+            return
+        }
+        let index = transaction?.index ?? startTransaction(at: command.offset, emit: emit)
+        emit(.command(command))
+        if size > options.maxBDATChunkSize { anomaly(.malformedBDAT, .client, command.offset, emit: emit) }
+        if transaction?.messageActive != true {
+            transaction?.messageActive = true
+            transaction?.dataOffset = lineEnd
+            emit(.messageStarted(transaction: index, offset: lineEnd))
+        }
+        emit(.bdatChunk(transaction: index, size: size, last: last, offset: lineEnd))
+        if !last { push(.command(command), at: command.offset, emit: emit) }
+        clientMode = .bdat(remaining: size, last: last)
+        if size == 0 {
+            clientMode = .commands
+            if last { finishMessage(terminator: nil, at: lineEnd, emit: emit) }
+        }
+    }
+
+    private mutating func enterHold(_ verdict: Verdict, at offset: UInt64) {
+        clientMode = .hold(verdict)
+        heldOffset = offset
+        held.removeAll(keepingCapacity: true)
+    }
+
+    /// Reads the held bytes in `mode`, from where they were held.
+    mutating func releaseHeld(as mode: ClientMode, emit: (SMTPEvent) -> Void) {
+        let bytes = held
+        held = []
+        clientMode = mode
+        guard !bytes.isEmpty else { return }
+        let offset = heldOffset
+        bytes.withUnsafeBytes { processClient($0, at: offset, emit: emit) }
+    }
+
+    /// Message mode after DATA's 354 (or when the 354 is taken for granted).
+    mutating func startDataMessage(transaction index: Int, afterCRLF: Bool, emit: (SMTPEvent) -> Void) {
+        if transaction?.index != index {
+            transaction = OpenTransaction(index: index)
+        }
+        transaction?.messageActive = true
+        transaction?.dataOffset = heldOffset
+        scanner = MessageScanner(afterCRLF: afterCRLF)
+        emit(.messageStarted(transaction: index, offset: heldOffset))
+        releaseHeld(as: .data, emit: emit)
+    }
+
+    /// The deciding reply will not come in time: DATA → message, STARTTLS → encrypted, AUTH → commands.
+    mutating func commitHold(emit: (SMTPEvent) -> Void) {
+        guard case .hold(let verdict) = clientMode else { return }
+        switch verdict {
+        case .data(let index, let afterCRLF):
+            startDataMessage(transaction: index, afterCRLF: afterCRLF, emit: emit)
+        case .starttls:
+            statistics.encryptedBytes &+= UInt64(held.count)
+            held = []
+            clientMode = .encrypted
+        case .auth:
+            releaseHeld(as: .commands, emit: emit)
+        }
+    }
+
+    mutating func clientGap(emit: (SMTPEvent) -> Void) {
+        if case .hold = clientMode { commitHold(emit: emit) }
+        switch clientMode {
+        case .encrypted:
+            return
+        case .data, .bdat:
+            endMessageIncomplete(.gap, emit: emit)
+        case .commands, .hold:
+            break
+        }
+        clientMode = .commands
+        clientFramer.reset()
+        authResponsePending = nil
+        clientResync = true
+        clientResyncQuiet = false
+    }
+}

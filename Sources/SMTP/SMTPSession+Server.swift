@@ -1,0 +1,193 @@
+/// The server side: reply lines, pairing with the pending FIFO, and what replies decide.
+extension SMTPSession {
+    mutating func processServer(_ bytes: UnsafeRawBufferPointer, at base: UInt64, emit: (SMTPEvent) -> Void) {
+        let n = bytes.count
+        var i = 0
+        while i < n {
+            if serverEncrypted {
+                statistics.encryptedBytes &+= UInt64(n - i)
+                return
+            }
+            guard let (line, end) = serverFramer.next(bytes, from: i, base: base, maxLength: options.maxLineLength)
+            else { return }
+            i = end
+            serverLine(line, bytes, emit: emit)
+        }
+    }
+
+    mutating func serverGap(emit: (SMTPEvent) -> Void) {
+        // The deciding reply may be in the gap: take the likely reading of held client bytes.
+        if case .hold = clientMode { commitHold(emit: emit) }
+        guard !serverEncrypted else { return }
+        // Which replies were lost is unknown: forget the pending commands rather than misattribute.
+        pending.removeAll()
+        building = nil
+        serverFramer.reset()
+        serverResync = true
+    }
+
+    private mutating func serverLine(_ line: FramedLine, _ bytes: UnsafeRawBufferPointer, emit: (SMTPEvent) -> Void) {
+        let cap = options.maxArgumentLength
+        let (parsed, text) = serverFramer.withContent(line, in: bytes) { content in
+            let parsed = Parsing.replyLine(content)
+            let text = Parsing.string(content[parsed.textStart..<content.count], cap: cap)
+            return (parsed, text)
+        }
+        let lineEnd = line.offset &+ UInt64(line.length)
+        if serverResync {
+            guard parsed.code != nil else { return }
+            serverResync = false
+            anomaly(.dataAfterGap, .server, line.offset, emit: emit)
+        }
+        if line.truncated { anomaly(.lineTooLong, .server, line.offset, emit: emit) }
+        if line.ending == .bareLF { anomaly(.bareLF, .server, line.offset, emit: emit) }
+        if line.bareCR { anomaly(.bareCR, .server, line.offset, emit: emit) }
+
+        if var reply = building {
+            if parsed.code != reply.code { anomaly(.malformedReply, .server, line.offset, emit: emit) }
+            if reply.lines.count < options.maxReplyLines { reply.lines.append(text) }
+            reply.endOffset = lineEnd
+            // A line without a code inside a multi-line reply does not end it.
+            if parsed.code != nil && !parsed.continues {
+                building = nil
+                handleReply(reply, emit: emit)
+            } else {
+                building = reply
+            }
+            return
+        }
+        guard let code = parsed.code else {
+            anomaly(.malformedReply, .server, line.offset, emit: emit)
+            statistics.replies += 1
+            emit(.reply(SMTPReply(code: 0, lines: [text], offset: line.offset, endOffset: lineEnd), answering: .unsolicited))
+            return
+        }
+        let reply = SMTPReply(code: code, lines: [text], offset: line.offset, endOffset: lineEnd)
+        if parsed.continues {
+            building = reply
+        } else {
+            handleReply(reply, emit: emit)
+        }
+    }
+
+    private mutating func handleReply(_ reply: SMTPReply, emit: (SMTPEvent) -> Void) {
+        statistics.replies += 1
+        if !greetingSeen {
+            greetingSeen = true
+            if reply.code == 220 || reply.code == 554 || reply.code == 421, pending.isEmpty || reply.offset == 0 {
+                emit(.reply(reply, answering: .greeting))
+                if reply.code == 220, let first = reply.lines.first, Parsing.isMaskedBanner(first) {
+                    anomaly(.bannerMasked, .server, reply.offset, emit: emit)
+                }
+                return
+            }
+        }
+        if let context = pending.pop() {
+            if case .endOfData(let index) = context, let n = nearMissAfterEnd, n.transaction == index {
+                nearMissAfterEnd?.armed = true
+            } else {
+                nearMissAfterEnd = nil
+            }
+            emit(.reply(reply, answering: context))
+            if case .command(let command) = context { answered(command, by: reply, emit: emit) }
+            return
+        }
+        if clientMode == .data, let t = transaction, t.messageActive, let first = scanner.firstNearMiss, reply.code != 421 {
+            smugglingAccepted(reply, transaction: t, nearMiss: first, emit: emit)
+            return
+        }
+        if let n = nearMissAfterEnd, n.armed {
+            // More replies than the client asked for after a message with a near miss: the
+            // server ended the message early and answered the smuggled commands too.
+            emit(.smugglingAccepted(transaction: n.transaction, terminator: n.terminator, smuggled: n.envelope))
+        }
+        nearMissAfterEnd = nil
+        anomaly(.unsolicitedReply, .server, reply.offset, emit: emit)
+        emit(.reply(reply, answering: .unsolicited))
+    }
+
+    /// What a reply to `command` changes.
+    private mutating func answered(_ command: SMTPCommand, by reply: SMTPReply, emit: (SMTPEvent) -> Void) {
+        switch command.verb {
+        case "EHLO":
+            if reply.code / 100 == 2 {
+                var keywords: [String] = []
+                for line in reply.lines.dropFirst() {
+                    let keyword = String(line.prefix { $0 != " " }).uppercased()
+                    if Parsing.isMaskedKeyword(keyword) { anomaly(.starttlsMasked, .server, reply.offset, emit: emit) }
+                    keywords.append(keyword)
+                }
+                emit(.extensions(keywords))
+            } else if reply.code == 500 || reply.code == 502 {
+                anomaly(.ehloRejected, .server, reply.offset, emit: emit)
+            }
+        case "RCPT":
+            if reply.code >= 400, let address = Parsing.address(command.argument, prefix: "TO:"),
+                let at = transaction?.rcptTo.firstIndex(of: address)
+            {
+                transaction?.rcptTo.remove(at: at)
+            }
+        case "DATA":
+            guard case .hold(.data(let index, let afterCRLF)) = clientMode else { return }
+            if reply.code == 354 {
+                startDataMessage(transaction: index, afterCRLF: afterCRLF, emit: emit)
+            } else {
+                // Rejected DATA: the client had no right to send content; read on as commands.
+                releaseHeld(as: .commands, emit: emit)
+            }
+        case "STARTTLS":
+            if case .hold(.starttls) = clientMode {
+                if reply.code == 220 {
+                    statistics.encryptedBytes &+= UInt64(held.count)
+                    held = []
+                    clientMode = .encrypted
+                    beginTLS(serverOffset: reply.endOffset, emit: emit)
+                } else {
+                    releaseHeld(as: .commands, emit: emit)
+                }
+            } else if clientMode == .encrypted && reply.code == 220 {
+                beginTLS(serverOffset: reply.endOffset, emit: emit)
+            }
+        case "AUTH":
+            guard case .hold(.auth(let auth)) = clientMode else { return }
+            if reply.code == 334 { authResponsePending = auth }
+            releaseHeld(as: .commands, emit: emit)
+        default:
+            break
+        }
+    }
+
+    private mutating func beginTLS(serverOffset: UInt64, emit: (SMTPEvent) -> Void) {
+        serverEncrypted = true
+        serverFramer.reset()
+        emit(.tlsStarted(clientOffset: starttlsClientOffset, serverOffset: serverOffset))
+    }
+
+    /// A reply came while the message was still open after a near miss: the server took the
+    /// near miss as its end. The message ends there, the reply answers that end, and the
+    /// client bytes after the near miss are read again as commands, as the server read them.
+    private mutating func smugglingAccepted(
+        _ reply: SMTPReply, transaction t: OpenTransaction,
+        nearMiss: (terminator: TerminatorInfo, size: UInt64, fingerprint: String), emit: (SMTPEvent) -> Void
+    ) {
+        let retained = scanner.afterNearMiss
+        let complete = scanner.afterNearMissComplete
+        let offset = nearMiss.terminator.offset &+ UInt64(nearMiss.terminator.length)
+        let envelope = Parsing.smuggledEnvelope(retained, maxRecipients: options.maxRecipients, cap: options.maxArgumentLength)
+        emit(.smugglingAccepted(transaction: t.index, terminator: nearMiss.terminator, smuggled: envelope))
+        emit(.endOfData(summary(t, size: nearMiss.size, fingerprint: nearMiss.fingerprint), terminator: nearMiss.terminator))
+        transaction = nil
+        scanner = MessageScanner(afterCRLF: true)
+        nearMissAfterEnd = nil
+        emit(.reply(reply, answering: .endOfData(transaction: t.index)))
+        clientMode = .commands
+        clientFramer.reset()
+        retained.withUnsafeBytes { processClient($0, at: offset, emit: emit) }
+        if !complete {
+            // Only part of the text was kept: pick up at the next command line.
+            clientFramer.reset()
+            clientResync = true
+            clientResyncQuiet = true
+        }
+    }
+}

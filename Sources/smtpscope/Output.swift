@@ -1,0 +1,54 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Standard error, one message per line.
+enum Diagnostics {
+    static func write(_ message: String) {
+        let line = message.hasSuffix("\n") ? message : message + "\n"
+        var bytes = Array(line.utf8)[...]
+        while !bytes.isEmpty {
+            let written = bytes.withUnsafeBytes { Glibc.write(STDERR_FILENO, $0.baseAddress, $0.count) }
+            if written <= 0 { return }
+            bytes = bytes.dropFirst(written)
+        }
+    }
+}
+
+/// Where results go: standard output or a file given with `--output`.
+final class OutputSink {
+    private let file: UnsafeMutablePointer<FILE>
+    private let ownsFile: Bool
+    private var failed = false
+
+    struct OpenError: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    init(path: String?) throws {
+        guard let path, path != "-" else {
+            guard let standardOutput = fdopen(STDOUT_FILENO, "w") else {
+                throw OpenError(description: "-: cannot write to standard output")
+            }
+            file = standardOutput
+            ownsFile = false
+            return
+        }
+        guard let opened = fopen(path, "w") else {
+            throw OpenError(description: "\(path): cannot write output: \(String(cString: strerror(errno)))")
+        }
+        file = opened
+        ownsFile = true
+    }
+
+    func write(_ text: String) {
+        if fputs(text, file) < 0 { failed = true }
+    }
+
+    /// Flushes (and closes a file); false when anything failed to be written.
+    func close() -> Bool {
+        if fflush(file) != 0 { failed = true }
+        if ownsFile, fclose(file) != 0 { failed = true }
+        return !failed
+    }
+}
