@@ -24,16 +24,17 @@ module() {
     shift
     local object="$build/$name.o"
     local sources=("$root/Sources/$name"/*.swift)
-    local stale=0
+    local stale=$rebuilt
     [[ -f $object ]] || stale=1
     for source in "${sources[@]}"; do
         [[ $source -nt $object ]] && stale=1
     done
     if ((stale)); then
         echo "build: module $name" >&2
-        swiftc "${flags[@]}" -module-name "$name" -I "$build" "$@" \
+        (cd "$build" && swiftc "${flags[@]}" -module-name "$name" -I "$build" "$@" \
             -emit-module -emit-module-path "$build/$name.swiftmodule" \
-            -c -o "$object" "${sources[@]}"
+            -c -o "$object" "${sources[@]}")
+        rebuilt=1  # modules after this one import it
     fi
 }
 
@@ -50,6 +51,7 @@ pcap) modules=(Wire Reassembly SMTP) ;;
 esac
 
 objects=()
+rebuilt=0
 for name in "${modules[@]}"; do
     module "$name"
     objects+=("$build/$name.o")
@@ -67,7 +69,11 @@ pcap)
 esac
 
 echo "build: harness $harness" >&2
+# From the build folder: swiftc leaves module files in the current directory.
+cd "$build"
 swiftc "${flags[@]}" -module-name "Fuzz_$harness" -I "$build" "${extra[@]}" \
     "$here/Harnesses/$harness.swift" "${shared[@]}" "${objects[@]}" \
-    -o "$build/fuzz-$harness" 2> >(grep -v "Cannot export local symbol" >&2)
+    -o "$build/fuzz-$harness.new" 2> >(grep -v "Cannot export local symbol" >&2)
+# Replace, not overwrite: a running fuzzer keeps its binary.
+mv -f "$build/fuzz-$harness.new" "$build/fuzz-$harness"
 echo "$build/fuzz-$harness"

@@ -49,9 +49,9 @@ for path in captures_files():
             elif frame:
                 save(bytes([index, 32]) + frame); count += 1; frame = b""
     elif harness == "smtp":
-        for stream in range(4):
+        for stream in range(2):
             text = run(["tshark", "-r", path, "-q", "-z", "follow,tcp,raw,%d" % stream])
-            seed = b""
+            seed = b"\0"  # default limits
             for line in text.splitlines():
                 m = re.match(r"^(\t?)([0-9a-f]+)$", line)
                 if m:
@@ -59,5 +59,5 @@ for path in captures_files():
                     while chunk:
                         part, chunk = chunk[:255], chunk[255:]
                         seed += bytes([1 if m.group(1) else 0, len(part)]) + part
-            if seed:
+            if len(seed) > 1:
                 save(seed); count += 1

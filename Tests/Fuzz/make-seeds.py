@@ -166,8 +166,8 @@ def main():
     o += rec(0x10 * 9, ACK, 0, 0)
     write("reassembly", "reorder-two-flows", o)
 
-    # smtp: records as Harnesses/smtp.swift reads them: [op][len][bytes].
-    s = b""
+    # smtp: as Harnesses/smtp.swift reads them: [limits] then [op][len][bytes] records.
+    s = b"\0"  # default limits
     for client, payload in DIALOG:
         s += bytes([0 if client else 1, len(payload)]) + payload
     write("smtp", "dialog", s)
@@ -176,10 +176,10 @@ def main():
                (True, b"MAIL FROM:<c@x>\r\n\r\n.\r\n"), (False, b"250 ok\r\n"),
                (True, b"BDAT 5 LAST\r\nhello"), (False, b"250 ok\r\n"), (True, b"STARTTLS\r\n"),
                (False, b"220 go\r\n"), (True, b"\x16\x03\x01\x00\x05hello")]
-    s = b""
+    s = b"\x41"  # short lines, small held buffer
     for client, payload in smuggle:
         s += bytes([0 if client else 1, len(payload)]) + payload
-    s += bytes([4, 20]) + bytes([5, 0])  # client gap of 20, server end
+    s += bytes([4, 20]) + bytes([7, 0])  # client gap of 20, server end
     write("smtp", "smuggling-bdat-starttls", s)
 
 if __name__ == "__main__":

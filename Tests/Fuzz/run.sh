@@ -31,8 +31,13 @@ smtp) max_len=16384 ;;
 pcap) max_len=65536 ;;
 esac
 
-# Seeds from captures/ (recorded by other parts of the project), bounded.
-python3 "$here/extract-seeds.py" "$harness" "$root/captures" "$work/extracted" "$max_len" || true
+# Seeds from captures/ (recorded by other parts of the project), bounded;
+# extracted again only when captures/ changed (tshark is slow).
+stamp="$work/extracted/.stamp"
+if [[ ! -f $stamp ]] || [[ -n $(find "$root/captures" -newer "$stamp" -name '*.pcap*' -print -quit) ]]; then
+    python3 "$here/extract-seeds.py" "$harness" "$root/captures" "$work/extracted" "$max_len" || true
+    touch "$stamp"
+fi
 
 common=(-rss_limit_mb=2048 -timeout=10 -max_len="$max_len" -print_final_stats=1)
 log="$work/fuzz.log"
