@@ -127,10 +127,10 @@ def main():
     write("wire", "ethernet-syn-options", bytes([1, 32]) + link("ethernet", syn4))
     write("wire", "ethernet-vlan", bytes([1, 32]) + link("vlan", data4))
     ext = bytes([6, 0]) + bytes([1, 4, 0, 0, 0, 0])  # hop-by-hop, 8 bytes, next = TCP
-    seg6 = v6[9][40:]
+    seg6 = v6[8][40:]  # 50 payload bytes: enough to fragment
     write("wire", "ethernet-v6-hopbyhop", bytes([1, 32]) + link("ethernet", ipv6(C6, S6, seg6, nxt=0, ext=ext)))
     # Fragments (mode 0x80: length-prefixed frames through one decoder).
-    seg4 = v4[9][20:]
+    seg4 = v4[8][20:]
     f1 = ipv4(C4, S4, seg4[:24], ident=7, frag=0x2000)
     f2 = ipv4(C4, S4, seg4[24:], ident=7, frag=3)
     frames = [link("ethernet", f1), link("ethernet", f2)]
