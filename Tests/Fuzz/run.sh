@@ -12,6 +12,9 @@
 # time is spent. The last lines printed are the libFuzzer summaries.
 set -euo pipefail
 
+# All in a function, read whole before it runs: editing this file while a
+# long run is going must not change what that run does.
+main() {
 harness=${1:?usage: run.sh wire|reassembly|smtp|pcap SECONDS}
 seconds=${2:?usage: run.sh HARNESS SECONDS}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -19,6 +22,8 @@ root=$(cd "$here/../.." && pwd)
 work=${SMTPSCOPE_FUZZ_DIR:-/tmp/smtpscope-fuzz}/$harness
 regressions="$root/captures/regressions"
 export SWIFT_BACKTRACE=enable=no
+SMTPSCOPE_FUZZ_KNOWN_BUGS=$(grep -v '^#' "$here/known-bugs.txt" | awk 'NF {print $1}' | paste -sd, -)
+export SMTPSCOPE_FUZZ_KNOWN_BUGS
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:handle_abort=1}
 
 binary=$("$here/build.sh" "$harness" | tail -1)
@@ -71,3 +76,7 @@ while :; do
 done
 echo "run: $harness for ${seconds}s, $restarts restart(s); summaries:" >&2
 grep -E "DONE|stat::number_of_executed_units|stat::peak_rss_mb|==ERROR|SUMMARY|Fatal error|Precondition|run:" "$log" || true
+}
+
+main "$@"
+exit

@@ -3,9 +3,9 @@ import TestSupport
 import Testing
 
 @Test func regressionsFolderExists() {
-  var isDirectory: ObjCBool = false
-  let path = PackagePaths.captures.appendingPathComponent("regressions").path
-  #expect(
-    FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && isDirectory.boolValue
-  )
+    var isDirectory: ObjCBool = false
+    let path = PackagePaths.captures.appendingPathComponent("regressions").path
+    #expect(
+        FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && isDirectory.boolValue
+    )
 }

@@ -5,6 +5,14 @@ import Testing
 /// harnesses (Tests/Fuzz/Shared) have a twin that traps.
 @discardableResult
 func require(_ condition: Bool, _ message: @autoclosure () -> String) -> Bool {
-  if !condition { Issue.record(Comment(rawValue: message())) }
-  return condition
+    if !condition { Issue.record(Comment(rawValue: message())) }
+    return condition
+}
+
+/// A check that a known, reported bug breaks (see Tests/Fuzz/known-bugs.txt);
+/// here the same as ``require(_:_:)``: the bug's own test wraps its replay in
+/// `withKnownIssue`.
+@discardableResult
+func knownBug(_ id: String, _ condition: Bool, _ message: @autoclosure () -> String) -> Bool {
+    require(condition, "[\(id)] \(message())")
 }

@@ -3,6 +3,6 @@
 // Input handling and checks: Tests/RegressionTests/Replay/CaptureReplay.swift.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzCapture(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
-  _ = CaptureReplay.run(UnsafeBufferPointer(start: data, count: size))
-  return 0
+    _ = CaptureReplay.run(UnsafeBufferPointer(start: data, count: size))
+    return 0
 }

@@ -2,6 +2,6 @@
 // Input format and checks: Tests/RegressionTests/Replay/SMTPReplay.swift.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzSMTP(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
-  _ = SMTPReplay.run(UnsafeBufferPointer(start: data, count: size))
-  return 0
+    _ = SMTPReplay.run(UnsafeBufferPointer(start: data, count: size))
+    return 0
 }

@@ -2,6 +2,6 @@
 // Input format and checks: Tests/RegressionTests/Replay/WireReplay.swift.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzWire(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
-  _ = WireReplay.run(UnsafeBufferPointer(start: data, count: size))
-  return 0
+    _ = WireReplay.run(UnsafeBufferPointer(start: data, count: size))
+    return 0
 }

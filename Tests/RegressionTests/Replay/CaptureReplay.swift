@@ -16,94 +16,94 @@ import Wire
 
 /// Replays one input of the `pcap` harness.
 enum CaptureReplay {
-  /// What a replay did, for bounds checks.
-  struct Outcome {
-    /// False when libpcap refused the input as a capture file.
-    var opened = false
-    var frames = 0
-    var segments = 0
-    var flowsOpened = 0
-    var flowRecords = 0
-    var transactions = 0
-    /// Each transaction's outcome (`accepted`, `no_reply`, …), in flow order.
-    var outcomes: [String] = []
-    var outputBytes = 0
-  }
-
-  /// Frames read per input at most (bounds the time per input).
-  static let maxFrames = 20_000
-
-  static func run(_ input: UnsafeBufferPointer<UInt8>) -> Outcome {
-    var outcome = Outcome()
-    guard let base = input.baseAddress, input.count > 0,
-      let file = fmemopen(UnsafeMutableRawPointer(mutating: base), input.count, "rb")
-    else { return outcome }
-    var errorBuffer = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE))
-    // On success the pcap handle owns `file` (pcap_close closes it).
-    guard
-      let handle = pcap_fopen_offline_with_tstamp_precision(
-        file, UInt32(PCAP_TSTAMP_PRECISION_NANO), &errorBuffer)
-    else {
-      fclose(file)
-      return outcome
+    /// What a replay did, for bounds checks.
+    struct Outcome {
+        /// False when libpcap refused the input as a capture file.
+        var opened = false
+        var frames = 0
+        var segments = 0
+        var flowsOpened = 0
+        var flowRecords = 0
+        var transactions = 0
+        /// Each transaction's outcome (`accepted`, `no_reply`, …), in flow order.
+        var outcomes: [String] = []
+        var outputBytes = 0
     }
-    defer { pcap_close(handle) }
-    outcome.opened = true
-    let linkType = LinkType(rawValue: UInt32(bitPattern: pcap_datalink(handle)))
 
-    var decoder = PacketDecoder()
-    var options = AnalysisOptions()
-    // Small limits so eviction and flushing run on fuzz-sized inputs.
-    options.reassembly.maxFlows = 16
-    options.reassembly.maxOutOfOrderBytesPerFlow = 4096
-    options.reassembly.maxOutOfOrderBytesTotal = 16384
-    options.reassembly.maxOutOfOrderSegmentsPerDirection = 32
-    var pipeline = Pipeline(options: options.reassembly)
-    let analyzer = Analyzer(options: options)
-    analyzer.beginCapture(name: "fuzz")
+    /// Frames read per input at most (bounds the time per input).
+    static let maxFrames = 20_000
 
-    var header: UnsafeMutablePointer<pcap_pkthdr>?
-    var bytes: UnsafePointer<UInt8>?
-    var frameNumber: UInt64 = 0
-    while frameNumber < UInt64(maxFrames), pcap_next_ex(handle, &header, &bytes) == 1 {
-      guard let header, let bytes else { break }
-      frameNumber += 1
-      let captured = Int(header.pointee.caplen)
-      let time = header.pointee.ts
-      let (seconds, overflow) = Int64(time.tv_sec).multipliedReportingOverflow(by: 1_000_000_000)
-      let timestamp = overflow ? Int64.max : seconds &+ Int64(time.tv_usec)
-      let info = CaptureInfo(
-        frameNumber: frameNumber, timestampNanoseconds: timestamp, capturedLength: captured,
-        wireLength: Int(header.pointee.len), linkType: linkType)
+    static func run(_ input: UnsafeBufferPointer<UInt8>) -> Outcome {
+        var outcome = Outcome()
+        guard let base = input.baseAddress, input.count > 0,
+            let file = fmemopen(UnsafeMutableRawPointer(mutating: base), input.count, "rb")
+        else { return outcome }
+        var errorBuffer = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE))
+        // On success the pcap handle owns `file` (pcap_close closes it).
+        guard
+            let handle = pcap_fopen_offline_with_tstamp_precision(
+                file, UInt32(PCAP_TSTAMP_PRECISION_NANO), &errorBuffer)
+        else {
+            fclose(file)
+            return outcome
+        }
+        defer { pcap_close(handle) }
+        outcome.opened = true
+        let linkType = LinkType(rawValue: UInt32(bitPattern: pcap_datalink(handle)))
 
-      let frame = UnsafeMutableRawBufferPointer.allocate(byteCount: captured, alignment: 1)
-      frame.copyMemory(from: UnsafeRawBufferPointer(start: bytes, count: captured))
-      _ = decoder.decode(
-        frame: UnsafeRawBufferPointer(frame), wireLength: info.wireLength, linkType: linkType,
-        timestampNanoseconds: timestamp
-      ) { segment, payload in
-        require(payload.count == segment.payloadLength, "payload buffer matches payloadLength")
-        outcome.segments += 1
-        pipeline.process(
-          segment, payload: payload, frame: frameNumber, timestampNanoseconds: timestamp)
-      }
-      analyzer.process(info, frame: UnsafeRawBufferPointer(frame))
-      frame.deallocate()
+        var decoder = PacketDecoder()
+        var options = AnalysisOptions()
+        // Small limits so eviction and flushing run on fuzz-sized inputs.
+        options.reassembly.maxFlows = 16
+        options.reassembly.maxOutOfOrderBytesPerFlow = 4096
+        options.reassembly.maxOutOfOrderBytesTotal = 16384
+        options.reassembly.maxOutOfOrderSegmentsPerDirection = 32
+        var pipeline = Pipeline(options: options.reassembly)
+        let analyzer = Analyzer(options: options)
+        analyzer.beginCapture(name: "fuzz")
+
+        var header: UnsafeMutablePointer<pcap_pkthdr>?
+        var bytes: UnsafePointer<UInt8>?
+        var frameNumber: UInt64 = 0
+        while frameNumber < UInt64(maxFrames), pcap_next_ex(handle, &header, &bytes) == 1 {
+            guard let header, let bytes else { break }
+            frameNumber += 1
+            let captured = Int(header.pointee.caplen)
+            let time = header.pointee.ts
+            let (seconds, overflow) = Int64(time.tv_sec).multipliedReportingOverflow(by: 1_000_000_000)
+            let timestamp = overflow ? Int64.max : seconds &+ Int64(time.tv_usec)
+            let info = CaptureInfo(
+                frameNumber: frameNumber, timestampNanoseconds: timestamp, capturedLength: captured,
+                wireLength: Int(header.pointee.len), linkType: linkType)
+
+            let frame = UnsafeMutableRawBufferPointer.allocate(byteCount: captured, alignment: 1)
+            frame.copyMemory(from: UnsafeRawBufferPointer(start: bytes, count: captured))
+            _ = decoder.decode(
+                frame: UnsafeRawBufferPointer(frame), wireLength: info.wireLength, linkType: linkType,
+                timestampNanoseconds: timestamp
+            ) { segment, payload in
+                require(payload.count == segment.payloadLength, "payload buffer matches payloadLength")
+                outcome.segments += 1
+                pipeline.process(
+                    segment, payload: payload, frame: frameNumber, timestampNanoseconds: timestamp)
+            }
+            analyzer.process(info, frame: UnsafeRawBufferPointer(frame))
+            frame.deallocate()
+        }
+        require(decoder.statistics.frames == frameNumber, "every frame counted by the decoder")
+        pipeline.finish()
+        outcome.frames = Int(frameNumber)
+        outcome.flowsOpened = pipeline.checker.openedCount
+
+        let result = analyzer.finish()
+        outcome.flowRecords = result.flows.count
+        outcome.transactions = result.flows.reduce(0) { $0 + $1.transactions.count }
+        outcome.outcomes = result.flows.flatMap { $0.transactions.map(\.outcome.rawValue) }
+        for line in JSONLinesEncoder.encode(result) { outcome.outputBytes += line.utf8.count }
+        outcome.outputBytes += renderText(result).utf8.count
+        require(
+            outcome.flowRecords == outcome.flowsOpened,
+            "Analyzer flows \(outcome.flowRecords), reassembler flows \(outcome.flowsOpened)")
+        return outcome
     }
-    require(decoder.statistics.frames == frameNumber, "every frame counted by the decoder")
-    pipeline.finish()
-    outcome.frames = Int(frameNumber)
-    outcome.flowsOpened = pipeline.checker.openedCount
-
-    let result = analyzer.finish()
-    outcome.flowRecords = result.flows.count
-    outcome.transactions = result.flows.reduce(0) { $0 + $1.transactions.count }
-    outcome.outcomes = result.flows.flatMap { $0.transactions.map(\.outcome.rawValue) }
-    for line in JSONLinesEncoder.encode(result) { outcome.outputBytes += line.utf8.count }
-    outcome.outputBytes += renderText(result).utf8.count
-    require(
-      outcome.flowRecords == outcome.flowsOpened,
-      "Analyzer flows \(outcome.flowRecords), reassembler flows \(outcome.flowsOpened)")
-    return outcome
-  }
 }
