@@ -7,7 +7,8 @@ import Glibc
 @discardableResult
 func require(_ condition: Bool, _ message: @autoclosure () -> String) -> Bool {
     if !condition {
-        fputs("require failed: \(message())\n", stderr)
+        let text = "require failed: \(message())\n"
+        _ = text.withCString { write(2, $0, strlen($0)) }
         abort()
     }
     return true
