@@ -29,6 +29,8 @@ struct StreamChecker {
     private(set) var closedCount = 0
     private(set) var openedCount = 0
     private(set) var deliveredBytes: UInt64 = 0
+    /// Gap bytes reported, per reason.
+    private(set) var gapBytes: [GapReason: UInt64] = [:]
     private var lastOpened = -1
     /// Bytes touched, so the sanitizer checks every delivered range.
     private(set) var checksum: UInt8 = 0
@@ -63,7 +65,8 @@ struct StreamChecker {
             deliveredBytes += UInt64(bytes.count)
             flow[direction] = side
             open[id] = flow
-        case .gap(let id, let direction, let offset, let length, _):
+        case .gap(let id, let direction, let offset, let length, let reason):
+            gapBytes[reason, default: 0] &+= length
             guard var flow = open[id] else {
                 require(false, "gap for unknown or closed flow \(id)")
                 return
@@ -127,5 +130,17 @@ struct StreamChecker {
         require(reassembler.trackedFlows == 0, "flows tracked after finish")
         require(reassembler.bufferedOutOfOrderBytes == 0, "bytes buffered after finish")
         require(openedCount == closedCount, "opened \(openedCount) flows, closed \(closedCount)")
+        // The counters say what the events said.
+        let statistics = reassembler.statistics
+        require(statistics.flowsOpened == UInt64(openedCount), "flowsOpened \(statistics.flowsOpened), opened events \(openedCount)")
+        let delivered = statistics.bytesDeliveredInPlace &+ statistics.bytesDeliveredFromStorage
+        require(delivered == deliveredBytes, "statistics count \(delivered) delivered bytes, data events \(deliveredBytes)")
+        for (reason, counted) in [
+            (GapReason.captureLoss, statistics.captureLossBytes), (.limit, statistics.limitGapBytes),
+            (.snaplen, statistics.snaplenGapBytes), (.holeAtEnd, statistics.holeAtEndBytes),
+        ] {
+            let reported = gapBytes[reason] ?? 0
+            require(counted == reported, "statistics count \(counted) \(reason.rawValue) gap bytes, gap events \(reported)")
+        }
     }
 }
