@@ -5,6 +5,11 @@ set -euo pipefail
 need=()
 dpkg -s libpcap-dev >/dev/null 2>&1 || need+=(libpcap-dev)
 dpkg -s pkg-config >/dev/null 2>&1 || need+=(pkg-config)
+# The live-capture tests build a veth pair between network namespaces, run a real SMTP
+# server (aiosmtpd) and compare with tcpdump's view; setpriv drops CAP_NET_RAW.
+for pkg in iproute2 ethtool tcpdump python3 python3-aiosmtpd util-linux; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
+done
 if [ "${#need[@]}" -gt 0 ]; then
   sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
   echo "installing: ${need[*]}" >&2

@@ -61,6 +61,8 @@ public final class Analyzer {
         if !capturing { beginCapture(name: "capture \(captures.count)") }
         let index = captures.count - 1
         captures[index].packets += 1
+        captures[index].framesAnalyzed += 1
+        captures[index].capturedBytes &+= UInt64(clamping: info.capturedLength)
         if info.capturedLength < info.wireLength { captures[index].truncatedFrames += 1 }
         if captures[index].firstNanoseconds == nil { captures[index].firstNanoseconds = info.timestampNanoseconds }
         captures[index].lastNanoseconds = info.timestampNanoseconds
@@ -78,6 +80,17 @@ public final class Analyzer {
         case .fragmentHeld, .notTCP: break
         }
         if onRecord != nil && now >= nextSweep { sweep() }
+    }
+
+    /// How reading the current input ended: `packets` becomes the number of records read
+    /// (a BPF filter's skipped frames included), and a failed record is kept as the read error.
+    public func noteRead(_ outcome: ReadOutcome) {
+        guard !captures.isEmpty else { return }
+        let index = captures.count - 1
+        captures[index].packets = max(captures[index].packets, outcome.framesRead)
+        if case .failed(let framesRead, let reason) = outcome {
+            captures[index].readError = CaptureStats.ReadError(frame: framesRead &+ 1, reason: reason.description)
+        }
     }
 
     /// Live capture: the kernel's drop count for the current input (libpcap `ps_drop`).

@@ -180,6 +180,7 @@ public enum JSONLinesEncoder {
             ("truncated_frames", .uint(s.truncatedFrames)),
             ("limits_hit", .uint(s.limitsHit)),
             ("drops", .optionalUInt(s.drops)),
+            ("read_errors", .int(Int64(s.readErrors))),
             ("messages", .int(Int64(s.messages))),
             ("retried_messages", .int(Int64(s.retriedMessages))),
             ("accepted_late", .int(Int64(s.acceptedLate))),
@@ -188,6 +189,8 @@ public enum JSONLinesEncoder {
                     ("index", .int(Int64(c.index))),
                     ("name", .string(c.name)),
                     ("packets", .uint(c.packets)),
+                    ("frames_analyzed", .uint(c.framesAnalyzed)),
+                    ("bytes", .uint(c.capturedBytes)),
                     ("tcp_segments", .uint(c.tcpSegments)),
                     ("decode_errors", .uint(c.decodeErrors)),
                     ("truncated_frames", .uint(c.truncatedFrames)),
@@ -195,6 +198,9 @@ public enum JSONLinesEncoder {
                     ("drops", .optionalUInt(c.drops)),
                     ("start", .time(c.firstNanoseconds)),
                     ("end", .time(c.lastNanoseconds)),
+                    ("read_error", c.readError.map { e in
+                        .object([("frame", .uint(e.frame)), ("reason", .string(e.reason))])
+                    } ?? .null),
                 ])
             })),
         ])

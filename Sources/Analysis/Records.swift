@@ -214,9 +214,12 @@ public struct FlowRecord: Sendable, Hashable {
         WiresharkFilter.flow(client: client, server: server, firstFrame: firstFrame, lastFrame: lastFrame)
     }
 
-    /// True when a transaction did not end `ok` or a finding is a warning or worse.
+    /// True when a transaction did not end `ok` or a finding is a warning or worse. A transaction
+    /// inside TLS (`encrypted`) is not a problem by itself: most mail today goes over STARTTLS,
+    /// and a clean encrypted delivery must not make `analyze` exit 1.
     public var hasProblems: Bool {
-        transactions.contains { $0.diagnosis != .ok } || findings.contains { $0.severity >= .warning }
+        transactions.contains { $0.diagnosis != .ok && $0.diagnosis != .encrypted }
+            || findings.contains { $0.severity >= .warning }
     }
 }
 

@@ -105,8 +105,12 @@ public struct MiddleboxVerdict: Sendable, Hashable {
 public struct CaptureStats: Sendable, Hashable {
     public var index: Int
     public var name: String
-    /// Frames read, all of them.
+    /// Frames read, all of them (also those a BPF filter skipped, once ``Analyzer/noteRead(_:)`` was told).
     public var packets: UInt64 = 0
+    /// Frames handed to the analyzer (fewer than ``packets`` when a filter skipped some).
+    public var framesAnalyzed: UInt64 = 0
+    /// Bytes present in the analysed frames.
+    public var capturedBytes: UInt64 = 0
     public var tcpSegments: UInt64 = 0
     public var decodeErrors: UInt64 = 0
     /// Frames cut by the snapshot length.
@@ -117,6 +121,19 @@ public struct CaptureStats: Sendable, Hashable {
     public var drops: UInt64?
     public var firstNanoseconds: Int64?
     public var lastNanoseconds: Int64?
+    /// Why reading stopped before the end of the input, if it did.
+    public var readError: ReadError?
+
+    /// A record that could not be read: every frame before it was analysed.
+    public struct ReadError: Sendable, Hashable {
+        /// 1-based number of the record that failed.
+        public var frame: UInt64
+        public var reason: String
+        public init(frame: UInt64, reason: String) {
+            self.frame = frame
+            self.reason = reason
+        }
+    }
 
     public init(index: Int, name: String) {
         self.index = index
@@ -142,6 +159,8 @@ public struct SummaryRecord: Sendable, Hashable {
     public var decodeErrors: UInt64 { captures.reduce(0) { $0 + $1.decodeErrors } }
     public var truncatedFrames: UInt64 { captures.reduce(0) { $0 + $1.truncatedFrames } }
     public var limitsHit: UInt64 { captures.reduce(0) { $0 + $1.limitsHit } }
+    /// Inputs whose reading stopped at a damaged record.
+    public var readErrors: Int { captures.filter { $0.readError != nil }.count }
     /// Nil unless some capture reported drops.
     public var drops: UInt64? {
         let known = captures.compactMap(\.drops)

@@ -110,7 +110,8 @@ enum TextRenderer {
     }
 
     static func writeSummary(_ s: SummaryRecord, shownFlows: Int, to out: inout String) {
-        out += "Summary: \(s.packets) packets, \(s.flows) SMTP flows, \(s.transactions) transactions"
+        out += "Summary: \(counted(Int(clamping: s.packets), "packet")), \(counted(s.flows, "SMTP flow")), "
+            + counted(s.transactions, "transaction")
         let outcomes = Outcome.allCases.compactMap { o in s.outcomes[o].map { "\($0) \(o.rawValue)" } }
         if !outcomes.isEmpty { out += " (" + outcomes.joined(separator: ", ") + ")" }
         out += "\n"
@@ -121,9 +122,18 @@ enum TextRenderer {
         } else {
             out += "Middlebox: none detected.\n"
         }
-        if s.decodeErrors + s.truncatedFrames + s.limitsHit > 0 {
-            out += "Capture: \(s.decodeErrors) decode errors, \(s.truncatedFrames) truncated frames, \(s.limitsHit) limits reached.\n"
+        if s.decodeErrors + s.truncatedFrames + s.limitsHit > 0 || s.readErrors > 0 {
+            out += "Capture: \(s.decodeErrors) decode errors, \(s.truncatedFrames) truncated frames, \(s.limitsHit) limits reached"
+            for capture in s.captures {
+                if let error = capture.readError { out += "; \(capture.name) unreadable from frame \(error.frame)" }
+            }
+            out += ".\n"
         }
+    }
+
+    /// `1 packet`, `2 packets`.
+    static func counted(_ count: Int, _ noun: String) -> String {
+        "\(count) \(noun)\(count == 1 ? "" : "s")"
     }
 
     static func endpoint(_ e: EndpointRecord) -> String {

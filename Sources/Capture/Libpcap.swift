@@ -107,6 +107,12 @@ final class PcapHandle {
         return fd >= 0 ? fd : nil
     }
 
+    /// Non-blocking reads: `pcap_next_ex` returns at once (``NextPacket/timeout``) when no packet waits.
+    /// The corresponding C function is `pcap_setnonblock`.
+    func setNonblocking(_ on: Bool) -> Result<Void, LibpcapMessage> {
+        withErrorBuffer { errbuf in pcap_setnonblock(raw, on ? 1 : 0, errbuf) == 0 ? () : nil }
+    }
+
     // MARK: live configuration (before activation)
 
     /// The corresponding C functions are `pcap_set_snaplen`, `pcap_set_promisc`,

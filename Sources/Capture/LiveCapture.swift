@@ -1,4 +1,11 @@
+import CLibpcap
 import Wire
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// A live capture on one network interface. Opening it activates the handle
 /// (`pcap_create` … `pcap_activate`); reading uses the same borrowed-bytes loop
@@ -85,16 +92,7 @@ public final class LiveCapture: PacketSource, @unchecked Sendable {
         while true {
             switch handle.next() {
             case .packet(let header, let bytes):
-                framesRead &+= 1
-                let time = header.pointee.ts
-                let fraction = nanosecondTimestamps ? Int64(time.tv_usec) : Int64(time.tv_usec) &* 1_000
-                let info = CaptureInfo(
-                    frameNumber: framesRead,
-                    timestampNanoseconds: Int64(time.tv_sec) &* 1_000_000_000 &+ fraction,
-                    capturedLength: Int(header.pointee.caplen),
-                    wireLength: Int(header.pointee.len),
-                    linkType: linkType)
-                if body(info, bytes) == .stop { return .stopped(framesRead: framesRead) }
+                if body(info(header), bytes) == .stop { return .stopped(framesRead: framesRead) }
             case .timeout:
                 continue
             case .end:
@@ -103,6 +101,75 @@ public final class LiveCapture: PacketSource, @unchecked Sendable {
                 return .failed(framesRead: framesRead, reason: ReadFailure(kind: .other, message: message))
             }
         }
+    }
+
+    // MARK: polling (a loop that also ticks when no packet arrives)
+
+    /// Whether timestamps carry nanoseconds (else microseconds); what a pcap written from this capture should keep.
+    public var hasNanosecondTimestamps: Bool { nanosecondTimestamps }
+    /// Bytes kept per frame, as activated.
+    public var snapshotLength: Int { handle.snapshotLength }
+
+    /// Makes reads return at once when no packet waits, for a loop that polls
+    /// ``selectableFileDescriptor`` with its own timeout.
+    public func setNonblocking() throws(CaptureError) {
+        if case .failure(let message) = handle.setNonblocking(true) {
+            throw .activationFailed(interface: name, status: PcapHandle.genericErrorStatus, reason: message.text)
+        }
+    }
+
+    /// Waits until a packet may be read or `timeoutMilliseconds` pass; false on timeout,
+    /// on a signal, or without a selectable descriptor (then it just sleeps).
+    public func waitForPackets(timeoutMilliseconds: Int32) -> Bool {
+        guard let fd = handle.selectableFileDescriptor else {
+            usleep(UInt32(clamping: Int64(max(timeoutMilliseconds, 0)) * 1_000))
+            return false
+        }
+        var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        return poll(&entry, 1, timeoutMilliseconds) > 0
+    }
+
+    /// What one ``readAvailable(limit:_:)`` call did.
+    public enum AvailableRead: Sendable, Equatable {
+        /// `count` packets were handed over (0: none was waiting).
+        case read(count: Int)
+        /// The callback returned ``PacketLoopControl/stop`` or ``breakLoop()`` was called.
+        case stopped
+        /// libpcap reported an error.
+        case failed(ReadFailure)
+    }
+
+    /// Hands over the packets already waiting, at most `limit`, without blocking
+    /// (after ``setNonblocking()``). The bytes are borrowed for the callback only.
+    public func readAvailable(limit: Int, _ body: (CaptureInfo, UnsafeRawBufferPointer) -> PacketLoopControl) -> AvailableRead {
+        var count = 0
+        while count < limit {
+            switch handle.next() {
+            case .packet(let header, let bytes):
+                count += 1
+                if body(info(header), bytes) == .stop { return .stopped }
+            case .timeout:
+                return .read(count: count)
+            case .end:
+                return .stopped
+            case .error(let message):
+                return .failed(ReadFailure(kind: .other, message: message))
+            }
+        }
+        return .read(count: count)
+    }
+
+    /// Numbers the record and converts its header.
+    private func info(_ header: UnsafePointer<pcap_pkthdr>) -> CaptureInfo {
+        framesRead &+= 1
+        let time = header.pointee.ts
+        let fraction = nanosecondTimestamps ? Int64(time.tv_usec) : Int64(time.tv_usec) &* 1_000
+        return CaptureInfo(
+            frameNumber: framesRead,
+            timestampNanoseconds: Int64(time.tv_sec) &* 1_000_000_000 &+ fraction,
+            capturedLength: Int(header.pointee.caplen),
+            wireLength: Int(header.pointee.len),
+            linkType: linkType)
     }
 }
 

@@ -5,16 +5,27 @@ import Capture
 extension SMTPScope {
     struct Analyze: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Summarise captures: frames, bytes, time span, link types, TCP and SMTP segments, decode problems.",
+            abstract: "Find out, per connection and per message, whether mail got through, and if not, why.",
             discussion: """
-                Each input is reported on its own; one unreadable input does not stop the others.
-                A damaged input (cut mid-record, bad record header) is reported on standard error as
-                'smtpscope: FILE: frame N: REASON', and every frame before it is still counted.
-                Exit status 2 when any input could not be read at all, else 0.
+                All inputs of one run are analysed together, in the order given (e.g. the capture \
+                outside a firewall and the one inside it): the same message seen in several \
+                connections or files is grouped, with its retry interval.
+
+                Text output: one block per connection with a problem (all with --all), the retried \
+                messages, then the summary. JSON Lines (--format jsonl, schema smtpscope/1): one \
+                `flow` record per connection, one `message` record per message seen in two or more \
+                transactions, and a `summary` record last.
+
+                A damaged input (cut mid-record, bad record header) is reported on standard error as \
+                'smtpscope: FILE: frame N: REASON', and every frame before it is still analysed.
+
+                Exit codes: 0 no problem found, 1 problems found, 2 error (an input could not be \
+                read at all, the output could not be written, or bad usage).
                 """
         )
 
         @OptionGroup var input: InputOptions
+        @OptionGroup var settings: AnalysisSettings
         @OptionGroup var outputOptions: OutputOptions
 
         func run() throws {
@@ -25,46 +36,27 @@ extension SMTPScope {
                 Diagnostics.write("smtpscope: \(error)")
                 throw ExitCode(ExitStatus.error)
             }
-            var unreadable = 0
-            for (index, path) in input.files.enumerated() {
-                guard let summary = summarize(path) else {
-                    unreadable += 1
-                    continue
-                }
+            let run = CaptureRun.analyze(input, settings: settings)
+            if !run.inputs.isEmpty {
                 switch outputOptions.format {
-                case .text: output.write((index > 0 ? "\n" : "") + summary.text + "\n")
-                case .jsonl: output.write(summary.jsonLine + "\n")
+                case .text: output.write(renderText(run.result, options: TextOptions(all: outputOptions.all)))
+                case .jsonl:
+                    for line in JSONLinesEncoder.encode(run.result) { output.write(line + "\n") }
                 }
             }
             if !output.close() {
                 Diagnostics.write("smtpscope: \(outputOptions.output ?? "-"): cannot write output")
                 throw ExitCode(ExitStatus.error)
             }
-            if unreadable > 0 { throw ExitCode(ExitStatus.error) }
+            throw ExitCode(ExitStatus.of(run))
         }
+    }
+}
 
-        /// Reads one input; reports problems on standard error. Nil when nothing could be read.
-        private func summarize(_ path: String) -> CaptureSummary? {
-            let capture: OfflineCapture
-            do {
-                capture = try OfflineCapture(path: path)
-                if let filter = input.filter { try capture.setFilter(filter) }
-            } catch {
-                Diagnostics.write("smtpscope: \(error.description)")
-                return nil
-            }
-            let summary = CaptureSummary.read(from: capture, smtpPorts: input.smtpPorts)
-            if let over = summary.recordsOverSnapshot {
-                Diagnostics.write(
-                    "smtpscope: \(path): frame \(over.firstFrame): captured length \(over.firstCapturedLength) exceeds "
-                        + "the file's snapshot length \(capture.snapshotLength); libpcap kept the first \(capture.snapshotLength) bytes "
-                        + "(\(over.count) record\(over.count == 1 ? "" : "s") like this)")
-            }
-            if let failure = summary.readFailure {
-                Diagnostics.write("smtpscope: \(path): frame \(failure.frame): \(failure.reason)")
-                if summary.packets == 0 { return nil }
-            }
-            return summary
-        }
+extension ExitStatus {
+    /// 2 when an input could not be read at all, else 1 when the analysis found problems, else 0.
+    static func of(_ run: CaptureRun) -> Int32 {
+        if run.unreadable > 0 { return error }
+        return run.result.hasProblems ? problems : ok
     }
 }

@@ -14,17 +14,25 @@ struct SMTPScope: ParsableCommand {
         discussion: """
             Examples:
               smtpscope analyze mail.pcap
-              smtpscope analyze --format jsonl --output summary.jsonl a.pcap b.pcapng
+              smtpscope analyze outside.pcap inside.pcap
+              smtpscope analyze --format jsonl --output findings.jsonl a.pcap b.pcapng
               tcpdump -w - port 25 | smtpscope analyze -
               smtpscope analyze --port 25 --port 10025 --filter 'host 192.0.2.10' mail.pcap
+              smtpscope extract mail.pcap --diagnosis split_terminator_stall -w stalls.pcap
+              smtpscope report outside.pcap inside.pcap -o report.html
+              smtpscope transcript mail.pcap --flow 3
+              smtpscope live -i eth0 --format jsonl -w mail.pcap
 
             Exit codes:
-              0  every input was read
+              0  no problem found
+              1  problems found (a transaction not ok, a warning or error finding,
+                 a retried message, or a middlebox)
               2  error: an input could not be read at all (missing, a directory, unreadable,
-                 not a capture, nothing readable in it), or bad usage
+                 not a capture, nothing readable in it), the output could not be written,
+                 or bad usage
             """,
         version: "smtpscope \(SMTPScopeVersion.version) (\(libpcapVersion))",
-        subcommands: [Analyze.self]
+        subcommands: [Analyze.self, Live.self, Transcript.self, Extract.self, ReportCommand.self]
     )
 
     /// Runs the command; usage errors exit 2 (not ArgumentParser's 64), as documented.
@@ -48,5 +56,6 @@ struct SMTPScope: ParsableCommand {
 /// The process exit statuses smtpscope documents.
 enum ExitStatus {
     static let ok: Int32 = 0
+    static let problems: Int32 = 1
     static let error: Int32 = 2
 }

@@ -1,0 +1,93 @@
+import Analysis
+import Capture
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One analysis over every input of a command line: each file in the order given is one
+/// capture of the same ``Analyzer`` run, so attempts seen in several files are correlated.
+///
+/// Problems with an input go to standard error as `smtpscope: FILE: frame N: REASON`;
+/// frames read before a damaged record are kept.
+struct CaptureRun {
+    /// An input that was analysed (at least its header could be read).
+    struct Input {
+        var path: String
+        /// Size of the file in bytes; nil for standard input.
+        var sizeBytes: Int?
+    }
+
+    var result: AnalysisResult
+    /// Inputs analysed, in capture-index order.
+    var inputs: [Input]
+    /// Inputs of which nothing at all could be read.
+    var unreadable: Int
+
+    /// Reads and analyses every input.
+    static func analyze(_ input: InputOptions, settings: AnalysisSettings) -> CaptureRun {
+        let analyzer = Analyzer(options: settings.options(ports: input.smtpPorts))
+        var inputs: [Input] = []
+        var unreadable = 0
+        for path in input.files {
+            guard let capture = open(path, filter: input.filter) else {
+                unreadable += 1
+                continue
+            }
+            let size = path == "-" ? nil : fileSize(path)
+            var progress = Progress(name: path, totalBytes: size, format: capture.format)
+            var begun = false
+            let outcome = capture.readPackets { info, bytes in
+                if !begun {
+                    analyzer.beginCapture(name: path)
+                    begun = true
+                }
+                analyzer.process(info, frame: bytes)
+                progress.advance(info: info)
+                return .next
+            }
+            progress.clear()
+            report(capture, outcome: outcome)
+            if case .failed(0, _) = outcome {
+                unreadable += 1
+                continue
+            }
+            if !begun { analyzer.beginCapture(name: path) }
+            analyzer.noteRead(outcome)
+            analyzer.endCapture()
+            inputs.append(Input(path: path, sizeBytes: size))
+        }
+        return CaptureRun(result: analyzer.finish(), inputs: inputs, unreadable: unreadable)
+    }
+
+    /// Opens one input and installs the filter; nil (after one line on standard error) when it cannot be read.
+    static func open(_ path: String, filter: String?) -> OfflineCapture? {
+        do {
+            let capture = try OfflineCapture(path: path)
+            if let filter { try capture.setFilter(filter) }
+            return capture
+        } catch {
+            Diagnostics.write("smtpscope: \(error.description)")
+            return nil
+        }
+    }
+
+    /// Says on standard error how reading ended when it was not cleanly.
+    static func report(_ capture: OfflineCapture, outcome: ReadOutcome) {
+        if let over = capture.recordsOverSnapshot {
+            Diagnostics.write(
+                "smtpscope: \(capture.name): frame \(over.firstFrame): captured length \(over.firstCapturedLength) exceeds "
+                    + "the file's snapshot length \(capture.snapshotLength); libpcap kept the first \(capture.snapshotLength) bytes "
+                    + "(\(over.count) record\(over.count == 1 ? "" : "s") like this)")
+        }
+        if case .failed(let framesRead, let reason) = outcome {
+            Diagnostics.write("smtpscope: \(capture.name): frame \(framesRead &+ 1): \(reason)")
+        }
+    }
+
+    static func fileSize(_ path: String) -> Int? {
+        var info = stat()
+        guard stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return nil }
+        return Int(info.st_size)
+    }
+}

@@ -1,0 +1,76 @@
+import Capture
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A one-line progress report on standard error for long runs: percent of the file,
+/// frames and frames per second. Only when standard error is a terminal; at most about
+/// four updates a second (the wall clock is read every 4096 frames); cleared at the end.
+struct Progress {
+    private let enabled: Bool
+    private let name: String
+    private let totalBytes: Int?
+    /// Bytes of file format around each record, to estimate how far into the file we are.
+    private let headerBytes: Int
+    private let recordOverhead: Int
+    private var consumedBytes = 0
+    private var frames: UInt64 = 0
+    /// Frames that reached us (a filter skips some of the `frames` read).
+    private var seen: UInt64 = 0
+    private var started: Double = 0
+    private var lastUpdate: Double = 0
+    private var shown = false
+
+    init(name: String, totalBytes: Int?, format: OfflineCapture.Format) {
+        enabled = isatty(STDERR_FILENO) == 1
+        self.name = name
+        self.totalBytes = totalBytes
+        headerBytes = format == .pcap ? 24 : 0
+        recordOverhead = format == .pcap ? 16 : 32
+        if enabled {
+            started = Self.now()
+            lastUpdate = started
+        }
+    }
+
+    mutating func advance(info: CaptureInfo) {
+        guard enabled else { return }
+        frames = info.frameNumber
+        seen &+= 1
+        consumedBytes &+= recordOverhead &+ (info.capturedLength + 3) & ~3
+        guard seen & 4095 == 0 else { return }
+        let now = Self.now()
+        // Quiet for the first second: short runs never show a progress line.
+        guard now - lastUpdate >= 0.25, now - started >= 1 else { return }
+        lastUpdate = now
+        var line = "\r\u{1B}[K\(name): "
+        if let totalBytes, totalBytes > 0 {
+            // Frames a filter skipped are assumed to be as long as those seen.
+            let estimate = Double(consumedBytes) * Double(frames) / Double(max(seen, 1))
+            let percent = min(100, (Double(headerBytes) + estimate) * 100 / Double(totalBytes))
+            line += "\(Int(percent))%, "
+        }
+        line += "\(frames) frames, \(Int(Double(frames) / max(now - started, 0.001))) frames/s"
+        write(line)
+        shown = true
+    }
+
+    /// Removes the progress line.
+    mutating func clear() {
+        guard shown else { return }
+        write("\r\u{1B}[K")
+        shown = false
+    }
+
+    private func write(_ text: String) {
+        var bytes = Array(text.utf8)
+        _ = bytes.withUnsafeMutableBytes { Glibc.write(STDERR_FILENO, $0.baseAddress, $0.count) }
+    }
+
+    private static func now() -> Double {
+        var time = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &time)
+        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
+    }
+}
