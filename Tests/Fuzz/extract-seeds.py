@@ -49,15 +49,21 @@ for path in captures_files():
             elif frame:
                 save(bytes([index, 32]) + frame); count += 1; frame = b""
     elif harness == "smtp":
-        for stream in range(2):
-            text = run(["tshark", "-r", path, "-q", "-z", "follow,tcp,raw,%d" % stream])
-            seed = b"\0"  # default limits
-            for line in text.splitlines():
-                m = re.match(r"^(\t?)([0-9a-f]+)$", line)
-                if m:
-                    chunk = bytes.fromhex(m.group(2))
-                    while chunk:
-                        part, chunk = chunk[:255], chunk[255:]
-                        seed += bytes([1 if m.group(1) else 0, len(part)]) + part
+        # One tshark pass per file, the first four TCP streams.
+        args = ["tshark", "-r", path, "-q"]
+        for stream in range(4):
+            args += ["-z", "follow,tcp,raw,%d" % stream]
+        seeds = []
+        for line in run(args).splitlines():
+            if line.startswith("Follow: tcp,raw"):
+                seeds.append(b"\0")  # default limits
+                continue
+            m = re.match(r"^(\t?)([0-9a-f]+)$", line)
+            if m and seeds:
+                chunk = bytes.fromhex(m.group(2))
+                while chunk:
+                    part, chunk = chunk[:255], chunk[255:]
+                    seeds[-1] += bytes([1 if m.group(1) else 0, len(part)]) + part
+        for seed in seeds:
             if len(seed) > 1:
                 save(seed); count += 1
