@@ -55,4 +55,39 @@ struct KnownBugTests {
             #expect(!result.flows[0].findings.contains { $0.code == .eodSplit })
         }
     }
+
+    /// A capture found by the pcap harness (minimised; its replay uses small
+    /// reassembly limits): the same message sent twice with a timestamp jump
+    /// between the attempts. The text report formats the retry interval with
+    /// `TimeText.duration`, whose `fixed` multiplies the nanoseconds by 10 and
+    /// traps on overflow (Sources/Analysis/TimeText.swift:25). Child process.
+    @Test(.bug(id: "analysis-text-duration-overflow", "TimeText.fixed traps on durations over ~58 years"))
+    func fuzzedRetryIntervalDoesNotTrap() async {
+        await withKnownIssue {
+            await #expect(processExitsWith: .success) {
+                let bytes = RegressionFiles.bytes("pcap-text-duration-overflow.pcapng")
+                _ = bytes.withUnsafeBufferPointer { CaptureReplay.run($0) }
+            }
+        }
+    }
+
+    /// The same bug through `smtpscope analyze`'s path with default options:
+    /// seeds/pcap/dialog-ethernet-v4.pcap plus itself shifted by 2,000,000,000 s
+    /// (`editcap -t 2000000000`, `mergecap -F pcap`): one message retried after
+    /// ~63 years, so the interval (2e18 ns) × 10 overflows UInt64.
+    @Test(.bug(id: "analysis-text-duration-overflow", "smtpscope analyze traps on a retry 2e9 s later"))
+    func textReportOfAHugeRetryIntervalDoesNotTrap() async {
+        await withKnownIssue {
+            await #expect(processExitsWith: .success) {
+                let capture = try OfflineCapture(path: RegressionFiles.path("pcap-retry-interval-overflow.pcap"))
+                let analyzer = Analyzer()
+                analyzer.beginCapture(name: "retry 2e9 s later")
+                _ = capture.readPackets { info, frame in
+                    analyzer.process(info, frame: frame)
+                    return .next
+                }
+                _ = renderText(analyzer.finish())
+            }
+        }
+    }
 }

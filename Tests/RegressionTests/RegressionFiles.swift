@@ -27,6 +27,8 @@ enum RegressionFiles {
     static let knownBugs: [String: KnownBug] = [
         "smtp-empty-message-terminator": KnownBug(id: "smtp-empty-message-terminator", traps: false),
         "pcap-empty-message-eod-split.pcap": KnownBug(id: "smtp-empty-message-terminator", traps: false),
+        "pcap-text-duration-overflow.pcapng": KnownBug(id: "analysis-text-duration-overflow", traps: true),
+        "pcap-retry-interval-overflow.pcap": KnownBug(id: "analysis-text-duration-overflow", traps: true),
     ]
 
     struct KnownBug {
