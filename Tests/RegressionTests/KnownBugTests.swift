@@ -90,4 +90,25 @@ struct KnownBugTests {
             }
         }
     }
+
+    /// Two frames found by the pcap harness (239 bytes, SLL2): client data in
+    /// 1976, then a server RST stamped far in the future. The server-timeout
+    /// finding's message formats the idle time with `TimeText.duration`
+    /// (FlowTracker.swift:111) and traps inside `Analyzer.process`, so
+    /// `smtpscope analyze` dies whatever the output format. Child process.
+    @Test(.bug(id: "analysis-text-duration-overflow", "Analyzer traps on a server RST decades after the client's data"))
+    func serverTimeoutAfterDecadesDoesNotTrap() async {
+        await withKnownIssue {
+            await #expect(processExitsWith: .success) {
+                let capture = try OfflineCapture(path: RegressionFiles.path("pcap-server-timeout-duration-overflow.pcap"))
+                let analyzer = Analyzer()
+                analyzer.beginCapture(name: "server timeout after decades")
+                _ = capture.readPackets { info, frame in
+                    analyzer.process(info, frame: frame)
+                    return .next
+                }
+                _ = JSONLinesEncoder.encode(analyzer.finish())
+            }
+        }
+    }
 }

@@ -29,6 +29,7 @@ enum RegressionFiles {
         "pcap-empty-message-eod-split.pcap": KnownBug(id: "smtp-empty-message-terminator", traps: false),
         "pcap-text-duration-overflow.pcapng": KnownBug(id: "analysis-text-duration-overflow", traps: true),
         "pcap-retry-interval-overflow.pcap": KnownBug(id: "analysis-text-duration-overflow", traps: true),
+        "pcap-server-timeout-duration-overflow.pcap": KnownBug(id: "analysis-text-duration-overflow", traps: true),
     ]
 
     struct KnownBug {
