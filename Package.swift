@@ -55,7 +55,7 @@ let package = Package(
         ),
         .testTarget(name: "WireTests", dependencies: ["Wire", "TestSupport"]),
         .testTarget(name: "CaptureTests", dependencies: ["Capture", "Wire", "TestSupport"]),
-        .testTarget(name: "ReassemblyTests", dependencies: ["Reassembly", "Wire", "TestSupport"]),
+        .testTarget(name: "ReassemblyTests", dependencies: ["Reassembly", "Wire", "Capture", "TestSupport"]),
         .testTarget(name: "SMTPTests", dependencies: ["SMTP"]),
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "Wire", "Capture", "Reassembly", "SMTP", "TestSupport"]),
         .testTarget(name: "ReportTests", dependencies: ["Report"]),
@@ -64,7 +64,7 @@ let package = Package(
             dependencies: ["Wire", "Capture", "Reassembly", "SMTP", "Analysis", "TestSupport"],
             exclude: ["README.md"]
         ),
-        .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["TestSupport", "Capture", "Wire"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -23,10 +23,27 @@ public struct AnalysisOptions: Sendable {
     public var segmentRingCapacity: Int = 16
     /// Evidence frames kept per finding.
     public var maxEvidenceFrames: Int = 32
+    /// Keep every closed flow's record until ``Analyzer/finish()`` hands them back (`analyze`
+    /// prints them at the end). Off, the run keeps only counters and the message table, so
+    /// its memory does not grow with the number of flows (`live` prints each flow as it closes).
+    public var retainFlowRecords = true
+    /// Message identities (Message-ID, or fingerprint plus envelope) correlation follows at
+    /// most, about 750 bytes each (37 MB at the default, measured by `LiveMemoryBenchmark`);
+    /// beyond it the least recently seen is forgotten and counted (summary `correlation_evicted`;
+    /// a forgotten message seen twice or more still counts in the summary, but prints no record
+    /// at the end). A retry later than this many other messages goes unnoticed.
+    public var maxCorrelatedMessages: Int = 50_000
+    /// Transactions correlation keeps per message; beyond it the earliest is forgotten and counted.
+    public var maxTransactionsPerMessage: Int = 64
     /// Limits of the TCP reassembler.
     public var reassembly = ReassemblyOptions()
     /// Limits of the SMTP dialog machine.
     public var smtp = SMTPOptions()
 
     public init() {}
+}
+
+extension AnalysisOptions {
+    /// The ports smtpscope follows unless told otherwise: SMTP (25), submission (587) and the common alternative 2525.
+    public static let defaultPorts: [UInt16] = [25, 587, 2525]
 }

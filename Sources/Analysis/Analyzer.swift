@@ -14,8 +14,10 @@ public enum LiveRecord: Sendable {
 }
 
 /// The pipeline: frames → ``PacketDecoder`` → ``TCPReassembler`` → one ``FlowTracker``
-/// per flow (feeding an ``SMTPSession``) → records; then cross-flow correlation and the
-/// summary in ``finish()``.
+/// per flow (feeding an ``SMTPSession``) → records. As each flow closes, its counts join
+/// the summary and its transactions the message table (cross-flow correlation); its
+/// record is kept for ``finish()`` only with ``AnalysisOptions/retainFlowRecords``, so a
+/// run that keeps none holds state bounded by its open flows and the options' limits.
 ///
 /// Source-agnostic: the caller reads frames (file, interface, memory) and hands each
 /// one in with its ``CaptureInfo``. Several captures per run (e.g. outside and inside a
@@ -33,6 +35,8 @@ public final class Analyzer {
     private var reassembler: TCPReassembler
     private var trackers: [FlowID: FlowTracker<SMTPSession>] = [:]
     private var flows: [FlowRecord] = []
+    private var counts = SummaryCounts()
+    private var messages: MessageTable
     private var captures: [CaptureStats] = []
     private var capturing = false
     private var now: Int64 = .min
@@ -42,7 +46,13 @@ public final class Analyzer {
         self.options = options
         self.onRecord = onRecord
         reassembler = TCPReassembler(options: options.reassembly)
+        messages = MessageTable(options: options)
     }
+
+    /// Flow records held for ``finish()`` (none without ``AnalysisOptions/retainFlowRecords``).
+    public var retainedFlowRecords: Int { flows.count }
+    /// Message identities correlation holds now.
+    public var correlatedMessages: Int { messages.count }
 
     /// Starts a new input; ends the previous one if still open.
     public func beginCapture(name: String) {
@@ -113,13 +123,22 @@ public final class Analyzer {
         reassembler.finish { self.route($0) }
         // Flows the reassembler did not close (it should have) are closed here.
         for id in trackers.keys.sorted() { closeFlow(id, summary: nil) }
+        // Fragment storage is a limit too: datagrams evicted to make room, and fragments
+        // dropped because the storage was full, each count as a limit reached.
+        let fragmentLimits = decoder.statistics.datagramsEvicted + decoder.statistics.fragmentsDropped
+        captures[captures.count - 1].limitsHit += UInt64(max(0, fragmentLimits))
         capturing = false
     }
 
     /// Ends the run: flows, correlated messages and the summary.
     public func finish() -> AnalysisResult {
         endCapture()
-        return AnalysisResult(flows: flows, captures: captures, windowNanoseconds: options.crossCaptureWindowNanoseconds)
+        let found = messages.messages()
+        let summary = SummaryRecord(
+            captures: captures, counts: counts, messages: found, forgotten: messages.forgotten,
+            correlationEvictedMessages: messages.evictedMessages,
+            correlationDroppedTransactions: messages.droppedTransactions)
+        return AnalysisResult(flows: flows, messages: found, summary: summary)
     }
 
     // MARK: events
@@ -159,7 +178,9 @@ public final class Analyzer {
             }
             onRecord(.flow(record))
         }
-        flows.append(record)
+        counts.add(record)
+        for transaction in record.transactions { messages.note(transaction) }
+        if options.retainFlowRecords { flows.append(record) }
     }
 
     private func sweep() {

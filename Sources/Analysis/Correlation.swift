@@ -28,6 +28,11 @@ public struct Attempt: Sendable, Hashable {
     public var accepted: Bool { views.contains { $0.outcome == .accepted || $0.outcome == .acceptedLate } }
     /// Accepted, but not in time for the sender: it will send again (a duplicate).
     public var acceptedLate: Bool { accepted && primary.outcome != .accepted }
+    /// One capture saw the client's terminator go unanswered, another never saw it arrive:
+    /// something between them dropped it.
+    public var terminatorLost: Bool {
+        views.count >= 2 && views.contains { $0.diagnosis == .terminatorNotReceived } && views.contains { $0.diagnosis.isUnanswered }
+    }
 }
 
 /// Seconds between consecutive attempt starts.
@@ -102,9 +107,19 @@ public enum Correlator {
 
     static func message(from group: [TransactionRecord], windowNanoseconds: Int64) -> MessageRecord {
         let sorted = group.sorted { ($0.startNanoseconds, $0.capture, $0.flow, $0.index) < ($1.startNanoseconds, $1.capture, $1.flow, $1.index) }
+        let first = sorted[0]
+        return message(
+            views: sorted.map(AttemptView.init), messageID: sorted.lazy.compactMap(\.messageID).first,
+            fingerprint: sorted.lazy.compactMap(\.fingerprint).first, mailFrom: first.mailFrom, rcptTo: first.rcptTo,
+            windowNanoseconds: windowNanoseconds)
+    }
+
+    /// One message from its views, sorted by (start, capture, flow, transaction): views of
+    /// different captures within the window join one attempt, the rest start new ones.
+    static func message(views: [AttemptView], messageID: String?, fingerprint: String?, mailFrom: String?, rcptTo: [String],
+                        windowNanoseconds: Int64) -> MessageRecord {
         var attempts: [Attempt] = []
-        for record in sorted {
-            let view = AttemptView(record)
+        for view in views {
             if let at = attempts.lastIndex(where: { attempt in
                 !attempt.views.contains { $0.capture == view.capture }
                     && (view.startNanoseconds &- attempt.primary.startNanoseconds).magnitude <= windowNanoseconds.magnitude
@@ -116,10 +131,8 @@ public enum Correlator {
         }
         let starts = attempts.map(\.primary.startNanoseconds)
         let intervals = zip(starts.dropFirst(), starts).map { $0 &- $1 }
-        let first = sorted[0]
         return MessageRecord(
-            messageID: sorted.lazy.compactMap(\.messageID).first, fingerprint: sorted.lazy.compactMap(\.fingerprint).first,
-            mailFrom: first.mailFrom, rcptTo: first.rcptTo, attempts: attempts,
+            messageID: messageID, fingerprint: fingerprint, mailFrom: mailFrom, rcptTo: rcptTo, attempts: attempts,
             interval: stats(intervals), pattern: pattern(intervals))
     }
 

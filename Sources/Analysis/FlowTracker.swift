@@ -17,6 +17,10 @@ struct FlowTracker<Dialog: SMTPDialog> {
     private var tlsStartNanoseconds: Int64?
     private var quitSeen = false
     private var resetSeen = false
+    /// The first RST: its frame and the direction whose end it was reported as. An RST ends
+    /// both directions, and one already ended by FIN is not reported again, so that direction
+    /// need not be the sender's; `FlowSummary.resetBy` names the sender at close.
+    private var firstReset: (frame: UInt64, reportedOn: SMTPSide)?
     private var finSeen = false
     private var clientEnd: StreamEndReason?
     private var serverEnd: StreamEndReason?
@@ -93,7 +97,7 @@ struct FlowTracker<Dialog: SMTPDialog> {
         let real = reason == .fin || reason == .rst
         if reason == .rst {
             resetSeen = true
-            findings.add(.reset, frames: [frame], message: "the \(side) reset the connection (frame \(frame))")
+            if firstReset == nil { firstReset = (frame, side) }
         }
         if reason == .fin { finSeen = true }
         if side == .client {
@@ -229,6 +233,9 @@ struct FlowTracker<Dialog: SMTPDialog> {
             if verb == "EHLO" && (reply.code == 500 || reply.code == 502) {
                 findings.add(.ehloRejected, frames: [context.frame], message: "EHLO was answered \(reply.code) (frame \(context.frame))")
             }
+            if verb == "RCPT" && reply.code >= 400, let path = Self.path(in: command.argument, after: "TO:") {
+                refuseRecipient(path)
+            }
             if (verb == "DATA" || verb == "BDAT") && reply.code >= 400, let at = transactions.lastIndex(where: { $0.dataCommandSeen && $0.reply == nil }) {
                 transactions[at].reply = ReplyRecord(code: reply.code, text: text, frame: context.frame, timeNanoseconds: context.timestampNanoseconds, latencyNanoseconds: nil)
             }
@@ -250,6 +257,15 @@ struct FlowTracker<Dialog: SMTPDialog> {
     }
 
     // MARK: helpers
+
+    /// A refused RCPT is no recipient of the message (as `MessageSummary.rcptTo`). With
+    /// pipelining the reply may come after later commands, but always before the reply to the
+    /// transaction's end of data: the transaction is the latest unanswered one that names it.
+    private mutating func refuseRecipient(_ path: String) {
+        guard let at = transactions.lastIndex(where: { $0.reply == nil && $0.rcptTo.contains(path) }),
+              let position = transactions[at].rcptTo.lastIndex(of: path) else { return }
+        transactions[at].rcptTo.remove(at: position)
+    }
 
     private mutating func note(frame: UInt64, at timestamp: Int64) {
         if frame > lastFrame { lastFrame = frame }
@@ -373,6 +389,10 @@ struct FlowTracker<Dialog: SMTPDialog> {
     /// Decides everything and builds the flow record. `now` is the capture's latest time.
     mutating func close(summary: FlowSummary?, now: Int64) -> FlowRecord {
         if let summary { note(frame: summary.lastFrame, at: summary.lastTimestampNanoseconds) }
+        if let reset = firstReset {
+            let sender = summary?.resetBy.map { $0 == .clientToServer ? SMTPSide.client : .server } ?? reset.reportedOn
+            findings.add(.reset, frames: [reset.frame], message: "the \(sender) reset the connection (frame \(reset.frame))")
+        }
         let moment = moment(now: max(now, lastNanoseconds), closing: true)
         var records: [TransactionRecord] = []
         for state in transactions {

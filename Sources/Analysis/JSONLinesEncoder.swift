@@ -7,6 +7,21 @@ public enum JSONLinesEncoder {
         result.flows.map(encode) + result.messages.map(encode) + [encode(result.summary)]
     }
 
+    /// The lines of `encode(_ result: AnalysisResult)`, each ending in `"\n"`, handed to `write` one at a time
+    /// from one reused buffer: no array of all lines is built (for writing straight to output).
+    public static func write(_ result: AnalysisResult, to write: (String) -> Void) {
+        var line = ""
+        func emit(_ value: JSONValue) {
+            line.removeAll(keepingCapacity: true)
+            value.write(to: &line)
+            line += "\n"
+            write(line)
+        }
+        for flow in result.flows { emit(flowValue(flow)) }
+        for message in result.messages { emit(messageValue(message)) }
+        emit(summaryValue(result.summary))
+    }
+
     public static func encode(_ flow: FlowRecord) -> String { flowValue(flow).serialized }
     public static func encode(_ message: MessageRecord) -> String { messageValue(message).serialized }
     public static func encode(_ summary: SummaryRecord) -> String { summaryValue(summary).serialized }
@@ -154,6 +169,16 @@ public enum JSONLinesEncoder {
         ])
     }
 
+    /// `correlation_evicted` `{messages, transactions}`, only once correlation reached a
+    /// limit (``AnalysisOptions/maxCorrelatedMessages``), so runs within it print as before.
+    static func correlationLimitFields(_ s: SummaryRecord) -> [(String, JSONValue)] {
+        guard s.correlationLimited else { return [] }
+        return [("correlation_evicted", .object([
+            ("messages", .int(Int64(s.correlationEvictedMessages))),
+            ("transactions", .int(Int64(s.correlationDroppedTransactions))),
+        ]))]
+    }
+
     static func summaryValue(_ s: SummaryRecord) -> JSONValue {
         let a = s.association
         return .object(header("summary") + [
@@ -179,6 +204,7 @@ public enum JSONLinesEncoder {
             ("decode_errors", .uint(s.decodeErrors)),
             ("truncated_frames", .uint(s.truncatedFrames)),
             ("limits_hit", .uint(s.limitsHit)),
+        ] + correlationLimitFields(s) + [
             ("drops", .optionalUInt(s.drops)),
             ("read_errors", .int(Int64(s.readErrors))),
             ("messages", .int(Int64(s.messages))),

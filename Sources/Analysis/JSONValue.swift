@@ -46,25 +46,52 @@ public indirect enum JSONValue: Sendable, Hashable {
         }
     }
 
-    private static func writeString(_ text: String, to out: inout String) {
+    /// Writes `text` as a JSON string: runs of bytes that need no escape are appended whole
+    /// (UTF-8 is copied as it is); only `"`, `\\`, C0 controls and DEL are escaped.
+    static func writeString(_ text: String, to out: inout String) {
         out += "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 || scalar.value == 0x7F {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
+        var text = text
+        text.makeContiguousUTF8()
+        let utf8 = text.utf8
+        // One pass over the bytes first: almost no string holds anything to escape.
+        let clean = utf8.withContiguousStorageIfAvailable { bytes in !bytes.contains(where: needsEscape) } ?? false
+        if clean {
+            out += text
+        } else {
+            var runStart = utf8.startIndex
+            var index = runStart
+            while index != utf8.endIndex {
+                let byte = utf8[index]
+                let next = utf8.index(after: index)
+                if needsEscape(byte) {
+                    if runStart != index { out += text[runStart..<index] }
+                    appendEscape(byte, to: &out)
+                    runStart = next
                 }
+                index = next
             }
+            if runStart != utf8.endIndex { out += text[runStart..<utf8.endIndex] }
         }
         out += "\""
+    }
+
+    @inline(__always)
+    private static func needsEscape(_ byte: UInt8) -> Bool {
+        byte < 0x20 || byte == 0x22 || byte == 0x5C || byte == 0x7F
+    }
+
+    private static func appendEscape(_ byte: UInt8, to out: inout String) {
+        switch byte {
+        case 0x22: out += "\\\""
+        case 0x5C: out += "\\\\"
+        case 0x0A: out += "\\n"
+        case 0x0D: out += "\\r"
+        case 0x09: out += "\\t"
+        default:
+            // Only C0 controls and DEL get here: \u00XX.
+            out += byte < 0x10 ? "\\u000" : "\\u00"
+            out += String(byte, radix: 16)
+        }
     }
 }
 

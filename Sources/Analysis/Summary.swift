@@ -14,15 +14,19 @@ public struct Association: Sendable, Hashable {
 
     /// Counts transactions with a seen terminator and an answered/unanswered verdict.
     public init(_ transactions: [TransactionRecord]) {
-        for transaction in transactions where transaction.terminator.seen {
-            let unanswered = transaction.diagnosis.isUnanswered
-            guard unanswered || transaction.diagnosis == .ok || transaction.diagnosis == .rejected else { continue }
-            switch (transaction.terminator.isSplit, unanswered) {
-            case (true, true): splitUnanswered += 1
-            case (true, false): splitAnswered += 1
-            case (false, true): unsplitUnanswered += 1
-            case (false, false): unsplitAnswered += 1
-            }
+        for transaction in transactions { add(transaction) }
+    }
+
+    /// Counts one transaction if its terminator was seen and its verdict is answered or unanswered.
+    public mutating func add(_ transaction: TransactionRecord) {
+        guard transaction.terminator.seen else { return }
+        let unanswered = transaction.diagnosis.isUnanswered
+        guard unanswered || transaction.diagnosis == .ok || transaction.diagnosis == .rejected else { return }
+        switch (transaction.terminator.isSplit, unanswered) {
+        case (true, true): splitUnanswered += 1
+        case (true, false): splitAnswered += 1
+        case (false, true): unsplitUnanswered += 1
+        case (false, false): unsplitAnswered += 1
         }
     }
 
@@ -72,31 +76,38 @@ public struct MiddleboxVerdict: Sendable, Hashable {
         self.evidence = evidence
     }
 
+    /// Findings that betray an SMTP fixup, with the words the evidence uses for them.
+    static let fixupFindings: [(FindingCode, String)] = [
+        (.bannerMasked, "masked SMTP banner"), (.commandMasked, "client commands rewritten to XXXX"),
+        (.starttlsMasked, "STARTTLS masked as XXXXXXXA"), (.ehloRejected, "EHLO answered 500/502"),
+    ]
+
     /// From the fixup fingerprints in flow findings, the split/stall association, and
     /// attempts whose terminator was seen by one capture but never reached another.
     public init(flows: [FlowRecord], association: Association, messages: [MessageRecord]) {
+        var counts = SummaryCounts()
+        for flow in flows { counts.add(flow) }
+        self.init(sightings: counts.fixupSightings, association: association, messages: messages)
+    }
+
+    /// The same verdict from counters kept as flows closed (``SummaryCounts/fixupSightings``).
+    /// `forgotten`: messages the correlation table no longer holds, still counted.
+    public init(sightings: [FindingCode: FixupSighting], association: Association, messages: [MessageRecord],
+                forgotten: MessageTally = MessageTally()) {
         var evidence: [String] = []
         var fingerprints = 0
-        let named: [(FindingCode, String)] = [
-            (.bannerMasked, "masked SMTP banner"), (.commandMasked, "client commands rewritten to XXXX"),
-            (.starttlsMasked, "STARTTLS masked as XXXXXXXA"), (.ehloRejected, "EHLO answered 500/502"),
-        ]
-        for (code, words) in named {
-            let hits = flows.filter { $0.findings.contains { $0.code == code } }
-            guard let first = hits.first, let finding = first.findings.first(where: { $0.code == code }) else { continue }
+        for (code, words) in Self.fixupFindings {
+            guard let seen = sightings[code] else { continue }
             if code != .ehloRejected { fingerprints += 1 }
-            evidence.append("\(words) in \(hits.count) flow\(hits.count == 1 ? "" : "s") (first: capture \(first.capture) flow \(first.flow), frame \(finding.frames.first.map(String.init) ?? "?"))")
+            evidence.append("\(words) in \(seen.flows) flow\(seen.flows == 1 ? "" : "s") (first: capture \(seen.capture) flow \(seen.flow), frame \(seen.frame.map(String.init) ?? "?"))")
         }
         let pattern = association.splitsDropped || association.onlySplitsUnanswered
         if pattern { evidence.append(association.sentence) }
-        let lost = messages.flatMap(\.attempts).filter { attempt in
-            attempt.views.count >= 2 && attempt.views.contains { $0.diagnosis == .terminatorNotReceived }
-                && attempt.views.contains { $0.diagnosis.isUnanswered }
+        let lost = messages.reduce(forgotten.lostTerminators) { $0 + $1.attempts.filter(\.terminatorLost).count }
+        if lost > 0 {
+            evidence.append("in \(lost) attempt\(lost == 1 ? "" : "s") the terminator the client sent never reached the other capture's side")
         }
-        if !lost.isEmpty {
-            evidence.append("in \(lost.count) attempt\(lost.count == 1 ? "" : "s") the terminator the client sent never reached the other capture's side")
-        }
-        let detected = fingerprints > 0 || pattern || !lost.isEmpty
+        let detected = fingerprints > 0 || pattern || lost > 0
         self.init(detected: detected, kind: detected ? "smtp_fixup" : nil, evidence: evidence)
     }
 }
@@ -146,6 +157,8 @@ public struct SummaryRecord: Sendable, Hashable {
     public var captures: [CaptureStats]
     public var flows: Int
     public var transactions: Int
+    /// Flows with a problem (``FlowRecord/hasProblems``).
+    public var problemFlows: Int
     public var outcomes: [Outcome: Int]
     public var diagnoses: [Diagnosis: Int]
     public var association: Association
@@ -154,6 +167,11 @@ public struct SummaryRecord: Sendable, Hashable {
     public var messages: Int
     public var retriedMessages: Int
     public var acceptedLate: Int
+    /// Message identities correlation forgot to stay within ``AnalysisOptions/maxCorrelatedMessages``
+    /// (those seen twice or more are still in ``messages``, ``retriedMessages`` and ``acceptedLate``).
+    public var correlationEvictedMessages: Int = 0
+    /// Transactions correlation forgot to stay within ``AnalysisOptions/maxTransactionsPerMessage``.
+    public var correlationDroppedTransactions: Int = 0
 
     public var packets: UInt64 { captures.reduce(0) { $0 + $1.packets } }
     public var decodeErrors: UInt64 { captures.reduce(0) { $0 + $1.decodeErrors } }
@@ -166,44 +184,62 @@ public struct SummaryRecord: Sendable, Hashable {
         let known = captures.compactMap(\.drops)
         return known.isEmpty ? nil : known.reduce(0, +)
     }
+    /// Correlation reached one of its limits: some retries may have gone unnoticed.
+    public var correlationLimited: Bool { correlationEvictedMessages + correlationDroppedTransactions > 0 }
 
+    /// From all flow records at once.
     public init(captures: [CaptureStats], flows: [FlowRecord], messages: [MessageRecord]) {
+        var counts = SummaryCounts()
+        for flow in flows { counts.add(flow) }
+        self.init(captures: captures, counts: counts, messages: messages)
+    }
+
+    /// From counters kept as flows closed, the correlated messages, and the tally of messages
+    /// the correlation table forgot (``MessageTable/forgotten``).
+    public init(captures: [CaptureStats], counts: SummaryCounts, messages: [MessageRecord], forgotten: MessageTally = MessageTally(),
+                correlationEvictedMessages: Int = 0, correlationDroppedTransactions: Int = 0) {
         self.captures = captures
-        self.flows = flows.count
-        let transactions = flows.flatMap(\.transactions)
-        self.transactions = transactions.count
-        var outcomes: [Outcome: Int] = [:]
-        var diagnoses: [Diagnosis: Int] = [:]
-        for transaction in transactions {
-            outcomes[transaction.outcome, default: 0] += 1
-            diagnoses[transaction.diagnosis, default: 0] += 1
-        }
-        self.outcomes = outcomes
-        self.diagnoses = diagnoses
-        association = Association(transactions)
-        middlebox = MiddleboxVerdict(flows: flows, association: association, messages: messages)
-        self.messages = messages.count
-        retriedMessages = messages.filter { $0.attempts.count >= 2 }.count
-        acceptedLate = messages.reduce(0) { $0 + $1.acceptedLate }
+        flows = counts.flows
+        transactions = counts.transactions
+        problemFlows = counts.problemFlows
+        outcomes = counts.outcomes
+        diagnoses = counts.diagnoses
+        association = counts.association
+        middlebox = MiddleboxVerdict(sightings: counts.fixupSightings, association: association, messages: messages, forgotten: forgotten)
+        self.messages = messages.count + forgotten.messages
+        retriedMessages = messages.filter { $0.attempts.count >= 2 }.count + forgotten.retried
+        acceptedLate = messages.reduce(forgotten.acceptedLate) { $0 + $1.acceptedLate }
+        self.correlationEvictedMessages = correlationEvictedMessages
+        self.correlationDroppedTransactions = correlationDroppedTransactions
     }
 }
 
 /// Everything one run found.
 public struct AnalysisResult: Sendable, Hashable {
-    /// Flows in order of capture, then flow index.
+    /// Flows in order of capture, then flow index (empty when the run kept none,
+    /// ``AnalysisOptions/retainFlowRecords``).
     public var flows: [FlowRecord]
     public var messages: [MessageRecord]
     public var summary: SummaryRecord
 
+    /// Correlates and counts `flows` all at once.
     public init(flows: [FlowRecord], captures: [CaptureStats], windowNanoseconds: Int64) {
         self.flows = flows.sorted { ($0.capture, $0.flow) < ($1.capture, $1.flow) }
         messages = Correlator.messages(from: self.flows.flatMap(\.transactions), windowNanoseconds: windowNanoseconds)
         summary = SummaryRecord(captures: captures, flows: self.flows, messages: messages)
     }
 
+    /// Parts already worked out as flows closed; `flows` is sorted here.
+    public init(flows: [FlowRecord], messages: [MessageRecord], summary: SummaryRecord) {
+        self.flows = flows.sorted { ($0.capture, $0.flow) < ($1.capture, $1.flow) }
+        self.messages = messages
+        self.summary = summary
+    }
+
     /// Exit status 1: a transaction not `ok`, a warning-or-worse finding, a retried
     /// message, or a middlebox.
     public var hasProblems: Bool {
-        flows.contains(where: \.hasProblems) || summary.retriedMessages > 0 || summary.middlebox.detected
+        summary.problemFlows > 0 || flows.contains(where: \.hasProblems) || summary.retriedMessages > 0
+            || summary.middlebox.detected
     }
 }

@@ -122,10 +122,13 @@ enum TextRenderer {
         } else {
             out += "Middlebox: none detected.\n"
         }
-        if s.decodeErrors + s.truncatedFrames + s.limitsHit > 0 || s.readErrors > 0 {
+        if s.decodeErrors + s.truncatedFrames + s.limitsHit > 0 || s.readErrors > 0 || s.correlationLimited {
             out += "Capture: \(s.decodeErrors) decode errors, \(s.truncatedFrames) truncated frames, \(s.limitsHit) limits reached"
             for capture in s.captures {
                 if let error = capture.readError { out += "; \(capture.name) unreadable from frame \(error.frame)" }
+            }
+            if s.correlationLimited {
+                out += "; correlation limit: \(s.correlationEvictedMessages) messages and \(s.correlationDroppedTransactions) transactions forgotten"
             }
             out += ".\n"
         }

@@ -1,8 +1,7 @@
 import Wire
 
-/// Everything kept about one connection: roles, both directions, and the
-/// facts its summary needs. A closed flow stays as a tombstone so that late
-/// ACKs and repeated FINs do not open a new flow.
+/// Everything kept about one open connection: roles, both directions, and the
+/// facts its summary needs. Once closed, only its tuple stays (``ClosedFlows``).
 struct FlowState {
     let key: FlowKey
     var info: FlowInfo
@@ -13,8 +12,6 @@ struct FlowState {
     var packets: UInt64 = 0
     var closedBy: FlowDirection?
     var resetBy: FlowDirection?
-    /// Closed and reported; kept only to absorb late packets.
-    var isClosed = false
 
     init(key: FlowKey, info: FlowInfo) {
         self.key = key
@@ -24,6 +21,10 @@ struct FlowState {
         lastFrame = info.firstFrame
         lastTimestamp = info.firstTimestampNanoseconds
     }
+
+    /// Lets `body` see this flow in place (see `TCPReassembler.read`).
+    @inline(__always)
+    mutating func visit<R>(_ body: (inout FlowState) -> R) -> R { body(&self) }
 
     var id: FlowID { info.id }
     var pendingBytes: Int { client.pending.storedBytes + server.pending.storedBytes }
@@ -44,17 +45,10 @@ struct FlowState {
         return !(half.isnKnown && half.base == segment.sequenceNumber &+ 1)
     }
 
-    /// Turns the flow into a tombstone (its buffers are released).
-    mutating func markClosed() {
-        isClosed = true
-        client = HalfStream(flow: info.id, direction: .clientToServer)
-        server = HalfStream(flow: info.id, direction: .serverToClient)
-        client.phase = .ended
-        server.phase = .ended
-    }
-
-    /// Ends both directions now (see ``HalfStream/finish(reason:frame:timestampNanoseconds:statistics:emit:)``).
-    mutating func endBoth(reason: StreamEndReason, frame: UInt64, timestampNanoseconds: Int64, statistics: inout ReassemblyStatistics, emit: (StreamEvent) -> Void) {
+    /// Ends both directions now, at its last packet (see ``HalfStream/finish(reason:frame:timestampNanoseconds:statistics:emit:)``).
+    mutating func endBoth(reason: StreamEndReason, statistics: inout ReassemblyStatistics, emit: (StreamEvent) -> Void) {
+        let frame = lastFrame
+        let timestampNanoseconds = lastTimestamp
         client.finish(reason: reason, frame: frame, timestampNanoseconds: timestampNanoseconds, statistics: &statistics, emit: emit)
         server.finish(reason: reason, frame: frame, timestampNanoseconds: timestampNanoseconds, statistics: &statistics, emit: emit)
     }

@@ -13,6 +13,14 @@ public struct ReassemblyOptions: Sendable, Hashable {
     public var maxOutOfOrderBytesTotal: Int = 64 << 20
     /// A flow with no packet for this long (capture time) is ended as `idle`.
     public var idleTimeoutNanoseconds: Int64 = 300 * 1_000_000_000
+    /// A closed flow's tuple is kept this long (capture time) after its last packet, so that
+    /// late ACKs, repeated FINs and retransmissions do not open a new flow; a packet then
+    /// restarts the wait. Only the tuple and a time are kept (not the flow's state), so
+    /// memory depends on connections per retention period, not on capture length.
+    public var closedFlowRetentionNanoseconds: Int64 = 60 * 1_000_000_000
+    /// Closed tuples kept at once; past this the oldest is forgotten first
+    /// (counted in ``ReassemblyStatistics/closedFlowsDropped``).
+    public var maxClosedFlows: Int = 100_000
     /// Out-of-order pieces buffered per direction (bounds the cost of many tiny segments).
     public var maxOutOfOrderSegmentsPerDirection: Int = 4096
     /// A hole with data buffered behind it is forced out as a gap once it has

@@ -35,6 +35,8 @@ public struct ReassemblyStatistics: Sendable, Hashable {
     public var segmentsAfterEnd: UInt64 = 0
     /// Packets of a tuple whose flow was already closed (late ACKs, repeated FINs).
     public var packetsAfterClose: UInt64 = 0
+    /// Closed tuples forgotten before their retention ended because ``ReassemblyOptions/maxClosedFlows`` was reached.
+    public var closedFlowsDropped: UInt64 = 0
     /// RSTs whose sequence number was outside the receive window (ignored).
     public var outOfWindowResets: UInt64 = 0
     /// ACKs too far ahead to be plausible (ignored for capture-loss detection).

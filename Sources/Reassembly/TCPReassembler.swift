@@ -18,7 +18,9 @@ public struct TCPReassembler {
     public private(set) var statistics = ReassemblyStatistics()
 
     private var table: [FlowKey: Int32] = [:]
+    /// Open flows only; a closed flow leaves a small entry in `closed`.
     private var slots: [FlowState?] = []
+    private var closed = ClosedFlows()
     private var freeSlots: [Int32] = []
     /// Least recently active first: an intrusive list over slot indices.
     private var lruPrevious: [Int32] = []
@@ -33,7 +35,7 @@ public struct TCPReassembler {
     }
 
     /// Flows held, including closed ones kept briefly to absorb late packets.
-    public var trackedFlows: Int { table.count }
+    public var trackedFlows: Int { table.count + closed.count }
     /// Out-of-order payload bytes buffered over all flows.
     public var bufferedOutOfOrderBytes: Int { outOfOrderBytes }
 
@@ -48,46 +50,52 @@ public struct TCPReassembler {
         }
         statistics.packets &+= 1
         expireIdle(now: timestampNanoseconds, emit: emit)
+        closed.expire(now: timestampNanoseconds, retention: options.closedFlowRetentionNanoseconds)
 
         let key = FlowKey(segment.source, segment.destination)
         let pureSyn = segment.flags.contains(.syn) && !segment.flags.contains(.ack)
         var found = table[key]
-        if let index = found, let flow = slots[Int(index)] {
-            if flow.isClosed {
-                guard pureSyn else {
-                    statistics.packetsAfterClose &+= 1
-                    slots[Int(index)]?.lastTimestamp = timestampNanoseconds
-                    touch(index)
-                    return
-                }
-                remove(index)
-                found = nil
-            } else if pureSyn && flow.isNewConnection(segment) {
+        if let index = found {
+            if pureSyn && read(index, { $0.isNewConnection(segment) }) == true {
                 statistics.flowsReused &+= 1
                 close(index, ending: .portReuse, emit: emit)
                 remove(index)
                 found = nil
             }
+        } else if closed.absorb(key, at: timestampNanoseconds) {
+            guard pureSyn else {
+                statistics.packetsAfterClose &+= 1
+                return
+            }
+            closed.remove(key)
         }
         let index = found ?? open(key: key, segment: segment, frame: frame, timestampNanoseconds: timestampNanoseconds, emit: emit)
         touch(index)
 
-        let before = slots[Int(index)]?.pendingBytes ?? 0
-        slots[Int(index)]?.handle(
-            segment, payload: payload, frame: frame, timestampNanoseconds: timestampNanoseconds, options: options,
-            statistics: &statistics, emit: emit)
-        outOfOrderBytes += (slots[Int(index)]?.pendingBytes ?? 0) - before
+        // Through `read`: `slots[i]?.handle(…)` moved the whole FlowState out and back (2 memcpy per packet).
+        let options = options
+        var statistics = statistics
+        let change = read(index) { flow in
+            let before = flow.pendingBytes
+            flow.handle(
+                segment, payload: payload, frame: frame, timestampNanoseconds: timestampNanoseconds, options: options,
+                statistics: &statistics, emit: emit)
+            return flow.pendingBytes - before
+        }
+        self.statistics = statistics
+        outOfOrderBytes += change ?? 0
         closeIfDone(index, emit: emit)
         if outOfOrderBytes > options.maxOutOfOrderBytesTotal {
             enforceTotalLimit(current: index, frame: frame, emit: emit)
         }
-        statistics.peakFlows = max(statistics.peakFlows, table.count)
+        statistics.peakFlows = max(statistics.peakFlows, table.count + closed.count)
         statistics.peakOutOfOrderBytes = max(statistics.peakOutOfOrderBytes, outOfOrderBytes)
     }
 
     /// Advances the capture clock (live mode's idle tick): expires idle flows.
     public mutating func advanceClock(to timestampNanoseconds: Int64, emit: (StreamEvent) -> Void) {
         expireIdle(now: timestampNanoseconds, emit: emit)
+        closed.expire(now: timestampNanoseconds, retention: options.closedFlowRetentionNanoseconds)
     }
 
     /// End of input: every open flow, in flow order, reports its holes as
@@ -96,13 +104,14 @@ public struct TCPReassembler {
     public mutating func finish(emit: (StreamEvent) -> Void) {
         var open: [(FlowID, Int32)] = []
         for (_, index) in table {
-            if let flow = slots[Int(index)], !flow.isClosed { open.append((flow.id, index)) }
+            if let id = read(index, { $0.id }) { open.append((id, index)) }
         }
         open.sort { $0.0 < $1.0 }
         for (_, index) in open {
             close(index, ending: .captureEnd, emit: emit)
         }
         table = [:]
+        closed.removeAll()
         slots = []
         freeSlots = []
         lruPrevious = []
@@ -155,30 +164,38 @@ public struct TCPReassembler {
         return index
     }
 
-    /// Ends both directions, emits `closed`, and leaves a tombstone.
-    private mutating func close(_ index: Int32, ending reason: StreamEndReason, emit: (StreamEvent) -> Void) {
-        guard var flow = slots[Int(index)], !flow.isClosed else { return }
-        let before = flow.pendingBytes
-        flow.endBoth(
-            reason: reason, frame: flow.lastFrame, timestampNanoseconds: flow.lastTimestamp, statistics: &statistics,
-            emit: emit)
-        outOfOrderBytes -= before
-        emit(.closed(flow.id, flow.summary))
-        flow.markClosed()
-        slots[Int(index)] = flow
+    /// Reads the open flow in slot `index` in place: through a mutable buffer pointer and an
+    /// in-place optional projection, so its state (~1.4 KB with buffers) is never copied.
+    @inline(__always)
+    private mutating func read<R>(_ index: Int32, _ body: (inout FlowState) -> R) -> R? {
+        slots.withUnsafeMutableBufferPointer { buffer in
+            guard index >= 0, Int(index) < buffer.count else { return nil }
+            return buffer[Int(index)]?.visit(body)
+        }
     }
 
+    /// Ends both directions and emits `closed`; the caller then removes the flow.
+    private mutating func close(_ index: Int32, ending reason: StreamEndReason, emit: (StreamEvent) -> Void) {
+        guard let before = read(index, { $0.pendingBytes }) else { return }
+        slots[Int(index)]?.endBoth(reason: reason, statistics: &statistics, emit: emit)
+        outOfOrderBytes -= before
+        if let (id, summary) = read(index, { ($0.id, $0.summary) }) { emit(.closed(id, summary)) }
+    }
+
+    /// A flow whose directions both ended is reported closed and leaves only its tuple.
     private mutating func closeIfDone(_ index: Int32, emit: (StreamEvent) -> Void) {
-        guard let flow = slots[Int(index)], !flow.isClosed, flow.bothEnded else { return }
-        outOfOrderBytes -= flow.pendingBytes
-        emit(.closed(flow.id, flow.summary))
-        slots[Int(index)]?.markClosed()
+        guard let (id, summary, key, last) = read(index, { flow in
+            flow.bothEnded ? (flow.id, flow.summary, flow.key, flow.lastTimestamp) : nil
+        }) ?? nil else { return }
+        emit(.closed(id, summary))
+        remove(index)
+        statistics.closedFlowsDropped &+= UInt64(closed.insert(key, lastSeen: last, limit: options.maxClosedFlows))
     }
 
     private mutating func remove(_ index: Int32) {
-        guard let flow = slots[Int(index)] else { return }
-        outOfOrderBytes -= flow.pendingBytes
-        table[flow.key] = nil
+        guard let (key, pending) = read(index, { ($0.key, $0.pendingBytes) }) else { return }
+        outOfOrderBytes -= pending
+        table[key] = nil
         unlink(index)
         slots[Int(index)] = nil
         freeSlots.append(index)
@@ -186,19 +203,17 @@ public struct TCPReassembler {
 
     private mutating func evictOldest(frame: UInt64, emit: (StreamEvent) -> Void) {
         let index = lruHead
-        guard index >= 0, let flow = slots[Int(index)] else { return }
-        if !flow.isClosed {
-            statistics.flowsEvicted &+= 1
-            emit(.limitReached(.maxFlows, flow: flow.id, frame: frame))
-            close(index, ending: .evicted, emit: emit)
-        }
+        guard index >= 0, let id = read(index, { $0.id }) else { return }
+        statistics.flowsEvicted &+= 1
+        emit(.limitReached(.maxFlows, flow: id, frame: frame))
+        close(index, ending: .evicted, emit: emit)
         remove(index)
     }
 
     /// Ends flows whose last packet is older than the idle timeout, oldest first.
     private mutating func expireIdle(now: Int64, emit: (StreamEvent) -> Void) {
-        while lruHead >= 0, let flow = slots[Int(lruHead)] {
-            let (age, overflow) = now.subtractingReportingOverflow(flow.lastTimestamp)
+        while lruHead >= 0, let last = read(lruHead, { $0.lastTimestamp }) {
+            let (age, overflow) = now.subtractingReportingOverflow(last)
             guard !overflow, age > options.idleTimeoutNanoseconds else { return }
             let index = lruHead
             close(index, ending: .idle, emit: emit)
@@ -219,11 +234,12 @@ public struct TCPReassembler {
     }
 
     private mutating func forceOutOfOrder(_ index: Int32, frame: UInt64, emit: (StreamEvent) -> Void) {
-        guard outOfOrderBytes > options.maxOutOfOrderBytesTotal, let flow = slots[Int(index)], flow.pendingBytes > 0 else {
+        guard outOfOrderBytes > options.maxOutOfOrderBytesTotal,
+            let (id, before) = read(index, { ($0.id, $0.pendingBytes) }), before > 0
+        else {
             return
         }
-        emit(.limitReached(.outOfOrderBytesTotal, flow: flow.id, frame: frame))
-        let before = flow.pendingBytes
+        emit(.limitReached(.outOfOrderBytesTotal, flow: id, frame: frame))
         slots[Int(index)]?.forceOutOfOrder(
             freeing: outOfOrderBytes - options.maxOutOfOrderBytesTotal, statistics: &statistics, emit: emit)
         outOfOrderBytes += (slots[Int(index)]?.pendingBytes ?? 0) - before

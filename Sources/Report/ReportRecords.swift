@@ -244,7 +244,10 @@ public struct ReportAttempt: Sendable, Hashable {
 public struct ReportMessage: Sendable, Hashable {
     public var messageID: String?
     public var fingerprint: String?
+    /// Every view of every attempt (one per capture that saw it).
     public var attempts: [ReportAttempt]
+    /// Distinct attempts (an attempt seen outside and inside counts once).
+    public var attemptCount: Int
     public var intervalMedian: Double?
     public var intervalMin: Double?
     public var intervalMax: Double?
@@ -254,7 +257,14 @@ public struct ReportMessage: Sendable, Hashable {
     init(_ json: JSONValue) {
         messageID = json["message_id"]?.string
         fingerprint = json["fingerprint"]?.string
-        attempts = (json["attempts"]?.array ?? []).compactMap { attempt in
+        // One attempt seen from several captures (outside and inside a firewall) carries its
+        // per-capture `views`; each view is drawn on its capture's row, linked to the others.
+        attemptCount = json["attempts"]?.array?.count ?? 0
+        let records = (json["attempts"]?.array ?? []).flatMap { attempt -> [JSONValue] in
+            let views = attempt["views"]?.array ?? []
+            return views.isEmpty ? [attempt] : views
+        }
+        attempts = records.compactMap { attempt in
             guard let start = attempt["start"]?.double else { return nil }
             return ReportAttempt(
                 capture: attempt["capture"]?.string ?? "", flow: attempt["flow"]?.int ?? -1,
@@ -340,7 +350,7 @@ public struct ReportSummary: Sendable, Hashable {
     public var captureStats: [String: Int]
 
     init(_ json: JSONValue) {
-        verdict = json["verdict"]?.string
+        verdict = json["verdict"]?.string ?? json["sentence"]?.string
         packets = json["packets"]?.int
         flows = json["flows"]?.int
         transactions = json["transactions"]?.int

@@ -100,7 +100,7 @@ struct TimelineChart {
         }
         let name = message.messageID.map { "Message-ID \($0)" }
             ?? message.fingerprint.map { "message \($0.prefix(12))" } ?? "message"
-        var subtitle = "\(message.attempts.count) attempts"
+        var subtitle = "\(message.attemptCount) attempts"
         if let median = message.intervalMedian {
             subtitle += ", every \(TimeText.duration(median))" + (message.regular ? " (regular)" : "")
         }

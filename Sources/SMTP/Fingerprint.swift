@@ -1,30 +1,140 @@
-/// Streaming FNV-1a 64-bit digest: deterministic across runs and machines, no allocation.
-/// A content fingerprint for matching retried messages, not a cryptographic hash.
-struct Fingerprint: Sendable, Hashable {
-    private static let offsetBasis: UInt64 = 0xcbf2_9ce4_8422_2325
-    private static let prime: UInt64 = 0x0000_0100_0000_01b3
+/// Streaming XXH64 (seed 0, as published at https://github.com/Cyan4973/xxHash, doc/xxhash_spec.md):
+/// a content fingerprint for matching retried messages, not a cryptographic hash.
+///
+/// Four independent 64-bit lanes take 32-byte stripes (8 bytes per lane and step, so the
+/// multiplies of different lanes overlap); bytes that do not yet fill a stripe wait in a
+/// 32-byte buffer, so the digest depends only on the bytes, never on how they were split
+/// into calls. Words are read little-endian: the value is the same on every machine. No
+/// allocation.
+struct Fingerprint: Sendable {
+    private static let p1: UInt64 = 0x9E37_79B1_85EB_CA87
+    private static let p2: UInt64 = 0xC2B2_AE3D_27D4_EB4F
+    private static let p3: UInt64 = 0x1656_67B1_9E37_79F9
+    private static let p4: UInt64 = 0x85EB_CA77_C2B2_AE63
+    private static let p5: UInt64 = 0x27D4_EB2F_1656_67C5
 
-    private(set) var state: UInt64 = Fingerprint.offsetBasis
+    private var v1: UInt64 = Fingerprint.p1 &+ Fingerprint.p2
+    private var v2: UInt64 = Fingerprint.p2
+    private var v3: UInt64 = 0
+    private var v4: UInt64 = 0 &- Fingerprint.p1
+    /// Bytes added so far; `total % 32` of them wait in `buffer`.
+    private var total: UInt64 = 0
+    private var buffer: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+
+    @inline(__always)
+    private static func round(_ acc: UInt64, _ input: UInt64) -> UInt64 {
+        let a = acc &+ input &* p2
+        return ((a << 31) | (a >> 33)) &* p1
+    }
+
+    private static func merge(_ h: UInt64, _ lane: UInt64) -> UInt64 {
+        (h ^ round(0, lane)) &* p1 &+ p4
+    }
+
+    @inline(__always)
+    private static func rotl(_ x: UInt64, _ r: UInt64) -> UInt64 { (x << r) | (x >> (64 - r)) }
 
     mutating func add(_ byte: UInt8) {
-        state = (state ^ UInt64(byte)) &* Fingerprint.prime
+        let fill = Int(total & 31)
+        total &+= 1
+        withUnsafeMutableBytes(of: &buffer) { $0[fill] = byte }
+        if fill == 31 { consumeBuffer() }
     }
 
     mutating func add(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>) {
-        var h = state
-        for i in range { h = (h ^ UInt64(bytes[i])) &* Fingerprint.prime }
-        state = h
+        var i = range.lowerBound
+        let end = range.upperBound
+        guard i < end else { return }
+        let fill = Int(total & 31)
+        total &+= UInt64(end - i)
+        if fill > 0 {
+            let take = min(32 - fill, end - i)
+            withUnsafeMutableBytes(of: &buffer) { dst in
+                UnsafeMutableRawBufferPointer(rebasing: dst[fill..<(fill + take)])
+                    .copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[i..<(i + take)]))
+            }
+            i += take
+            guard fill + take == 32 else { return }
+            consumeBuffer()
+        }
+        if end - i >= 32 {
+            var a = v1, b = v2, c = v3, d = v4
+            repeat {
+                a = Self.round(a, UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self)))
+                b = Self.round(b, UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: i + 8, as: UInt64.self)))
+                c = Self.round(c, UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: i + 16, as: UInt64.self)))
+                d = Self.round(d, UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: i + 24, as: UInt64.self)))
+                i += 32
+            } while end - i >= 32
+            v1 = a
+            v2 = b
+            v3 = c
+            v4 = d
+        }
+        if i < end {
+            let rest = end - i
+            withUnsafeMutableBytes(of: &buffer) { dst in
+                UnsafeMutableRawBufferPointer(rebasing: dst[0..<rest]).copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[i..<end]))
+            }
+        }
     }
 
-    /// 16 lower-case hex digits.
-    var hex: String {
-        let digits: [UInt8] = Array("0123456789abcdef".utf8)
-        var out = [UInt8](repeating: 0, count: 16)
-        var v = state
-        for i in stride(from: 15, through: 0, by: -1) {
-            out[i] = digits[Int(v & 0xf)]
-            v >>= 4
+    private mutating func consumeBuffer() {
+        v1 = Self.round(v1, UInt64(littleEndian: buffer.0))
+        v2 = Self.round(v2, UInt64(littleEndian: buffer.1))
+        v3 = Self.round(v3, UInt64(littleEndian: buffer.2))
+        v4 = Self.round(v4, UInt64(littleEndian: buffer.3))
+    }
+
+    /// The XXH64 digest of all bytes added so far.
+    var value: UInt64 {
+        var h: UInt64
+        if total >= 32 {
+            h = Self.rotl(v1, 1) &+ Self.rotl(v2, 7) &+ Self.rotl(v3, 12) &+ Self.rotl(v4, 18)
+            h = Self.merge(h, v1)
+            h = Self.merge(h, v2)
+            h = Self.merge(h, v3)
+            h = Self.merge(h, v4)
+        } else {
+            h = Self.p5
         }
-        return String(decoding: out, as: UTF8.self)
+        h &+= total
+        let rest = Int(total & 31)
+        withUnsafeBytes(of: buffer) { tail in
+            var i = 0
+            while i + 8 <= rest {
+                h ^= Self.round(0, UInt64(littleEndian: tail.loadUnaligned(fromByteOffset: i, as: UInt64.self)))
+                h = Self.rotl(h, 27) &* Self.p1 &+ Self.p4
+                i += 8
+            }
+            if i + 4 <= rest {
+                h ^= UInt64(UInt32(littleEndian: tail.loadUnaligned(fromByteOffset: i, as: UInt32.self))) &* Self.p1
+                h = Self.rotl(h, 23) &* Self.p2 &+ Self.p3
+                i += 4
+            }
+            while i < rest {
+                h ^= UInt64(tail[i]) &* Self.p5
+                h = Self.rotl(h, 11) &* Self.p1
+                i += 1
+            }
+        }
+        h ^= h >> 33
+        h &*= Self.p2
+        h ^= h >> 29
+        h &*= Self.p3
+        h ^= h >> 32
+        return h
+    }
+
+    /// 16 lower-case hex digits of ``value``.
+    var hex: String {
+        let v = value
+        return String(unsafeUninitializedCapacity: 16) { out in
+            for i in 0..<16 {
+                let nibble = UInt8(truncatingIfNeeded: v >> UInt64(60 - 4 * i)) & 0xF
+                out[i] = nibble < 10 ? 0x30 + nibble : 0x57 + nibble
+            }
+            return 16
+        }
     }
 }

@@ -22,10 +22,9 @@ struct MessageScanner {
     private static let lf: UInt8 = 0x0A
     private static let dot: UInt8 = 0x2E
 
+    /// At `.crlf` the scanner is at a line start; at the very start that `\r\n` ended the DATA
+    /// line and is no content.
     private var strict: Strict
-    /// The `\r\n` before a line-start dot is message content unless a terminator follows.
-    /// False at the start, where that `\r\n` ended the DATA line.
-    private var pendingCRLF = false
     private var near: Near
     private var prefix: Prefix = .crlf
     private var dotOffset: UInt64 = 0
@@ -76,12 +75,15 @@ struct MessageScanner {
         var i = start
         while i < n {
             if strict == .text && near == .text {
-                // Fast path: a run of ordinary line bytes is plain content.
-                var j = i
-                while j < n {
-                    let b = bytes[j]
-                    if b == MessageScanner.cr || b == MessageScanner.lf { break }
-                    j += 1
+                // Fast path: a run of ordinary line bytes is plain content, and so is a `\r\n`
+                // followed by a byte that is no `\r`, `\n`, dot or NUL: after it both machines
+                // are back in `.text`, and no terminator or near miss can begin at that `\r`
+                // (so its break needs no note).
+                var j = Self.lineBreak(in: bytes, from: i)
+                while n - j > 2 && bytes[j] == MessageScanner.cr && bytes[j + 1] == MessageScanner.lf
+                    && Self.isOrdinary(bytes[j + 2])
+                {
+                    j = Self.lineBreak(in: bytes, from: j + 3)
                 }
                 if j > i {
                     size &+= UInt64(j - i)
@@ -99,6 +101,11 @@ struct MessageScanner {
                 retain(bytes, retainFrom..<i, base: base, options: options)
                 return (i, .terminator(TerminatorInfo(style: .crlf, offset: offset &- 4, length: 5)))
             }
+            // Outside a candidate only a line break can begin one (a dot or NUL counts only after one).
+            if near == .text && b != MessageScanner.cr && b != MessageScanner.lf {
+                i += 1
+                continue
+            }
             if let (found, _) = stepNear(b, offset) {
                 i += 1
                 if recordNearMiss(found, options: options) {
@@ -115,6 +122,44 @@ struct MessageScanner {
         return (i, .needMore)
     }
 
+    @inline(__always)
+    private static func isOrdinary(_ b: UInt8) -> Bool {
+        b != cr && b != lf && b != dot && b != 0
+    }
+
+    /// Index of the first `\r` or `\n` in `bytes[start...]`, or `bytes.count`: sixteen bytes per
+    /// step (SIMD compares) up to the block that holds one, then eight per step (SWAR: a byte
+    /// equal to the pattern becomes zero after XOR, and `(x - 0x01…) & ~x & 0x80…` marks zero
+    /// bytes; the lowest mark is always a true one).
+    @inline(__always)
+    private static func lineBreak(in bytes: UnsafeRawBufferPointer, from start: Int) -> Int {
+        let n = bytes.count
+        var j = start
+        // Sixteen bytes per step while nothing matches; the SWAR step below finds the position.
+        let crs = SIMD16<UInt8>(repeating: cr)
+        let lfs = SIMD16<UInt8>(repeating: lf)
+        while n - j >= 16 {
+            let v = bytes.loadUnaligned(fromByteOffset: j, as: SIMD16<UInt8>.self)
+            if any((v .== crs) .| (v .== lfs)) { break }
+            j += 16
+        }
+        while n - j >= 8 {
+            let w = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: j, as: UInt64.self))
+            let c = w ^ 0x0D0D_0D0D_0D0D_0D0D
+            let l = w ^ 0x0A0A_0A0A_0A0A_0A0A
+            let marks =
+                ((c &- 0x0101_0101_0101_0101) & ~c | (l &- 0x0101_0101_0101_0101) & ~l) & 0x8080_8080_8080_8080
+            if marks != 0 { return j + marks.trailingZeroBitCount >> 3 }
+            j += 8
+        }
+        while j < n {
+            let b = bytes[j]
+            if b == cr || b == lf { return j }
+            j += 1
+        }
+        return n
+    }
+
     // MARK: - Strict machine
 
     private mutating func content(_ b: UInt8, _ options: SMTPOptions) {
@@ -123,58 +168,38 @@ struct MessageScanner {
         if headers.collecting { headers.add(b, cap: options.maxHeaderBytes) }
     }
 
-    private mutating func commitCRLF(_ options: SMTPOptions) {
-        if pendingCRLF {
-            content(MessageScanner.cr, options)
-            content(MessageScanner.lf, options)
-        }
-        pendingCRLF = false
-    }
-
-    /// Advances the strict machine; true when `b` completed `\r\n.\r\n`.
+    /// Advances the strict machine; true when `b` completed `\r\n.\r\n`. Line breaks are
+    /// content at once (the CRLF before the final dot ends the last line, RFC 5321 §4.1.1.4);
+    /// only a line-start dot and a `\r` right after it wait for the next byte.
     private mutating func stepStrict(_ b: UInt8, _ options: SMTPOptions) -> Bool {
         switch strict {
         case .text:
-            if b == MessageScanner.cr { strict = .cr } else { content(b, options) }
+            stepInLine(b, options)
         case .cr:
             stepAfterCR(b, options)
         case .crlf:
-            if b == MessageScanner.dot {
-                strict = .dot
-            } else {
-                commitCRLF(options)
-                if b == MessageScanner.cr { strict = .cr } else { content(b, options); strict = .text }
-            }
+            if b == MessageScanner.dot { strict = .dot } else { stepInLine(b, options) }
         case .dot:
             // A line-start dot is dropped (dot-stuffing) unless the terminator follows.
-            if b == MessageScanner.cr {
-                strict = .dotCr
-            } else {
-                commitCRLF(options)
-                content(b, options)
-                strict = .text
-            }
+            if b == MessageScanner.cr { strict = .dotCr } else { stepInLine(b, options) }
         case .dotCr:
             if b == MessageScanner.lf { return true }
-            commitCRLF(options)
+            content(MessageScanner.cr, options)
             stepAfterCR(b, options)
         }
         return false
     }
 
-    /// The strict machine saw a `\r` (still pending content) and now `b`.
+    /// `b` inside a line (or at its start, not a dot).
+    private mutating func stepInLine(_ b: UInt8, _ options: SMTPOptions) {
+        content(b, options)
+        strict = b == MessageScanner.cr ? .cr : .text
+    }
+
+    /// The strict machine saw a `\r` (already content) and now `b`.
     private mutating func stepAfterCR(_ b: UInt8, _ options: SMTPOptions) {
-        if b == MessageScanner.lf {
-            strict = .crlf
-            pendingCRLF = true
-        } else if b == MessageScanner.cr {
-            content(MessageScanner.cr, options)
-            strict = .cr
-        } else {
-            content(MessageScanner.cr, options)
-            content(b, options)
-            strict = .text
-        }
+        content(b, options)
+        strict = b == MessageScanner.lf ? .crlf : (b == MessageScanner.cr ? .cr : .text)
     }
 
     // MARK: - Near-miss machine
@@ -259,23 +284,15 @@ struct MessageScanner {
         return TerminatorInfo(style: style, offset: dotOffset &- UInt64(before), length: before + 1 + suffix)
     }
 
-    /// Remembers the content read before the break at `offset`, counting bytes the strict
-    /// machine still holds back as content (they are, unless a strict terminator follows).
+    /// Remembers the content read before the break at `offset`. A held line-start dot is not
+    /// counted (stuffing, or part of a near miss); a held `\r` after it is, as it is content
+    /// unless `offset` holds the `\n` that completes the strict terminator (the message ends).
     private mutating func noteBreak(at offset: UInt64) {
         var s = size
         var d = digest
-        func add(_ b: UInt8) {
+        if strict == .dotCr {
             s &+= 1
-            d.add(b)
-        }
-        switch strict {
-        case .text: break
-        case .cr: add(MessageScanner.cr)
-        case .crlf, .dot:
-            if pendingCRLF { add(MessageScanner.cr); add(MessageScanner.lf) }
-        case .dotCr:
-            if pendingCRLF { add(MessageScanner.cr); add(MessageScanner.lf) }
-            add(MessageScanner.cr)
+            d.add(MessageScanner.cr)
         }
         let entry = (offset, s, d)
         if breaks.count < 4 {

@@ -15,29 +15,45 @@ enum Parsing {
             space = i
             break
         }
-        let verb = String(decoding: line[0..<min(space, 64)].map(upper), as: UTF8.self)
+        let verb = verb(UnsafeRawBufferPointer(rebasing: line[0..<min(space, 64)]))
         let argStart = min(space + 1, line.count)
         let argument = string(line[argStart..<line.count], cap: maxArgument)
         return (verb, argument)
     }
 
+    /// The upper-cased verb: a known verb is its static string (no allocation), any other is
+    /// built from the bytes.
+    static func verb(_ bytes: UnsafeRawBufferPointer) -> String {
+        known: for (spelling, verb) in knownVerbSpellings where spelling.count == bytes.count {
+            for i in 0..<bytes.count where upper(bytes[i]) != spelling[i] { continue known }
+            return verb
+        }
+        return String(unsafeUninitializedCapacity: bytes.count) { out in
+            for i in 0..<bytes.count { out[i] = upper(bytes[i]) }
+            return bytes.count
+        }
+    }
+
     /// `FROM:<a@b> SIZE=1` → `a@b` (`prefix` is `FROM:` or `TO:`); nil when it does not match.
     static func address(_ argument: String, prefix: String) -> String? {
-        let bytes = Array(argument.utf8)
-        let p = Array(prefix.utf8)
-        guard bytes.count >= p.count else { return nil }
-        for i in 0..<p.count where upper(bytes[i]) != p[i] { return nil }
-        var i = p.count
-        while i < bytes.count && bytes[i] == 0x20 { i += 1 }
-        if i < bytes.count && bytes[i] == 0x3C {  // <
-            let start = i + 1
-            var end = start
-            while end < bytes.count && bytes[end] != 0x3E { end += 1 }
-            return String(decoding: bytes[start..<end], as: UTF8.self)
+        var argument = argument
+        return argument.withUTF8 { bytes -> String? in
+            var i = 0
+            for p in prefix.utf8 {
+                guard i < bytes.count, upper(bytes[i]) == p else { return nil }
+                i += 1
+            }
+            while i < bytes.count && bytes[i] == 0x20 { i += 1 }
+            if i < bytes.count && bytes[i] == 0x3C {  // <
+                let start = i + 1
+                var end = start
+                while end < bytes.count && bytes[end] != 0x3E { end += 1 }
+                return String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self)
+            }
+            var end = i
+            while end < bytes.count && bytes[end] != 0x20 { end += 1 }
+            return String(decoding: UnsafeBufferPointer(rebasing: bytes[i..<end]), as: UTF8.self)
         }
-        var end = i
-        while end < bytes.count && bytes[end] != 0x20 { end += 1 }
-        return String(decoding: bytes[i..<end], as: UTF8.self)
     }
 
     /// `BDAT` argument: chunk size and LAST (RFC 3030 §2); nil when malformed.
@@ -106,10 +122,13 @@ enum Parsing {
         return body.allSatisfy { $0 == 0x58 }
     }
 
-    static let knownVerbs: Set<String> = [
+    static let knownVerbList: [String] = [
         "HELO", "EHLO", "LHLO", "MAIL", "RCPT", "DATA", "BDAT", "RSET", "NOOP", "QUIT", "VRFY", "EXPN", "HELP",
         "AUTH", "STARTTLS", "TURN", "ETRN", "ATRN", "XCLIENT", "XFORWARD",
     ]
+    static let knownVerbs: Set<String> = Set(knownVerbList)
+    /// Each known verb's bytes with its string.
+    private static let knownVerbSpellings: [([UInt8], String)] = knownVerbList.map { (Array($0.utf8), $0) }
 
     /// MAIL FROM, RCPT TO and Message-ID in text a lenient server read as commands.
     static func smuggledEnvelope(_ bytes: [UInt8], maxRecipients: Int, cap: Int) -> SmuggledEnvelope {

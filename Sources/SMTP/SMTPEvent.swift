@@ -96,17 +96,26 @@ public struct MessageSummary: Sendable, Hashable {
     public var rcptTo: [String]
     /// Client stream offset of the first message byte.
     public var dataOffset: UInt64
-    /// Message size after dot-unstuffing (BDAT: chunk bytes), without the terminator; with DATA,
-    /// the CRLF that begins `\r\n.\r\n` belongs to the terminator, so `abc\r\n.\r\n` has size 3.
-    /// When a near miss ended the message (`.smugglingAccepted`), size and fingerprint are of
-    /// the content before the near miss.
+    /// Message size in bytes, as MTAs log it (Postfix `size=`).
+    ///
+    /// DATA: the bytes after the DATA line, dot-unstuffed (RFC 5321 §4.5.2), up to and
+    /// including the CRLF that ends the last line. In `\r\n.\r\n` "the first <CRLF> is
+    /// actually the terminator of the previous line" (§4.1.1.4), so it is content and only
+    /// `.\r\n` is not: `abc\r\n.\r\n` has size 5 (`abc\r\n`); `DATA\r\n` then `.\r\n` has
+    /// size 0 (that CRLF ends the DATA line). `TerminatorInfo` still spans all 5 bytes.
+    /// BDAT: the chunk bytes as they are.
+    /// Message ended early (`.messageIncomplete`): every content byte read, but for a held
+    /// line-start dot (and a `\r` right after it) whose meaning the next byte would have told.
+    /// A near miss ended the message (`.smugglingAccepted`): the content before the near-miss
+    /// sequence's first byte, so the line break that begins it is not counted
+    /// (`abc\r\n.\nMAIL…` has size 3, `abc`; `abc\n.\n…` too).
     public var size: UInt64
     public var messageID: String?
     public var subject: String?
     public var date: String?
     public var from: String?
     public var to: String?
-    /// Stable hex digest of the unstuffed message bytes; identical messages in
+    /// Stable hex digest (XXH64, seed 0, 16 lower-case hex digits) of exactly the bytes `size` counts; identical messages in
     /// different connections have identical fingerprints.
     public var fingerprint: String
     /// The header block exceeded its cap; header fields after the cap are unknown.

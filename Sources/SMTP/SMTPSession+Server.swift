@@ -9,7 +9,10 @@ extension SMTPSession {
                 return
             }
             guard let (line, end) = serverFramer.next(bytes, from: i, base: base, maxLength: options.maxLineLength)
-            else { return }
+            else {
+                if let offset = serverFramer.takeOverflow() { anomaly(.lineTooLong, .server, offset, emit: emit) }
+                return
+            }
             i = end
             serverLine(line, bytes, emit: emit)
         }
@@ -39,17 +42,17 @@ extension SMTPSession {
             serverResync = false
             anomaly(.dataAfterGap, .server, line.offset, emit: emit)
         }
-        if line.truncated { anomaly(.lineTooLong, .server, line.offset, emit: emit) }
+        if line.truncated && !line.overflowReported { anomaly(.lineTooLong, .server, line.offset, emit: emit) }
         if line.ending == .bareLF { anomaly(.bareLF, .server, line.offset, emit: emit) }
         if line.bareCR { anomaly(.bareCR, .server, line.offset, emit: emit) }
 
         if var reply = building {
+            building = nil  // `reply` is then the lines' only owner: appending does not copy them
             if parsed.code != reply.code { anomaly(.malformedReply, .server, line.offset, emit: emit) }
             if reply.lines.count < options.maxReplyLines { reply.lines.append(text) }
             reply.endOffset = lineEnd
             // A line without a code inside a multi-line reply does not end it.
             if parsed.code != nil && !parsed.continues {
-                building = nil
                 handleReply(reply, emit: emit)
             } else {
                 building = reply

@@ -21,7 +21,7 @@ struct InputOptions: ParsableArguments {
     var filter: String?
 
     /// The SMTP ports in effect.
-    var smtpPorts: [UInt16] { ports.isEmpty ? CaptureSummary.defaultSMTPPorts : ports }
+    var smtpPorts: [UInt16] { ports.isEmpty ? AnalysisOptions.defaultPorts : ports }
 
     func validate() throws {
         if files.isEmpty { throw ValidationError("Give at least one capture file, or '-' for standard input.") }

@@ -55,8 +55,11 @@ struct LiveSession {
                 return 2
             }
         }
-        let stream = LiveStream(format: format, crossCaptureWindowNanoseconds: analysis.crossCaptureWindowNanoseconds)
-        let analyzer = Analyzer(options: analysis) { stream.emit($0) }
+        let stream = LiveStream(format: format, analysis: analysis)
+        // Each flow is printed as it closes: the run keeps counters and the message table only.
+        var options = analysis
+        options.retainFlowRecords = false
+        let analyzer = Analyzer(options: options) { stream.emit($0) }
         analyzer.beginCapture(name: interface)
         Diagnostics.write("smtpscope: listening on \(interface), link-type \(source.linkType.description), "
             + "snapshot length \(source.snapshotLength) bytes, filter '\(filter)'")

@@ -17,11 +17,11 @@ final class LiveStream {
     /// A write failed (e.g. the reader of the pipe went away).
     private(set) var failed = false
 
-    init(format: Format, crossCaptureWindowNanoseconds: Int64) {
+    init(format: Format, analysis: AnalysisOptions) {
         self.format = format
         file = fdopen(STDOUT_FILENO, "w")
         failed = file == nil
-        messages = LiveMessages(windowNanoseconds: crossCaptureWindowNanoseconds)
+        messages = LiveMessages(options: analysis)
     }
 
     /// One record from the analyzer, then any message record it changed.
@@ -38,7 +38,8 @@ final class LiveStream {
         }
     }
 
-    /// The end of the run: final message records and the summary (jsonl), or the full report (text).
+    /// The end of the run: final message records and the summary (jsonl), or the report (text):
+    /// retried messages and the summary, flows having been printed as they closed.
     func finish(_ result: AnalysisResult) {
         switch format {
         case .jsonl:
@@ -57,22 +58,13 @@ final class LiveStream {
 }
 
 /// Message records as retries arrive: every transaction (provisional, then final from
-/// its flow record) is grouped by Message-ID, or fingerprint plus envelope, as the
-/// offline ``Correlator`` groups them; a group's record is emitted again each time it changes.
+/// its flow record) goes into a ``MessageTable`` keyed as the offline ``Correlator`` keys
+/// messages; a message's record is emitted again each time its entry changes. The table
+/// is bounded by ``AnalysisOptions/maxCorrelatedMessages`` (least recently seen forgotten).
 struct LiveMessages {
-    private struct TransactionKey: Hashable {
-        var capture: Int, flow: Int, index: Int
-    }
+    private var table: MessageTable
 
-    /// Identities followed at most; beyond it new messages are no longer followed live
-    /// (the final records at the end still cover them).
-    static let maxIdentities = 100_000
-
-    private let window: Int64
-    private var groups: [String: [TransactionKey: TransactionRecord]] = [:]
-    private var lastEmitted: [String: MessageRecord] = [:]
-
-    init(windowNanoseconds: Int64) { window = windowNanoseconds }
+    init(options: AnalysisOptions) { table = MessageTable(options: options) }
 
     /// The message records that changed because of `record`.
     mutating func note(_ record: LiveRecord) -> [MessageRecord] {
@@ -83,27 +75,8 @@ struct LiveMessages {
         }
         var touched: [String] = []
         for transaction in transactions {
-            guard let identity = Self.identity(of: transaction) else { continue }
-            if groups[identity] == nil && groups.count >= Self.maxIdentities { continue }
-            groups[identity, default: [:]][TransactionKey(capture: transaction.capture, flow: transaction.flow, index: transaction.index)] = transaction
-            if !touched.contains(identity) { touched.append(identity) }
+            if let identity = table.note(transaction), !touched.contains(identity) { touched.append(identity) }
         }
-        var changed: [MessageRecord] = []
-        for identity in touched {
-            guard let group = groups[identity], group.count >= 2,
-                  let message = Correlator.messages(from: Array(group.values), windowNanoseconds: window).first,
-                  lastEmitted[identity] != message
-            else { continue }
-            lastEmitted[identity] = message
-            changed.append(message)
-        }
-        return changed
-    }
-
-    /// The offline grouping key (DESIGN.md: Message-ID; without one, fingerprint plus envelope).
-    static func identity(of record: TransactionRecord) -> String? {
-        if let id = record.messageID, !id.isEmpty { return "id:" + id }
-        guard let fingerprint = record.fingerprint, !fingerprint.isEmpty else { return nil }
-        return "fp:" + fingerprint + "|" + (record.mailFrom ?? "") + "|" + record.rcptTo.sorted().joined(separator: ",")
+        return touched.compactMap { table.message(identity: $0) }
     }
 }

@@ -63,7 +63,7 @@ extension SMTPScope {
             var options = TranscriptOptions()
             options.ascii = ascii
             let chosen = list ? nil : flow.map(FlowID.init)
-            let portSet = Set(ports.isEmpty ? CaptureSummary.defaultSMTPPorts : ports)
+            let portSet = Set(ports.isEmpty ? AnalysisOptions.defaultPorts : ports)
             let result = TranscriptReader.read(from: capture, ports: portSet, flow: chosen, options: options)
             if case .failed(let read, let reason) = result.outcome {
                 Diagnostics.write("smtpscope: \(file): frame \(read + 1): \(reason)")

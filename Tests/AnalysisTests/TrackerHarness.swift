@@ -99,8 +99,8 @@ struct TrackerHarness {
         return (frame - 1, ms - 1)
     }
 
-    mutating func close(closedBy: FlowDirection? = .clientToServer, now ms: Int64) -> FlowRecord {
-        tracker.close(summary: FlowSummary(lastFrame: 1, lastTimestampNanoseconds: at(ms), packets: 40, closedBy: closedBy, resetBy: nil),
+    mutating func close(closedBy: FlowDirection? = .clientToServer, resetBy: FlowDirection? = nil, now ms: Int64) -> FlowRecord {
+        tracker.close(summary: FlowSummary(lastFrame: 1, lastTimestampNanoseconds: at(ms), packets: 40, closedBy: closedBy, resetBy: resetBy),
                       now: at(ms))
     }
 }

@@ -9,23 +9,29 @@ import Wire
 
 /// Printed figures, not a timed test: runs only with `SMTPSCOPE_BENCH=1`, e.g.
 /// `SMTPSCOPE_BENCH=1 swift test -c release --filter ReassemblyBenchmark`.
-/// Allocation counts use glibc's malloc tracer when it is active
-/// (`LD_PRELOAD=libc_malloc_debug.so.0 MALLOC_TRACE=<file>`); otherwise count
-/// them differentially under valgrind: run with `SMTPSCOPE_BENCH_PACKETS=20000`
-/// and `=40000` and compare "total heap usage: N allocs".
+/// Allocations are counted exactly by ``AllocationCounter`` (the test binary
+/// re-runs itself with a malloc-counting library preloaded); build in release
+/// for figures that mean anything.
 @Suite(.serialized, .enabled(if: ProcessInfo.processInfo.environment["SMTPSCOPE_BENCH"] == "1"))
 struct ReassemblyBenchmark {
+    /// In the re-run child only the allocation count runs.
+    static let isChild = ProcessInfo.processInfo.environment[AllocationCounter.childVariable] == "1"
+
     static let client = Endpoint(address: .v4(0xC000_0201), port: 40000)
     static let server = Endpoint(address: .v4(0xC633_6419), port: 25)
 
+    /// Allocated once, outside any counting window.
+    static let segmentPayload = [UInt8](repeating: 0x41, count: 1000)
+    /// Built once: an option-set array literal allocates its array in debug builds.
+    static let dataFlags: TCPFlags = [.ack, .psh]
+
     /// Feeds `count` in-order 1,000-byte segments of one flow after the handshake.
     static func inOrder(_ reassembler: inout TCPReassembler, packets count: Int, firstFrame: UInt64, seq: inout UInt32, delivered: inout Int) {
-        let payload = [UInt8](repeating: 0x41, count: 1000)
-        payload.withUnsafeBytes { bytes in
+        segmentPayload.withUnsafeBytes { bytes in
             for index in 0..<count {
                 let segment = TCPSegment(
                     source: client, destination: server, sequenceNumber: seq, acknowledgmentNumber: 5001,
-                    flags: [.ack, .psh], window: 65535, payloadLength: 1000)
+                    flags: dataFlags, window: 65535, payloadLength: 1000)
                 let frame = firstFrame + UInt64(index)
                 reassembler.process(segment, payload: bytes, frame: frame, timestampNanoseconds: Int64(frame) * 1000) {
                     if case .data(_, _, _, let chunk, _) = $0 { delivered += chunk.count }
@@ -43,7 +49,76 @@ struct ReassemblyBenchmark {
         reassembler.process(synAck, payload: empty, frame: frame + 1, timestampNanoseconds: Int64(frame + 1)) { _ in }
     }
 
-    @Test func inOrderPathCost() {
+    /// One connection in both directions: the client sends 1,000-byte segments,
+    /// the server acknowledges each and answers every 4th with 100 bytes.
+    static func conversation(_ reassembler: inout TCPReassembler, rounds: Int, firstFrame: UInt64, seq: inout (client: UInt32, server: UInt32), delivered: inout Int) {
+        segmentPayload.withUnsafeBytes { bytes in
+            var frame = firstFrame
+            for round in 0..<rounds {
+                let data = TCPSegment(
+                    source: client, destination: server, sequenceNumber: seq.client, acknowledgmentNumber: seq.server,
+                    flags: dataFlags, window: 65535, payloadLength: 1000)
+                reassembler.process(data, payload: bytes, frame: frame, timestampNanoseconds: Int64(frame) * 1000) {
+                    if case .data(_, _, _, let chunk, _) = $0 { delivered += chunk.count }
+                }
+                seq.client &+= 1000
+                frame += 1
+                let answer = round % 4 == 3 ? 100 : 0
+                let reply = TCPSegment(
+                    source: server, destination: client, sequenceNumber: seq.server, acknowledgmentNumber: seq.client,
+                    flags: answer > 0 ? dataFlags : .ack, window: 65535, payloadLength: answer)
+                let replyBytes = UnsafeRawBufferPointer(rebasing: bytes[0..<answer])
+                reassembler.process(reply, payload: replyBytes, frame: frame, timestampNanoseconds: Int64(frame) * 1000) {
+                    if case .data(_, _, _, let chunk, _) = $0 { delivered += chunk.count }
+                }
+                seq.server &+= UInt32(answer)
+                frame += 1
+            }
+        }
+    }
+
+    /// Heap allocation calls per in-order packet (target: zero), counted in
+    /// two windows of different lengths so a one-off is told from a per-packet cost.
+    @Test func inOrderAllocations() throws {
+        guard let calls = AllocationCounter.reader() else {
+            guard !Self.isChild else {
+                Issue.record("counter library preloaded but its symbol is missing")
+                return
+            }
+            let library = try #require(AllocationCounter.build())
+            let child = AllocationCounter.runSelfPreloaded(library: library)
+            try? FileManager.default.removeItem(atPath: (library as NSString).deletingLastPathComponent)
+            let lines = child.output.split(separator: "\n").filter { $0.hasPrefix("reassembly") }
+            for line in lines { print(line) }
+            #expect(child.code == 0, "preloaded re-run failed: \(child.output.suffix(2000))")
+            #expect(!lines.isEmpty, "preloaded re-run printed no figure: \(child.output.suffix(2000))")
+            return
+        }
+        var reassembler = TCPReassembler()
+        Self.handshake(&reassembler, client: Self.client, frame: 1)
+        var seq: (client: UInt32, server: UInt32) = (1001, 5001)
+        var delivered = 0
+        Self.conversation(&reassembler, rounds: 10_000, firstFrame: 3, seq: &seq, delivered: &delivered)  // warm-up
+        var frame: UInt64 = 20_003
+        for rounds in [50_000, 100_000] {
+            let start = calls()
+            Self.conversation(&reassembler, rounds: rounds, firstFrame: frame, seq: &seq, delivered: &delivered)
+            let allocations = calls() &- start
+            frame += UInt64(2 * rounds)
+            let packets = 2 * rounds
+            print("reassembly in-order: \(allocations) allocation calls in \(packets) packets (both directions) = \(Double(allocations) / Double(packets)) per packet (preloaded counter)")
+            #expect(allocations == 0)
+        }
+        #expect(delivered == 160_000 * 1000 + 40_000 * 100)
+        // Control: the counter does see a real allocation on this thread.
+        let beforeControl = calls()
+        let control = NSMutableData(length: 4096)
+        let controlAllocations = calls() &- beforeControl
+        print("reassembly allocation counter control: \(controlAllocations) calls for one NSMutableData(length: 4096) of \(control?.length ?? 0) bytes")
+        #expect(controlAllocations > 0)
+    }
+
+    @Test(.enabled(if: !isChild)) func inOrderPathCost() {
         var reassembler = TCPReassembler()
         Self.handshake(&reassembler, client: Self.client, frame: 1)
         var seq: UInt32 = 1001
@@ -59,30 +134,10 @@ struct ReassemblyBenchmark {
         print(String(format: "reassembly in-order: %.1f ns/packet, %.3f ns/byte (%d packets of 1000 bytes)",
                      nanoseconds / Double(packets), nanoseconds / Double(packets * 1000), packets))
 
-        // Every malloc in a window, counted with glibc's tracer when it is preloaded.
-        if let tracePath = ProcessInfo.processInfo.environment["MALLOC_TRACE"],
-            let start = dlsym(nil, "mtrace"),  // RTLD_DEFAULT
-            let stop = dlsym(nil, "muntrace")
-        {
-            typealias Toggle = @convention(c) () -> Void
-            let window = 100_000
-            unsafeBitCast(start, to: Toggle.self)()
-            Self.inOrder(&reassembler, packets: window, firstFrame: 3_000_000, seq: &seq, delivered: &delivered)
-            unsafeBitCast(stop, to: Toggle.self)()
-            let trace = (try? String(contentsOfFile: tracePath, encoding: .utf8)) ?? ""
-            guard trace.contains("= Start") else {
-                print("reassembly in-order: malloc tracer inactive (no trace written); allocations not counted")
-                return
-            }
-            let allocations = trace.split(separator: "\n").filter { $0.contains(" + ") }.count
-            print("reassembly in-order: \(allocations) allocations in \(window) packets (mtrace) = \(Double(allocations) / Double(window)) per packet")
-        } else {
-            print("reassembly in-order: allocation count needs LD_PRELOAD=libc_malloc_debug.so.0 MALLOC_TRACE=<file>")
-        }
         #expect(delivered >= (packets + 10_000) * 1000)
     }
 
-    @Test func peakMemoryFor100kFlows() {
+    @Test(.enabled(if: !isChild)) func peakMemoryFor100kFlows() {
         func status(_ field: String) -> Int {
             let text = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
             for line in text.split(separator: "\n") where line.hasPrefix(field + ":") {

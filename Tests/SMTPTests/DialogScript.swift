@@ -131,33 +131,73 @@ struct SplitMix64 {
     }
 }
 
-/// Reference for the strict reading of DATA content (RFC 5321 §4.5.2), written independently
-/// of the engine: split at CRLF, drop one leading dot per line, join again.
-func unstuffed(_ content: String) -> [UInt8] {
-    let bytes = Array(content.utf8)
-    var lines: [[UInt8]] = [[]]
-    var i = 0
-    while i < bytes.count {
-        if bytes[i] == 0x0D && i + 1 < bytes.count && bytes[i + 1] == 0x0A {
-            lines.append([])
-            i += 2
-        } else {
-            lines[lines.count - 1].append(bytes[i])
-            i += 1
-        }
-    }
+/// Reference for the strict reading of DATA content (RFC 5321 §4.1.1.4, §4.5.2), written
+/// independently of the engine. `sent` is what the client wrote after the DATA line and before
+/// the final `.\r\n`; each of its lines keeps its CRLF (the CRLF of `\r\n.\r\n` ends the last
+/// line), and one leading dot per line is dropped. The message as Postfix counts it in `size=`.
+func unstuffed(_ sent: String) -> [UInt8] {
+    let bytes = Array(sent.utf8)
     var out: [UInt8] = []
-    for (n, line) in lines.enumerated() {
-        if n > 0 { out += [0x0D, 0x0A] }
-        out += line.first == 0x2E ? Array(line.dropFirst()) : line
+    var lineStart = 0
+    var i = 0
+    while i <= bytes.count {
+        let atLineEnd = i == bytes.count || (i >= 1 && bytes[i - 1] == 0x0D && bytes[i] == 0x0A)
+        if atLineEnd {
+            let end = i == bytes.count ? i : i + 1
+            let line = bytes[lineStart..<end]
+            out += line.first == 0x2E ? Array(line.dropFirst()) : Array(line)
+            lineStart = end
+        }
+        i += 1
     }
     return out
 }
 
-/// FNV-1a 64 as published (http://www.isthe.com/chongo/tech/comp/fnv/), for expected fingerprints.
-func fnv1a64Hex(_ bytes: [UInt8]) -> String {
-    var h: UInt64 = 14_695_981_039_346_656_037
-    for b in bytes { h = (h ^ UInt64(b)) &* 1_099_511_628_211 }
+/// XXH64 with seed 0, one-shot, written from the published specification
+/// (https://github.com/Cyan4973/xxHash/blob/dev/doc/xxhash_spec.md), for expected fingerprints.
+/// Checked against the specification's reference values in `FingerprintTests`.
+func xxh64Hex(_ bytes: [UInt8]) -> String {
+    let p1: UInt64 = 11_400_714_785_074_694_791
+    let p2: UInt64 = 14_029_467_366_897_019_727
+    let p3: UInt64 = 1_609_587_929_392_839_161
+    let p4: UInt64 = 9_650_029_242_287_828_579
+    let p5: UInt64 = 2_870_177_450_012_600_261
+    func rotl(_ x: UInt64, _ r: UInt64) -> UInt64 { (x << r) | (x >> (64 - r)) }
+    func word(_ at: Int, _ width: Int) -> UInt64 {
+        var v: UInt64 = 0
+        for k in 0..<width { v |= UInt64(bytes[at + k]) << UInt64(8 * k) }
+        return v
+    }
+    func round(_ acc: UInt64, _ lane: UInt64) -> UInt64 { rotl(acc &+ lane &* p2, 31) &* p1 }
+    var i = 0
+    var h: UInt64
+    if bytes.count >= 32 {
+        var acc = [p1 &+ p2, p2, 0, 0 &- p1]
+        while bytes.count - i >= 32 {
+            for lane in 0..<4 { acc[lane] = round(acc[lane], word(i + 8 * lane, 8)) }
+            i += 32
+        }
+        h = rotl(acc[0], 1) &+ rotl(acc[1], 7) &+ rotl(acc[2], 12) &+ rotl(acc[3], 18)
+        for lane in 0..<4 { h = (h ^ round(0, acc[lane])) &* p1 &+ p4 }
+    } else {
+        h = p5
+    }
+    h &+= UInt64(bytes.count)
+    while bytes.count - i >= 8 {
+        h = rotl(h ^ round(0, word(i, 8)), 27) &* p1 &+ p4
+        i += 8
+    }
+    if bytes.count - i >= 4 {
+        h = rotl(h ^ (word(i, 4) &* p1), 23) &* p2 &+ p3
+        i += 4
+    }
+    while i < bytes.count {
+        h = rotl(h ^ (UInt64(bytes[i]) &* p5), 11) &* p1
+        i += 1
+    }
+    h = (h ^ (h >> 33)) &* p2
+    h = (h ^ (h >> 29)) &* p3
+    h ^= h >> 32
     let s = String(h, radix: 16)
     return String(repeating: "0", count: 16 - s.count) + s
 }

@@ -35,12 +35,13 @@ import Testing
         let rcptCommand = cmd("RCPT", "TO:<bob@example.net>", cRcpt, rcpt)
         let dataCommand = cmd("DATA", "", cData, data)
         let ehloCommand = cmd("EHLO", "client.example.org", cEhlo, ehlo)
-        // The message ends before the CRLF that precedes ".": content minus its final CRLF.
-        let body = Array(content.utf8.dropLast(2))
+        // The CRLF before "." ends the last line (RFC 5321 §4.1.1.4): the message is all of content.
+        let body = unstuffed(content)
+        #expect(body == Array(content.utf8))
         let summary = MessageSummary(
             transaction: 0, mailFrom: "alice@example.org", rcptTo: ["bob@example.net"], dataOffset: cContent,
             size: UInt64(body.count), messageID: "<1@example.org>", subject: "hello world", date: nil,
-            from: "Alice <alice@example.org>", to: nil, fingerprint: fnv1a64Hex(body), headersTruncated: false)
+            from: "Alice <alice@example.org>", to: nil, fingerprint: xxh64Hex(body), headersTruncated: false)
         let expected: [SMTPEvent] = [
             reply(220, ["mx.example.net ESMTP"], sGreet, greet, .greeting),
             .command(ehloCommand),
@@ -95,7 +96,7 @@ import Testing
         let ends = endsOfData(events)
         #expect(ends.count == 1)
         #expect(ends.first?.0.rcptTo == ["bob@example.net"])
-        #expect(ends.first?.0.size == 1)
+        #expect(ends.first?.0.size == 3)  // "x\r\n"
         #expect(ends.first?.1 == TerminatorInfo(style: .crlf, offset: cBody + 1, length: 5))
     }
 
@@ -149,7 +150,7 @@ import Testing
         #expect(events.contains(.messageStarted(transaction: 0, offset: cContent)))
         let ends = endsOfData(events)
         #expect(ends.first?.0.subject == "early")
-        #expect(ends.first?.0.size == UInt64("Subject: early\r\n\r\nhi".utf8.count))
+        #expect(ends.first?.0.size == UInt64(unstuffed("Subject: early\r\n\r\nhi\r\n").count))
     }
 
     @Test func clientBytesAheadOfARejectionAreReadAsCommands() {
@@ -204,8 +205,8 @@ import Testing
         #expect(ends.map(\.0.rcptTo) == [["r1@example.net"], ["r2@example.net"]])
         #expect(ends.map(\.0.messageID) == ["<1@example.org>", "<2@example.org>"])
         #expect(ends.map(\.0.dataOffset) == contents)
-        let bodies = [1, 2].map { Array("Message-ID: <\($0)@example.org>\r\n\r\nbody \($0)".utf8) }
-        #expect(ends.map(\.0.fingerprint) == bodies.map(fnv1a64Hex))
+        let bodies = [1, 2].map { unstuffed("Message-ID: <\($0)@example.org>\r\n\r\nbody \($0)\r\n") }
+        #expect(ends.map(\.0.fingerprint) == bodies.map(xxh64Hex))
         // Different content, different fingerprints; each end answered by its own reply.
         #expect(ends[0].0.fingerprint != ends[1].0.fingerprint)
         #expect(events.filter { if case .reply(_, .endOfData) = $0 { return true }; return false }.count == 2)

@@ -20,7 +20,7 @@ import Testing
         let content = Array("Subject: b\r\n\r\nbody".utf8)
         let summary = MessageSummary(
             transaction: 0, mailFrom: "a@example.org", rcptTo: [], dataOffset: c1 + 9, size: 18, messageID: nil,
-            subject: "b", date: nil, from: nil, to: nil, fingerprint: fnv1a64Hex(content), headersTruncated: false)
+            subject: "b", date: nil, from: nil, to: nil, fingerprint: xxh64Hex(content), headersTruncated: false)
         #expect(Array(events.dropFirst(4)) == [
             .command(first),
             .messageStarted(transaction: 0, offset: c1 + 9),
@@ -178,6 +178,8 @@ import Testing
             return
         }
         #expect(s.subject == "cut")
+        // The last line's CRLF is content; the held line-start dot is not.
+        #expect(s.size == UInt64("Subject: cut\r\n\r\nbody\r\n".utf8.count))
     }
 
     @Test func mailguardFingerprints() {
@@ -222,5 +224,27 @@ import Testing
         #expect(events.contains(.anomaly(.bareLF, side: .client, offset: cNoops + 6)))
         // The VRFY was dropped from the FIFO: the first reply answers the first NOOP.
         #expect(events.contains(reply(250, ["ok"], 8, "250 ok\r\n", .command(cmd("NOOP", "", cNoops, "NOOP\r\n")))))
+    }
+
+    @Test func aLineThatNeverEndsIsReportedWhenItOutgrowsTheLimit() {
+        // 100 bytes with no line end against a 16-byte limit, then the client closes:
+        // the limit was hit, so it is said once, at the line's first byte.
+        var d = Dialog()
+        d.options.maxLineLength = 16
+        d.server("220 mx\r\n")
+        let cLong = d.client(String(repeating: "A", count: 100))
+        d.end(.client)
+        let events = verified(d)
+        #expect(events.filter { $0 == .anomaly(.lineTooLong, side: .client, offset: cLong) }.count == 1)
+
+        // The same line finished later is still reported once, not again at its end.
+        var e = Dialog()
+        e.options.maxLineLength = 16
+        e.server("220 mx\r\n")
+        let cLater = e.client(String(repeating: "A", count: 100))
+        _ = e.client("\r\n")
+        let finished = verified(e)
+        #expect(finished.filter { if case .anomaly(.lineTooLong, _, _) = $0 { return true }; return false }.count == 1)
+        #expect(finished.contains(.anomaly(.lineTooLong, side: .client, offset: cLater)))
     }
 }

@@ -41,13 +41,14 @@ import Testing
         let events = verified(split)
         #expect(events == reference)
 
-        // Hand-computed: the terminator starts right after the body, whose size excludes it.
+        // Hand-computed: the terminator's 5 bytes start right after the body; the message is the
+        // body and the CRLF that ends its last line (RFC 5321 §4.1.1.4).
         let expectedOffset = start + UInt64(body.utf8.count)
         let ends = endsOfData(reference)
         #expect(ends.count == 1)
         #expect(ends.first?.1 == TerminatorInfo(style: .crlf, offset: expectedOffset, length: 5))
-        #expect(ends.first?.0.size == UInt64(body.utf8.count))
-        #expect(ends.first?.0.fingerprint == fnv1a64Hex(Array(body.utf8)))
+        #expect(ends.first?.0.size == UInt64(body.utf8.count + 2))
+        #expect(ends.first?.0.fingerprint == xxh64Hex(Array((body + "\r\n").utf8)))
         #expect(reference.last == reply(250, ["queued"], 32, "250 queued\r\n", .endOfData(transaction: 0)))
     }
 
@@ -64,7 +65,22 @@ import Testing
         #expect(ends.first?.1 == TerminatorInfo(style: .crlf, offset: cData + 4, length: 5))
         #expect(ends.first?.0.size == 0)
         #expect(ends.first?.0.dataOffset == cData + 6)
-        #expect(ends.first?.0.fingerprint == fnv1a64Hex([]))
+        #expect(ends.first?.0.fingerprint == xxh64Hex([]))
+    }
+
+    /// RFC 5321 §4.1.1.4: in `<CRLF>.<CRLF>` "the first <CRLF> is actually the terminator of
+    /// the previous line", so it is message content, as Postfix counts it in `size=`.
+    @Test(arguments: [("abc\r\n", "abc\r\n"), ("..\r\n", ".\r\n"), ("a\r\n\r\n", "a\r\n\r\n"), ("a\rb\r\n", "a\rb\r\n")])
+    func theLastLinesCRLFIsContent(sent: String, message: String) {
+        var (d, start) = TerminatorTests.opened()
+        d.client(sent + ".\r\n")
+        d.server("250 queued\r\n")
+        let ends = endsOfData(verified(d))
+        #expect(ends.count == 1)
+        #expect(ends.first?.0.size == UInt64(message.utf8.count))
+        #expect(ends.first?.0.fingerprint == xxh64Hex(Array(message.utf8)))
+        #expect(unstuffed(sent) == Array(message.utf8))
+        #expect(ends.first?.1 == TerminatorInfo(style: .crlf, offset: start + UInt64(sent.utf8.count) - 2, length: 5))
     }
 
     @Test func dotStuffedLinesThatLookLikeTerminatorsAreContent() {
@@ -76,10 +92,10 @@ import Testing
         let events = verified(d)
         let ends = endsOfData(events)
         #expect(ends.count == 1)
-        let expected = unstuffed(String(decoding: content.utf8.dropLast(2), as: UTF8.self))
-        #expect(expected == Array(".\r\n.\r\n..\r\n x\r\n\r\n.".utf8))
+        let expected = unstuffed(content)
+        #expect(expected == Array(".\r\n.\r\n..\r\n x\r\n\r\n.\r\n".utf8))
         #expect(ends.first?.0.size == UInt64(expected.count))
-        #expect(ends.first?.0.fingerprint == fnv1a64Hex(expected))
+        #expect(ends.first?.0.fingerprint == xxh64Hex(expected))
         #expect(ends.first?.1 == TerminatorInfo(style: .crlf, offset: cDot - 2, length: 5))
         #expect(ends.first?.0.dataOffset == start)
         #expect(!events.contains { if case .nearMissTerminator = $0 { return true }; return false })
@@ -118,9 +134,9 @@ import Testing
         #expect(near == [TerminatorInfo(style: style, offset: start + UInt64(before.utf8.count), length: sequence.utf8.count)])
         let ends = endsOfData(events)
         #expect(ends.first?.1 == TerminatorInfo(style: .crlf, offset: cEnd, length: 5))
-        let expected = unstuffed(content)
+        let expected = unstuffed(content + "\r\n")
         #expect(ends.first?.0.size == UInt64(expected.count))
-        #expect(ends.first?.0.fingerprint == fnv1a64Hex(expected))
+        #expect(ends.first?.0.fingerprint == xxh64Hex(expected))
         #expect(!events.contains { if case .smugglingAccepted = $0 { return true }; return false })
     }
 
@@ -147,11 +163,11 @@ import Testing
         let summary0 = MessageSummary(
             transaction: 0, mailFrom: "a@example.org", rcptTo: ["b@example.net"], dataOffset: start,
             size: UInt64(first.utf8.count), messageID: nil, subject: "hi", date: nil, from: nil, to: nil,
-            fingerprint: fnv1a64Hex(Array(first.utf8)), headersTruncated: false)
+            fingerprint: xxh64Hex(Array(first.utf8)), headersTruncated: false)
         let summary1 = MessageSummary(
             transaction: 1, mailFrom: "ceo@example.net", rcptTo: ["victim@example.net"], dataOffset: smuggledStart,
-            size: UInt64(second.utf8.count), messageID: "<spoof@example.net>", subject: nil, date: nil, from: nil,
-            to: nil, fingerprint: fnv1a64Hex(Array(second.utf8)), headersTruncated: false)
+            size: UInt64(unstuffed(second + "\r\n").count), messageID: "<spoof@example.net>", subject: nil, date: nil,
+            from: nil, to: nil, fingerprint: xxh64Hex(unstuffed(second + "\r\n")), headersTruncated: false)
         let mailCommand = cmd("MAIL", "FROM:<ceo@example.net>", mailAt, mail)
         let rcptCommand = cmd("RCPT", "TO:<victim@example.net>", rcptAt, rcpt)
         let dataCommand = cmd("DATA", "", dataAt, "DATA\r\n")

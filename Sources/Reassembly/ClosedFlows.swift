@@ -1,0 +1,82 @@
+/// Tuples of recently closed flows, kept briefly so that late ACKs, repeated FINs and
+/// retransmissions after the close do not open a new (mid-stream) flow.
+///
+/// A closed flow keeps only its tuple and last packet time (a few dozen bytes instead of its
+/// full state), for ``ReassemblyOptions/closedFlowRetentionNanoseconds`` of capture time after
+/// its last packet, so memory depends on the rate of connections, not on capture length.
+/// Expiry runs in order of closing; a tuple refreshed by a late packet is requeued then.
+struct ClosedFlows {
+    private struct Entry {
+        var lastSeen: Int64
+        /// Identifies the queue entry that owns this tuple (a tuple may close, reopen and close again).
+        var serial: UInt64
+    }
+
+    private var entries: [FlowKey: Entry] = [:]
+    private var queue: [(key: FlowKey, serial: UInt64, since: Int64)] = []
+    private var head = 0
+    private var nextSerial: UInt64 = 0
+
+    var count: Int { entries.count }
+
+    /// True when `key` is a closed flow; its last-seen time becomes `now`.
+    mutating func absorb(_ key: FlowKey, at now: Int64) -> Bool {
+        guard let index = entries.index(forKey: key) else { return false }
+        entries.values[index].lastSeen = now
+        return true
+    }
+
+    /// Forgets `key` (a new connection reuses the tuple).
+    mutating func remove(_ key: FlowKey) {
+        entries[key] = nil
+    }
+
+    /// Keeps `key` as closed; past `limit` tuples the oldest is dropped first.
+    /// Returns the number of tuples dropped for room.
+    mutating func insert(_ key: FlowKey, lastSeen: Int64, limit: Int) -> Int {
+        var dropped = 0
+        while entries.count >= max(limit, 1), let oldest = popFront() {
+            if entries[oldest.key]?.serial == oldest.serial {
+                entries[oldest.key] = nil
+                dropped += 1
+            }
+        }
+        nextSerial &+= 1
+        entries[key] = Entry(lastSeen: lastSeen, serial: nextSerial)
+        queue.append((key, nextSerial, lastSeen))
+        return dropped
+    }
+
+    /// Drops tuples with no packet for longer than `retention` before `now`.
+    mutating func expire(now: Int64, retention: Int64) {
+        while head < queue.count {
+            let (age, overflow) = now.subtractingReportingOverflow(queue[head].since)
+            guard !overflow, age > retention, let front = popFront() else { return }
+            guard let entry = entries[front.key], entry.serial == front.serial else { continue }
+            let (idle, idleOverflow) = now.subtractingReportingOverflow(entry.lastSeen)
+            if !idleOverflow && idle > retention {
+                entries[front.key] = nil
+            } else {
+                queue.append((front.key, front.serial, entry.lastSeen))
+            }
+        }
+    }
+
+    mutating func removeAll() {
+        self = ClosedFlows()
+    }
+
+    private mutating func popFront() -> (key: FlowKey, serial: UInt64, since: Int64)? {
+        guard head < queue.count else { return nil }
+        let front = queue[head]
+        head += 1
+        if head == queue.count {
+            queue.removeAll(keepingCapacity: true)
+            head = 0
+        } else if head >= 1024 && head * 2 >= queue.count {
+            queue.removeFirst(head)
+            head = 0
+        }
+        return front
+    }
+}

@@ -1,0 +1,58 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A finished child process: exit status, wall time and peak RSS from `wait4`.
+struct ChildRun {
+    var status: Int32
+    var seconds: Double
+    /// `ru_maxrss`: the child's peak resident set, kB.
+    var peakKilobytes: Int
+}
+
+/// Runs `arguments` (PATH searched) with stdout to `stdoutPath` and stderr
+/// inherited, adding `environment` entries; waits and reports its rusage.
+func runChild(_ arguments: [String], stdoutPath: String, environment: [String: String] = [:]) -> ChildRun? {
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 1, stdoutPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+
+    var envStrings: [String] = []
+    var index = 0
+    while let entry = environ[index] {
+        let text = String(cString: entry)
+        let name = String(text.prefix { $0 != "=" })
+        if environment[name] == nil { envStrings.append(text) }
+        index += 1
+    }
+    envStrings += environment.map { "\($0.key)=\($0.value)" }
+
+    let argv = arguments.map { strdup($0) } + [nil]
+    let envp = envStrings.map { strdup($0) } + [nil]
+    defer {
+        for pointer in argv { free(pointer) }
+        for pointer in envp { free(pointer) }
+    }
+    let clock = ContinuousClock()
+    let started = clock.now
+    var pid: pid_t = 0
+    guard let program = argv[0], posix_spawnp(&pid, program, &actions, nil, argv, envp) == 0 else { return nil }
+    var status: Int32 = 0
+    var usage = rusage()
+    guard wait4(pid, &status, 0, &usage) == pid else { return nil }
+    let elapsed = clock.now - started
+    let exitStatus = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+    return ChildRun(
+        status: exitStatus,
+        seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18,
+        peakKilobytes: usage.ru_maxrss)
+}
+
+/// This executable's path (to re-run it for one stage).
+func ownExecutable() -> String {
+    var buffer = [CChar](repeating: 0, count: 4_096)
+    let count = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+    guard count > 0 else { return CommandLine.arguments[0] }
+    return String(decoding: buffer.prefix(count).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+}

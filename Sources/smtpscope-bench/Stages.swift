@@ -1,0 +1,283 @@
+import Analysis
+import Capture
+import Foundation
+import Reassembly
+import SMTP
+import Wire
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The cumulative pipeline stages the benchmark times, each in its own process.
+enum Stage: String, CaseIterable {
+    /// (a) libpcap read loop through Capture, doing nothing with the frames.
+    case read
+    /// (b) + Wire decode to TCP.
+    case decode
+    /// (c) + TCP reassembly (SMTP ports).
+    case reassemble
+    /// (d) + one SMTPSession per flow fed from the reassembly events.
+    case smtp
+    /// (e) full analysis with JSON output (Analysis target).
+    case analyze
+
+    var label: String {
+        switch self {
+        case .read: return "(a) read loop"
+        case .decode: return "(b) + decode"
+        case .reassemble: return "(c) + reassembly"
+        case .smtp: return "(d) + SMTP"
+        case .analyze: return "(e) full analysis"
+        }
+    }
+}
+
+/// What one stage run measured; printed by the child as one line of `key=value` pairs.
+struct StageResult {
+    var stage: Stage
+    var packets: UInt64 = 0
+    var seconds = 0.0
+    /// VmHWM at the end of the run, kB.
+    var peakKilobytes = 0
+    var counters: [(String, UInt64)] = []
+    /// SMTP stage: per sent message, "client>server message-id reply-code|null" (for the truth check).
+    var messages: [String] = []
+    var allocations: AllocationWindow?
+}
+
+/// Mallocs counted by glibc's tracer between two frame numbers.
+struct AllocationWindow {
+    var packets: UInt64
+    var allocations: Int
+    var topCallers: [(String, Int)]
+}
+
+/// Runs `stage` over `path`. `traceWindow` (frame numbers) turns glibc's malloc tracer on
+/// around those frames when it is preloaded (see ``AllocationCounter``).
+func runStage(_ stage: Stage, path: String, traceWindow: ClosedRange<UInt64>?) throws -> StageResult {
+    var result = StageResult(stage: stage)
+    let jsonOutput = NSTemporaryDirectory() + "smtpscope-bench-\(getpid())-analysis.jsonl"
+    let tracer = traceWindow.flatMap { AllocationCounter(window: $0) }
+    let clock = ContinuousClock()
+    let started = clock.now
+    switch stage {
+    case .read: try readLoop(path, &result, tracer)
+    case .decode: try decodeLoop(path, &result, tracer)
+    case .reassemble: try reassemblyLoop(path, &result, tracer)
+    case .smtp: try smtpLoop(path, &result, tracer)
+    case .analyze: try analyzeRun(path, &result, output: jsonOutput)
+    }
+    let elapsed = clock.now - started
+    result.seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+    result.peakKilobytes = procStatus("VmHWM")
+    if stage == .analyze {
+        result.messages = analyzedTransactions(jsonOutput)
+        try? FileManager.default.removeItem(atPath: jsonOutput)
+    }
+    result.allocations = tracer?.result()
+    return result
+}
+
+private func readLoop(_ path: String, _ result: inout StageResult, _ tracer: AllocationCounter?) throws {
+    let capture = try OfflineCapture(path: path)
+    var bytes: UInt64 = 0
+    let outcome = capture.readPackets { info, frame in
+        tracer?.at(info.frameNumber)
+        bytes &+= UInt64(frame.count)
+        return .next
+    }
+    result.packets = outcome.framesRead
+    result.counters = [("frame_bytes", bytes)]
+}
+
+private func decodeLoop(_ path: String, _ result: inout StageResult, _ tracer: AllocationCounter?) throws {
+    let capture = try OfflineCapture(path: path)
+    var decoder = PacketDecoder()
+    var segments: UInt64 = 0
+    var payload: UInt64 = 0
+    let outcome = capture.readPackets { info, frame in
+        tracer?.at(info.frameNumber)
+        _ = decoder.decode(frame: frame, wireLength: info.wireLength, linkType: info.linkType, timestampNanoseconds: info.timestampNanoseconds) { _, bytes in
+            segments &+= 1
+            payload &+= UInt64(bytes.count)
+        }
+        return .next
+    }
+    result.packets = outcome.framesRead
+    result.counters = [("tcp_segments", segments), ("tcp_payload_bytes", payload)]
+}
+
+private func reassemblyLoop(_ path: String, _ result: inout StageResult, _ tracer: AllocationCounter?) throws {
+    let capture = try OfflineCapture(path: path)
+    var decoder = PacketDecoder()
+    var reassembler = TCPReassembler()
+    var delivered: UInt64 = 0
+    var flows: UInt64 = 0
+    var gaps: UInt64 = 0
+    let count: (StreamEvent) -> Void = { event in
+        switch event {
+        case .data(_, _, _, let bytes, _): delivered &+= UInt64(bytes.count)
+        case .opened: flows &+= 1
+        case .gap: gaps &+= 1
+        default: break
+        }
+    }
+    let outcome = capture.readPackets { info, frame in
+        tracer?.at(info.frameNumber)
+        _ = decoder.decode(frame: frame, wireLength: info.wireLength, linkType: info.linkType, timestampNanoseconds: info.timestampNanoseconds) { segment, bytes in
+            reassembler.process(segment, payload: bytes, frame: info.frameNumber, timestampNanoseconds: info.timestampNanoseconds, emit: count)
+        }
+        return .next
+    }
+    reassembler.finish(emit: count)
+    result.packets = outcome.framesRead
+    result.counters = [("flows", flows), ("delivered_bytes", delivered), ("gaps", gaps)]
+}
+
+/// Per flow, what the truth check needs besides the SMTP session.
+private struct FlowNotes {
+    var name: String
+    /// Message-IDs of messages whose end of data was seen, waiting for their reply, by transaction.
+    var waiting: [Int: String] = [:]
+}
+
+private func smtpLoop(_ path: String, _ result: inout StageResult, _ tracer: AllocationCounter?) throws {
+    let capture = try OfflineCapture(path: path)
+    var decoder = PacketDecoder()
+    var reassembler = TCPReassembler()
+    // Sessions live in an array of slots: mutating a large struct through a
+    // Dictionary subscript (`dict[key]?.feed(…)`) runs a `_modify` coroutine
+    // whose frame is heap-allocated, three mallocs per data event.
+    var slotOf: [FlowID: Int] = [:]
+    var sessions: [SMTPSession] = []
+    var freeSlots: [Int] = []
+    var notes: [FlowID: FlowNotes] = [:]
+    var commands: UInt64 = 0
+    var replies: UInt64 = 0
+    var endOfData: UInt64 = 0
+    var incomplete: UInt64 = 0
+    var messages: [String] = []
+    func handle(_ flow: FlowID, _ event: SMTPEvent) {
+        switch event {
+        case .command: commands &+= 1
+        case .reply(let reply, let context):
+            replies &+= 1
+            if case .endOfData(let transaction) = context, let id = notes[flow]?.waiting.removeValue(forKey: transaction) {
+                messages.append("\(notes[flow]?.name ?? "?") \(id) \(reply.code)")
+            }
+        case .endOfData(let summary, _):
+            endOfData &+= 1
+            notes[flow]?.waiting[summary.transaction] = summary.messageID ?? "null"
+        case .messageIncomplete: incomplete &+= 1
+        default: break
+        }
+    }
+    func stream(_ event: StreamEvent) {
+        switch event {
+        case .opened(let info):
+            if let slot = freeSlots.popLast() {
+                sessions[slot] = SMTPSession()
+                slotOf[info.id] = slot
+            } else {
+                slotOf[info.id] = sessions.count
+                sessions.append(SMTPSession())
+            }
+            notes[info.id] = FlowNotes(name: "\(info.client)>\(info.server)")
+        case .data(let flow, let direction, let offset, let bytes, _):
+            guard let slot = slotOf[flow] else { return }
+            sessions[slot].feed(direction == .clientToServer ? .client : .server, bytes, at: offset) { handle(flow, $0) }
+        case .gap(let flow, let direction, let offset, let length, _):
+            guard let slot = slotOf[flow] else { return }
+            sessions[slot].gap(direction == .clientToServer ? .client : .server, at: offset, length: length) { handle(flow, $0) }
+        case .end(let flow, let direction, _, _, _):
+            guard let slot = slotOf[flow] else { return }
+            sessions[slot].end(direction == .clientToServer ? .client : .server) { handle(flow, $0) }
+        case .closed(let flow, _):
+            if let slot = slotOf.removeValue(forKey: flow) {
+                sessions[slot] = SMTPSession()
+                freeSlots.append(slot)
+            }
+            if let note = notes.removeValue(forKey: flow) {
+                for (_, id) in note.waiting.sorted(by: { $0.key < $1.key }) { messages.append("\(note.name) \(id) null") }
+            }
+        default: break
+        }
+    }
+    let outcome = capture.readPackets { info, frame in
+        tracer?.at(info.frameNumber)
+        _ = decoder.decode(frame: frame, wireLength: info.wireLength, linkType: info.linkType, timestampNanoseconds: info.timestampNanoseconds) { segment, bytes in
+            reassembler.process(segment, payload: bytes, frame: info.frameNumber, timestampNanoseconds: info.timestampNanoseconds, emit: stream)
+        }
+        return .next
+    }
+    reassembler.finish(emit: stream)
+    result.packets = outcome.framesRead
+    result.counters = [("commands", commands), ("replies", replies), ("end_of_data", endOfData), ("incomplete", incomplete)]
+    result.messages = messages
+}
+
+/// The whole pipeline as `smtpscope analyze --format jsonl` runs it, JSON Lines written to a file.
+private func analyzeRun(_ path: String, _ result: inout StageResult, output: String) throws {
+    let capture = try OfflineCapture(path: path)
+    let analyzer = Analyzer()
+    analyzer.beginCapture(name: path)
+    let outcome = capture.readPackets { info, frame in
+        analyzer.process(info, frame: frame)
+        return .next
+    }
+    analyzer.noteRead(outcome)
+    let analysis = analyzer.finish()
+    guard let file = fopen(output, "w") else { throw BenchError("cannot write \(output)") }
+    var lines: UInt64 = 0
+    var bytes: UInt64 = 0
+    for line in JSONLinesEncoder.encode(analysis) {
+        fputs(line, file)
+        fputs("\n", file)
+        lines &+= 1
+        bytes &+= UInt64(line.utf8.count + 1)
+    }
+    fclose(file)
+    result.packets = outcome.framesRead
+    result.counters = [("jsonl_lines", lines), ("jsonl_bytes", bytes)]
+}
+
+/// Per transaction in the JSON Lines: "client>server index message-id reply-code diagnosis [split]",
+/// the same shape ``TruthFile`` makes from the truth file. Read after the timing stopped.
+func analyzedTransactions(_ output: String) -> [String] {
+    guard let text = try? String(contentsOfFile: output, encoding: .utf8) else { return [] }
+    var transactions: [String] = []
+    for line in text.split(separator: "\n") {
+        guard let record = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+            record["type"] as? String == "flow",
+            let client = record["client"] as? [String: Any], let server = record["server"] as? [String: Any]
+        else { continue }
+        for case let t as [String: Any] in record["transactions"] as? [Any] ?? [] {
+            let reply = (t["reply"] as? [String: Any])?["code"] as? Int
+            let split = ((t["terminator"] as? [String: Any])?["split_after"] as? [Int]) ?? []
+            transactions.append(TruthFile.transactionKey(
+                client: client, server: server, index: t["index"] as? Int ?? -1, messageID: t["message_id"] as? String,
+                reply: reply, diagnosis: t["diagnosis"] as? String ?? "?", split: split))
+        }
+    }
+    return transactions
+}
+
+/// A field of /proc/self/status in kB.
+func procStatus(_ field: String) -> Int {
+    guard let file = fopen("/proc/self/status", "r") else { return 0 }
+    defer { fclose(file) }
+    var line = [CChar](repeating: 0, count: 256)
+    while fgets(&line, Int32(line.count), file) != nil {
+        let text = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        if text.hasPrefix(field + ":") {
+            return Int(text.dropFirst(field.count + 1).split(whereSeparator: { $0 == " " || $0 == "\t" }).first ?? "") ?? 0
+        }
+    }
+    return 0
+}
+
+struct BenchError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
