@@ -50,8 +50,10 @@ struct ReplaySeedTests {
             if case .endOfData(let summary, _) = event { return summary.size }
             return nil
         }
-        // "Message-ID: <1@example.org>\r\nSubject: hi\r\n\r\nbody\r\n" is 50 bytes; then \r\n.\r\n.
-        #expect(sizes == [50])
+        // Content after the DATA line up to and including the last line's CRLF (SMTPEvent's
+        // `size`, RFC 5321 §4.1.1.4): "Message-ID: <1@example.org>\r\nSubject: hi\r\n\r\nbody\r\n"
+        // (50 bytes) plus the empty last line's "\r\n" (2); then ".\r\n".
+        #expect(sizes == [52])
     }
 
     @Test(arguments: [

@@ -116,10 +116,10 @@ enum SMTPReplay {
                         terminator.offset + UInt64(terminator.length) <= client,
                         "terminator beyond client bytes")
                     require((1...6).contains(terminator.length), "terminator length \(terminator.length)")
-                    // An empty message (`DATA\r\n` then `.\r\n`) must not borrow the DATA line's CRLF.
-                    knownBug(
-                        "smtp-empty-message-terminator", summary.dataOffset <= terminator.offset,
-                        "terminator at \(terminator.offset) before the message data at \(summary.dataOffset)")
+                    // The CRLF that begins `\r\n.\r\n` may be the DATA line's own (an empty message).
+                    require(
+                        summary.dataOffset <= terminator.offset &+ 2,
+                        "terminator at \(terminator.offset) more than its CRLF before the data at \(summary.dataOffset)")
                 }
             case .nearMissTerminator(let transaction, let terminator):
                 require(transaction < nextTransaction, "near miss of unknown transaction")
