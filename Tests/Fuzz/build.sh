@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# Builds one libFuzzer harness with swiftc straight from the package sources
+# (not SwiftPM): each needed target becomes its own instrumented module, the
+# harness is linked against them.
+#
+#   Tests/Fuzz/build.sh HARNESS        # wire | reassembly | smtp | pcap
+#
+# Output: $SMTPSCOPE_FUZZ_DIR/build/fuzz-HARNESS (default /tmp/smtpscope-fuzz).
+set -euo pipefail
+
+harness=${1:?usage: build.sh wire|reassembly|smtp|pcap}
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+work=${SMTPSCOPE_FUZZ_DIR:-/tmp/smtpscope-fuzz}
+build="$work/build"
+mkdir -p "$build"
+
+flags=(-sanitize=fuzzer,address -parse-as-library -O -wmo -swift-version 6 -g)
+
+# Builds target $1 (its sources in Sources/$1) as a module in $build, when
+# any of its sources is newer than the object.
+module() {
+    local name=$1
+    shift
+    local object="$build/$name.o"
+    local sources=("$root/Sources/$name"/*.swift)
+    local stale=$rebuilt
+    [[ -f $object ]] || stale=1
+    for source in "${sources[@]}"; do
+        [[ $source -nt $object ]] && stale=1
+    done
+    if ((stale)); then
+        echo "build: module $name" >&2
+        (cd "$build" && swiftc "${flags[@]}" -module-name "$name" -I "$build" -I "$build/crypto" \
+            -I "$root/Sources/CLibpcap" "$@" \
+            -emit-module -emit-module-path "$build/$name.swiftmodule" \
+            -c -o "$object" "${sources[@]}")
+        rebuilt=1  # modules after this one import it
+    fi
+}
+
+# swift-crypto (Analysis hashes Community IDs with it) is C and assembly
+# besides Swift: taken, uninstrumented, from a SwiftPM build of the package.
+crypto() {
+    local archive="$build/crypto/libsmtpscope-crypto.a"
+    [[ -f $archive ]] && return
+    local products
+    products=$(cd "$root" && swift build --target Crypto --show-bin-path)
+    if [[ ! -f $products/Modules/Crypto.swiftmodule ]]; then
+        echo "build: swift-crypto via SwiftPM" >&2
+        (cd "$root" && swift build --target Crypto >&2)
+    fi
+    mkdir -p "$build/crypto"
+    cp "$products"/Modules/{Crypto,CryptoBoringWrapper}.swiftmodule "$build/crypto/"
+    rm -f "$archive"
+    find "$products"/{Crypto,CryptoBoringWrapper,CCryptoBoringSSL,CCryptoBoringSSLShims}.build -name '*.o' -print0 |
+        xargs -0 ar rcs "$archive"
+}
+
+# Which modules each harness needs, in dependency order.
+case $harness in
+wire) modules=(Wire) ;;
+reassembly) modules=(Wire Reassembly SMTP) ;;
+smtp) modules=(SMTP) ;;
+pcap)
+    crypto
+    modules=(Wire Reassembly SMTP Capture Analysis)
+    ;;
+*)
+    echo "unknown harness: $harness" >&2
+    exit 2
+    ;;
+esac
+
+objects=()
+rebuilt=0
+for name in "${modules[@]}"; do
+    module "$name"
+    objects+=("$build/$name.o")
+done
+
+# The input formats and checks live with the regression tests that replay
+# the same inputs (Tests/RegressionTests/Replay); here a broken check traps.
+replay="$root/Tests/RegressionTests/Replay"
+extra=()
+shared=("$here/Shared/Require+Fuzz.swift" "$replay/FuzzInput.swift")
+case $harness in
+wire) shared+=("$replay/WireReplay.swift") ;;
+reassembly) shared+=("$replay/StreamChecker.swift" "$replay/Pipeline.swift" "$replay/ReassemblyReplay.swift") ;;
+smtp) shared+=("$replay/SMTPReplay.swift") ;;
+pcap)
+    shared+=("$replay/StreamChecker.swift" "$replay/Pipeline.swift" "$replay/CaptureReplay.swift")
+    extra=(-I "$root/Sources/CLibpcap" -I "$build/crypto" -lpcap "$build/crypto/libsmtpscope-crypto.a")
+    ;;
+esac
+
+echo "build: harness $harness" >&2
+# From the build folder: swiftc leaves module files in the current directory.
+cd "$build"
+swiftc "${flags[@]}" -module-name "Fuzz_$harness" -I "$build" \
+    "$here/Harnesses/$harness.swift" "${shared[@]}" "${objects[@]}" "${extra[@]}" \
+    -o "$build/fuzz-$harness.new" 2> >(grep -v "Cannot export local symbol" >&2)
+# Replace, not overwrite: a running fuzzer keeps its binary.
+mv -f "$build/fuzz-$harness.new" "$build/fuzz-$harness"
+echo "$build/fuzz-$harness"
