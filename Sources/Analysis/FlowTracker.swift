@@ -159,7 +159,7 @@ struct FlowTracker<Dialog: SMTPDialog> {
             let at = current(summary.transaction, context: context)
             apply(summary, to: at)
             transactions[at].endOfDataSeen = true
-            transactions[at].terminator = geometry(of: terminator, context: context)
+            transactions[at].terminator = geometry(of: terminator, context: context, messageStart: summary.dataOffset)
             let record = transactions[at].terminator
             if record.isSplit {
                 let positions = record.splitAfter.map(String.init).joined(separator: ",")
@@ -314,13 +314,17 @@ struct FlowTracker<Dialog: SMTPDialog> {
         transactions[at].dataCommandSeen = true
     }
 
-    private func geometry(of terminator: TerminatorInfo?, context: EventContext) -> TerminatorRecord {
+    /// Where the terminator's bytes fell. Bytes before `messageStart` are the DATA line's own
+    /// CRLF (an empty message): sent before the 354, they are in another segment by protocol,
+    /// not by a split, so the geometry covers only the terminator bytes that follow it.
+    private func geometry(of terminator: TerminatorInfo?, context: EventContext, messageStart: UInt64 = 0) -> TerminatorRecord {
         guard let terminator else {
             // BDAT LAST: the final chunk's last byte ends the message.
             return TerminatorRecord(seen: true, style: "bdat", frames: [context.frame], splitAfter: [],
                                     timeNanoseconds: context.timestampNanoseconds, spreadNanoseconds: 0)
         }
-        guard let geometry = TerminatorGeometry(offset: terminator.offset, length: terminator.length, ring: ring) else {
+        let skip = messageStart > terminator.offset ? Int(min(UInt64(terminator.length), messageStart &- terminator.offset)) : 0
+        guard let geometry = TerminatorGeometry(offset: terminator.offset, length: terminator.length, from: skip, ring: ring) else {
             return TerminatorRecord(seen: true, style: terminator.style.rawValue, frames: [context.frame],
                                     timeNanoseconds: context.timestampNanoseconds, offset: terminator.offset)
         }

@@ -50,15 +50,16 @@ struct TerminatorGeometry: Equatable {
     /// False when a byte's segment was no longer remembered (geometry partial).
     var complete: Bool
 
-    /// Traces bytes `[offset, offset+length)` through `ring`; nil when none is remembered.
-    init?(offset: UInt64, length: Int, ring: SegmentRing) {
+    /// Traces bytes `[offset+from, offset+length)` through `ring` (positions stay counted from
+    /// `offset`); nil when none is remembered.
+    init?(offset: UInt64, length: Int, from: Int = 0, ring: SegmentRing) {
         var frames: [UInt64] = []
         var splits: [Int] = []
         var previous: SegmentRing.Entry?
         var first: SegmentRing.Entry?
         var last: SegmentRing.Entry?
         var complete = true
-        for position in 0..<max(0, length) {
+        for position in max(0, from)..<max(max(0, from), length) {
             guard let entry = ring.entry(containing: offset &+ UInt64(position)) else {
                 complete = false
                 previous = nil

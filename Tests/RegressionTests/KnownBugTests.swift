@@ -30,7 +30,7 @@ struct KnownBugTests {
     /// Tests/Fuzz/make-seeds.py, written by text2pcap) whose message is empty;
     /// the client sends `DATA\r\n` in frame 11, gets 354 in frame 12 and sends
     /// `.\r\n` in frame 13 alone. Nothing is split, yet smtp.eod_split is reported.
-    @Test(.bug(id: "analysis-empty-message-eod-split", "empty message reported as a split terminator (frames 11/13)"))
+    @Test(.bug(id: "analysis-empty-message-eod-split", "empty message was reported as a split terminator (frames 11/13); fixed"))
     func emptyMessageIsNotASplitTerminator() throws {
         let capture = try OfflineCapture(path: RegressionFiles.path("pcap-empty-message-eod-split.pcap"))
         let analyzer = Analyzer()
@@ -43,11 +43,9 @@ struct KnownBugTests {
         let transactions = result.flows.flatMap(\.transactions)
         try #require(transactions.count == 1)
         #expect(transactions[0].outcome == .accepted)
-        withKnownIssue {
-            #expect(transactions[0].terminator.frames == [13])
-            #expect(transactions[0].terminator.splitAfter == [])
-            #expect(!result.flows[0].findings.contains { $0.code == .eodSplit })
-        }
+        #expect(transactions[0].terminator.frames == [13])
+        #expect(transactions[0].terminator.splitAfter == [])
+        #expect(!result.flows[0].findings.contains { $0.code == .eodSplit })
     }
 
     /// A capture found by the pcap harness (minimised; its replay uses small
@@ -57,7 +55,7 @@ struct KnownBugTests {
     /// traps on overflow (Sources/Analysis/TimeText.swift:25). Child process.
     @Test(.bug(id: "analysis-text-duration-overflow", "TimeText.fixed traps on durations over ~58 years"))
     func fuzzedRetryIntervalDoesNotTrap() async {
-        await withKnownIssue {
+        do {
             await #expect(processExitsWith: .success) {
                 let bytes = RegressionFiles.bytes("pcap-text-duration-overflow.pcapng")
                 _ = bytes.withUnsafeBufferPointer { CaptureReplay.run($0) }
@@ -71,7 +69,7 @@ struct KnownBugTests {
     /// ~63 years, so the interval (2e18 ns) × 10 overflows UInt64.
     @Test(.bug(id: "analysis-text-duration-overflow", "smtpscope analyze traps on a retry 2e9 s later"))
     func textReportOfAHugeRetryIntervalDoesNotTrap() async {
-        await withKnownIssue {
+        do {
             await #expect(processExitsWith: .success) {
                 let capture = try OfflineCapture(path: RegressionFiles.path("pcap-retry-interval-overflow.pcap"))
                 let analyzer = Analyzer()
@@ -92,7 +90,7 @@ struct KnownBugTests {
     /// `smtpscope analyze` dies whatever the output format. Child process.
     @Test(.bug(id: "analysis-text-duration-overflow", "Analyzer traps on a server RST decades after the client's data"))
     func serverTimeoutAfterDecadesDoesNotTrap() async {
-        await withKnownIssue {
+        do {
             await #expect(processExitsWith: .success) {
                 let capture = try OfflineCapture(path: RegressionFiles.path("pcap-server-timeout-duration-overflow.pcap"))
                 let analyzer = Analyzer()

@@ -24,12 +24,7 @@ enum RegressionFiles {
 
     /// Inputs that still show a known, reported bug (Tests/Fuzz/known-bugs.txt),
     /// each replayed by its own test in `KnownBugTests`.
-    static let knownBugs: [String: KnownBug] = [
-        "pcap-empty-message-eod-split.pcap": KnownBug(id: "analysis-empty-message-eod-split", traps: false),
-        "pcap-text-duration-overflow.pcapng": KnownBug(id: "analysis-text-duration-overflow", traps: true),
-        "pcap-retry-interval-overflow.pcap": KnownBug(id: "analysis-text-duration-overflow", traps: true),
-        "pcap-server-timeout-duration-overflow.pcap": KnownBug(id: "analysis-text-duration-overflow", traps: true),
-    ]
+    static let knownBugs: [String: KnownBug] = [:]
 
     struct KnownBug {
         /// The id in Tests/Fuzz/known-bugs.txt.
