@@ -10,16 +10,35 @@ public enum JSONLinesEncoder {
     /// The lines of `encode(_ result: AnalysisResult)`, each ending in `"\n"`, handed to `write` one at a time
     /// from one reused buffer: no array of all lines is built (for writing straight to output).
     public static func write(_ result: AnalysisResult, to write: (String) -> Void) {
-        var line = ""
-        func emit(_ value: JSONValue) {
+        var writer = LineWriter()
+        for flow in result.flows { writer.write(flow, to: write) }
+        writer.writeEnd(messages: result.messages, summary: result.summary, to: write)
+    }
+
+    /// Writes records one line at a time from one reused buffer, for output written as the
+    /// run goes (`analyze` streams each `flow` record as the flow closes).
+    public struct LineWriter {
+        private var line = ""
+
+        public init() {}
+
+        /// One `flow` record, ending in `"\n"`.
+        public mutating func write(_ flow: FlowRecord, to write: (String) -> Void) {
+            emit(JSONLinesEncoder.flowValue(flow), to: write)
+        }
+
+        /// The `message` records, then the `summary` record (last), each ending in `"\n"`.
+        public mutating func writeEnd(messages: [MessageRecord], summary: SummaryRecord, to write: (String) -> Void) {
+            for message in messages { emit(JSONLinesEncoder.messageValue(message), to: write) }
+            emit(JSONLinesEncoder.summaryValue(summary), to: write)
+        }
+
+        private mutating func emit(_ value: JSONValue, to write: (String) -> Void) {
             line.removeAll(keepingCapacity: true)
             value.write(to: &line)
             line += "\n"
             write(line)
         }
-        for flow in result.flows { emit(flowValue(flow)) }
-        for message in result.messages { emit(messageValue(message)) }
-        emit(summaryValue(result.summary))
     }
 
     public static func encode(_ flow: FlowRecord) -> String { flowValue(flow).serialized }

@@ -9,20 +9,49 @@ public struct TextOptions: Sendable {
 /// summary sentence and the middlebox verdict.
 public func renderText(_ result: AnalysisResult, options: TextOptions = TextOptions()) -> String {
     var out = ""
-    let names = Dictionary(result.summary.captures.map { ($0.index, $0.name) }, uniquingKeysWith: { a, _ in a })
-    let shown = result.flows.filter { options.all || $0.hasProblems }
-    for flow in shown {
-        TextRenderer.writeFlow(flow, captureName: names[flow.capture] ?? "capture \(flow.capture)", to: &out)
-        out += "\n"
+    let names = TextReport.captureNames(result.summary)
+    var shown = 0
+    for flow in result.flows where options.all || flow.hasProblems {
+        TextReport.writeFlow(flow, captureName: names[flow.capture] ?? "capture \(flow.capture)", to: &out)
+        shown += 1
     }
-    let retried = result.messages.filter { $0.attempts.count >= 2 || $0.acceptedLate > 0 }
-    if !retried.isEmpty {
-        out += "Retried messages\n"
-        for message in retried { TextRenderer.writeMessage(message, names: names, to: &out) }
-        out += "\n"
-    }
-    TextRenderer.writeSummary(result.summary, shownFlows: shown.count, to: &out)
+    TextReport.writeEnd(messages: result.messages, summary: result.summary, shownFlows: shown) { out += $0 }
     return out
+}
+
+/// The text report in pieces, for writing it as the run goes (`analyze` streams each
+/// flow's block as the flow closes): ``writeFlow(_:captureName:to:)`` per shown flow,
+/// then ``writeEnd(messages:summary:shownFlows:write:)`` once. Together they print exactly
+/// what ``renderText(_:options:)`` prints.
+public enum TextReport {
+    /// One flow's block, followed by the blank line that separates blocks.
+    public static func writeFlow(_ flow: FlowRecord, captureName: String, to out: inout String) {
+        TextRenderer.writeFlow(flow, captureName: captureName, to: &out)
+        out += "\n"
+    }
+
+    /// The retried messages and the summary, handed to `write` a few lines at a time.
+    /// `shownFlows` is the number of flow blocks printed before.
+    public static func writeEnd(messages: [MessageRecord], summary: SummaryRecord, shownFlows: Int, write: (String) -> Void) {
+        let names = captureNames(summary)
+        var out = ""
+        var first = true
+        for message in messages where message.attempts.count >= 2 || message.acceptedLate > 0 {
+            out.removeAll(keepingCapacity: true)
+            if first { out += "Retried messages\n" }
+            first = false
+            TextRenderer.writeMessage(message, names: names, to: &out)
+            write(out)
+        }
+        out.removeAll(keepingCapacity: true)
+        if !first { out += "\n" }
+        TextRenderer.writeSummary(summary, shownFlows: shownFlows, to: &out)
+        write(out)
+    }
+
+    static func captureNames(_ summary: SummaryRecord) -> [Int: String] {
+        Dictionary(summary.captures.map { ($0.index, $0.name) }, uniquingKeysWith: { a, _ in a })
+    }
 }
 
 enum TextRenderer {

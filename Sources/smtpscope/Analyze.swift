@@ -14,7 +14,9 @@ extension SMTPScope {
                 Text output: one block per connection with a problem (all with --all), the retried \
                 messages, then the summary. JSON Lines (--format jsonl, schema smtpscope/1): one \
                 `flow` record per connection, one `message` record per message seen in two or more \
-                transactions, and a `summary` record last.
+                transactions, and a `summary` record last. Connections are written as they close \
+                (those still open at the end of an input last), so memory follows the connections \
+                open at once, not how many a capture holds.
 
                 A damaged input (cut mid-record, bad record header) is reported on standard error as \
                 'smtpscope: FILE: frame N: REASON', and every frame before it is still analysed.
@@ -36,12 +38,32 @@ extension SMTPScope {
                 Diagnostics.write("smtpscope: \(error)")
                 throw ExitCode(ExitStatus.error)
             }
-            let run = CaptureRun.analyze(input, settings: settings)
+            // Each flow is written as it closes (close order), so memory follows the open
+            // flows; messages and the summary follow once every input is read.
+            let all = outputOptions.all
+            var shownFlows = 0
+            var lines = JSONLinesEncoder.LineWriter()
+            var block = ""
+            let onFlow: (FlowRecord, String) -> Void
+            switch outputOptions.format {
+            case .text:
+                onFlow = { flow, captureName in
+                    guard all || flow.hasProblems else { return }
+                    block.removeAll(keepingCapacity: true)
+                    TextReport.writeFlow(flow, captureName: captureName, to: &block)
+                    output.write(block)
+                    shownFlows += 1
+                }
+            case .jsonl:
+                onFlow = { flow, _ in lines.write(flow, to: output.write) }
+            }
+            let run = CaptureRun.analyze(input, settings: settings, onFlow: onFlow)
             if !run.inputs.isEmpty {
                 switch outputOptions.format {
-                case .text: output.write(renderText(run.result, options: TextOptions(all: outputOptions.all)))
+                case .text:
+                    TextReport.writeEnd(messages: run.result.messages, summary: run.result.summary, shownFlows: shownFlows, write: output.write)
                 case .jsonl:
-                    for line in JSONLinesEncoder.encode(run.result) { output.write(line + "\n") }
+                    lines.writeEnd(messages: run.result.messages, summary: run.result.summary, to: output.write)
                 }
             }
             if !output.close() {

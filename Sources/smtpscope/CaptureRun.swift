@@ -24,9 +24,29 @@ struct CaptureRun {
     /// Inputs of which nothing at all could be read.
     var unreadable: Int
 
-    /// Reads and analyses every input.
-    static func analyze(_ input: InputOptions, settings: AnalysisSettings) -> CaptureRun {
-        let analyzer = Analyzer(options: settings.options(ports: input.smtpPorts))
+    /// Reads and analyses every input. With `onFlow`, each flow record goes to it as the
+    /// flow closes (with its capture's name) and none is kept: `result.flows` stays empty,
+    /// so memory follows the open flows, not how many a capture holds. Without it, every
+    /// flow record is kept in `result.flows` (for commands that need them all at the end).
+    static func analyze(
+        _ input: InputOptions, settings: AnalysisSettings, onFlow: ((FlowRecord, String) -> Void)? = nil
+    ) -> CaptureRun {
+        var options = settings.options(ports: input.smtpPorts)
+        var names: [String] = []
+        let analyzer: Analyzer
+        if let onFlow {
+            options.retainFlowRecords = false
+            analyzer = Analyzer(options: options) { record in
+                guard case .flow(let flow) = record else { return }
+                onFlow(flow, names.indices.contains(flow.capture) ? names[flow.capture] : "capture \(flow.capture)")
+            }
+        } else {
+            analyzer = Analyzer(options: options)
+        }
+        func begin(_ path: String) {
+            names.append(path)
+            analyzer.beginCapture(name: path)
+        }
         var inputs: [Input] = []
         var unreadable = 0
         for path in input.files {
@@ -39,7 +59,7 @@ struct CaptureRun {
             var begun = false
             let outcome = capture.readPackets { info, bytes in
                 if !begun {
-                    analyzer.beginCapture(name: path)
+                    begin(path)
                     begun = true
                 }
                 analyzer.process(info, frame: bytes)
@@ -52,7 +72,7 @@ struct CaptureRun {
                 unreadable += 1
                 continue
             }
-            if !begun { analyzer.beginCapture(name: path) }
+            if !begun { begin(path) }
             analyzer.noteRead(outcome)
             analyzer.endCapture()
             inputs.append(Input(path: path, sizeBytes: size))
