@@ -22,7 +22,7 @@ root=$(cd "$here/../.." && pwd)
 work=${SMTPSCOPE_FUZZ_DIR:-/tmp/smtpscope-fuzz}/$harness
 regressions="$root/captures/regressions"
 export SWIFT_BACKTRACE=enable=no
-SMTPSCOPE_FUZZ_KNOWN_BUGS=$(grep -v '^#' "$here/known-bugs.txt" | awk 'NF {print $1}' | paste -sd, -)
+SMTPSCOPE_FUZZ_KNOWN_BUGS=$({ grep -v '^#' "$here/known-bugs.txt" || true; } | awk 'NF {print $1}' | paste -sd, -)
 export SMTPSCOPE_FUZZ_KNOWN_BUGS
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:handle_abort=1}
 
