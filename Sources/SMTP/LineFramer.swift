@@ -16,8 +16,6 @@ struct FramedLine {
     var truncated: Bool
     /// The line held a `\r` not followed by `\n`.
     var bareCR: Bool
-    /// Its overflow was already reported while the line was still unfinished (``LineFramer/takeOverflow()``).
-    var overflowReported = false
     /// Index range of the content in the current chunk, when it was not buffered.
     fileprivate var direct: Range<Int>?
 }
@@ -34,8 +32,6 @@ struct LineFramer {
     private var partialBareCR = false
     /// The partial line's last byte was `\r`.
     private var lastWasCR = false
-    /// The unfinished line's overflow has been handed out by `takeOverflow()`.
-    private var overflowTaken = false
 
     /// Bytes of an unfinished line; 0 at a line boundary.
     var pendingLength: Int { partialLength }
@@ -48,15 +44,6 @@ struct LineFramer {
         partialLength = 0
         partialBareCR = false
         lastWasCR = false
-        overflowTaken = false
-    }
-
-    /// The offset of an unfinished line that has outgrown the limit, once per line, so the
-    /// limit is reported when it is hit, not only if the line ever ends (it may never).
-    mutating func takeOverflow() -> UInt64? {
-        guard pendingTruncated, !overflowTaken else { return nil }
-        overflowTaken = true
-        return partialOffset
     }
 
     /// Finds the next line in `bytes[start...]` (`bytes[0]` is at stream offset `base`).
@@ -106,10 +93,8 @@ struct LineFramer {
             line = FramedLine(
                 offset: partialOffset, length: total, ending: prevCR ? .crlf : .bareLF,
                 truncated: contentLength > maxLength, bareCR: bareCR, direct: nil)
-            line.overflowReported = overflowTaken
         }
         partialLength = 0
-        overflowTaken = false
         partialBareCR = false
         lastWasCR = false
         return (line, end)

@@ -43,7 +43,6 @@ extension SMTPSession {
             case .commands:
                 guard let (line, end) = clientFramer.next(bytes, from: i, base: base, maxLength: options.maxLineLength)
                 else {
-                    if let offset = clientFramer.takeOverflow() { anomaly(.lineTooLong, .client, offset, emit: emit) }
                     i = n
                     break
                 }
@@ -90,7 +89,7 @@ extension SMTPSession {
             if !clientResyncQuiet { anomaly(.dataAfterGap, .client, line.offset, emit: emit) }
             clientResyncQuiet = false
         }
-        if line.truncated && !line.overflowReported { anomaly(.lineTooLong, .client, line.offset, emit: emit) }
+        if line.truncated { anomaly(.lineTooLong, .client, line.offset, emit: emit) }
         if line.ending == .bareLF { anomaly(.bareLF, .client, line.offset, emit: emit) }
         if line.bareCR { anomaly(.bareCR, .client, line.offset, emit: emit) }
         if masked { anomaly(.commandMasked, .client, line.offset, emit: emit) }
@@ -229,6 +228,7 @@ extension SMTPSession {
             break
         }
         clientMode = .commands
+        reportUnfinishedOverlongLine(.client, emit: emit)
         clientFramer.reset()
         authResponsePending = nil
         clientResync = true

@@ -9,10 +9,7 @@ extension SMTPSession {
                 return
             }
             guard let (line, end) = serverFramer.next(bytes, from: i, base: base, maxLength: options.maxLineLength)
-            else {
-                if let offset = serverFramer.takeOverflow() { anomaly(.lineTooLong, .server, offset, emit: emit) }
-                return
-            }
+            else { return }
             i = end
             serverLine(line, bytes, emit: emit)
         }
@@ -25,6 +22,7 @@ extension SMTPSession {
         // Which replies were lost is unknown: forget the pending commands rather than misattribute.
         pending.removeAll()
         building = nil
+        reportUnfinishedOverlongLine(.server, emit: emit)
         serverFramer.reset()
         serverResync = true
     }
@@ -42,7 +40,7 @@ extension SMTPSession {
             serverResync = false
             anomaly(.dataAfterGap, .server, line.offset, emit: emit)
         }
-        if line.truncated && !line.overflowReported { anomaly(.lineTooLong, .server, line.offset, emit: emit) }
+        if line.truncated { anomaly(.lineTooLong, .server, line.offset, emit: emit) }
         if line.ending == .bareLF { anomaly(.bareLF, .server, line.offset, emit: emit) }
         if line.bareCR { anomaly(.bareCR, .server, line.offset, emit: emit) }
 

@@ -132,6 +132,7 @@ public struct SMTPSession {
     /// `side` will send nothing more.
     public mutating func end(_ side: SMTPSide, emit: (SMTPEvent) -> Void) {
         if case .hold = clientMode { commitHold(emit: emit) }
+        reportUnfinishedOverlongLine(side, emit: emit)
         guard side == .client else { return }
         if transaction?.messageActive == true, clientMode == .data || isBDAT(clientMode) {
             endMessageIncomplete(.end, emit: emit)
@@ -140,6 +141,15 @@ public struct SMTPSession {
     }
 
     // MARK: - Shared helpers
+
+    /// A line that outgrew the limit and is cut off by a gap or the end of the stream never
+    /// completes, so its completion cannot report it: say it here. Reported at these points
+    /// (not while the line grows) so that events do not depend on how the bytes were chunked.
+    mutating func reportUnfinishedOverlongLine(_ side: SMTPSide, emit: (SMTPEvent) -> Void) {
+        let framer = side == .client ? clientFramer : serverFramer
+        guard framer.pendingTruncated else { return }
+        anomaly(.lineTooLong, side, framer.pendingOffset, emit: emit)
+    }
 
     func isBDAT(_ mode: ClientMode) -> Bool {
         if case .bdat = mode { return true }
