@@ -24,7 +24,10 @@ enum RegressionFiles {
 
     /// Inputs that still show a known, reported bug (Tests/Fuzz/known-bugs.txt),
     /// each replayed by its own test in `KnownBugTests`.
-    static let knownBugs: [String: KnownBug] = [:]
+    static let knownBugs: [String: KnownBug] = [
+        "smtp-crash-4f012188808a": KnownBug(id: "smtp-near-miss-chunking", traps: false),
+        "pcap-crash-a6980c557913": KnownBug(id: "reassembly-tracked-flows-over-limit", traps: false),
+    ]
 
     struct KnownBug {
         /// The id in Tests/Fuzz/known-bugs.txt.
