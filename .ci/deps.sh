@@ -3,12 +3,14 @@
 # Idempotent: installs only what is missing. Needs root (or sudo) when something is missing.
 set -euo pipefail
 need=()
-dpkg -s libpcap-dev >/dev/null 2>&1 || need+=(libpcap-dev)
-dpkg -s pkg-config >/dev/null 2>&1 || need+=(pkg-config)
+# Installed means "install ok installed" (dpkg -s also succeeds for removed packages that left config files).
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
+installed libpcap-dev || need+=(libpcap-dev)
+installed pkg-config || need+=(pkg-config)
 # The live-capture tests build a veth pair between network namespaces, run a real SMTP
 # server (aiosmtpd) and compare with tcpdump's view; setpriv drops CAP_NET_RAW.
 for pkg in iproute2 ethtool tcpdump python3 python3-aiosmtpd util-linux; do
-  dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
+  installed "$pkg" || need+=("$pkg")
 done
 if [ "${#need[@]}" -gt 0 ]; then
   sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
