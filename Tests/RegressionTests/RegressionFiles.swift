@@ -26,7 +26,6 @@ enum RegressionFiles {
     /// each replayed by its own test in `KnownBugTests`.
     static let knownBugs: [String: KnownBug] = [
         "smtp-crash-4f012188808a": KnownBug(id: "smtp-near-miss-chunking", traps: false),
-        "pcap-crash-a6980c557913": KnownBug(id: "reassembly-tracked-flows-over-limit", traps: false),
     ]
 
     struct KnownBug {

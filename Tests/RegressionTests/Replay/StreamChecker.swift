@@ -113,9 +113,11 @@ struct StreamChecker {
     /// Bounds that must hold after every `process` call.
     func checkBounds(_ reassembler: TCPReassembler, lastPayload: Int) {
         let options = reassembler.options
+        // Open flows are bounded by maxFlows (checked against the events below); closed tuples
+        // kept briefly for late packets are bounded separately by maxClosedFlows.
         require(
-            reassembler.trackedFlows <= max(options.maxFlows, 1),
-            "flow table over its limit: \(reassembler.trackedFlows)")
+            reassembler.trackedFlows <= max(options.maxFlows, 1) + max(options.maxClosedFlows, 0),
+            "flow table over its limits: \(reassembler.trackedFlows)")
         require(reassembler.bufferedOutOfOrderBytes >= 0, "negative out-of-order byte count")
         require(
             reassembler.bufferedOutOfOrderBytes <= options.maxOutOfOrderBytesTotal + lastPayload,
