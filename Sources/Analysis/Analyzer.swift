@@ -33,7 +33,13 @@ public final class Analyzer {
 
     private var decoder = PacketDecoder()
     private var reassembler: TCPReassembler
-    private var trackers: [FlowID: FlowTracker<SMTPSession>] = [:]
+    /// Boxed: a dictionary of ~1.4 KB structs copied the tracker out and back on every
+    /// event and held its full size in every empty bucket.
+    private final class TrackerBox {
+        var tracker: FlowTracker<SMTPSession>
+        init(_ tracker: FlowTracker<SMTPSession>) { self.tracker = tracker }
+    }
+    private var trackers: [FlowID: TrackerBox] = [:]
     private var flows: [FlowRecord] = []
     private var counts = SummaryCounts()
     private var messages: MessageTable
@@ -147,7 +153,8 @@ public final class Analyzer {
         let index = captures.count - 1
         switch event {
         case .opened(let info):
-            trackers[info.id] = FlowTracker(info: info, capture: index, options: options, dialog: SMTPSession(options: options.smtp))
+            trackers[info.id] = TrackerBox(
+                FlowTracker(info: info, capture: index, options: options, dialog: SMTPSession(options: options.smtp)))
         case .closed(let id, let summary):
             closeFlow(id, summary: summary)
         case .limitReached(_, let flow, _):
@@ -160,20 +167,20 @@ public final class Analyzer {
     }
 
     private func forward(_ event: StreamEvent, to id: FlowID) {
-        guard trackers[id] != nil else { return }
-        trackers[id]?.handle(event)
-        if let onRecord, let live = trackers[id]?.drainLive() {
-            for record in live { onRecord(.transaction(record)) }
+        guard let box = trackers[id] else { return }
+        box.tracker.handle(event)
+        if let onRecord {
+            for record in box.tracker.drainLive() { onRecord(.transaction(record)) }
         }
     }
 
     private func closeFlow(_ id: FlowID, summary: FlowSummary?) {
-        guard var tracker = trackers.removeValue(forKey: id) else { return }
-        let record = tracker.close(summary: summary, now: now)
+        guard let box = trackers.removeValue(forKey: id) else { return }
+        let record = box.tracker.close(summary: summary, now: now)
         if let onRecord {
-            for queued in tracker.drainLive() { onRecord(.transaction(queued)) }
+            for queued in box.tracker.drainLive() { onRecord(.transaction(queued)) }
             // Decided only now (e.g. cut off by the capture's end), or the TLS placeholder.
-            for transaction in record.transactions where !tracker.wasReported(transaction.index) {
+            for transaction in record.transactions where !box.tracker.wasReported(transaction.index) {
                 onRecord(.transaction(transaction))
             }
             onRecord(.flow(record))
@@ -187,8 +194,9 @@ public final class Analyzer {
         nextSweep = now &+ 1_000_000_000
         guard let onRecord else { return }
         for id in trackers.keys.sorted() {
-            trackers[id]?.advanceClock(to: now)
-            for record in trackers[id]?.drainLive() ?? [] { onRecord(.transaction(record)) }
+            guard let box = trackers[id] else { continue }
+            box.tracker.advanceClock(to: now)
+            for record in box.tracker.drainLive() { onRecord(.transaction(record)) }
         }
     }
 }
