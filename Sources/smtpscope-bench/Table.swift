@@ -50,6 +50,9 @@ struct Table {
                 + lpad(row.packets > 0 ? format(row.packets / 1e3 / row.seconds, 1) : "-", 10) + lpad(ratio, 8)
                 + lpad(format(Double(row.peakKilobytes) / 1024, 1) + " MiB" + (row.peakIsChilds ? " " : "*"), 12) + "  " + row.note)
         }
+        if rows.contains(where: { $0.seconds > 0 && !$0.peakIsChilds }) {
+            Swift.print("* not above this benchmark's own peak RSS: ru_maxrss may show ours (posix_spawn runs the child on our memory until exec)")
+        }
     }
 }
 
