@@ -11,7 +11,8 @@ struct Bench: ParsableCommand {
             its own VmHWM): (a) the bare libpcap read loop through Capture, (b) + Wire decode, (c) + TCP \
             reassembly, (d) + SMTP sessions. (e) is what users run: the real `smtpscope analyze --format \
             jsonl -o FILE CAPTURE` built next to this executable (with --threads 1 when it has that option), \
-            peak RSS from wait4's ru_maxrss. (f) is the same with --threads N: its output must be identical \
+            peak RSS its own wait4 ru_maxrss, read through /usr/bin/time (posix_spawn would carry this \
+            benchmark's peak into a direct child's). (f) is the same with --threads N: its output must be identical \
             byte for byte, and the speedup (e)/(f) is shown. (g) is tshark extracting SMTP reply codes. \
             (e') runs the analysis in-process (stage name inprocess; not timed by default).
 

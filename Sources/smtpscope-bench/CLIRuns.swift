@@ -2,7 +2,7 @@ import Foundation
 
 /// Runs the real `smtpscope analyze --format jsonl -o FILE CAPTURE` (stage (e),
 /// and (f) with `--threads N`), built next to this executable: wall time of the
-/// whole process, peak RSS from `wait4`'s `ru_maxrss`.
+/// whole process, peak RSS its own `ru_maxrss` (see ``runChildMeasured``).
 struct CLIRuns {
     var folder: String
     var repeats: Int
@@ -40,7 +40,7 @@ struct CLIRuns {
         let arguments = [smtpscope, "analyze", "--format", "jsonl", "-o", output] + (threads.map { ["--threads", String($0)] } ?? []) + [capture]
         var best: Outcome?
         for _ in 0..<repeats {
-            guard let run = runChild(arguments, stdoutPath: "/dev/null", stderrPath: errors), run.status == 0 || run.status == 1 else {
+            guard let run = runChildMeasured(arguments, stdoutPath: "/dev/null", stderrPath: errors), run.status == 0 || run.status == 1 else {
                 let message = (try? String(contentsOfFile: errors, encoding: .utf8)) ?? ""
                 FileHandle.standardError.write(Data("\(arguments.joined(separator: " ")) failed: \(message.prefix(300))\n".utf8))
                 try? FileManager.default.removeItem(atPath: output)

@@ -1,3 +1,5 @@
+import Foundation
+
 #if canImport(Glibc)
     import Glibc
 #endif
@@ -66,4 +68,21 @@ func ownExecutable() -> String {
     let count = readlink("/proc/self/exe", &buffer, buffer.count - 1)
     guard count > 0 else { return CommandLine.arguments[0] }
     return String(decoding: buffer.prefix(count).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+}
+
+/// Like ``runChild``, but the peak RSS is the child's own: GNU time, a small
+/// program, forks and execs it and reports its `ru_maxrss` (%M), so neither
+/// our memory nor time's leaks into the figure. Without /usr/bin/time, falls
+/// back to ``runChild`` (whose figure ``ChildRun/peakIsChilds`` qualifies).
+func runChildMeasured(_ arguments: [String], stdoutPath: String, stderrPath: String? = nil) -> ChildRun? {
+    let time = "/usr/bin/time"
+    guard FileManager.default.isExecutableFile(atPath: time) else { return runChild(arguments, stdoutPath: stdoutPath, stderrPath: stderrPath) }
+    let report = temporaryPath("time-\(arguments.count)")
+    defer { try? FileManager.default.removeItem(atPath: report) }
+    guard var run = runChild([time, "-f", "%M", "-o", report] + arguments, stdoutPath: stdoutPath, stderrPath: stderrPath) else { return nil }
+    let text = ((try? String(contentsOfFile: report, encoding: .utf8)) ?? "").split(separator: "\n").last.map(String.init) ?? ""
+    guard let kilobytes = Int(text.trimmingCharacters(in: .whitespaces)) else { return run }
+    run.peakKilobytes = kilobytes
+    run.parentPeakKilobytes = 0
+    return run
 }

@@ -4,8 +4,9 @@ import Foundation
 /// of this executable, (e) and (f) as the real `smtpscope analyze`, then tshark;
 /// prints the table, the truth checks, the allocation counts and the verdict.
 ///
-/// This process keeps its own memory small until every timed child has run
-/// (truth and outputs are read afterwards): see ``ChildRun/parentPeakKilobytes``.
+/// Peak RSS of (e), (f) and tshark comes from GNU time (see ``runChildMeasured``);
+/// this process also keeps its own memory small until every timed child has
+/// run (truth and outputs are read afterwards), for the fallback's sake.
 struct Runner {
     var path: String
     var stages: [String]
@@ -94,9 +95,12 @@ struct Runner {
             let within = abs(small - other) <= 0.10 * min(small, other)
             let names = [(path, small), (flatness.otherPath, other)].sorted { Self.size(of: $0.0) < Self.size(of: $1.0) }
             print("peak RSS \(sizeLabel(names[0].0)): \(format(names[0].1, 1)) MiB, \(sizeLabel(names[1].0)): \(format(names[1].1, 1)) MiB, "
-                + "within 10%: \(within ? "yes" : "no")  (|difference| <= 10 % of the smaller; smtpscope analyze, ru_maxrss)")
-            print("  mix: " + TrafficMix.describe([path, flatness.otherPath]))
-            verdict.add("peak RSS flat", "within 10%", format(abs(small - other) / min(small, other) * 100, 1) + "% apart", within)
+                + "within 10%: \(within ? "yes" : "no")  (|difference| <= 10 % of the smaller; smtpscope analyze, ru_maxrss)"
+                + (flatness.small.run.peakIsChilds && flatness.other.run.peakIsChilds ? "" : " (* a figure may be ours: see below the table)"))
+            let mix = TrafficMix.describe([path, flatness.otherPath])
+            print("  mix: " + mix.text)
+            verdict.add("peak RSS flat", "within 10%", format(abs(small - other) / min(small, other) * 100, 1) + "% apart"
+                + (mix.same ? "" : " (mix differs)"), mix.same ? within : nil)
         }
         if let single, let multi {
             let comparison = compareFiles(single.output, multi.output)
@@ -128,7 +132,7 @@ struct Runner {
             let perPacket = try AllocationReport(path: path, stages: stages, packets: packets).run()
             // A few amortised growths (a table doubling) in the whole window are not per-packet allocations.
             for (label, value) in perPacket {
-                verdict.add("allocs/frame \(label)", "0 (< 0.001)", format(value, 4), value < 0.001)
+                verdict.add("allocs/frame \(label)", "0 (< 0.001)", format(value, 5), value < 0.001)
             }
         }
         verdict.print()
@@ -150,7 +154,7 @@ struct Runner {
     private func tsharkRow(packets: Double) -> Row {
         let output = temporaryPath("tshark")
         defer { try? FileManager.default.removeItem(atPath: output) }
-        guard let child = runChild(
+        guard let child = runChildMeasured(
             ["tshark", "-r", path, "-Y", "smtp.response.code", "-T", "fields", "-e", "frame.number", "-e", "smtp.response.code"],
             stdoutPath: output), child.status == 0
         else { return Row(label: "(g) tshark", note: "n/a (tshark failed or missing)") }

@@ -27,7 +27,7 @@ struct Table {
         }
         rows.append(Row(label: label, seconds: outcome.seconds, packets: packets, peakKilobytes: outcome.run.peakKilobytes,
                         peakIsChilds: outcome.run.peakIsChilds,
-                        note: ([what, "real executable, wall time, peak = ru_maxrss"] + (outcome.run.status == 0 ? [] : ["exit \(outcome.run.status)\(outcome.run.status == 1 ? " (problems found)" : "")"]))
+                        note: ([what, "real executable, wall time, peak = its ru_maxrss"] + (outcome.run.status == 0 ? [] : ["exit \(outcome.run.status)\(outcome.run.status == 1 ? " (problems found)" : "")"]))
                             .filter { !$0.isEmpty }.joined(separator: "; ")))
     }
 
