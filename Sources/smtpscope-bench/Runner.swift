@@ -98,7 +98,7 @@ struct Runner {
                 + "within 10%: \(within ? "yes" : "no")  (|difference| <= 10 % of the smaller; smtpscope analyze, ru_maxrss)"
                 + (flatness.small.run.peakIsChilds && flatness.other.run.peakIsChilds ? "" : " (* a figure may be ours: see below the table)"))
             let mix = TrafficMix.describe([path, flatness.otherPath])
-            print("  mix: " + mix.text)
+            print("  mix (\(sizeLabel(path)) / \(sizeLabel(flatness.otherPath))): " + mix.text)
             verdict.add("peak RSS flat", "within 10%", format(abs(small - other) / min(small, other) * 100, 1) + "% apart"
                 + (mix.same ? "" : " (mix differs)"), mix.same ? within : nil)
         }
