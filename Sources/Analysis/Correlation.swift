@@ -100,9 +100,14 @@ public enum Correlator {
     }
 
     static func identity(of record: TransactionRecord) -> String? {
-        if let id = record.messageID, !id.isEmpty { return "id:" + id }
-        guard let fingerprint = record.fingerprint, !fingerprint.isEmpty else { return nil }
-        return "fp:" + fingerprint + "|" + (record.mailFrom ?? "") + "|" + record.rcptTo.sorted().joined(separator: ",")
+        identity(messageID: record.messageID, fingerprint: record.fingerprint, mailFrom: record.mailFrom, rcptTo: record.rcptTo)
+    }
+
+    /// The identity of a transaction with this envelope.
+    static func identity(messageID: String?, fingerprint: String?, mailFrom: String?, rcptTo: [String]) -> String? {
+        if let id = messageID, !id.isEmpty { return "id:" + id }
+        guard let fingerprint, !fingerprint.isEmpty else { return nil }
+        return "fp:" + fingerprint + "|" + (mailFrom ?? "") + "|" + rcptTo.sorted().joined(separator: ",")
     }
 
     static func message(from group: [TransactionRecord], windowNanoseconds: Int64) -> MessageRecord {

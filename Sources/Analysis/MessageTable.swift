@@ -8,8 +8,18 @@
 /// identity; beyond it the earliest is forgotten (``droppedTransactions``). Within the limits
 /// ``messages()`` equals ``Correlator/messages(from:windowNanoseconds:)`` over the same
 /// transactions, whatever order they were noted in.
+///
+/// Memory: an identity seen once (most are) costs a 24-byte slot, about 7 bytes of hash
+/// index, and its entry packed into one shared byte arena (``EntryCoding``): about 16 bytes
+/// for the view and its envelope's text, with a hex fingerprint in 8 bytes. The identity
+/// string is not stored: the index files slots by a 64-bit hash of it and a match is
+/// confirmed against the identity the entry's envelope implies, so equal hashes (odds about
+/// n²/2⁶⁵ among n identities, ~7·10⁻¹¹ at 50,000) cost a comparison, never a wrong answer.
+/// Entries that change are packed anew at the arena's end; the arena is compacted when
+/// more than half of it is left behind.
 public struct MessageTable: Sendable {
     public let windowNanoseconds: Int64
+    /// At most 2³¹ - 1 (slots are numbered in 32 bits).
     public let maxMessages: Int
     public let maxTransactionsPerMessage: Int
     /// Identities forgotten to stay within `maxMessages`.
@@ -19,25 +29,64 @@ public struct MessageTable: Sendable {
     /// Messages (two or more transactions) among the evicted identities, as they stood then.
     public private(set) var forgotten = MessageTally()
 
-    private var slots: [Entry] = []
-    private var freeSlots: [Int] = []
-    private var slotOf: [String: Int] = [:]
+    /// Where one identity's entry is, and its place in the recency list.
+    struct Slot: Sendable {
+        var hash: UInt64
+        /// Start of the entry's record in `arena`; -1 when the slot is free.
+        var offset: Int
+        /// Less and more recently noted identities (-1: none); `newer` links free slots.
+        var older: Int32
+        var newer: Int32
+    }
+
+    private var slots: [Slot] = []
+    private var index = SlotIndex()
+    private var arena: [UInt8] = []
+    /// Arena bytes no entry uses any more.
+    private var garbage = 0
+    /// Times the arena was compacted (for tests).
+    private(set) var compactions = 0
+    private var freeSlot: Int32 = -1
     /// Least and most recently noted identity: the ends of a list linked through the slots.
-    private var oldest = -1
-    private var newest = -1
+    private var oldest: Int32 = -1
+    private var newest: Int32 = -1
+    private let hashing: @Sendable (String) -> UInt64
+    /// Reused buffers: the noted transaction's envelope and a record being packed.
+    private var envelope: [UInt8] = []
+    private var body: [UInt8] = []
 
     /// Identities held now.
-    public var count: Int { slotOf.count }
+    public var count: Int { index.count }
+
+    /// Bytes allocated for the arena (and how many of them are garbage), the slots and the index.
+    var footprint: (arena: Int, garbage: Int, slots: Int, index: Int) {
+        (arena.capacity, garbage, slots.capacity * MemoryLayout<Slot>.stride, index.capacity * MemoryLayout<UInt32>.stride)
+    }
 
     public init(windowNanoseconds: Int64, maxMessages: Int, maxTransactionsPerMessage: Int) {
-        self.windowNanoseconds = windowNanoseconds
-        self.maxMessages = max(maxMessages, 1)
-        self.maxTransactionsPerMessage = max(maxTransactionsPerMessage, 2)
+        self.init(windowNanoseconds: windowNanoseconds, maxMessages: maxMessages, maxTransactionsPerMessage: maxTransactionsPerMessage,
+                  hashing: { MessageTable.hash($0) })
     }
 
     public init(options: AnalysisOptions) {
         self.init(windowNanoseconds: options.crossCaptureWindowNanoseconds, maxMessages: options.maxCorrelatedMessages,
                   maxTransactionsPerMessage: options.maxTransactionsPerMessage)
+    }
+
+    /// With another hash of identities: tests use weak ones to make them collide.
+    init(windowNanoseconds: Int64, maxMessages: Int, maxTransactionsPerMessage: Int, hashing: @escaping @Sendable (String) -> UInt64) {
+        self.windowNanoseconds = windowNanoseconds
+        self.maxMessages = min(max(maxMessages, 1), Int(Int32.max))
+        self.maxTransactionsPerMessage = max(maxTransactionsPerMessage, 2)
+        self.hashing = hashing
+    }
+
+    /// The standard library's string hash (SipHash-1-3, keyed per process): canonically
+    /// equivalent strings, which ``Correlator``'s dictionary treats as one key, hash alike.
+    static func hash(_ identity: String) -> UInt64 {
+        var hasher = Hasher()
+        hasher.combine(identity)
+        return UInt64(truncatingIfNeeded: hasher.finalize())
     }
 
     /// Adds the transaction's view, or replaces the one noted before for the same
@@ -46,33 +95,45 @@ public struct MessageTable: Sendable {
     /// no identity or brought nothing new.
     @discardableResult
     public mutating func note(_ record: TransactionRecord) -> String? {
-        guard let key = Correlator.identity(of: record) else { return nil }
-        let slot: Int
-        if let held = slotOf[key] {
-            slot = held
+        guard let identity = Correlator.identity(of: record) else { return nil }
+        let hash = hashing(identity)
+        envelope.removeAll(keepingCapacity: true)
+        EntryCoding.appendEnvelope(of: record, to: &envelope)
+        let view = AttemptView(record)
+        if let found = find(identity, hash: hash, envelope: envelope) {
+            let slot = found.slot
             unlink(slot)
+            link(slot)
+            var entry = found.entry
+            guard entry.note(view, envelope: envelope, limit: maxTransactionsPerMessage, dropped: &droppedTransactions) else { return nil }
+            body.removeAll(keepingCapacity: true)
+            entry.encode(into: &body)
+            replaceRecord(of: slot)
         } else {
-            if slotOf.count >= maxMessages { evictOldest() }
-            slot = allocate(Entry(key: key))
-            slotOf[key] = slot
+            if count >= maxMessages { evictOldest() }
+            let slot = allocate(hash: hash)
+            index.insert(slot, hash: hash, slots: slots)
+            body.removeAll(keepingCapacity: true)
+            Entry.encodeSingle(view, envelope: envelope, into: &body)
+            replaceRecord(of: slot)
+            link(slot)
         }
-        link(slot)
-        let changed = slots[slot].note(record, limit: maxTransactionsPerMessage, dropped: &droppedTransactions)
-        return changed ? key : nil
+        compactIfWasteful()
+        return identity
     }
 
     /// The message record of `identity`; nil with fewer than two transactions.
     public func message(identity: String) -> MessageRecord? {
-        guard let slot = slotOf[identity] else { return nil }
-        return slots[slot].message(windowNanoseconds: windowNanoseconds)
+        find(identity, hash: hashing(identity), envelope: nil)?.entry.message(windowNanoseconds: windowNanoseconds)
     }
 
     /// Every identity seen in two or more transactions, ordered as ``Correlator`` orders them.
     public func messages() -> [MessageRecord] {
         var found: [(message: MessageRecord, first: TransactionKey)] = []
-        for slot in slotOf.values {
-            guard let message = slots[slot].message(windowNanoseconds: windowNanoseconds) else { continue }
-            found.append((message, slots[slot].first))
+        for slot in slots.indices where slots[slot].offset >= 0 && views(slot) >= 2 {
+            let entry = self.entry(slot)
+            guard let message = entry.message(windowNanoseconds: windowNanoseconds) else { continue }
+            found.append((message, entry.first))
         }
         // The offline order: earliest attempt, Message-ID, fingerprint, then first seen in flow order.
         return found.sorted { a, b in
@@ -82,41 +143,110 @@ public struct MessageTable: Sendable {
         }.map(\.message)
     }
 
-    // MARK: recency list
+    // MARK: entries
 
-    private mutating func allocate(_ entry: Entry) -> Int {
-        if let slot = freeSlots.popLast() {
-            slots[slot] = entry
+    /// The slot of `identity` and its entry. A candidate whose first envelope has the same
+    /// bytes as `envelope` is the same identity; any other is compared by the identity its
+    /// envelope implies.
+    private func find(_ identity: String, hash: UInt64, envelope: [UInt8]?) -> (slot: Int, entry: Entry)? {
+        var found: Entry?
+        let slot = index.first(hash: hash, slots: slots) { slot in
+            let entry = self.entry(slot)
+            guard entry.envelopes.first == envelope || entry.identity == identity else { return false }
+            found = entry
+            return true
+        }
+        guard let slot, let found else { return nil }
+        return (slot, found)
+    }
+
+    private func entry(_ slot: Int) -> Entry {
+        arena.withUnsafeBufferPointer { bytes in
+            var reader = ByteReader(bytes, at: slots[slot].offset)
+            _ = reader.varint()
+            return Entry.decode(&reader)
+        }
+    }
+
+    private func views(_ slot: Int) -> UInt64 {
+        arena.withUnsafeBufferPointer { bytes in
+            var reader = ByteReader(bytes, at: slots[slot].offset)
+            _ = reader.varint()
+            return Entry.viewCount(&reader)
+        }
+    }
+
+    /// Bytes of the record at `offset`, its length prefix included.
+    private func recordSize(at offset: Int) -> Int {
+        arena.withUnsafeBufferPointer { bytes in
+            var reader = ByteReader(bytes, at: offset)
+            let length = Int(clamping: reader.varint())
+            return reader.at - offset + min(length, bytes.count - reader.at)
+        }
+    }
+
+    /// Packs `body` at the arena's end as the slot's record; the old one becomes garbage.
+    private mutating func replaceRecord(of slot: Int) {
+        if slots[slot].offset >= 0 { garbage += recordSize(at: slots[slot].offset) }
+        slots[slot].offset = arena.count
+        arena.appendVarint(UInt64(body.count))
+        arena.append(contentsOf: body)
+    }
+
+    /// Copies the live records into a fresh arena once more than half of it is garbage.
+    private mutating func compactIfWasteful() {
+        guard arena.count >= 4096 && garbage * 2 > arena.count else { return }
+        var packed: [UInt8] = []
+        packed.reserveCapacity(arena.count - garbage)
+        for slot in slots.indices where slots[slot].offset >= 0 {
+            let start = slots[slot].offset, size = recordSize(at: start)
+            slots[slot].offset = packed.count
+            packed.append(contentsOf: arena[start..<start + size])
+        }
+        arena = packed
+        garbage = 0
+        compactions += 1
+    }
+
+    // MARK: slots and the recency list
+
+    private mutating func allocate(hash: UInt64) -> Int {
+        if freeSlot >= 0 {
+            let slot = Int(freeSlot)
+            freeSlot = slots[slot].newer
+            slots[slot] = Slot(hash: hash, offset: -1, older: -1, newer: -1)
             return slot
         }
-        slots.append(entry)
+        slots.append(Slot(hash: hash, offset: -1, older: -1, newer: -1))
         return slots.count - 1
     }
 
     private mutating func evictOldest() {
-        let slot = oldest
-        guard slot >= 0 else { return }
+        guard oldest >= 0 else { return }
+        let slot = Int(oldest)
         unlink(slot)
-        if let message = slots[slot].message(windowNanoseconds: windowNanoseconds) { forgotten.add(message) }
-        slotOf[slots[slot].key] = nil
-        slots[slot] = Entry(key: "")
-        freeSlots.append(slot)
+        if views(slot) >= 2, let message = entry(slot).message(windowNanoseconds: windowNanoseconds) { forgotten.add(message) }
+        index.remove(slot, hash: slots[slot].hash, slots: slots)
+        garbage += recordSize(at: slots[slot].offset)
+        slots[slot] = Slot(hash: 0, offset: -1, older: -1, newer: freeSlot)
+        freeSlot = Int32(truncatingIfNeeded: slot)
         evictedMessages += 1
     }
 
     private mutating func unlink(_ slot: Int) {
         let older = slots[slot].older, newer = slots[slot].newer
-        if older >= 0 { slots[older].newer = newer } else { oldest = newer }
-        if newer >= 0 { slots[newer].older = older } else { newest = older }
+        if older >= 0 { slots[Int(older)].newer = newer } else { oldest = newer }
+        if newer >= 0 { slots[Int(newer)].older = older } else { newest = older }
         slots[slot].older = -1
         slots[slot].newer = -1
     }
 
     private mutating func link(_ slot: Int) {
+        let number = Int32(truncatingIfNeeded: slot)
         slots[slot].older = newest
         slots[slot].newer = -1
-        if newest >= 0 { slots[newest].newer = slot } else { oldest = slot }
-        newest = slot
+        if newest >= 0 { slots[Int(newest)].newer = number } else { oldest = number }
+        newest = number
     }
 }
 
@@ -135,83 +265,5 @@ public struct MessageTally: Sendable, Hashable {
         if message.attempts.count >= 2 { retried += 1 }
         acceptedLate += message.acceptedLate
         lostTerminators += message.attempts.filter(\.terminatorLost).count
-    }
-}
-
-/// (capture, flow, transaction): where a transaction sits in the run.
-struct TransactionKey: Sendable, Hashable, Comparable {
-    var capture: Int
-    var flow: Int
-    var transaction: Int
-
-    static func < (a: Self, b: Self) -> Bool { (a.capture, a.flow, a.transaction) < (b.capture, b.flow, b.transaction) }
-}
-
-extension MessageTable {
-    /// What one message identity keeps.
-    struct Entry: Sendable {
-        /// Header fields a view came with; most messages have one.
-        struct Envelope: Sendable, Hashable {
-            var messageID: String?
-            var fingerprint: String?
-            var mailFrom: String?
-            var rcptTo: [String]
-        }
-
-        struct Seen: Sendable {
-            var view: AttemptView
-            var envelope: Int
-            var key: TransactionKey { TransactionKey(capture: view.capture, flow: view.flow, transaction: view.transaction) }
-            var order: (Int64, Int, Int, Int) { (view.startNanoseconds, view.capture, view.flow, view.transaction) }
-        }
-
-        var key: String
-        /// Sorted by (start, capture, flow, transaction), as ``Correlator`` sorts a group.
-        var seen: [Seen] = []
-        var envelopes: [Envelope] = []
-        /// The lowest transaction ever noted: breaks ties in the message order.
-        var first = TransactionKey(capture: .max, flow: .max, transaction: .max)
-        var older = -1
-        var newer = -1
-
-        /// Adds or replaces the view; true when anything changed.
-        mutating func note(_ record: TransactionRecord, limit: Int, dropped: inout Int) -> Bool {
-            let envelope = Envelope(messageID: record.messageID, fingerprint: record.fingerprint, mailFrom: record.mailFrom,
-                                    rcptTo: record.rcptTo)
-            let view = AttemptView(record)
-            let key = TransactionKey(capture: record.capture, flow: record.flow, transaction: record.index)
-            first = min(first, key)
-            if let at = seen.firstIndex(where: { $0.key == key }) {
-                if seen[at].view == view && envelopes[seen[at].envelope] == envelope { return false }
-                remove(at: at)
-            }
-            let index = envelopes.firstIndex(of: envelope) ?? { envelopes.append(envelope); return envelopes.count - 1 }()
-            let new = Seen(view: view, envelope: index)
-            let at = seen.firstIndex { new.order < $0.order } ?? seen.count
-            seen.insert(new, at: at)
-            while seen.count > limit {
-                remove(at: 0)
-                dropped += 1
-            }
-            return true
-        }
-
-        /// Removes a view, and its envelope when no other view uses it.
-        private mutating func remove(at index: Int) {
-            let envelope = seen.remove(at: index).envelope
-            guard !seen.contains(where: { $0.envelope == envelope }) else { return }
-            envelopes.remove(at: envelope)
-            for i in seen.indices where seen[i].envelope > envelope { seen[i].envelope -= 1 }
-        }
-
-        func message(windowNanoseconds: Int64) -> MessageRecord? {
-            guard seen.count >= 2, let head = seen.first else { return nil }
-            let lead = envelopes[head.envelope]
-            return Correlator.message(
-                views: seen.map(\.view),
-                messageID: seen.lazy.compactMap { self.envelopes[$0.envelope].messageID }.first,
-                fingerprint: seen.lazy.compactMap { self.envelopes[$0.envelope].fingerprint }.first,
-                mailFrom: lead.mailFrom, rcptTo: lead.rcptTo, windowNanoseconds: windowNanoseconds)
-        }
     }
 }

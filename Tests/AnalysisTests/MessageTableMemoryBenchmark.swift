@@ -1,4 +1,4 @@
-import Analysis
+@testable import Analysis
 import Foundation
 import Testing
 
@@ -40,6 +40,9 @@ struct MessageTableMemoryBenchmark {
         let resident = (LiveMemoryBenchmark.status("VmRSS") - residentBefore) * 1024
         Swift.print("message table: \(table.count) identities seen once: heap \(heap / Self.identities) B, RSS \(resident / Self.identities) B "
             + "per identity (envelope text \(text / 3) B of it); noted in \(String(format: "%.2f", seconds)) s")
+        let parts = table.footprint
+        Swift.print("message table: allocated per identity: arena \(parts.arena / Self.identities) B (garbage \(parts.garbage)), "
+            + "slots \(parts.slots / Self.identities) B, index \(parts.index / Self.identities) B")
         #expect(table.count == Self.identities)
         #expect(table.evictedMessages == 0)
         #expect(table.messages().isEmpty)

@@ -1,0 +1,224 @@
+/// How a ``MessageTable`` entry is packed into its byte arena: one record per identity,
+///
+///     varint  length of the rest
+///     varint  views << 1 | 1 when `first` is stored (it is lower than every view kept)
+///     varint  envelopes            (only with two or more views; else one)
+///     signed  first capture, flow, transaction          (only when stored)
+///     views:  varint envelope      (only with two or more envelopes)
+///             signed capture, flow, transaction; 8 bytes start; outcome << 4 | diagnosis
+///     envelopes, each self-delimiting:
+///             flags (Message-ID, fingerprint, fingerprint as 8 bytes, MAIL FROM present)
+///             varint length + UTF-8 of each present field (a 16-digit lowercase hex
+///             fingerprint as its 8 bytes instead); varint RCPT TO count, each as a field
+///
+/// Integers of any value round-trip (zigzag varints: indices below 64 take one byte), and
+/// so does text of any content (empty, NUL bytes, any length), byte for byte. The identity
+/// string is never stored: any envelope of the entry reproduces it.
+enum EntryCoding {
+    static let outcomes = Outcome.allCases
+    static let diagnoses = Diagnosis.allCases
+
+    static let hasMessageID: UInt8 = 1
+    static let hasFingerprint: UInt8 = 2
+    static let packedFingerprint: UInt8 = 4
+    static let hasMailFrom: UInt8 = 8
+
+    /// Appends the envelope of `record` (what ``Correlator`` derives its identity from).
+    static func appendEnvelope(of record: TransactionRecord, to bytes: inout [UInt8]) {
+        var flags: UInt8 = 0
+        if record.messageID != nil { flags |= hasMessageID }
+        if let fingerprint = record.fingerprint {
+            flags |= hasFingerprint
+            if isPackable(fingerprint) { flags |= packedFingerprint }
+        }
+        if record.mailFrom != nil { flags |= hasMailFrom }
+        bytes.append(flags)
+        if let messageID = record.messageID { bytes.appendText(messageID) }
+        if let fingerprint = record.fingerprint {
+            if flags & packedFingerprint != 0 { appendPacked(fingerprint, to: &bytes) } else { bytes.appendText(fingerprint) }
+        }
+        if let mailFrom = record.mailFrom { bytes.appendText(mailFrom) }
+        bytes.appendVarint(UInt64(record.rcptTo.count))
+        for recipient in record.rcptTo { bytes.appendText(recipient) }
+    }
+
+    /// Reads one envelope; its text only when `decode` is set, else just steps over it.
+    static func readEnvelope(_ reader: inout ByteReader, decode: Bool) -> Envelope? {
+        let flags = reader.byte()
+        var envelope = Envelope()
+        if flags & hasMessageID != 0 { envelope.messageID = reader.text(decode: decode) }
+        if flags & hasFingerprint != 0 {
+            envelope.fingerprint = flags & packedFingerprint != 0 ? reader.packedHex(decode: decode) : reader.text(decode: decode)
+        }
+        if flags & hasMailFrom != 0 { envelope.mailFrom = reader.text(decode: decode) }
+        let recipients = reader.varint()
+        var index: UInt64 = 0
+        while index < recipients && !reader.failed {
+            let recipient = reader.text(decode: decode)
+            if decode { envelope.rcptTo.append(recipient) }
+            index += 1
+        }
+        return decode ? envelope : nil
+    }
+
+    static func appendView(_ view: AttemptView, to bytes: inout [UInt8]) {
+        bytes.appendSigned(view.capture)
+        bytes.appendSigned(view.flow)
+        bytes.appendSigned(view.transaction)
+        bytes.appendFixed(view.startNanoseconds)
+        let outcome = outcomes.firstIndex(of: view.outcome) ?? 0
+        let diagnosis = diagnoses.firstIndex(of: view.diagnosis) ?? 0
+        bytes.append(UInt8(truncatingIfNeeded: outcome << 4 | diagnosis))
+    }
+
+    static func readView(_ reader: inout ByteReader) -> AttemptView {
+        let capture = reader.signed(), flow = reader.signed(), transaction = reader.signed()
+        let start = reader.fixed()
+        let code = Int(reader.byte())
+        let outcome = code >> 4 < outcomes.count ? outcomes[code >> 4] : .incomplete
+        let diagnosis = code & 15 < diagnoses.count ? diagnoses[code & 15] : .incompleteCapture
+        return AttemptView(capture: capture, flow: flow, transaction: transaction, startNanoseconds: start, outcome: outcome,
+                           diagnosis: diagnosis)
+    }
+
+    /// 16 lowercase hex digits, as ``Fingerprint`` writes them: stored as their 8 bytes.
+    static func isPackable(_ text: String) -> Bool {
+        text.utf8.count == 16 && text.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }
+    }
+
+    static func appendPacked(_ hex: String, to bytes: inout [UInt8]) {
+        var high: UInt8 = 0
+        for (n, digit) in hex.utf8.enumerated() {
+            let value = digit <= 0x39 ? digit &- 0x30 : digit &- 0x61 &+ 10
+            if n % 2 == 0 { high = value << 4 } else { bytes.append(high | value) }
+        }
+    }
+
+    /// Header fields a view came with, as text.
+    struct Envelope: Sendable {
+        var messageID: String?
+        var fingerprint: String?
+        var mailFrom: String?
+        var rcptTo: [String] = []
+
+        /// ``Correlator``'s identity of a transaction with this envelope.
+        var identity: String? {
+            Correlator.identity(messageID: messageID, fingerprint: fingerprint, mailFrom: mailFrom, rcptTo: rcptTo)
+        }
+    }
+}
+
+extension AttemptView {
+    init(capture: Int, flow: Int, transaction: Int, startNanoseconds: Int64, outcome: Outcome, diagnosis: Diagnosis) {
+        self.capture = capture
+        self.flow = flow
+        self.transaction = transaction
+        self.startNanoseconds = startNanoseconds
+        self.outcome = outcome
+        self.diagnosis = diagnosis
+    }
+}
+
+extension [UInt8] {
+    mutating func appendVarint(_ value: UInt64) {
+        var rest = value
+        while rest >= 0x80 {
+            append(UInt8(truncatingIfNeeded: rest) | 0x80)
+            rest >>= 7
+        }
+        append(UInt8(truncatingIfNeeded: rest))
+    }
+
+    /// Zigzag: small magnitudes of either sign take few bytes.
+    mutating func appendSigned(_ value: Int) {
+        let wide = Int64(value)
+        appendVarint(UInt64(bitPattern: (wide << 1) ^ (wide >> 63)))
+    }
+
+    mutating func appendFixed(_ value: Int64) {
+        let bits = UInt64(bitPattern: value)
+        for shift in stride(from: 0, to: 64, by: 8) { append(UInt8(truncatingIfNeeded: bits >> UInt64(shift))) }
+    }
+
+    mutating func appendText(_ text: String) {
+        appendVarint(UInt64(text.utf8.count))
+        append(contentsOf: text.utf8)
+    }
+}
+
+/// Reads what the `append…` functions wrote, never past its buffer: a read beyond the end
+/// yields zeros and sets `failed` (only a bug could cause it; it must not trap).
+struct ByteReader {
+    let bytes: UnsafeBufferPointer<UInt8>
+    var at: Int
+    private(set) var failed = false
+
+    init(_ bytes: UnsafeBufferPointer<UInt8>, at: Int) {
+        self.bytes = bytes
+        self.at = at
+    }
+
+    mutating func byte() -> UInt8 {
+        guard at >= 0 && at < bytes.count else {
+            failed = true
+            return 0
+        }
+        defer { at += 1 }
+        return bytes[at]
+    }
+
+    mutating func varint() -> UInt64 {
+        var value: UInt64 = 0
+        var shift: UInt64 = 0
+        while shift < 64 {
+            let next = byte()
+            value |= UInt64(next & 0x7F) << shift
+            if next < 0x80 { break }
+            shift += 7
+        }
+        return value
+    }
+
+    mutating func signed() -> Int {
+        let bits = varint()
+        return Int(truncatingIfNeeded: Int64(bitPattern: (bits >> 1) ^ (0 &- (bits & 1))))
+    }
+
+    mutating func fixed() -> Int64 {
+        var bits: UInt64 = 0
+        for shift in stride(from: 0, to: 64, by: 8) { bits |= UInt64(byte()) << UInt64(shift) }
+        return Int64(bitPattern: bits)
+    }
+
+    /// The next `count` bytes, clamped to the buffer.
+    mutating func take(_ count: UInt64) -> UnsafeBufferPointer<UInt8> {
+        guard at >= 0 && at <= bytes.count else {
+            failed = true
+            return UnsafeBufferPointer(start: nil, count: 0)
+        }
+        let available = bytes.count - at
+        let length = count <= UInt64(available) ? Int(count) : available
+        if UInt64(length) < count { failed = true }
+        defer { at += length }
+        return UnsafeBufferPointer(rebasing: bytes[at..<at + length])
+    }
+
+    /// A length-prefixed UTF-8 field; "" when only stepping over it.
+    mutating func text(decode: Bool) -> String {
+        let run = take(varint())
+        return decode ? String(decoding: run, as: UTF8.self) : ""
+    }
+
+    mutating func packedHex(decode: Bool) -> String {
+        let run = take(8)
+        guard decode else { return "" }
+        let digits = Array("0123456789abcdef".utf8)
+        var hex: [UInt8] = []
+        hex.reserveCapacity(16)
+        for byte in run {
+            hex.append(digits[Int(byte >> 4)])
+            hex.append(digits[Int(byte & 15)])
+        }
+        return String(decoding: hex, as: UTF8.self)
+    }
+}

@@ -1,0 +1,69 @@
+/// Open-addressing hash index from an identity's 64-bit hash to its ``MessageTable`` slot:
+/// 4 bytes per bucket, at most 3/4 of the buckets used, linear probing, deletion by
+/// shifting later members of the run back (no tombstones, so lookups stay short after
+/// many evictions). Equal hashes are allowed: the caller tells apart the slots a probe
+/// offers. The hashes themselves live in the slots.
+struct SlotIndex: Sendable {
+    /// Slot + 1 per bucket; 0 is empty. A power of two in size, or empty.
+    private var buckets: [UInt32] = []
+    private(set) var count = 0
+    var capacity: Int { buckets.capacity }
+
+    private var mask: Int { buckets.count - 1 }
+
+    private func home(_ hash: UInt64) -> Int { Int(truncatingIfNeeded: hash) & mask }
+
+    /// Offers each slot filed under `hash`, in probe order, until `matches` accepts one.
+    func first(hash: UInt64, slots: [MessageTable.Slot], where matches: (Int) -> Bool) -> Int? {
+        guard !buckets.isEmpty else { return nil }
+        var at = home(hash)
+        while buckets[at] != 0 {
+            let slot = Int(buckets[at]) - 1
+            if slots[slot].hash == hash && matches(slot) { return slot }
+            at = (at + 1) & mask
+        }
+        return nil
+    }
+
+    /// Files `slot` (below `UInt32.max`) under `hash`.
+    mutating func insert(_ slot: Int, hash: UInt64, slots: [MessageTable.Slot]) {
+        if (count + 1) * 4 > buckets.count * 3 { grow(slots: slots) }
+        var at = home(hash)
+        while buckets[at] != 0 { at = (at + 1) & mask }
+        buckets[at] = UInt32(truncatingIfNeeded: slot + 1)
+        count += 1
+    }
+
+    /// Unfiles `slot`, which must be filed under `hash`.
+    mutating func remove(_ slot: Int, hash: UInt64, slots: [MessageTable.Slot]) {
+        guard !buckets.isEmpty else { return }
+        var hole = home(hash)
+        while buckets[hole] != UInt32(truncatingIfNeeded: slot + 1) {
+            guard buckets[hole] != 0 else { return }
+            hole = (hole + 1) & mask
+        }
+        buckets[hole] = 0
+        count -= 1
+        // Move back every later member of the run whose home is not between the hole and it.
+        var at = (hole + 1) & mask
+        while buckets[at] != 0 {
+            let wanted = home(slots[Int(buckets[at]) - 1].hash)
+            if (at - wanted) & mask >= (at - hole) & mask {
+                buckets[hole] = buckets[at]
+                buckets[at] = 0
+                hole = at
+            }
+            at = (at + 1) & mask
+        }
+    }
+
+    private mutating func grow(slots: [MessageTable.Slot]) {
+        let old = buckets
+        buckets = [UInt32](repeating: 0, count: max(16, old.count * 2))
+        for bucket in old where bucket != 0 {
+            var at = home(slots[Int(bucket) - 1].hash)
+            while buckets[at] != 0 { at = (at + 1) & mask }
+            buckets[at] = bucket
+        }
+    }
+}
