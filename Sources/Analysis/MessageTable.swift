@@ -10,13 +10,14 @@
 /// transactions, whatever order they were noted in.
 ///
 /// Memory: an identity seen once (most are) costs a 24-byte slot, about 7 bytes of hash
-/// index, and its entry packed into one shared byte arena (``EntryCoding``): about 16 bytes
+/// index, and its entry packed into a shared byte arena (``EntryCoding``): about 16 bytes
 /// for the view and its envelope's text, with a hex fingerprint in 8 bytes. The identity
 /// string is not stored: the index files slots by a 64-bit hash of it and a match is
 /// confirmed against the identity the entry's envelope implies, so equal hashes (odds about
 /// n²/2⁶⁵ among n identities, ~7·10⁻¹¹ at 50,000) cost a comparison, never a wrong answer.
 /// Entries that change are packed anew at the arena's end; the arena is compacted when
-/// more than half of it is left behind.
+/// more than half of it is left behind. It grows by 64 KiB chunks, never by copying what it
+/// holds, so its growth never holds two copies at once.
 public struct MessageTable: Sendable {
     public let windowNanoseconds: Int64
     /// At most 2³¹ - 1 (slots are numbered in 32 bits).
@@ -32,7 +33,7 @@ public struct MessageTable: Sendable {
     /// Where one identity's entry is, and its place in the recency list.
     struct Slot: Sendable {
         var hash: UInt64
-        /// Start of the entry's record in `arena`; -1 when the slot is free.
+        /// Chunk << 32 | position of the entry's record in `chunks`; -1 when the slot is free.
         var offset: Int
         /// Less and more recently noted identities (-1: none); `newer` links free slots.
         var older: Int32
@@ -41,7 +42,11 @@ public struct MessageTable: Sendable {
 
     private var slots: [Slot] = []
     private var index = SlotIndex()
-    private var arena: [UInt8] = []
+    /// The arena: records never straddle chunks; one larger than a chunk gets its own.
+    private var chunks: [[UInt8]] = []
+    /// Arena bytes written, garbage included.
+    private var used = 0
+    static let chunkSize = 1 << 16
     /// Arena bytes no entry uses any more.
     private var garbage = 0
     /// Times the arena was compacted (for tests).
@@ -60,7 +65,8 @@ public struct MessageTable: Sendable {
 
     /// Bytes allocated for the arena (and how many of them are garbage), the slots and the index.
     var footprint: (arena: Int, garbage: Int, slots: Int, index: Int) {
-        (arena.capacity, garbage, slots.capacity * MemoryLayout<Slot>.stride, index.capacity * MemoryLayout<UInt32>.stride)
+        (chunks.reduce(0) { $0 + $1.capacity }, garbage, slots.capacity * MemoryLayout<Slot>.stride,
+         index.capacity * MemoryLayout<UInt32>.stride)
     }
 
     public init(windowNanoseconds: Int64, maxMessages: Int, maxTransactionsPerMessage: Int) {
@@ -161,49 +167,77 @@ public struct MessageTable: Sendable {
     }
 
     private func entry(_ slot: Int) -> Entry {
-        arena.withUnsafeBufferPointer { bytes in
-            var reader = ByteReader(bytes, at: slots[slot].offset)
+        record(at: slots[slot].offset) { reader in
             _ = reader.varint()
             return Entry.decode(&reader)
         }
     }
 
     private func views(_ slot: Int) -> UInt64 {
-        arena.withUnsafeBufferPointer { bytes in
-            var reader = ByteReader(bytes, at: slots[slot].offset)
+        record(at: slots[slot].offset) { reader in
             _ = reader.varint()
             return Entry.viewCount(&reader)
         }
     }
 
-    /// Bytes of the record at `offset`, its length prefix included.
-    private func recordSize(at offset: Int) -> Int {
-        arena.withUnsafeBufferPointer { bytes in
-            var reader = ByteReader(bytes, at: offset)
-            let length = Int(clamping: reader.varint())
-            return reader.at - offset + min(length, bytes.count - reader.at)
+    private func record<T>(at offset: Int, _ read: (inout ByteReader) -> T) -> T { Self.record(at: offset, in: chunks, read) }
+
+    /// Reads the record at `offset`: from its chunk, at its position.
+    private static func record<T>(at offset: Int, in chunks: [[UInt8]], _ read: (inout ByteReader) -> T) -> T {
+        let chunk = offset >> 32
+        let bytes = chunk >= 0 && chunk < chunks.count ? chunks[chunk] : []
+        return bytes.withUnsafeBufferPointer { buffer in
+            var reader = ByteReader(buffer, at: offset & 0xFFFF_FFFF)
+            return read(&reader)
         }
     }
 
-    /// Packs `body` at the arena's end as the slot's record; the old one becomes garbage.
+    private func recordSize(at offset: Int) -> Int { Self.recordSize(at: offset, in: chunks) }
+
+    /// Bytes of the record at `offset`, its length prefix included.
+    private static func recordSize(at offset: Int, in chunks: [[UInt8]]) -> Int {
+        record(at: offset, in: chunks) { reader in
+            let start = reader.at
+            let length = Int(clamping: reader.varint())
+            return reader.at - start + min(length, reader.bytes.count - reader.at)
+        }
+    }
+
+    /// Packs `body` as the slot's record in the last chunk, or a new one; the old record becomes garbage.
     private mutating func replaceRecord(of slot: Int) {
         if slots[slot].offset >= 0 { garbage += recordSize(at: slots[slot].offset) }
-        slots[slot].offset = arena.count
-        arena.appendVarint(UInt64(body.count))
-        arena.append(contentsOf: body)
+        var size = body.count + 1
+        var rest = body.count >> 7
+        while rest > 0 { size += 1; rest >>= 7 }
+        slots[slot].offset = place(size: size)
+        chunks[chunks.count - 1].appendVarint(UInt64(body.count))
+        chunks[chunks.count - 1].append(contentsOf: body)
+        used += size
     }
 
-    /// Copies the live records into a fresh arena once more than half of it is garbage.
+    /// Where a record of `size` bytes goes: the end of the last chunk if it fits, else a new chunk.
+    private mutating func place(size: Int) -> Int {
+        if let last = chunks.last, last.capacity - last.count >= size { return (chunks.count - 1) << 32 | last.count }
+        var chunk: [UInt8] = []
+        chunk.reserveCapacity(max(Self.chunkSize, size))
+        chunks.append(chunk)
+        return (chunks.count - 1) << 32
+    }
+
+    /// Copies the live records into fresh chunks once more than half of the arena is garbage.
     private mutating func compactIfWasteful() {
-        guard arena.count >= 4096 && garbage * 2 > arena.count else { return }
-        var packed: [UInt8] = []
-        packed.reserveCapacity(arena.count - garbage)
-        for slot in slots.indices where slots[slot].offset >= 0 {
-            let start = slots[slot].offset, size = recordSize(at: start)
-            slots[slot].offset = packed.count
-            packed.append(contentsOf: arena[start..<start + size])
+        guard used >= Self.chunkSize && garbage * 2 > used else { return }
+        let old = chunks
+        chunks = []
+        used = 0
+        for slot in slots.indices where slots[slot].offset >= 0 && slots[slot].offset >> 32 < old.count {
+            let offset = slots[slot].offset
+            let size = Self.recordSize(at: offset, in: old)
+            let start = offset & 0xFFFF_FFFF
+            slots[slot].offset = place(size: size)
+            chunks[chunks.count - 1].append(contentsOf: old[offset >> 32][start..<start + size])
+            used += size
         }
-        arena = packed
         garbage = 0
         compactions += 1
     }

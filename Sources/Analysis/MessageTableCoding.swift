@@ -7,9 +7,13 @@
 ///     views:  varint envelope      (only with two or more envelopes)
 ///             signed capture, flow, transaction; 8 bytes start; outcome << 4 | diagnosis
 ///     envelopes, each self-delimiting:
-///             flags (Message-ID, fingerprint, fingerprint as 8 bytes, MAIL FROM present)
+///             flags (Message-ID, fingerprint, fingerprint as 8 bytes, MAIL FROM present,
+///             MAIL FROM ends as the Message-ID does)
 ///             varint length + UTF-8 of each present field (a 16-digit lowercase hex
-///             fingerprint as its 8 bytes instead); varint RCPT TO count, each as a field
+///             fingerprint as its 8 bytes instead; a MAIL FROM that shares 2 or more last
+///             bytes with the Message-ID before its `>`, as in `<…@relay.example.net>` and
+///             `news@relay.example.net`, as a varint count of them and the rest);
+///             varint RCPT TO count, each as a field
 ///
 /// Integers of any value round-trip (zigzag varints: indices below 64 take one byte), and
 /// so does text of any content (empty, NUL bytes, any length), byte for byte. The identity
@@ -22,6 +26,7 @@ enum EntryCoding {
     static let hasFingerprint: UInt8 = 2
     static let packedFingerprint: UInt8 = 4
     static let hasMailFrom: UInt8 = 8
+    static let sharedMailFrom: UInt8 = 16
 
     /// Appends the envelope of `record` (what ``Correlator`` derives its identity from).
     static func appendEnvelope(of record: TransactionRecord, to bytes: inout [UInt8]) {
@@ -31,13 +36,27 @@ enum EntryCoding {
             flags |= hasFingerprint
             if isPackable(fingerprint) { flags |= packedFingerprint }
         }
-        if record.mailFrom != nil { flags |= hasMailFrom }
+        var shared = 0
+        if let mailFrom = record.mailFrom {
+            flags |= hasMailFrom
+            shared = record.messageID.map { sharedEnd(mailFrom, $0) } ?? 0
+            if shared >= 2 { flags |= sharedMailFrom }
+        }
         bytes.append(flags)
         if let messageID = record.messageID { bytes.appendText(messageID) }
         if let fingerprint = record.fingerprint {
             if flags & packedFingerprint != 0 { appendPacked(fingerprint, to: &bytes) } else { bytes.appendText(fingerprint) }
         }
-        if let mailFrom = record.mailFrom { bytes.appendText(mailFrom) }
+        if let mailFrom = record.mailFrom {
+            if flags & sharedMailFrom != 0 {
+                bytes.appendVarint(UInt64(shared))
+                let rest = mailFrom.utf8.dropLast(shared)
+                bytes.appendVarint(UInt64(rest.count))
+                bytes.append(contentsOf: rest)
+            } else {
+                bytes.appendText(mailFrom)
+            }
+        }
         bytes.appendVarint(UInt64(record.rcptTo.count))
         for recipient in record.rcptTo { bytes.appendText(recipient) }
     }
@@ -46,11 +65,26 @@ enum EntryCoding {
     static func readEnvelope(_ reader: inout ByteReader, decode: Bool) -> Envelope? {
         let flags = reader.byte()
         var envelope = Envelope()
-        if flags & hasMessageID != 0 { envelope.messageID = reader.text(decode: decode) }
+        var messageID = UnsafeBufferPointer<UInt8>(start: nil, count: 0)
+        if flags & hasMessageID != 0 {
+            messageID = reader.take(reader.varint())
+            if decode { envelope.messageID = String(decoding: messageID, as: UTF8.self) }
+        }
         if flags & hasFingerprint != 0 {
             envelope.fingerprint = flags & packedFingerprint != 0 ? reader.packedHex(decode: decode) : reader.text(decode: decode)
         }
-        if flags & hasMailFrom != 0 { envelope.mailFrom = reader.text(decode: decode) }
+        if flags & hasMailFrom != 0 {
+            if flags & sharedMailFrom != 0 {
+                let shared = reader.varint()
+                let rest = reader.take(reader.varint())
+                if decode {
+                    let core = messageID.last == 0x3E ? UnsafeBufferPointer(rebasing: messageID.dropLast()) : messageID
+                    envelope.mailFrom = String(decoding: Array(rest) + core.suffix(Int(clamping: shared)), as: UTF8.self)
+                }
+            } else {
+                envelope.mailFrom = reader.text(decode: decode)
+            }
+        }
         let recipients = reader.varint()
         var index: UInt64 = 0
         while index < recipients && !reader.failed {
@@ -79,6 +113,18 @@ enum EntryCoding {
         let diagnosis = code & 15 < diagnoses.count ? diagnoses[code & 15] : .incompleteCapture
         return AttemptView(capture: capture, flow: flow, transaction: transaction, startNanoseconds: start, outcome: outcome,
                            diagnosis: diagnosis)
+    }
+
+    /// How many last bytes `mailFrom` shares with `messageID` without its closing `>`.
+    static func sharedEnd(_ mailFrom: String, _ messageID: String) -> Int {
+        let id = messageID.utf8
+        let core = id.last == 0x3E ? id.dropLast() : id[...]
+        var shared = 0
+        for (a, b) in zip(mailFrom.utf8.reversed(), core.reversed()) {
+            guard a == b else { break }
+            shared += 1
+        }
+        return shared
     }
 
     /// 16 lowercase hex digits, as ``Fingerprint`` writes them: stored as their 8 bytes.

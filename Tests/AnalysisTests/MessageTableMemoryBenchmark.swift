@@ -32,14 +32,16 @@ struct MessageTableMemoryBenchmark {
         }
         let heapBefore = LiveMemoryBenchmark.heapInUse()
         let residentBefore = LiveMemoryBenchmark.status("VmRSS")
+        let peakBefore = LiveMemoryBenchmark.status("VmHWM")
         var table = MessageTable(windowNanoseconds: 5_000_000_000, maxMessages: Self.identities, maxTransactionsPerMessage: 64)
         let started = Date()
         for n in 0..<Self.identities { table.note(Self.record(n)) }
         let seconds = Date().timeIntervalSince(started)
         let heap = LiveMemoryBenchmark.heapInUse() - heapBefore
         let resident = (LiveMemoryBenchmark.status("VmRSS") - residentBefore) * 1024
-        Swift.print("message table: \(table.count) identities seen once: heap \(heap / Self.identities) B, RSS \(resident / Self.identities) B "
-            + "per identity (envelope text \(text / 3) B of it); noted in \(String(format: "%.2f", seconds)) s")
+        let peak = (LiveMemoryBenchmark.status("VmHWM") - peakBefore) * 1024
+        Swift.print("message table: \(table.count) identities seen once: heap \(heap / Self.identities) B, RSS \(resident / Self.identities) B, "
+            + "peak RSS \(peak / Self.identities) B per identity (envelope text \(text / 3) B of it); noted in \(String(format: "%.2f", seconds)) s")
         let parts = table.footprint
         Swift.print("message table: allocated per identity: arena \(parts.arena / Self.identities) B (garbage \(parts.garbage)), "
             + "slots \(parts.slots / Self.identities) B, index \(parts.index / Self.identities) B")

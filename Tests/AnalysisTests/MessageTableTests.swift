@@ -212,6 +212,11 @@ import Testing
                 (text.isEmpty ? "<empty\(n)>" : text, other, other, [text, other]),
                 ("", text + "\(n)", nil, []),
                 (nil, "fp\(n)", text, [text, "", text]),
+                // MAIL FROM ending as the Message-ID does (before its ">"), in part or whole.
+                ("<id\(n)@\(text)>", nil, "from@\(text)", [text]),
+                ("<\(text)\(n)>", nil, "\(text)\(n)", []),
+                ("\(n)\(text)", nil, "é\(n)\(text)", []),
+                ("<\(n)\(text)>>", nil, "\(n)\(text)>", []),
             ]
             for shape in shapes {
                 for attempt in 0..<2 {
@@ -225,7 +230,7 @@ import Testing
         var table = MessageTable(windowNanoseconds: Self.window, maxMessages: 1_000, maxTransactionsPerMessage: 64)
         for record in records.reversed() { table.note(record) }
         let messages = table.messages()
-        #expect(messages.count == Self.hostile.count * 3)
+        #expect(messages.count == Self.hostile.count * 7)
         #expect(messages == Correlator.messages(from: records, windowNanoseconds: Self.window))
         for message in messages {
             // Bytes, not canonical equivalence: the first attempt's record, exactly.
