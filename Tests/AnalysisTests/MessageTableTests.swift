@@ -242,6 +242,23 @@ import Testing
         }
     }
 
+    /// Ties in the message order go to the message first seen in flow order, even once that
+    /// first transaction is forgotten past `maxTransactionsPerMessage`.
+    @Test func tiesKeepTheFirstTransactionEverSeen() {
+        let t = Self.t0
+        func noted(_ flow: Int, _ seconds: Int64, _ to: String) -> TransactionRecord {
+            Self.record(flow: flow, start: t + seconds * 1_000_000_000, id: nil, fingerprint: "same", to: [to], outcome: .noReply)
+        }
+        // A: flows 0, 5, 6 (flow 0, the earliest, dropped at 2 views); B: flows 3, 4. Both first attempts start at t.
+        let records = [noted(0, -100, "a@example.net"), noted(3, 0, "b@example.net"), noted(4, 60, "b@example.net"),
+                       noted(5, 0, "a@example.net"), noted(6, 50, "a@example.net")]
+        var table = MessageTable(windowNanoseconds: Self.window, maxMessages: 10, maxTransactionsPerMessage: 2)
+        for record in records.reversed() { table.note(record) }
+        #expect(table.droppedTransactions == 1)
+        #expect(table.messages().map(\.rcptTo) == [["a@example.net"], ["b@example.net"]])
+        #expect(table.messages().map { $0.attempts.map(\.primary.flow) } == [[5, 6], [3, 4]])
+    }
+
     /// Canonically equivalent Message-IDs are one key to ``Correlator``'s dictionary: one message here too.
     @Test func canonicallyEquivalentIdentitiesAreOne() throws {
         let composed = "<caf\u{E9}@example.org>", decomposed = "<cafe\u{301}@example.org>"
