@@ -117,28 +117,39 @@ enum EntryCoding {
 
     /// How many last bytes `mailFrom` shares with `messageID` without its closing `>`.
     static func sharedEnd(_ mailFrom: String, _ messageID: String) -> Int {
-        let id = messageID.utf8
-        let core = id.last == 0x3E ? id.dropLast() : id[...]
-        var shared = 0
-        for (a, b) in zip(mailFrom.utf8.reversed(), core.reversed()) {
-            guard a == b else { break }
-            shared += 1
+        withBytes(mailFrom) { from in
+            withBytes(messageID) { id in
+                let core = id.last == 0x3E ? id.count - 1 : id.count
+                var shared = 0
+                while shared < from.count && shared < core && from[from.count - 1 - shared] == id[core - 1 - shared] { shared += 1 }
+                return shared
+            }
         }
-        return shared
+    }
+
+    /// The UTF-8 of `text` in place (native strings), or of a contiguous copy.
+    static func withBytes<R>(_ text: String, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+        if let result = text.utf8.withContiguousStorageIfAvailable(body) { return result }
+        var copy = text
+        return copy.withUTF8(body)
     }
 
     /// 16 lowercase hex digits, as ``Fingerprint`` writes them: stored as their 8 bytes.
     static func isPackable(_ text: String) -> Bool {
-        text.utf8.count == 16 && text.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }
+        text.utf8.count == 16 && withBytes(text) { $0.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) } }
     }
 
     static func appendPacked(_ hex: String, to bytes: inout [UInt8]) {
-        var high: UInt8 = 0
-        for (n, digit) in hex.utf8.enumerated() {
-            let value = digit <= 0x39 ? digit &- 0x30 : digit &- 0x61 &+ 10
-            if n % 2 == 0 { high = value << 4 } else { bytes.append(high | value) }
+        withBytes(hex) { digits in
+            var n = 0
+            while n + 1 < digits.count {
+                bytes.append(value(ofHex: digits[n]) << 4 | value(ofHex: digits[n + 1]))
+                n += 2
+            }
         }
     }
+
+    private static func value(ofHex digit: UInt8) -> UInt8 { digit <= 0x39 ? digit &- 0x30 : digit &- 0x61 &+ 10 }
 
     /// Header fields a view came with, as text.
     struct Envelope: Sendable {
