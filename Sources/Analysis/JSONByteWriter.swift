@@ -3,7 +3,8 @@
 /// escapes, integers in decimal, times and durations as ``TimeText/seconds(_:)``).
 ///
 /// Commas are placed from the buffer itself: a key or array element needs one unless the
-/// last byte written opened its object or array (a JSON value never ends in `{` or `[`).
+/// last byte written opened its object or array, or ended a key (a JSON value never ends in
+/// `{`, `[` or `:`). So one writer holds one record at a time: ``reset()`` between records.
 struct JSONByteWriter {
     /// The text written since the last ``reset()``.
     private(set) var bytes: [UInt8] = []
@@ -54,8 +55,8 @@ struct JSONByteWriter {
         text.withUTF8Buffer { bytes.append(contentsOf: $0) }
     }
 
-    /// A comma before an array element or key unless the enclosing `{`/`[` was just written,
-    /// or nothing at all was (a top-level value).
+    /// A comma before an array element or key, unless the enclosing `{`/`[` or the value's
+    /// key was just written, or nothing at all was (a top-level value).
     @inline(__always)
     mutating func separate() {
         guard let last = bytes.last, last != UInt8(ascii: "{"), last != UInt8(ascii: "["), last != UInt8(ascii: ":") else { return }

@@ -60,7 +60,7 @@ struct JSONEncodingBenchmark {
         #expect(strings.bytes == reference.bytes)
         #expect(raw.bytes == reference.bytes)
         let records = Double(flows.count * rounds)
-        for (name, figures) in [("JSONValue tree (before)", reference), ("LineWriter to: String", strings), ("LineWriter bytesTo:", raw)] {
+        for (name, figures) in [("JSONValue tree (before)", reference), ("LineWriter.write(_:to:) String", strings), ("LineWriter.write(_:bytesTo:)", raw)] {
             let perRecord = figures.seconds / records * 1e9
             let rate = Double(figures.bytes) / figures.seconds / 1e6
             print("json encode \(name): \(String(format: "%.0f", perRecord)) ns/flow record, \(String(format: "%.0f", rate)) MB/s "
