@@ -113,8 +113,9 @@ extension SMTPSession {
         case "EHLO":
             if reply.code / 100 == 2 {
                 var keywords: [String] = []
+                keywords.reserveCapacity(max(0, reply.lines.count - 1))
                 for line in reply.lines.dropFirst() {
-                    let keyword = String(line.prefix { $0 != " " }).uppercased()
+                    let keyword = Parsing.ehloKeyword(line)
                     if Parsing.isMaskedKeyword(keyword) { anomaly(.starttlsMasked, .server, reply.offset, emit: emit) }
                     keywords.append(keyword)
                 }

@@ -112,6 +112,35 @@ import Testing
         #expect(events.last == reply(221, ["bye"], 44, "221 bye\r\n", .command(cmd("QUIT", "", cQuit, "QUIT\r\n"))))
     }
 
+    /// Lines of every length from 0 to 69 in one chunk, so that the line breaks fall at every
+    /// position of the scanner's 16- and 32-byte blocks, some dot-stuffed, some with a bare
+    /// `\r` or `\n` inside (no near miss: a letter follows each): the message is the
+    /// independent `unstuffed` reading, whatever the chunking.
+    @Test func linesOfEveryLengthAcrossTheScannersBlocks() {
+        var (d, start) = TerminatorTests.opened()
+        var body = "Subject: blocks\r\n\r\n"
+        for length in 0..<70 {
+            let letter = Character(Unicode.Scalar(UInt8(0x61 + length % 26)))
+            var line = String(repeating: letter, count: length)
+            if length % 7 == 3 { line = "." + line }
+            if length % 11 == 5 { line.insert("\r", at: line.index(line.startIndex, offsetBy: length / 2)) }
+            if length % 13 == 8 { line.insert("\n", at: line.index(line.startIndex, offsetBy: length / 2)) }
+            body += line + "\r\n"
+        }
+        body += "last"
+        d.client(body + "\r\n.\r\n")
+        d.server("250 queued\r\n")
+        let events = verified(d)
+        let expected = unstuffed(body + "\r\n")
+        let ends = endsOfData(events)
+        #expect(ends.count == 1)
+        #expect(ends.first?.1 == TerminatorInfo(style: .crlf, offset: start + UInt64(body.utf8.count), length: 5))
+        #expect(ends.first?.0.size == UInt64(expected.count))
+        #expect(ends.first?.0.fingerprint == xxh64Hex(expected))
+        #expect(ends.first?.0.subject == "blocks")
+        #expect(!events.contains { if case .nearMissTerminator = $0 { return true }; return false })
+    }
+
     static let nearMisses: [(String, TerminatorStyle)] = [
         ("\n.\n", .lfLf), ("\r\n.\n", .crlfLf), ("\n.\r\n", .lfCrlf), ("\r.\r", .crCr), ("\r.\n", .crLf),
         ("\n.\r", .lfCr), ("\r\n.\r", .crlfCr), ("\r.\r\n", .crCrlf), ("\r\n\u{0}.\r\n", .nullBefore),
