@@ -67,18 +67,63 @@ struct HeaderCollector {
     /// it (unfolding, RFC 5322 §2.2.3, removes only the line break). Names match ASCII
     /// case-insensitively; only the values of wanted fields are gathered.
     func parse(maxValueLength: Int) -> HeaderFields {
+        var reader = FieldReader(maxValueLength: maxValueLength)
+        bytes.withUnsafeBytes { block in
+            var start = 0
+            let n = block.count
+            while start < n {
+                var stop = start
+                while stop < n && block[stop] != 0x0A { stop += 1 }
+                var lineEnd = stop
+                if stop < n && lineEnd > start && block[lineEnd - 1] == 0x0D { lineEnd -= 1 }
+                reader.line(UnsafeRawBufferPointer(rebasing: block[start..<lineEnd]))
+                start = stop + 1
+            }
+        }
+        reader.finish()
+        return reader.fields
+    }
+
+    /// Reads header lines one by one into ``HeaderFields``.
+    private struct FieldReader {
+        let maxValueLength: Int
         var fields = HeaderFields()
+        /// The value gathered so far for `current`.
         var value: [UInt8] = []
-        // The field whose value is being gathered (nil: not wanted, already set, or none).
+        /// The field whose value is being gathered (nil: not wanted, already set, or none).
         var current: WantedField?
 
-        func finish() {
+        init(maxValueLength: Int) { self.maxValueLength = maxValueLength }
+
+        mutating func line(_ line: UnsafeRawBufferPointer) {
+            if let first = line.first, first == 0x20 || first == 0x09 {
+                if current != nil && value.count < maxValueLength { value.append(contentsOf: line) }
+                return
+            }
+            finish()
+            guard let colon = line.firstIndex(of: 0x3A) else { return }
+            var nameEnd = colon
+            while nameEnd > 0, line[nameEnd - 1] == 0x20 || line[nameEnd - 1] == 0x09 { nameEnd -= 1 }
+            guard let field = WantedField(name: UnsafeRawBufferPointer(rebasing: line[0..<nameEnd])),
+                !field.isSet(in: fields)
+            else { return }
+            current = field
+            let valueStart = colon + 1
+            let valueEnd = line.count - valueStart > maxValueLength ? valueStart + maxValueLength : line.count
+            value.append(contentsOf: UnsafeRawBufferPointer(rebasing: line[valueStart..<valueEnd]))
+        }
+
+        /// Ends the current field: its value, spaces and tabs trimmed, cut to the cap.
+        mutating func finish() {
             guard let field = current else { return }
             current = nil
-            var v = value[...]
-            while let f = v.first, f == 0x20 || f == 0x09 { v = v.dropFirst() }
-            while let l = v.last, l == 0x20 || l == 0x09 { v = v.dropLast() }
-            let text = String(decoding: v.prefix(maxValueLength), as: UTF8.self)
+            var lower = 0
+            var upper = value.count
+            while lower < upper, value[lower] == 0x20 || value[lower] == 0x09 { lower += 1 }
+            while upper > lower, value[upper - 1] == 0x20 || value[upper - 1] == 0x09 { upper -= 1 }
+            let text = value.withUnsafeBufferPointer {
+                String(decoding: UnsafeBufferPointer(rebasing: $0[lower..<upper]).prefix(maxValueLength), as: UTF8.self)
+            }
             switch field {
             case .messageID: fields.messageID = text
             case .subject: fields.subject = text
@@ -88,35 +133,6 @@ struct HeaderCollector {
             }
             value.removeAll(keepingCapacity: true)
         }
-
-        bytes.withUnsafeBytes { block in
-            var start = 0
-            let n = block.count
-            while start < n {
-                var stop = start
-                while stop < n && block[stop] != 0x0A { stop += 1 }
-                var lineEnd = stop
-                if stop < n && lineEnd > start && block[lineEnd - 1] == 0x0D { lineEnd -= 1 }
-                let line = UnsafeRawBufferPointer(rebasing: block[start..<lineEnd])
-                start = stop + 1
-                if let first = line.first, first == 0x20 || first == 0x09 {
-                    if current != nil && value.count < maxValueLength { value.append(contentsOf: line) }
-                    continue
-                }
-                finish()
-                guard let colon = line.firstIndex(of: 0x3A) else { continue }
-                var nameEnd = colon
-                while nameEnd > 0, line[nameEnd - 1] == 0x20 || line[nameEnd - 1] == 0x09 { nameEnd -= 1 }
-                guard let field = WantedField(name: UnsafeRawBufferPointer(rebasing: line[0..<nameEnd])),
-                    !field.isSet(in: fields)
-                else { continue }
-                current = field
-                let valueStart = colon + 1
-                value.append(contentsOf: UnsafeRawBufferPointer(rebasing: line[valueStart..<min(line.count, valueStart + maxValueLength)]))
-            }
-        }
-        finish()
-        return fields
     }
 
     /// A header field smtpscope reports.

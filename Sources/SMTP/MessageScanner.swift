@@ -206,7 +206,9 @@ struct MessageScanner {
     /// `bytes[p...]` starts with `\r\n` and an ordinary byte, all inside the chunk.
     @inline(__always)
     private static func isPlainLineEnd(_ bytes: UnsafeRawBufferPointer, at p: Int) -> Bool {
-        bytes.count - p > 2 && bytes[p] == cr && bytes[p + 1] == lf && isOrdinary(bytes[p + 2])
+        // `p` is an index into `bytes` (so `p &+ 2` cannot overflow); `\r\n` read as one word.
+        bytes.count &- p > 2 && UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: p, as: UInt16.self)) == 0x0A0D
+            && isOrdinary(bytes[p &+ 2])
     }
 
     // MARK: - Strict machine

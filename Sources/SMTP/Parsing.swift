@@ -91,7 +91,7 @@ enum Parsing {
             size = s
         }
         if words.count == 2 {
-            guard words[1].uppercased() == "LAST" else { return nil }
+            guard words[1].utf8.elementsEqual("LAST".utf8, by: { upper($0) == $1 }) else { return nil }
             return (size, true)
         }
         return (size, false)
