@@ -133,6 +133,7 @@ struct MessageScanner {
         var j = start
         if let base = bytes.baseAddress {
             // `j` stays in 0...n, so the index arithmetic below cannot overflow.
+            var stopped = false
             while n &- j >= 32 {
                 let m0 = breakMask(base.loadUnaligned(fromByteOffset: j, as: SIMD16<UInt8>.self))
                 let m1 = breakMask(base.loadUnaligned(fromByteOffset: j &+ 16, as: SIMD16<UInt8>.self))
@@ -141,10 +142,13 @@ struct MessageScanner {
                     continue
                 }
                 let bits = bitmask(m0) | bitmask(m1) << 16
-                guard let next = plainLineEnds(bytes, block: j, width: 32, bits: bits) else { break }
+                guard let next = plainLineEnds(bytes, block: j, width: 32, bits: bits) else {
+                    stopped = true
+                    break
+                }
                 j = next
             }
-            if n &- j >= 16 {
+            if !stopped && n &- j >= 16 {
                 let bits = bitmask(breakMask(base.loadUnaligned(fromByteOffset: j, as: SIMD16<UInt8>.self)))
                 if let next = plainLineEnds(bytes, block: j, width: 16, bits: bits) { j = next }
             }
