@@ -1,16 +1,24 @@
 /// One direction of a flow: where its stream offsets start, what has been
 /// delivered, what waits behind a hole, and whether it has ended. Its size is
-/// fixed; only out-of-order pieces use the heap.
+/// fixed; only out-of-order pieces and a held zero-window probe use the heap.
+/// Fields are ordered to keep padding small: a flow table holds two per flow.
 struct HalfStream {
     enum Phase: UInt8 { case unseen, open, ended }
 
     /// A one-byte zero-window probe held aside: it becomes data only if the
     /// receiver turns out to have accepted it, so a later resend of the same
-    /// byte is not reported as a retransmission.
-    struct Probe {
-        var offset: UInt64
-        var byte: UInt8
-        var segment: SegmentInfo
+    /// byte is not reported as a retransmission. Rare, so held out of line
+    /// (immutable, so sharing it between copies is safe).
+    final class Probe {
+        let offset: UInt64
+        let byte: UInt8
+        let segment: SegmentInfo
+
+        init(offset: UInt64, byte: UInt8, segment: SegmentInfo) {
+            self.offset = offset
+            self.byte = byte
+            self.segment = segment
+        }
     }
 
     /// A segment's stream range after trimming, ready to apply.
@@ -27,6 +35,7 @@ struct HalfStream {
     var phase = Phase.unseen
     /// `base` is the ISN + 1 (a SYN was seen) rather than the first sequence number seen.
     var isnKnown = false
+    var windowSeen = false
     /// Sequence number of stream offset 0.
     var base: UInt32 = 0
     /// Next stream offset to deliver.
@@ -34,13 +43,12 @@ struct HalfStream {
     /// End of the highest byte seen (delivered or buffered).
     var highest: UInt64 = 0
     var finOffset: UInt64?
-    var finFrame: UInt64 = 0
-    var finTimestamp: Int64 = 0
     /// Last window this side advertised (raw, unscaled).
     var window: UInt16 = 0
-    var windowSeen = false
     /// Window scale from this side's SYN (RFC 7323), 0 when not offered.
     var windowScale: UInt8 = 0
+    var finFrame: UInt64 = 0
+    var finTimestamp: Int64 = 0
     /// Capture time since the current first hole has been open.
     var holeSince: Int64 = 0
     var pending = OutOfOrderBuffer()
