@@ -474,22 +474,32 @@ struct FlowTracker<Dialog: SMTPDialog> {
 
     /// The path in `FROM:<a@b> SIZE=1` → `a@b`; `<>` → empty string.
     static func path(in argument: String, after keyword: String) -> String? {
-        guard isPrintableASCII(argument) && isPrintableASCII(keyword) else { return unicodePath(in: argument, after: keyword) }
-        // Printable ASCII: one byte per Character, so bytes give the same answer as Characters
-        // (without uppercasing a copy of the whole argument).
-        let bytes = argument.utf8
-        var start = bytes.startIndex
-        if bytes.count >= keyword.utf8.count && zip(bytes, keyword.utf8).allSatisfy({ asciiUppercased($0) == $1 }) {
-            start = bytes.index(start, offsetBy: keyword.utf8.count)
+        // Printable ASCII: one byte per Character, so bytes give the answer Characters give,
+        // without uppercasing a copy of the whole argument.
+        var text = argument
+        let quick = text.withUTF8 { bytes -> String?? in
+            for byte in bytes where !isPrintableASCII(byte) { return .none }
+            var start = 0
+            var matched = bytes.count >= keyword.utf8.count
+            for key in keyword.utf8 {
+                guard isPrintableASCII(key) else { return .none }
+                if matched && asciiUppercased(bytes[start]) != key { matched = false }
+                if matched { start += 1 }
+            }
+            if !matched { start = 0 }
+            while start < bytes.count && bytes[start] == UInt8(ascii: " ") { start += 1 }
+            var end = start
+            if start < bytes.count && bytes[start] == UInt8(ascii: "<") {
+                start += 1
+                end = start
+                while end < bytes.count && bytes[end] != UInt8(ascii: ">") { end += 1 }
+            } else {
+                while end < bytes.count && bytes[end] != UInt8(ascii: " ") { end += 1 }
+                if end == start { return .some(nil) }
+            }
+            return .some(String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self))
         }
-        while start < bytes.endIndex && bytes[start] == UInt8(ascii: " ") { start = bytes.index(after: start) }
-        if start < bytes.endIndex && bytes[start] == UInt8(ascii: "<") {
-            let open = bytes.index(after: start)
-            let close = bytes[open...].firstIndex(of: UInt8(ascii: ">")) ?? bytes.endIndex
-            return String(argument[open..<close])
-        }
-        let end = bytes[start...].firstIndex(of: UInt8(ascii: " ")) ?? bytes.endIndex
-        return start == end ? nil : String(argument[start..<end])
+        return quick ?? unicodePath(in: argument, after: keyword)
     }
 
     /// ``path(in:after:)`` by Characters, for arguments that are not printable ASCII.
@@ -524,14 +534,18 @@ struct FlowTracker<Dialog: SMTPDialog> {
     /// `line.uppercased().hasPrefix("XXXXXXXA")`: decided on bytes when its first nine are
     /// printable ASCII (then its first eight Characters are those bytes), else by Characters.
     static func offersMaskedStarttls(_ line: String) -> Bool {
-        let head = line.utf8.prefix(9)
-        guard head.allSatisfy(isPrintableASCII) else { return line.uppercased().hasPrefix("XXXXXXXA") }
-        return head.count >= 8 && zip(head, "XXXXXXXA".utf8).allSatisfy { asciiUppercased($0) == $1 }
+        var count = 0
+        for byte in line.utf8 {
+            guard isPrintableASCII(byte) else { return line.uppercased().hasPrefix("XXXXXXXA") }
+            if count == 8 { return true }
+            // A printable byte that differs decides: the Characters before it are these bytes.
+            guard asciiUppercased(byte) == (count == 7 ? UInt8(ascii: "A") : UInt8(ascii: "X")) else { return false }
+            count += 1
+        }
+        return count == 8
     }
 
     private static func isPrintableASCII(_ byte: UInt8) -> Bool { byte >= 0x20 && byte < 0x7F }
-
-    private static func isPrintableASCII(_ text: String) -> Bool { text.utf8.allSatisfy(isPrintableASCII) }
 
     private static func asciiUppercased(_ byte: UInt8) -> UInt8 {
         byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z") ? byte - 0x20 : byte
