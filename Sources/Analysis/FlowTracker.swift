@@ -19,26 +19,38 @@ struct FlowTracker<Dialog: SMTPDialog> {
     private var ring: SegmentRing
     private var transactions: [TransactionState] = []
     private(set) var findings: FindingSet
-    private var banner: String?
-    private var tlsStartNanoseconds: Int64?
+    /// What most flows never set, out of line (see ``RareFlowState``).
+    private var rareBox: RareFlowStateBox?
     private var quitSeen = false
     private var resetSeen = false
-    /// The first RST: its frame and the direction whose end it was reported as. An RST ends
-    /// both directions, and one already ended by FIN is not reported again, so that direction
-    /// need not be the sender's; `FlowSummary.resetBy` names the sender at close.
-    private var firstReset: (frame: UInt64, reportedOn: SMTPSide)?
     private var finSeen = false
     private var clientEnd: StreamEndReason?
     private var serverEnd: StreamEndReason?
-    private var serverEndFrame: UInt64?
-    private var serverEndNanoseconds: Int64?
     private var lastFrame: UInt64
     private var lastNanoseconds: Int64
     private var lastClientFrame: UInt64?
     private var lastClientNanoseconds: Int64?
-    private var reply421Frame: UInt64?
+
+    private var banner: String? {
+        get { rareBox?.state.banner }
+        set { changeRare { $0.banner = newValue } }
+    }
+    private var tlsStartNanoseconds: Int64? {
+        get { rareBox?.state.tlsStartNanoseconds }
+        set { changeRare { $0.tlsStartNanoseconds = newValue } }
+    }
+    private var firstReset: (frame: UInt64, reportedOn: SMTPSide)? {
+        get { rareBox?.state.firstReset }
+        set { changeRare { $0.firstReset = newValue } }
+    }
+    private var serverEndFrame: UInt64? { rareBox?.state.serverEndFrame }
+    private var serverEndNanoseconds: Int64? { rareBox?.state.serverEndNanoseconds }
+    private var reply421Frame: UInt64? {
+        get { rareBox?.state.reply421Frame }
+        set { changeRare { $0.reply421Frame = newValue } }
+    }
     /// Transactions whose outcome became known, for the live hook; drained by the owner.
-    private(set) var liveTransactions: [TransactionRecord] = []
+    var liveTransactions: [TransactionRecord] { rareBox?.state.liveTransactions ?? [] }
 
     /// A tracker whose dialog starts as `dialog`. Holds its own copy of the limits and of
     /// `dialog`: an owner of many trackers shares one ``FlowTrackerShared`` instead.
@@ -114,8 +126,10 @@ struct FlowTracker<Dialog: SMTPDialog> {
             if real { clientGaveUp(kind: reason == .rst ? .rst : .fin, frame: frame, at: timestamp) }
         } else {
             serverEnd = reason
-            serverEndFrame = frame
-            serverEndNanoseconds = timestamp
+            changeRare {
+                $0.serverEndFrame = frame
+                $0.serverEndNanoseconds = timestamp
+            }
             // Closing after the client closed, or after QUIT, is the normal end; otherwise the
             // server stopped waiting for the client.
             if real && !quitSeen && clientEnd == nil && !transactions.contains(where: { $0.awaitingEndOfDataReply }) {
@@ -281,6 +295,13 @@ struct FlowTracker<Dialog: SMTPDialog> {
         transactions[at].rcptTo.remove(at: position)
     }
 
+    /// Changes the rare state, allocating it on first use (and copying it first if a copy of
+    /// this tracker still shares it).
+    private mutating func changeRare(_ change: (inout RareFlowState) -> Void) {
+        if !isKnownUniquelyReferenced(&rareBox) { rareBox = RareFlowStateBox(rareBox?.state ?? RareFlowState()) }
+        if let rareBox { change(&rareBox.state) }
+    }
+
     /// The dialog, started now if this is the first thing fed to it.
     private mutating func startedDialog() -> DialogBox<Dialog> {
         if let dialogBox { return dialogBox }
@@ -387,7 +408,8 @@ struct FlowTracker<Dialog: SMTPDialog> {
         for index in transactions.indices where !transactions[index].liveReported {
             guard let resolution = transactions[index].resolve(moment) else { continue }
             transactions[index].liveReported = true
-            liveTransactions.append(record(transactions[index], resolution))
+            let decided = record(transactions[index], resolution)
+            changeRare { $0.liveTransactions.append(decided) }
         }
     }
 
@@ -400,8 +422,10 @@ struct FlowTracker<Dialog: SMTPDialog> {
     func wasReported(_ index: Int) -> Bool { transactions.contains { $0.index == index && $0.liveReported } }
 
     mutating func drainLive() -> [TransactionRecord] {
-        defer { liveTransactions.removeAll(keepingCapacity: true) }
-        return liveTransactions
+        guard let rareBox, !rareBox.state.liveTransactions.isEmpty else { return [] }
+        var drained: [TransactionRecord] = []
+        changeRare { swap(&drained, &$0.liveTransactions) }
+        return drained
     }
 
     /// Decides everything and builds the flow record. `now` is the capture's latest time.
@@ -550,4 +574,26 @@ struct FlowTracker<Dialog: SMTPDialog> {
     private static func asciiUppercased(_ byte: UInt8) -> UInt8 {
         byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z") ? byte - 0x20 : byte
     }
+}
+
+/// A flow's state that most flows never set (a SYN-only flow sets none of it until it ends).
+private struct RareFlowState {
+    var banner: String?
+    var tlsStartNanoseconds: Int64?
+    /// The first RST: its frame and the direction whose end it was reported as. An RST ends
+    /// both directions, and one already ended by FIN is not reported again, so that direction
+    /// need not be the sender's; `FlowSummary.resetBy` names the sender at close.
+    var firstReset: (frame: UInt64, reportedOn: SMTPSide)?
+    var serverEndFrame: UInt64?
+    var serverEndNanoseconds: Int64?
+    var reply421Frame: UInt64?
+    var liveTransactions: [TransactionRecord] = []
+}
+
+/// Holds ``RareFlowState`` out of line. Unchecked access: it is changed only inside
+/// `FlowTracker.changeRare`, whose closures never reach the tracker.
+private final class RareFlowStateBox {
+    @exclusivity(unchecked) var state: RareFlowState
+
+    init(_ state: RareFlowState) { self.state = state }
 }
