@@ -5,42 +5,66 @@ import Wire
 /// Follows one TCP flow: feeds its bytes to the SMTP machine, tags each SMTP event with
 /// the frame and time of the chunk that produced it, keeps the client's recent segments
 /// for terminator geometry, and turns it all into transactions and findings.
+///
+/// What a flow costs before its first payload byte is kept small (a SYN flood fills the
+/// flow table with such flows): options are shared (``FlowTrackerShared``), the dialog
+/// starts on the first byte, gap or end, and the segment ring allocates on the first
+/// client payload; transactions and findings are empty arrays until something happens.
 struct FlowTracker<Dialog: SMTPDialog> {
     let info: FlowInfo
     let capture: Int
-    let options: AnalysisOptions
-    private var dialog: Dialog
+    private let shared: FlowTrackerShared<Dialog>
+    /// Nil until the dialog is first needed; then fed in place (see ``DialogBox``).
+    private var dialogBox: DialogBox<Dialog>?
     private var ring: SegmentRing
     private var transactions: [TransactionState] = []
     private(set) var findings: FindingSet
-    private var banner: String?
-    private var tlsStartNanoseconds: Int64?
+    /// What most flows never set, out of line (see ``RareFlowState``).
+    private var rareBox: RareFlowStateBox?
     private var quitSeen = false
     private var resetSeen = false
-    /// The first RST: its frame and the direction whose end it was reported as. An RST ends
-    /// both directions, and one already ended by FIN is not reported again, so that direction
-    /// need not be the sender's; `FlowSummary.resetBy` names the sender at close.
-    private var firstReset: (frame: UInt64, reportedOn: SMTPSide)?
     private var finSeen = false
     private var clientEnd: StreamEndReason?
     private var serverEnd: StreamEndReason?
-    private var serverEndFrame: UInt64?
-    private var serverEndNanoseconds: Int64?
     private var lastFrame: UInt64
     private var lastNanoseconds: Int64
     private var lastClientFrame: UInt64?
     private var lastClientNanoseconds: Int64?
-    private var reply421Frame: UInt64?
-    /// Transactions whose outcome became known, for the live hook; drained by the owner.
-    private(set) var liveTransactions: [TransactionRecord] = []
 
+    private var banner: String? {
+        get { rareBox?.state.banner }
+        set { changeRare { $0.banner = newValue } }
+    }
+    private var tlsStartNanoseconds: Int64? {
+        get { rareBox?.state.tlsStartNanoseconds }
+        set { changeRare { $0.tlsStartNanoseconds = newValue } }
+    }
+    private var firstReset: (frame: UInt64, reportedOn: SMTPSide)? {
+        get { rareBox?.state.firstReset }
+        set { changeRare { $0.firstReset = newValue } }
+    }
+    private var serverEndFrame: UInt64? { rareBox?.state.serverEndFrame }
+    private var serverEndNanoseconds: Int64? { rareBox?.state.serverEndNanoseconds }
+    private var reply421Frame: UInt64? {
+        get { rareBox?.state.reply421Frame }
+        set { changeRare { $0.reply421Frame = newValue } }
+    }
+    /// Transactions whose outcome became known, for the live hook; drained by the owner.
+    var liveTransactions: [TransactionRecord] { rareBox?.state.liveTransactions ?? [] }
+
+    /// A tracker whose dialog starts as `dialog`. Holds its own copy of the limits and of
+    /// `dialog`: an owner of many trackers shares one ``FlowTrackerShared`` instead.
     init(info: FlowInfo, capture: Int, options: AnalysisOptions, dialog: Dialog) {
+        self.init(info: info, capture: capture, shared: FlowTrackerShared(options: options) { dialog })
+    }
+
+    /// A tracker that starts its dialog with `shared.makeDialog` when first needed.
+    init(info: FlowInfo, capture: Int, shared: FlowTrackerShared<Dialog>) {
         self.info = info
         self.capture = capture
-        self.options = options
-        self.dialog = dialog
-        self.ring = SegmentRing(capacity: options.segmentRingCapacity)
-        self.findings = FindingSet(maxFrames: options.maxEvidenceFrames)
+        self.shared = shared
+        self.ring = SegmentRing(capacity: shared.segmentRingCapacity)
+        self.findings = FindingSet(maxFrames: shared.maxEvidenceFrames)
         self.lastFrame = info.firstFrame
         self.lastNanoseconds = info.firstTimestampNanoseconds
         if info.midstream {
@@ -62,12 +86,11 @@ struct FlowTracker<Dialog: SMTPDialog> {
                 ring.append(offset: offset, length: bytes.count, frame: segment.frame, timestampNanoseconds: segment.timestampNanoseconds)
                 lastClientFrame = segment.frame
                 lastClientNanoseconds = segment.timestampNanoseconds
-                markMessageBytes(upTo: offset &+ UInt64(bytes.count))
             }
             let context = EventContext(side: side, frame: segment.frame, timestampNanoseconds: segment.timestampNanoseconds)
-            var events: [SMTPEvent] = []
-            dialog.feed(side, bytes, at: offset) { events.append($0) }
-            for smtpEvent in events { handle(smtpEvent, context: context) }
+            // Each event is handled as it fires (nothing here reads the dialog, so the order
+            // of effects is the same as collecting them first), with no per-chunk buffer.
+            startedDialog().dialog.feed(side, bytes, at: offset) { handle($0, context: context) }
         case .retransmission(_, let direction, let offset, let length, let segment, let conflicting):
             note(frame: segment.frame, at: segment.timestampNanoseconds)
             if conflicting {
@@ -81,10 +104,8 @@ struct FlowTracker<Dialog: SMTPDialog> {
             let words = reason == .snaplen ? "cut by the snapshot length" : "missing from the capture (\(reason.rawValue))"
             findings.add(code, frames: [lastFrame], message: "\(length) \(side) bytes at stream offset \(offset) \(words)")
             for index in transactions.indices where isOpen(transactions[index]) { transactions[index].gapped = true }
-            var events: [SMTPEvent] = []
-            dialog.gap(side, at: offset, length: length) { events.append($0) }
             let context = EventContext(side: side, frame: lastFrame, timestampNanoseconds: lastNanoseconds)
-            for smtpEvent in events { handle(smtpEvent, context: context) }
+            startedDialog().dialog.gap(side, at: offset, length: length) { handle($0, context: context) }
         case .end(_, let direction, let reason, let frame, let timestamp):
             note(frame: frame, at: timestamp)
             handleEnd(direction == .clientToServer ? .client : .server, reason: reason, frame: frame, at: timestamp)
@@ -105,8 +126,10 @@ struct FlowTracker<Dialog: SMTPDialog> {
             if real { clientGaveUp(kind: reason == .rst ? .rst : .fin, frame: frame, at: timestamp) }
         } else {
             serverEnd = reason
-            serverEndFrame = frame
-            serverEndNanoseconds = timestamp
+            changeRare {
+                $0.serverEndFrame = frame
+                $0.serverEndNanoseconds = timestamp
+            }
             // Closing after the client closed, or after QUIT, is the normal end; otherwise the
             // server stopped waiting for the client.
             if real && !quitSeen && clientEnd == nil && !transactions.contains(where: { $0.awaitingEndOfDataReply }) {
@@ -124,9 +147,7 @@ struct FlowTracker<Dialog: SMTPDialog> {
             }
         }
         let context = EventContext(side: side, frame: frame, timestampNanoseconds: timestamp, endReason: reason)
-        var events: [SMTPEvent] = []
-        dialog.end(side) { events.append($0) }
-        for smtpEvent in events { handle(smtpEvent, context: context) }
+        startedDialog().dialog.end(side) { handle($0, context: context) }
         reportDecided(now: timestamp)
     }
 
@@ -147,7 +168,7 @@ struct FlowTracker<Dialog: SMTPDialog> {
         case .reply(let reply, let answering):
             handleReply(reply, answering: answering, context: context)
         case .extensions(let keywords):
-            if keywords.contains(where: { $0.uppercased().hasPrefix("XXXXXXXA") }) {
+            if keywords.contains(where: Self.offersMaskedStarttls) {
                 findings.add(.starttlsMasked, frames: [context.frame], message: "the EHLO reply offers XXXXXXXA where STARTTLS was: masked by a middlebox")
             }
         case .messageStarted(let index, let offset):
@@ -223,13 +244,14 @@ struct FlowTracker<Dialog: SMTPDialog> {
     }
 
     private mutating func handleReply(_ reply: SMTPReply, answering: ReplyContext, context: EventContext) {
-        let text = reply.lines.joined(separator: " ")
+        // The joined text is built only where it is kept or inspected (most replies need none).
         if reply.code == 421 { reply421Frame = context.frame }
-        if reply.lines.contains(where: { $0.uppercased().hasPrefix("XXXXXXXA") }) {
+        if reply.lines.contains(where: Self.offersMaskedStarttls) {
             findings.add(.starttlsMasked, frames: [context.frame], message: "the EHLO reply offers XXXXXXXA where STARTTLS was: masked by a middlebox")
         }
         switch answering {
         case .greeting:
+            let text = reply.lines.joined(separator: " ")
             if banner == nil { banner = "\(reply.code) \(text)" }
             if Self.isMaskedBanner(text) {
                 findings.add(.bannerMasked, frames: [context.frame], message: "the greeting is masked (\"\(reply.code) \(text.prefix(40))\", frame \(context.frame)): an SMTP fixup is in the path")
@@ -243,12 +265,12 @@ struct FlowTracker<Dialog: SMTPDialog> {
                 refuseRecipient(path)
             }
             if (verb == "DATA" || verb == "BDAT") && reply.code >= 400, let at = transactions.lastIndex(where: { $0.dataCommandSeen && $0.reply == nil }) {
-                transactions[at].reply = ReplyRecord(code: reply.code, text: text, frame: context.frame, timeNanoseconds: context.timestampNanoseconds, latencyNanoseconds: nil)
+                transactions[at].reply = ReplyRecord(code: reply.code, text: reply.lines.joined(separator: " "), frame: context.frame, timeNanoseconds: context.timestampNanoseconds, latencyNanoseconds: nil)
             }
         case .endOfData(let index):
             guard let at = position(of: index), transactions[at].reply == nil else { return }
             let latency = transactions[at].terminator.timeNanoseconds.map { context.timestampNanoseconds &- $0 }
-            transactions[at].reply = ReplyRecord(code: reply.code, text: text, frame: context.frame, timeNanoseconds: context.timestampNanoseconds, latencyNanoseconds: latency)
+            transactions[at].reply = ReplyRecord(code: reply.code, text: reply.lines.joined(separator: " "), frame: context.frame, timeNanoseconds: context.timestampNanoseconds, latencyNanoseconds: latency)
             if let gaveUp = transactions[at].gaveUp {
                 transactions[at].replyAfterGiveUp = true
                 if (200..<300).contains(reply.code) {
@@ -271,6 +293,21 @@ struct FlowTracker<Dialog: SMTPDialog> {
         guard let at = transactions.lastIndex(where: { $0.reply == nil && $0.rcptTo.contains(path) }),
               let position = transactions[at].rcptTo.lastIndex(of: path) else { return }
         transactions[at].rcptTo.remove(at: position)
+    }
+
+    /// Changes the rare state, allocating it on first use (and copying it first if a copy of
+    /// this tracker still shares it).
+    private mutating func changeRare(_ change: (inout RareFlowState) -> Void) {
+        if !isKnownUniquelyReferenced(&rareBox) { rareBox = RareFlowStateBox(rareBox?.state ?? RareFlowState()) }
+        if let rareBox { change(&rareBox.state) }
+    }
+
+    /// The dialog, started now if this is the first thing fed to it.
+    private mutating func startedDialog() -> DialogBox<Dialog> {
+        if let dialogBox { return dialogBox }
+        let box = DialogBox(shared.makeDialog())
+        dialogBox = box
+        return box
     }
 
     private mutating func note(frame: UInt64, at timestamp: Int64) {
@@ -297,14 +334,6 @@ struct FlowTracker<Dialog: SMTPDialog> {
 
     private func frame(at offset: UInt64, context: EventContext) -> UInt64 {
         ring.entry(containing: offset)?.frame ?? context.frame
-    }
-
-    private mutating func markMessageBytes(upTo end: UInt64) {
-        for index in transactions.indices {
-            if let start = transactions[index].messageOffset, !transactions[index].endOfDataSeen, end > start {
-                transactions[index].messageBytesArrived = true
-            }
-        }
     }
 
     private mutating func apply(_ summary: MessageSummary, to at: Int) {
@@ -343,7 +372,7 @@ struct FlowTracker<Dialog: SMTPDialog> {
             let termEnd = start &+ 5
             guard offset < termEnd && start < end else { continue }
             if !transactions[index].terminator.retransmissionFrames.contains(frame),
-                transactions[index].terminator.retransmissionFrames.count < options.maxEvidenceFrames
+                transactions[index].terminator.retransmissionFrames.count < shared.maxEvidenceFrames
             {
                 transactions[index].terminator.retransmissionFrames.append(frame)
             }
@@ -357,7 +386,7 @@ struct FlowTracker<Dialog: SMTPDialog> {
         for index in transactions.indices where transactions[index].awaitingEndOfDataReply && transactions[index].gaveUp == nil {
             let done = transactions[index].terminator.timeNanoseconds
             let waited = done.map { timestamp &- $0 }
-            if needsPause, let waited, waited < options.pipelinedCommandGraceNanoseconds { continue }
+            if needsPause, let waited, waited < shared.pipelinedCommandGraceNanoseconds { continue }
             transactions[index].gaveUp = GiveUpRecord(kind: kind, frame: frame, timeNanoseconds: timestamp, waitedNanoseconds: waited)
             let terminatorFrames = transactions[index].terminator.frames
             let after = waited.map { " \(TimeText.duration($0)) after the end of data" } ?? ""
@@ -370,7 +399,7 @@ struct FlowTracker<Dialog: SMTPDialog> {
 
     private func moment(now: Int64, closing: Bool) -> FlowMoment {
         FlowMoment(now: now, closing: closing, clientEnd: clientEnd, serverEnd: serverEnd, serverEndFrame: serverEndFrame,
-                   serverEndNanoseconds: serverEndNanoseconds, replyTimeoutNanoseconds: options.replyTimeoutNanoseconds)
+                   serverEndNanoseconds: serverEndNanoseconds, replyTimeoutNanoseconds: shared.replyTimeoutNanoseconds)
     }
 
     /// Live hook: queues each transaction once, as soon as its outcome is known.
@@ -379,7 +408,8 @@ struct FlowTracker<Dialog: SMTPDialog> {
         for index in transactions.indices where !transactions[index].liveReported {
             guard let resolution = transactions[index].resolve(moment) else { continue }
             transactions[index].liveReported = true
-            liveTransactions.append(record(transactions[index], resolution))
+            let decided = record(transactions[index], resolution)
+            changeRare { $0.liveTransactions.append(decided) }
         }
     }
 
@@ -392,8 +422,10 @@ struct FlowTracker<Dialog: SMTPDialog> {
     func wasReported(_ index: Int) -> Bool { transactions.contains { $0.index == index && $0.liveReported } }
 
     mutating func drainLive() -> [TransactionRecord] {
-        defer { liveTransactions.removeAll(keepingCapacity: true) }
-        return liveTransactions
+        guard let rareBox, !rareBox.state.liveTransactions.isEmpty else { return [] }
+        var drained: [TransactionRecord] = []
+        changeRare { swap(&drained, &$0.liveTransactions) }
+        return drained
     }
 
     /// Decides everything and builds the flow record. `now` is the capture's latest time.
@@ -466,6 +498,36 @@ struct FlowTracker<Dialog: SMTPDialog> {
 
     /// The path in `FROM:<a@b> SIZE=1` → `a@b`; `<>` → empty string.
     static func path(in argument: String, after keyword: String) -> String? {
+        // Printable ASCII: one byte per Character, so bytes give the answer Characters give,
+        // without uppercasing a copy of the whole argument.
+        var text = argument
+        let quick = text.withUTF8 { bytes -> String?? in
+            for byte in bytes where !isPrintableASCII(byte) { return .none }
+            var start = 0
+            var matched = bytes.count >= keyword.utf8.count
+            for key in keyword.utf8 {
+                guard isPrintableASCII(key) else { return .none }
+                if matched && asciiUppercased(bytes[start]) != key { matched = false }
+                if matched { start += 1 }
+            }
+            if !matched { start = 0 }
+            while start < bytes.count && bytes[start] == UInt8(ascii: " ") { start += 1 }
+            var end = start
+            if start < bytes.count && bytes[start] == UInt8(ascii: "<") {
+                start += 1
+                end = start
+                while end < bytes.count && bytes[end] != UInt8(ascii: ">") { end += 1 }
+            } else {
+                while end < bytes.count && bytes[end] != UInt8(ascii: " ") { end += 1 }
+                if end == start { return .some(nil) }
+            }
+            return .some(String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self))
+        }
+        return quick ?? unicodePath(in: argument, after: keyword)
+    }
+
+    /// ``path(in:after:)`` by Characters, for arguments that are not printable ASCII.
+    static func unicodePath(in argument: String, after keyword: String) -> String? {
         var rest = Substring(argument)
         if rest.uppercased().hasPrefix(keyword) { rest = rest.dropFirst(keyword.count) }
         rest = rest.drop { $0 == " " }
@@ -477,9 +539,61 @@ struct FlowTracker<Dialog: SMTPDialog> {
         return token.isEmpty ? nil : String(token)
     }
 
-    /// ASA/PIX masking: only `*`, `0`, `2` and spaces (at least a few asterisks).
+    /// ASA/PIX masking: only `*`, `0`, `2` and spaces (at least a few asterisks). By bytes:
+    /// each of these Characters is exactly one byte, and a byte outside them belongs to a
+    /// Character that is none of them.
     static func isMaskedBanner(_ text: String) -> Bool {
-        let stars = text.filter { $0 == "*" }.count
-        return stars >= 3 && text.allSatisfy { $0 == "*" || $0 == "0" || $0 == "2" || $0 == " " }
+        var stars = 0
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "*"): stars += 1
+            case UInt8(ascii: "0"), UInt8(ascii: "2"), UInt8(ascii: " "): continue
+            default: return false
+            }
+        }
+        return stars >= 3
     }
+
+    /// The line starts with `XXXXXXXA` in any case (STARTTLS masked by a Cisco fixup), as
+    /// `line.uppercased().hasPrefix("XXXXXXXA")`: decided on bytes when its first nine are
+    /// printable ASCII (then its first eight Characters are those bytes), else by Characters.
+    static func offersMaskedStarttls(_ line: String) -> Bool {
+        var count = 0
+        for byte in line.utf8 {
+            guard isPrintableASCII(byte) else { return line.uppercased().hasPrefix("XXXXXXXA") }
+            if count == 8 { return true }
+            // A printable byte that differs decides: the Characters before it are these bytes.
+            guard asciiUppercased(byte) == (count == 7 ? UInt8(ascii: "A") : UInt8(ascii: "X")) else { return false }
+            count += 1
+        }
+        return count == 8
+    }
+
+    private static func isPrintableASCII(_ byte: UInt8) -> Bool { byte >= 0x20 && byte < 0x7F }
+
+    private static func asciiUppercased(_ byte: UInt8) -> UInt8 {
+        byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z") ? byte - 0x20 : byte
+    }
+}
+
+/// A flow's state that most flows never set (a SYN-only flow sets none of it until it ends).
+private struct RareFlowState {
+    var banner: String?
+    var tlsStartNanoseconds: Int64?
+    /// The first RST: its frame and the direction whose end it was reported as. An RST ends
+    /// both directions, and one already ended by FIN is not reported again, so that direction
+    /// need not be the sender's; `FlowSummary.resetBy` names the sender at close.
+    var firstReset: (frame: UInt64, reportedOn: SMTPSide)?
+    var serverEndFrame: UInt64?
+    var serverEndNanoseconds: Int64?
+    var reply421Frame: UInt64?
+    var liveTransactions: [TransactionRecord] = []
+}
+
+/// Holds ``RareFlowState`` out of line. Unchecked access: it is changed only inside
+/// `FlowTracker.changeRare`, whose closures never reach the tracker.
+private final class RareFlowStateBox {
+    @exclusivity(unchecked) var state: RareFlowState
+
+    init(_ state: RareFlowState) { self.state = state }
 }

@@ -2,7 +2,9 @@ import Reassembly
 
 /// The client's most recent delivered chunks (one per segment), so that the bytes of a
 /// terminator, reported by offset, can be traced back to the frames that carried them.
-/// Fixed capacity: memory per flow does not grow with message size.
+/// Fixed capacity: memory per flow does not grow with message size. The storage is
+/// allocated on the first client payload, so a flow that never carries any (e.g. one SYN
+/// of a flood) holds none.
 struct SegmentRing {
     struct Entry: Equatable {
         var offset: UInt64
@@ -13,22 +15,24 @@ struct SegmentRing {
     }
 
     private var entries: [Entry] = []
-    private var next = 0
-    let capacity: Int
+    private var next: Int32 = 0
+    private let limit: Int32
+
+    var capacity: Int { Int(limit) }
 
     init(capacity: Int) {
-        self.capacity = max(1, capacity)
-        entries.reserveCapacity(self.capacity)
+        limit = Int32(clamping: max(1, capacity))
     }
 
     mutating func append(offset: UInt64, length: Int, frame: UInt64, timestampNanoseconds: Int64) {
         guard length > 0 else { return }
         let entry = Entry(offset: offset, length: length, frame: frame, timestampNanoseconds: timestampNanoseconds)
         if entries.count < capacity {
+            if entries.isEmpty { entries.reserveCapacity(capacity) }
             entries.append(entry)
         } else {
-            entries[next] = entry
-            next = (next + 1) % capacity
+            entries[Int(next)] = entry
+            next = next + 1 == limit ? 0 : next + 1
         }
     }
 

@@ -12,7 +12,6 @@ struct TransactionState {
     var dataCommandSeen = false
     var dataFrame: UInt64?
     var messageOffset: UInt64?
-    var messageBytesArrived = false
     var terminator = TerminatorRecord()
     /// The terminator (or BDAT LAST) was seen; the reply to end-of-data is awaited.
     var endOfDataSeen = false

@@ -15,6 +15,21 @@ struct FlowKey: Hashable {
             high = a
         }
     }
+
+    /// Two words for IPv4 (the common case) instead of the synthesized enum tags and
+    /// fields, one Hasher round each: the flow table hashes a key per packet.
+    func hash(into hasher: inout Hasher) {
+        let ports = UInt64(low.port) << 16 | UInt64(high.port)
+        switch (low.address, high.address) {
+        case (.v4(let a), .v4(let b)):
+            hasher.combine(UInt64(a) << 32 | UInt64(b))
+            hasher.combine(ports)
+        default:
+            hasher.combine(low.address)
+            hasher.combine(high.address)
+            hasher.combine(ports)
+        }
+    }
 }
 
 extension Endpoint {

@@ -2,8 +2,8 @@ import Wire
 
 /// Everything kept about one open connection: roles, both directions, and the
 /// facts its summary needs. Once closed, only its tuple stays (``ClosedFlows``).
+/// Nothing is stored twice: the table key is worked out from the endpoints when needed.
 struct FlowState {
-    let key: FlowKey
     var info: FlowInfo
     var client: HalfStream
     var server: HalfStream
@@ -13,8 +13,8 @@ struct FlowState {
     var closedBy: FlowDirection?
     var resetBy: FlowDirection?
 
+    /// `key` must be `FlowKey(info.client, info.server)`, which ``key`` recomputes.
     init(key: FlowKey, info: FlowInfo) {
-        self.key = key
         self.info = info
         client = HalfStream(flow: info.id, direction: .clientToServer)
         server = HalfStream(flow: info.id, direction: .serverToClient)
@@ -27,6 +27,8 @@ struct FlowState {
     mutating func visit<R>(_ body: (inout FlowState) -> R) -> R { body(&self) }
 
     var id: FlowID { info.id }
+    /// The flow table's key for this connection (not stored: it repeats the endpoints).
+    var key: FlowKey { FlowKey(info.client, info.server) }
     var pendingBytes: Int { client.pending.storedBytes + server.pending.storedBytes }
     var bothEnded: Bool { client.phase == .ended && server.phase == .ended }
     var summary: FlowSummary {

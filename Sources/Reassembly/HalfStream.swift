@@ -1,16 +1,25 @@
 /// One direction of a flow: where its stream offsets start, what has been
 /// delivered, what waits behind a hole, and whether it has ended. Its size is
-/// fixed; only out-of-order pieces use the heap.
+/// fixed; only out-of-order pieces, a held zero-window probe and (from the first
+/// delivered byte or gap) the tail window use the heap.
+/// Fields are ordered to keep padding small: a flow table holds two per flow.
 struct HalfStream {
     enum Phase: UInt8 { case unseen, open, ended }
 
     /// A one-byte zero-window probe held aside: it becomes data only if the
     /// receiver turns out to have accepted it, so a later resend of the same
-    /// byte is not reported as a retransmission.
-    struct Probe {
-        var offset: UInt64
-        var byte: UInt8
-        var segment: SegmentInfo
+    /// byte is not reported as a retransmission. Rare, so held out of line
+    /// (immutable, so sharing it between copies is safe).
+    final class Probe {
+        let offset: UInt64
+        let byte: UInt8
+        let segment: SegmentInfo
+
+        init(offset: UInt64, byte: UInt8, segment: SegmentInfo) {
+            self.offset = offset
+            self.byte = byte
+            self.segment = segment
+        }
     }
 
     /// A segment's stream range after trimming, ready to apply.
@@ -27,6 +36,7 @@ struct HalfStream {
     var phase = Phase.unseen
     /// `base` is the ISN + 1 (a SYN was seen) rather than the first sequence number seen.
     var isnKnown = false
+    var windowSeen = false
     /// Sequence number of stream offset 0.
     var base: UInt32 = 0
     /// Next stream offset to deliver.
@@ -34,22 +44,40 @@ struct HalfStream {
     /// End of the highest byte seen (delivered or buffered).
     var highest: UInt64 = 0
     var finOffset: UInt64?
-    var finFrame: UInt64 = 0
-    var finTimestamp: Int64 = 0
     /// Last window this side advertised (raw, unscaled).
     var window: UInt16 = 0
-    var windowSeen = false
     /// Window scale from this side's SYN (RFC 7323), 0 when not offered.
     var windowScale: UInt8 = 0
+    var finFrame: UInt64 = 0
+    var finTimestamp: Int64 = 0
     /// Capture time since the current first hole has been open.
     var holeSince: Int64 = 0
     var pending = OutOfOrderBuffer()
-    var tail = TailWindow()
+    /// The tail window, out of line: a direction that never delivers a byte (one SYN of a
+    /// flood) holds none. Nil means the initial, empty window.
+    private var tailBox: TailBox?
     var probe: Probe?
 
     init(flow: FlowID, direction: FlowDirection) {
         self.flow = flow
         self.direction = direction
+    }
+
+    /// Holds a ``TailWindow`` out of line. Unchecked access: only ``uniqueTail()`` hands it
+    /// out for writing, to one caller at a time.
+    final class TailBox {
+        @exclusivity(unchecked) var window: TailWindow
+
+        init(_ window: TailWindow) { self.window = window }
+    }
+
+    /// The tail window for writing: allocated on first use, copied first if a copy of this
+    /// direction still shares it (value semantics).
+    private mutating func uniqueTail() -> TailBox {
+        if isKnownUniquelyReferenced(&tailBox), let box = tailBox { return box }
+        let box = TailBox(tailBox?.window ?? TailWindow())
+        tailBox = box
+        return box
     }
 
     mutating func open(base: UInt32, isnKnown: Bool) {
@@ -73,7 +101,7 @@ struct HalfStream {
     ) {
         guard !bytes.isEmpty else { return }
         emit(.data(flow, direction, offset: next, bytes: bytes, segment: segment))
-        tail.record(bytes, at: next)
+        uniqueTail().window.record(bytes, at: next)
         next &+= UInt64(bytes.count)
         highest = max(highest, next)
         if inPlace {
@@ -98,7 +126,7 @@ struct HalfStream {
         }
         next = end
         highest = max(highest, next)
-        tail.invalidate(before: next)
+        uniqueTail().window.invalidate(before: next)
     }
 
     /// Releases one stored piece from `next` on (it must start at or before `next`).
@@ -222,7 +250,7 @@ struct HalfStream {
             var differs = false
             if comparable > start {
                 let slice = UnsafeRawBufferPointer(rebasing: segment.bytes[0..<Int(comparable - start)])
-                (compared, differs) = tail.compare(slice, at: start, deliveredEnd: next, keep: comparedTailBytes)
+                (compared, differs) = (tailBox?.window ?? TailWindow()).compare(slice, at: start, deliveredEnd: next, keep: comparedTailBytes)
             }
             report.add(from: start, to: overlapEnd, compared: compared, differs: differs, statistics: &statistics, emit: emit)
         }

@@ -35,67 +35,139 @@ struct HeaderCollector {
         }
     }
 
+    /// `add(_:cap:)` for each byte of `chunk[range]`, a line at a time: only a `\n` can end
+    /// the block, so the bytes before it are copied in one go (up to the cap).
     mutating func add(_ chunk: UnsafeRawBufferPointer, _ range: Range<Int>, cap: Int) {
-        for i in range {
-            guard collecting else { return }
-            add(chunk[i], cap: cap)
+        var i = range.lowerBound
+        let end = range.upperBound
+        while i < end && collecting {
+            var k = i
+            while k < end && chunk[k] != 0x0A { k += 1 }
+            if k > i {
+                let room = max(0, cap - bytes.count)
+                if k - i > room {
+                    // The byte after the room would find the block full.
+                    bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: chunk[i..<(i + room)]))
+                    truncated = true
+                    collecting = false
+                    return
+                }
+                bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: chunk[i..<k]))
+                last2 = k - i >= 2 ? chunk[k - 2] : last1
+                last1 = chunk[k - 1]
+            }
+            guard k < end else { return }
+            add(chunk[k], cap: cap)
+            i = k + 1
         }
     }
 
+    /// The fields smtpscope reports, each from its first occurrence. Lines split at `\n` (a
+    /// `\r` before it dropped); a line starting with a space or tab continues the field before
+    /// it (unfolding, RFC 5322 §2.2.3, removes only the line break). Names match ASCII
+    /// case-insensitively; only the values of wanted fields are gathered.
     func parse(maxValueLength: Int) -> HeaderFields {
-        var fields = HeaderFields()
-        var name: [UInt8] = []
-        var value: [UInt8] = []
-        var inField = false
-
-        func finish() {
-            guard inField else { return }
-            let key = String(decoding: name, as: UTF8.self).lowercased()
-            var v = value[...]
-            while let f = v.first, f == 0x20 || f == 0x09 { v = v.dropFirst() }
-            while let l = v.last, l == 0x20 || l == 0x09 { v = v.dropLast() }
-            let text = String(decoding: v.prefix(maxValueLength), as: UTF8.self)
-            switch key {
-            case "message-id": if fields.messageID == nil { fields.messageID = text }
-            case "subject": if fields.subject == nil { fields.subject = text }
-            case "date": if fields.date == nil { fields.date = text }
-            case "from": if fields.from == nil { fields.from = text }
-            case "to": if fields.to == nil { fields.to = text }
-            default: break
+        var reader = FieldReader(maxValueLength: maxValueLength)
+        bytes.withUnsafeBytes { block in
+            var start = 0
+            let n = block.count
+            while start < n {
+                var stop = start
+                while stop < n && block[stop] != 0x0A { stop += 1 }
+                var lineEnd = stop
+                if stop < n && lineEnd > start && block[lineEnd - 1] == 0x0D { lineEnd -= 1 }
+                reader.line(UnsafeRawBufferPointer(rebasing: block[start..<lineEnd]))
+                start = stop + 1
             }
-            name.removeAll(keepingCapacity: true)
-            value.removeAll(keepingCapacity: true)
-            inField = false
         }
+        reader.finish()
+        return reader.fields
+    }
 
-        for line in HeaderCollector.lines(bytes) {
+    /// Reads header lines one by one into ``HeaderFields``.
+    private struct FieldReader {
+        let maxValueLength: Int
+        var fields = HeaderFields()
+        /// The value gathered so far for `current`.
+        var value: [UInt8] = []
+        /// The field whose value is being gathered (nil: not wanted, already set, or none).
+        var current: WantedField?
+
+        init(maxValueLength: Int) { self.maxValueLength = maxValueLength }
+
+        mutating func line(_ line: UnsafeRawBufferPointer) {
             if let first = line.first, first == 0x20 || first == 0x09 {
-                // Folded continuation (RFC 5322 §2.2.3): unfolding removes only the line break.
-                if inField && value.count < maxValueLength { value.append(contentsOf: line) }
-                continue
+                if current != nil && value.count < maxValueLength { value.append(contentsOf: line) }
+                return
             }
             finish()
-            guard let colon = line.firstIndex(of: 0x3A) else { continue }
-            name.append(contentsOf: line[line.startIndex..<colon])
-            while let l = name.last, l == 0x20 || l == 0x09 { name.removeLast() }
-            value.append(contentsOf: line[(colon + 1)...].prefix(maxValueLength))
-            inField = true
+            guard let colon = line.firstIndex(of: 0x3A) else { return }
+            var nameEnd = colon
+            while nameEnd > 0, line[nameEnd - 1] == 0x20 || line[nameEnd - 1] == 0x09 { nameEnd -= 1 }
+            guard let field = WantedField(name: UnsafeRawBufferPointer(rebasing: line[0..<nameEnd])),
+                !field.isSet(in: fields)
+            else { return }
+            current = field
+            let valueStart = colon + 1
+            let valueEnd = line.count - valueStart > maxValueLength ? valueStart + maxValueLength : line.count
+            value.append(contentsOf: UnsafeRawBufferPointer(rebasing: line[valueStart..<valueEnd]))
         }
-        finish()
-        return fields
+
+        /// Ends the current field: its value, spaces and tabs trimmed, cut to the cap.
+        mutating func finish() {
+            guard let field = current else { return }
+            current = nil
+            var lower = 0
+            var upper = value.count
+            while lower < upper, value[lower] == 0x20 || value[lower] == 0x09 { lower += 1 }
+            while upper > lower, value[upper - 1] == 0x20 || value[upper - 1] == 0x09 { upper -= 1 }
+            let text = value.withUnsafeBufferPointer {
+                String(decoding: UnsafeBufferPointer(rebasing: $0[lower..<upper]).prefix(maxValueLength), as: UTF8.self)
+            }
+            switch field {
+            case .messageID: fields.messageID = text
+            case .subject: fields.subject = text
+            case .date: fields.date = text
+            case .from: fields.from = text
+            case .to: fields.to = text
+            }
+            value.removeAll(keepingCapacity: true)
+        }
     }
 
-    /// Lines of the block split at `\n`, a `\r` before it dropped.
-    private static func lines(_ bytes: [UInt8]) -> [ArraySlice<UInt8>] {
-        var out: [ArraySlice<UInt8>] = []
-        var start = 0
-        for i in bytes.indices where bytes[i] == 0x0A {
-            var end = i
-            if end > start && bytes[end - 1] == 0x0D { end -= 1 }
-            out.append(bytes[start..<end])
-            start = i + 1
+    /// A header field smtpscope reports.
+    private enum WantedField {
+        case messageID, subject, date, from, to
+
+        /// The field named by `name` (ASCII, any case), or nil.
+        init?(name: UnsafeRawBufferPointer) {
+            for (spelling, field) in WantedField.spellings where spelling.count == name.count {
+                var equal = true
+                for i in 0..<name.count where Parsing.lower(name[i]) != spelling[i] {
+                    equal = false
+                    break
+                }
+                if equal {
+                    self = field
+                    return
+                }
+            }
+            return nil
         }
-        if start < bytes.count { out.append(bytes[start...]) }
-        return out
+
+        func isSet(in fields: HeaderFields) -> Bool {
+            switch self {
+            case .messageID: fields.messageID != nil
+            case .subject: fields.subject != nil
+            case .date: fields.date != nil
+            case .from: fields.from != nil
+            case .to: fields.to != nil
+            }
+        }
+
+        private static let spellings: [([UInt8], WantedField)] = [
+            (Array("message-id".utf8), .messageID), (Array("subject".utf8), .subject), (Array("date".utf8), .date),
+            (Array("from".utf8), .from), (Array("to".utf8), .to),
+        ]
     }
 }

@@ -79,12 +79,7 @@ struct MessageScanner {
                 // followed by a byte that is no `\r`, `\n`, dot or NUL: after it both machines
                 // are back in `.text`, and no terminator or near miss can begin at that `\r`
                 // (so its break needs no note).
-                var j = Self.lineBreak(in: bytes, from: i)
-                while n - j > 2 && bytes[j] == MessageScanner.cr && bytes[j + 1] == MessageScanner.lf
-                    && Self.isOrdinary(bytes[j + 2])
-                {
-                    j = Self.lineBreak(in: bytes, from: j + 3)
-                }
+                let j = Self.plainRun(in: bytes, from: i)
                 if j > i {
                     size &+= UInt64(j - i)
                     digest.add(bytes, i..<j)
@@ -127,37 +122,97 @@ struct MessageScanner {
         b != cr && b != lf && b != dot && b != 0
     }
 
-    /// Index of the first `\r` or `\n` in `bytes[start...]`, or `bytes.count`: sixteen bytes per
-    /// step (SIMD compares) up to the block that holds one, then eight per step (SWAR: a byte
-    /// equal to the pattern becomes zero after XOR, and `(x - 0x01…) & ~x & 0x80…` marks zero
-    /// bytes; the lowest mark is always a true one).
+    /// End of the plain run from `start`: the index of the first `\r` or `\n` that is not the
+    /// start of `\r\n` plus an ordinary byte (see `isOrdinary`), or `bytes.count`. One loop over
+    /// the chunk, 32 bytes per step (16 at the end): SIMD compares skip blocks without a line
+    /// break, and give a bit per line-break byte in the others, whose line ends are then checked
+    /// from the bits; so a body of plain lines is read in one call, each byte loaded once.
     @inline(__always)
-    private static func lineBreak(in bytes: UnsafeRawBufferPointer, from start: Int) -> Int {
+    private static func plainRun(in bytes: UnsafeRawBufferPointer, from start: Int) -> Int {
         let n = bytes.count
         var j = start
-        // Sixteen bytes per step while nothing matches; the SWAR step below finds the position.
-        let crs = SIMD16<UInt8>(repeating: cr)
-        let lfs = SIMD16<UInt8>(repeating: lf)
-        while n - j >= 16 {
-            let v = bytes.loadUnaligned(fromByteOffset: j, as: SIMD16<UInt8>.self)
-            if any((v .== crs) .| (v .== lfs)) { break }
-            j += 16
+        if let base = bytes.baseAddress {
+            // `j` stays in 0...n, so the index arithmetic below cannot overflow.
+            var stopped = false
+            while n &- j >= 32 {
+                let m0 = breakMask(base.loadUnaligned(fromByteOffset: j, as: SIMD16<UInt8>.self))
+                let m1 = breakMask(base.loadUnaligned(fromByteOffset: j &+ 16, as: SIMD16<UInt8>.self))
+                guard isAny(m0 .| m1) else {
+                    j &+= 32
+                    continue
+                }
+                let bits = bitmask(m0) | bitmask(m1) << 16
+                guard let next = plainLineEnds(bytes, block: j, width: 32, bits: bits) else {
+                    stopped = true
+                    break
+                }
+                j = next
+            }
+            if !stopped && n &- j >= 16 {
+                let bits = bitmask(breakMask(base.loadUnaligned(fromByteOffset: j, as: SIMD16<UInt8>.self)))
+                if let next = plainLineEnds(bytes, block: j, width: 16, bits: bits) { j = next }
+            }
         }
-        while n - j >= 8 {
-            let w = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: j, as: UInt64.self))
-            let c = w ^ 0x0D0D_0D0D_0D0D_0D0D
-            let l = w ^ 0x0A0A_0A0A_0A0A_0A0A
-            let marks =
-                ((c &- 0x0101_0101_0101_0101) & ~c | (l &- 0x0101_0101_0101_0101) & ~l) & 0x8080_8080_8080_8080
-            if marks != 0 { return j + marks.trailingZeroBitCount >> 3 }
-            j += 8
-        }
+        // The rest (and the block whose line break ended the run) byte by byte.
         while j < n {
             let b = bytes[j]
-            if b == cr || b == lf { return j }
-            j += 1
+            if b == cr || b == lf {
+                guard isPlainLineEnd(bytes, at: j) else { return j }
+                j += 3
+            } else {
+                j += 1
+            }
         }
         return n
+    }
+
+    /// Lanes of `v` that hold `\r` or `\n`.
+    @inline(__always)
+    private static func breakMask(_ v: SIMD16<UInt8>) -> SIMDMask<SIMD16<Int8>> {
+        (v .== SIMD16(repeating: cr)) .| (v .== SIMD16(repeating: lf))
+    }
+
+    /// Whether a lane of `mask` is set (`any` goes through a generic reduction, not inlined).
+    @inline(__always)
+    private static func isAny(_ mask: SIMDMask<SIMD16<Int8>>) -> Bool {
+        let halves = unsafeBitCast(mask, to: SIMD2<UInt64>.self)
+        return halves[0] | halves[1] != 0
+    }
+
+    /// One bit per lane of `mask` (lane k → bit k).
+    @inline(__always)
+    private static func bitmask(_ mask: SIMDMask<SIMD16<Int8>>) -> UInt64 {
+        let marks = SIMD16<UInt8>(repeating: 0).replacing(with: 0x80, where: mask)
+        let halves = unsafeBitCast(marks, to: SIMD2<UInt64>.self)
+        // A multiply gathers the top bit of each byte into the top byte (byte k → bit 56 + k).
+        let low = (UInt64(littleEndian: halves[0]) &* 0x0002_0408_1020_4081) >> 56
+        let high = (UInt64(littleEndian: halves[1]) &* 0x0002_0408_1020_4081) >> 56
+        return low | high << 8
+    }
+
+    /// Checks the line breaks of the block of `width` bytes at `block` (`bits`: one per line-break
+    /// byte): the index to go on from when all are plain line ends, nil when one is not.
+    @inline(__always)
+    private static func plainLineEnds(_ bytes: UnsafeRawBufferPointer, block: Int, width: Int, bits: UInt64) -> Int? {
+        var bits = bits
+        var next = block &+ width
+        while bits != 0 {
+            let k = bits.trailingZeroBitCount
+            let p = block &+ k
+            guard isPlainLineEnd(bytes, at: p) else { return nil }
+            // Its `\n` is the next bit and the byte after it is ordinary: go on after that.
+            next = max(next, p &+ 3)
+            bits &= ~0 &<< UInt64(k &+ 2)
+        }
+        return next
+    }
+
+    /// `bytes[p...]` starts with `\r\n` and an ordinary byte, all inside the chunk.
+    @inline(__always)
+    private static func isPlainLineEnd(_ bytes: UnsafeRawBufferPointer, at p: Int) -> Bool {
+        // `p` is an index into `bytes` (so `p &+ 2` cannot overflow); `\r\n` read as one word.
+        bytes.count &- p > 2 && UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: p, as: UInt16.self)) == 0x0A0D
+            && isOrdinary(bytes[p &+ 2])
     }
 
     // MARK: - Strict machine

@@ -4,6 +4,28 @@ enum Parsing {
 
     static func upper(_ b: UInt8) -> UInt8 { (b >= 0x61 && b <= 0x7A) ? b &- 0x20 : b }
 
+    static func lower(_ b: UInt8) -> UInt8 { (b >= 0x41 && b <= 0x5A) ? b &+ 0x20 : b }
+
+    /// The upper-cased keyword of an EHLO reply line: the text before its first space. An
+    /// ASCII line (as RFC 5321 keywords are) is read on its bytes; any other goes through
+    /// `Character`s and Unicode upper-casing, as before.
+    static func ehloKeyword(_ line: String) -> String {
+        var line = line
+        let ascii: String? = line.withUTF8 { bytes in
+            var end = 0
+            while end < bytes.count && bytes[end] != 0x20 {
+                guard bytes[end] < 0x80 else { return nil }
+                end += 1
+            }
+            for i in end..<bytes.count where bytes[i] >= 0x80 { return nil }
+            return String(unsafeUninitializedCapacity: end) { out in
+                for i in 0..<end { out[i] = upper(bytes[i]) }
+                return end
+            }
+        }
+        return ascii ?? String(line.prefix { $0 != " " }).uppercased()
+    }
+
     static func string<C: Collection>(_ bytes: C, cap: Int) -> String where C.Element == UInt8 {
         String(decoding: bytes.prefix(cap), as: UTF8.self)
     }
@@ -69,7 +91,7 @@ enum Parsing {
             size = s
         }
         if words.count == 2 {
-            guard words[1].uppercased() == "LAST" else { return nil }
+            guard words[1].utf8.elementsEqual("LAST".utf8, by: { upper($0) == $1 }) else { return nil }
             return (size, true)
         }
         return (size, false)
@@ -116,7 +138,7 @@ enum Parsing {
 
     /// An EHLO keyword of `X`s with an optional last `A` (`XXXXXXXA`: STARTTLS masked).
     static func isMaskedKeyword(_ keyword: String) -> Bool {
-        let bytes = Array(keyword.utf8)
+        let bytes = keyword.utf8
         guard bytes.count >= 4 else { return false }
         let body = bytes.last == 0x41 ? bytes.dropLast() : bytes[...]
         return body.allSatisfy { $0 == 0x58 }

@@ -113,8 +113,9 @@ extension SMTPSession {
         case "EHLO":
             if reply.code / 100 == 2 {
                 var keywords: [String] = []
+                keywords.reserveCapacity(max(0, reply.lines.count - 1))
                 for line in reply.lines.dropFirst() {
-                    let keyword = String(line.prefix { $0 != " " }).uppercased()
+                    let keyword = Parsing.ehloKeyword(line)
                     if Parsing.isMaskedKeyword(keyword) { anomaly(.starttlsMasked, .server, reply.offset, emit: emit) }
                     keywords.append(keyword)
                 }
@@ -185,7 +186,21 @@ extension SMTPSession {
         clientFramer.reset()
         retained.withUnsafeBytes { processClient($0, at: offset, emit: emit) }
         if !complete {
-            // Only part of the text was kept: pick up at the next command line.
+            // Only part of the text was kept: pick up at the next command line. What its last
+            // command began (bytes held for a reply, a message, a BDAT chunk) misses the bytes
+            // that were not kept, and the next client bytes do not follow on from the kept
+            // ones: reading them there would shift every offset by the bytes dropped.
+            switch clientMode {
+            case .hold:
+                held = []
+                clientMode = .commands
+            case .data, .bdat:
+                endMessageIncomplete(.gap, emit: emit)
+                clientMode = .commands
+            case .commands, .encrypted:
+                break
+            }
+            authResponsePending = nil
             clientFramer.reset()
             clientResync = true
             clientResyncQuiet = true

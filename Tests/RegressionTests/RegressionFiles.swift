@@ -24,9 +24,7 @@ enum RegressionFiles {
 
     /// Inputs that still show a known, reported bug (Tests/Fuzz/known-bugs.txt),
     /// each replayed by its own test in `KnownBugTests`.
-    static let knownBugs: [String: KnownBug] = [
-        "smtp-crash-4f012188808a": KnownBug(id: "smtp-near-miss-chunking", traps: false),
-    ]
+    static let knownBugs: [String: KnownBug] = [:]
 
     struct KnownBug {
         /// The id in Tests/Fuzz/known-bugs.txt.

@@ -1,0 +1,44 @@
+import SMTP
+
+/// What every ``FlowTracker`` of a run shares, held once instead of once per flow: the few
+/// limits a tracker reads and how to start its dialog. A tracker starts its dialog on the
+/// flow's first byte, gap or end, so a flow that never carries payload (one SYN of a flood)
+/// holds neither a dialog nor a copy of the options.
+final class FlowTrackerShared<Dialog: SMTPDialog> {
+    /// ``AnalysisOptions/segmentRingCapacity``.
+    let segmentRingCapacity: Int
+    /// ``AnalysisOptions/maxEvidenceFrames``.
+    let maxEvidenceFrames: Int
+    /// ``AnalysisOptions/replyTimeoutNanoseconds``.
+    let replyTimeoutNanoseconds: Int64
+    /// ``AnalysisOptions/pipelinedCommandGraceNanoseconds``.
+    let pipelinedCommandGraceNanoseconds: Int64
+    /// A fresh dialog in its initial state.
+    let makeDialog: () -> Dialog
+
+    init(options: AnalysisOptions, makeDialog: @escaping () -> Dialog) {
+        segmentRingCapacity = options.segmentRingCapacity
+        maxEvidenceFrames = options.maxEvidenceFrames
+        replyTimeoutNanoseconds = options.replyTimeoutNanoseconds
+        pipelinedCommandGraceNanoseconds = options.pipelinedCommandGraceNanoseconds
+        self.makeDialog = makeDialog
+    }
+}
+
+extension FlowTrackerShared where Dialog == SMTPSession {
+    /// Trackers that run an ``SMTPSession`` with `options.smtp`.
+    convenience init(options: AnalysisOptions) {
+        let smtp = options.smtp
+        self.init(options: options) { SMTPSession(options: smtp) }
+    }
+}
+
+/// A tracker's dialog, out of line: allocated only once the flow has something to feed it,
+/// and mutated in place while the tracker handles the events it emits. Unchecked access:
+/// nothing reached from those events touches the dialog (a dynamic exclusivity check per
+/// fed chunk cost more than the rest of the tracker's per-chunk work).
+final class DialogBox<Dialog: SMTPDialog> {
+    @exclusivity(unchecked) var dialog: Dialog
+
+    init(_ dialog: Dialog) { self.dialog = dialog }
+}
