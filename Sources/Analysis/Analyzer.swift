@@ -29,7 +29,12 @@ public enum LiveRecord: Sendable {
 public final class Analyzer {
     public let options: AnalysisOptions
     /// Live hook: called synchronously with each decided transaction and each closed flow.
+    /// Setting it also turns on the once-per-second sweep that decides reply timeouts of
+    /// open flows by capture time (live mode); use ``onFlow`` when only closed flows are wanted.
     public var onRecord: ((LiveRecord) -> Void)?
+    /// Called synchronously with each flow record as the flow closes (offline streaming);
+    /// costs nothing per packet.
+    public var onFlow: ((FlowRecord) -> Void)?
 
     private var decoder = PacketDecoder()
     private var reassembler: TCPReassembler
@@ -48,8 +53,12 @@ public final class Analyzer {
     private var now: Int64 = .min
     private var nextSweep: Int64 = .min
 
-    public init(options: AnalysisOptions = AnalysisOptions(), onRecord: ((LiveRecord) -> Void)? = nil) {
+    public init(
+        options: AnalysisOptions = AnalysisOptions(), onRecord: ((LiveRecord) -> Void)? = nil,
+        onFlow: ((FlowRecord) -> Void)? = nil
+    ) {
         self.options = options
+        self.onFlow = onFlow
         self.onRecord = onRecord
         reassembler = TCPReassembler(options: options.reassembly)
         messages = MessageTable(options: options)
@@ -185,6 +194,7 @@ public final class Analyzer {
             }
             onRecord(.flow(record))
         }
+        onFlow?(record)
         counts.add(record)
         for transaction in record.transactions { messages.note(transaction) }
         if options.retainFlowRecords { flows.append(record) }

@@ -36,10 +36,9 @@ struct CaptureRun {
         let analyzer: Analyzer
         if let onFlow {
             options.retainFlowRecords = false
-            analyzer = Analyzer(options: options) { record in
-                guard case .flow(let flow) = record else { return }
+            analyzer = Analyzer(options: options, onFlow: { flow in
                 onFlow(flow, names.indices.contains(flow.capture) ? names[flow.capture] : "capture \(flow.capture)")
-            }
+            })
         } else {
             analyzer = Analyzer(options: options)
         }
