@@ -28,6 +28,7 @@ extension SMTPScope {
 
         @OptionGroup var input: InputOptions
         @OptionGroup var settings: AnalysisSettings
+        @OptionGroup var threadOptions: ThreadOptions
         @OptionGroup var outputOptions: OutputOptions
 
         func run() throws {
@@ -57,7 +58,7 @@ extension SMTPScope {
             case .jsonl:
                 onFlow = { flow, _ in lines.write(flow, to: output.write) }
             }
-            let run = CaptureRun.analyze(input, settings: settings, onFlow: onFlow)
+            let run = CaptureRun.analyze(input, settings: settings, threads: threadOptions.count, onFlow: onFlow)
             if !run.inputs.isEmpty {
                 switch outputOptions.format {
                 case .text:

@@ -1,3 +1,4 @@
+import Foundation
 import Analysis
 import ArgumentParser
 import Capture
@@ -93,6 +94,26 @@ struct AnalysisSettings: ParsableArguments {
         options.smtp.maxLineLength = maxLineLength
         options.smtp.maxPendingCommands = maxPendingCommands
         return options
+    }
+}
+
+/// How many threads analyse the flows (`analyze` only; other commands run on one thread).
+struct ThreadOptions: ParsableArguments {
+    /// The default: one worker per core.
+    static var cores: Int { max(1, ProcessInfo.processInfo.activeProcessorCount) }
+
+    @Option(help: ArgumentHelp(
+        "Worker threads that split the connections between them by address hash (default: the number of cores; 1 = all on one thread). "
+            + "The output is identical for any count unless a flow-table or buffer limit (--max-flows, --max-out-of-order-total) "
+            + "is reached, which is reported: each worker gets an equal share of those limits.",
+        valueName: "n"))
+    var threads: Int?
+
+    /// The thread count in effect.
+    var count: Int { threads ?? Self.cores }
+
+    func validate() throws {
+        if let threads, !(1...256).contains(threads) { throw ValidationError("--threads must be between 1 and 256.") }
     }
 }
 
