@@ -39,7 +39,10 @@ public final class Analyzer {
     /// costs nothing per packet.
     public var onFlow: ((FlowRecord) -> Void)?
 
-    private var decoder = PacketDecoder()
+    // Touched for every frame, only from the calling thread and never re-entered (callbacks go
+    // to the flows, not back here): `@exclusivity(unchecked)` spares the dynamic access checks
+    // (~8% of the reader's instructions with worker threads, where the reader is the critical path).
+    @exclusivity(unchecked) private var decoder = PacketDecoder()
     /// The flows of the current input, on this thread (`threads` 1).
     private var stage: FlowStage?
     /// The flows of the current input, split over worker threads (`threads` > 1).
@@ -47,15 +50,15 @@ public final class Analyzer {
     private var flows: [FlowRecord] = []
     private var counts = SummaryCounts()
     private var messages: MessageTable
-    private var captures: [CaptureStats] = []
+    @exclusivity(unchecked) private var captures: [CaptureStats] = []
     private var capturing = false
     /// The capture clock: the latest timestamp of every frame of the input so far.
-    private var now: Int64 = .min
+    @exclusivity(unchecked) private var now: Int64 = .min
     private var nextSweep: Int64 = .min
     /// Idle flows are expired on ticks of the capture clock, at most once per second of it,
     /// before the frame that moves the clock past the tick (the same frames whichever thread
     /// holds which flow).
-    private var nextTick: Int64 = .min
+    @exclusivity(unchecked) private var nextTick: Int64 = .min
 
     /// - Parameters:
     ///   - threads: worker threads that split the flows by a hash of their addresses (1, the

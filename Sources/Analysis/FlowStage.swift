@@ -48,14 +48,16 @@ final class FlowStage {
     /// Each closed flow's record, in close order, with where the close falls.
     let onClose: (FlowRecord, CloseOrder) -> Void
 
-    private var reassembler: TCPReassembler
+    // Touched for every event by the one thread that owns the stage, never re-entered (events go
+    // down to the trackers): `@exclusivity(unchecked)` spares the dynamic access checks.
+    @exclusivity(unchecked) private var reassembler: TCPReassembler
     /// Boxed: a dictionary of ~1.4 KB structs copied the tracker out and back on every
     /// event and held its full size in every empty bucket.
     private final class TrackerBox {
         var tracker: FlowTracker<SMTPSession>
         init(_ tracker: FlowTracker<SMTPSession>) { self.tracker = tracker }
     }
-    private var trackers: [FlowID: TrackerBox] = [:]
+    @exclusivity(unchecked) private var trackers: [FlowID: TrackerBox] = [:]
     /// The frame being handled and which step of it, for ``CloseOrder``.
     private var frame: UInt64 = 0
     private var step = CloseOrder.Step.segment

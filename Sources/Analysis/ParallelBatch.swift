@@ -48,16 +48,18 @@ final class ParallelBatch: @unchecked Sendable {
     /// Payload bytes past which the reader ends the round (one more segment may follow).
     static let payloadLimit = 1 << 20
 
-    private(set) var entries: [Entry] = []
+    // Appended to for every segment by the one thread that owns the batch: `@exclusivity(unchecked)`
+    // spares the dynamic access checks of class properties on that path.
+    @exclusivity(unchecked) private(set) var entries: [Entry] = []
     /// Payload of every segment entry, back to back.
-    private(set) var payload: [UInt8] = []
+    @exclusivity(unchecked) private(set) var payload: [UInt8] = []
     var opened: [Opened] = []
     var closed: [Closed] = []
     /// Reassembly limits the worker reached while processing this batch.
     var limitsHit: UInt64 = 0
 
     init() {
-        entries.reserveCapacity(Self.entryLimit + 2)
+        entries.reserveCapacity(Self.entryLimit + 4)
         payload.reserveCapacity(Self.payloadLimit + 65_536)
     }
 

@@ -19,7 +19,8 @@ import Wire
 final class ParallelFlows {
     static let roundsInFlight = 3
 
-    private let ports: Set<UInt16>
+    /// The followed ports as a bitmap (one test per segment, no hashing).
+    private let ports: [UInt64]
     private let workers: [ParallelWorker]
     /// The batches being filled, one per worker.
     private var filling: [ParallelBatch]
@@ -39,7 +40,9 @@ final class ParallelFlows {
 
     init(options: AnalysisOptions, workers count: Int) {
         let count = max(1, count)
-        ports = options.reassembly.ports
+        var bitmap = [UInt64](repeating: 0, count: 1024)
+        for port in options.reassembly.ports { bitmap[Int(port >> 6)] |= 1 << UInt64(port & 63) }
+        ports = bitmap
         var share = options
         share.reassembly.maxFlows = Self.share(options.reassembly.maxFlows, of: count)
         share.reassembly.maxOutOfOrderBytesTotal = Self.share(options.reassembly.maxOutOfOrderBytesTotal, of: count)
@@ -62,7 +65,7 @@ final class ParallelFlows {
     /// Segments on other ports are left out, as the reassembler would ignore them.
     @inline(__always)
     func dispatch(_ segment: TCPSegment, payload: UnsafeRawBufferPointer, frame: UInt64, timestampNanoseconds: Int64, now: Int64) {
-        guard ports.contains(segment.source.port) || ports.contains(segment.destination.port) else { return }
+        guard follows(segment.source.port) || follows(segment.destination.port) else { return }
         let batch = filling[Self.worker(for: segment, count: filling.count)]
         batch.appendSegment(segment, payload: payload, frame: frame, timestampNanoseconds: timestampNanoseconds, now: now)
         if batch.isFull { roundFull = true }
@@ -150,6 +153,11 @@ final class ParallelFlows {
     }
 
     // MARK: helpers
+
+    @inline(__always)
+    private func follows(_ port: UInt16) -> Bool {
+        ports.withUnsafeBufferPointer { $0[Int(port >> 6)] & (1 << UInt64(port & 63)) != 0 }
+    }
 
     /// Every place a flow's number appears in its record.
     private static func renumber(_ record: inout FlowRecord, as flow: Int) {
