@@ -11,8 +11,9 @@ import TestSupport
     static let counts = [2, 3, 5]
 
     /// Runs `analyze` once per thread count (1 first) and expects every run to print what `--threads 1` printed.
-    static func expectSameOutput(_ arguments: [String], label: String, timeout: TimeInterval = 120) throws {
-        for format in [["--format", "jsonl"], ["--format", "text", "--all"]] {
+    static func expectSameOutput(_ arguments: [String], label: String, textToo: Bool = true, timeout: TimeInterval = 120) throws {
+        let formats = [["--format", "jsonl"]] + (textToo ? [["--format", "text", "--all"]] : [])
+        for format in formats {
             let one = try CLIRunner.run(["analyze", "--threads", "1"] + format + arguments, timeout: timeout)
             #expect(one.status != -1, "\(label): timed out")
             for count in counts {
@@ -38,12 +39,13 @@ import TestSupport
     }
 
     /// Short idle and reply timeouts on a capture with pauses: flows end as idle on clock
-    /// ticks, in least-recently-active order, across workers.
+    /// ticks, in least-recently-active order, across workers (JSON Lines only: the text is
+    /// rendered from the same records, checked above).
     @Test func idleTimeoutsAreTheSameOnAnyThreadCount() throws {
         let captures = goldenCorpus().filter { !unreadableCaptures.keys.contains($0) }
         #expect(captures.count >= 14)
-        for capture in captures.prefix(40) {
-            try Self.expectSameOutput(["--idle-timeout", "0.2", "--reply-timeout", "0.5", capture], label: "\(capture) idle 0.2 s")
+        for capture in captures {
+            try Self.expectSameOutput(["--idle-timeout", "0.2", "--reply-timeout", "0.5", capture], label: "\(capture) idle 0.2 s", textToo: false)
         }
     }
 
