@@ -44,9 +44,9 @@ final class ParallelBatch: @unchecked Sendable {
     }
 
     /// Entries past which the reader ends the round.
-    static let entryLimit = 8192
+    let entryLimit: Int
     /// Payload bytes past which the reader ends the round (one more segment may follow).
-    static let payloadLimit = 1 << 20
+    let payloadLimit: Int
 
     // Appended to for every segment by the one thread that owns the batch: `@exclusivity(unchecked)`
     // spares the dynamic access checks of class properties on that path.
@@ -58,13 +58,20 @@ final class ParallelBatch: @unchecked Sendable {
     /// Reassembly limits the worker reached while processing this batch.
     var limitsHit: UInt64 = 0
 
-    init() {
-        entries.reserveCapacity(Self.entryLimit + 4)
-        payload.reserveCapacity(Self.payloadLimit + 65_536)
+    /// A batch of one of `workers` workers: a round holds about 2 MiB of payload and 16,384
+    /// entries over all workers (at least 64 KiB and 512 per batch). Storage is reserved once:
+    /// beyond the limit by one frame's entries (a tick and a segment, plus begin or finish) and
+    /// one segment's payload (at most 64 KiB, an IP datagram).
+    init(workers: Int) {
+        let workers = max(1, workers)
+        entryLimit = max(512, 16_384 / workers)
+        payloadLimit = max(64 << 10, (2 << 20) / workers)
+        entries.reserveCapacity(entryLimit + 4)
+        payload.reserveCapacity(payloadLimit + 65_536)
     }
 
     /// True when the round this batch belongs to should end.
-    var isFull: Bool { entries.count >= Self.entryLimit || payload.count >= Self.payloadLimit }
+    var isFull: Bool { entries.count >= entryLimit || payload.count >= payloadLimit }
 
     func appendSegment(_ segment: TCPSegment, payload bytes: UnsafeRawBufferPointer, frame: UInt64, timestampNanoseconds: Int64, now: Int64) {
         let start = payload.count

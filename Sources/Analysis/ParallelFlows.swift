@@ -8,7 +8,8 @@ import Wire
 ///
 /// Frames go out in rounds: every worker gets one batch per round (maybe empty), ended when
 /// any batch is full. At most ``roundsInFlight`` rounds are out at once; the reader then
-/// waits for the oldest, merges it and reuses its batches (backpressure, bounded memory).
+/// waits for the oldest, merges it and reuses its batches (backpressure, bounded memory: at
+/// most (``roundsInFlight`` + 1) × workers batches of about 2 MiB / workers each).
 ///
 /// Exactness: a flow's events depend only on its own segments, the capture clock shipped with
 /// each segment, and the clock ticks, which go to every worker at the same frames. Flows are
@@ -48,7 +49,7 @@ final class ParallelFlows {
         share.reassembly.maxOutOfOrderBytesTotal = Self.share(options.reassembly.maxOutOfOrderBytesTotal, of: count)
         share.reassembly.maxClosedFlows = Self.share(options.reassembly.maxClosedFlows, of: count)
         workers = (0..<count).map { _ in ParallelWorker(options: share) }
-        filling = (0..<count).map { _ in ParallelBatch() }
+        filling = (0..<count).map { _ in ParallelBatch(workers: count) }
         flowNumbers = Array(repeating: [:], count: count)
         for worker in workers { worker.start() }
     }
@@ -110,7 +111,7 @@ final class ParallelFlows {
         while inFlight.count >= Self.roundsInFlight { mergeOldest(deliver: deliver) }
         for (worker, batch) in zip(workers, filling) { worker.submit(batch) }
         inFlight.append(filling)
-        for index in filling.indices { filling[index] = spare.popLast() ?? ParallelBatch() }
+        for index in filling.indices { filling[index] = spare.popLast() ?? ParallelBatch(workers: workers.count) }
         roundFull = false
     }
 

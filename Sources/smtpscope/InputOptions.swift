@@ -110,10 +110,10 @@ struct ThreadOptions: ParsableArguments {
     var threads: Int?
 
     /// The thread count in effect.
-    var count: Int { threads ?? Self.cores }
+    var count: Int { threads ?? min(Self.cores, 64) }
 
     func validate() throws {
-        if let threads, !(1...256).contains(threads) { throw ValidationError("--threads must be between 1 and 256.") }
+        if let threads, !(1...64).contains(threads) { throw ValidationError("--threads must be between 1 and 64.") }
     }
 }
 
