@@ -57,7 +57,8 @@ struct AnalysisSettings: ParsableArguments {
     var maxOutOfOrderTotal: Int = defaults.reassembly.maxOutOfOrderBytesTotal
 
     @Option(name: .customLong("idle-timeout"), help: ArgumentHelp(
-        "Seconds of capture time without a packet after which a connection is ended as idle.", valueName: "seconds"))
+        "Seconds of capture time without a packet after which a connection is ended as idle (checked once per second of capture time).",
+        valueName: "seconds"))
     var idleTimeout: Double = Double(defaults.reassembly.idleTimeoutNanoseconds) / 1e9
 
     @Option(name: .customLong("max-line-length"), help: ArgumentHelp(
