@@ -87,6 +87,7 @@ public final class Analyzer {
         stage?.onTransaction = onRecord == nil ? nil : { [unowned self] record in self.onRecord?(.transaction(record)) }
     }
 
+    /// Worker threads live as long as the analyzer (it may read another input after ``finish()``).
     deinit {
         parallel?.stop()
     }
@@ -199,7 +200,6 @@ public final class Analyzer {
     /// Ends the run: flows, correlated messages and the summary.
     public func finish() -> AnalysisResult {
         endCapture()
-        parallel?.stop()
         let found = messages.messages()
         let summary = SummaryRecord(
             captures: captures, counts: counts, messages: found, forgotten: messages.forgotten,

@@ -92,4 +92,23 @@ import Wire
         #expect(evicted > 0)
         #expect(UInt64(evicted) <= limits)
     }
+
+    /// An analyzer read from again after ``Analyzer/finish()`` keeps its workers (no deadlock)
+    /// and reports what one thread reports.
+    @Test func readsAgainAfterFinish() {
+        func summaries(threads: Int) -> [String] {
+            let analyzer = Analyzer(options: AnalysisOptions(), threads: threads)
+            var lines: [String] = []
+            for (index, frames) in Self.inputs(backwards: false).enumerated() {
+                analyzer.beginCapture(name: "capture \(index)")
+                var frameNumber: UInt64 = 0
+                feed(frames, to: analyzer, frameNumber: &frameNumber)
+                lines.append(JSONLinesEncoder.encode(analyzer.finish().summary))
+            }
+            return lines
+        }
+        let one = summaries(threads: 1)
+        #expect(one.count == 2)
+        #expect(summaries(threads: 3) == one)
+    }
 }
