@@ -48,10 +48,15 @@ let package = Package(
             name: "smtpscope-gen",
             dependencies: ["Wire", "Capture", "TestSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
+        // Counting malloc/free interposer, linked into smtpscope-bench only (allocations per packet).
+        .target(name: "CAllocationCounter"),
         // Side-by-side throughput and memory figures for each pipeline stage.
         .executableTarget(
             name: "smtpscope-bench",
-            dependencies: ["Wire", "Capture", "Reassembly", "SMTP", "Analysis", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: [
+                "Wire", "Capture", "Reassembly", "SMTP", "Analysis", "CAllocationCounter",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
         ),
         .testTarget(name: "WireTests", dependencies: ["Wire", "TestSupport"]),
         .testTarget(name: "CaptureTests", dependencies: ["Capture", "Wire", "TestSupport"]),

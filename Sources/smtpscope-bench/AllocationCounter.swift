@@ -1,36 +1,48 @@
+import CAllocationCounter
+
 #if canImport(Glibc)
     import Glibc
 #endif
 
-/// Counts heap allocations between two frame numbers with glibc's malloc
-/// tracer (`mtrace`), which works only when `libc_malloc_debug.so.0` is
-/// preloaded and `MALLOC_TRACE` names the trace file; the parent arranges both.
-/// Every `malloc`/`calloc` appears as a `+` line and every `realloc` as a `>`
-/// line, with its caller; nothing is sampled or estimated.
-final class AllocationCounter {
-    private typealias Toggle = @convention(c) () -> Void
-    /// `dlvsym`, which Swift's Glibc module does not import (it is a GNU extension).
-    private typealias VersionedLookup = @convention(c) (
-        UnsafeMutableRawPointer?, UnsafePointer<CChar>, UnsafePointer<CChar>
-    ) -> UnsafeMutableRawPointer?
-    private let window: ClosedRange<UInt64>
-    private let start: Toggle
-    private let stop: Toggle
-    private let tracePath: String
-    private var state = 0  // 0 before, 1 tracing, 2 done
+/// Heap calls counted by the `CAllocationCounter` interposer (this executable's
+/// own `malloc` & co., forwarding to glibc): allocations are malloc-like calls
+/// plus reallocs; every thread is counted.
+struct AllocationCounts {
+    var mallocs: UInt64 = 0
+    var reallocs: UInt64 = 0
+    var frees: UInt64 = 0
 
+    var allocations: UInt64 { mallocs &+ reallocs }
+
+    static var now: AllocationCounts {
+        let counts = smtpscope_allocation_counts_read()
+        return AllocationCounts(mallocs: counts.mallocs, reallocs: counts.reallocs, frees: counts.frees)
+    }
+
+    static func - (later: AllocationCounts, earlier: AllocationCounts) -> AllocationCounts {
+        AllocationCounts(mallocs: later.mallocs &- earlier.mallocs, reallocs: later.reallocs &- earlier.reallocs,
+                         frees: later.frees &- earlier.frees)
+    }
+}
+
+/// Counts allocations over a whole stage run and, separately, between two
+/// frame numbers (the window), where it also samples backtraces of every
+/// `sampleEvery`-th allocation to name the allocating call sites.
+final class AllocationCounter {
+    static let sampleEvery: UInt32 = 32
+    private let window: ClosedRange<UInt64>
+    private var state = 0  // 0 before the window, 1 inside, 2 after
+    private var windowStart = AllocationCounts()
+    private var windowCounts = AllocationCounts()
+
+    /// Whether calls to `malloc` reach the counter (nil when they do not).
+    static var isInstalled: Bool { smtpscope_allocation_counter_installed() != 0 }
+
+    /// Starts counting; nil when the interposer is not in front of glibc's malloc.
     init?(window: ClosedRange<UInt64>) {
-        // Ask the preloaded debug library itself for the versioned symbols: libc keeps
-        // inert stubs of these names, and plain dlsym does not find a non-default version.
-        guard let path = getenv("MALLOC_TRACE").map({ String(cString: $0) }),
-            let library = dlopen("libc_malloc_debug.so.0", RTLD_NOW | RTLD_NOLOAD),
-            let lookup = dlsym(nil, "dlvsym").map({ unsafeBitCast($0, to: VersionedLookup.self) }),
-            let start = lookup(library, "mtrace", "GLIBC_2.2.5"), let stop = lookup(library, "muntrace", "GLIBC_2.2.5")
-        else { return nil }
+        guard Self.isInstalled else { return nil }
         self.window = window
-        self.tracePath = path
-        self.start = unsafeBitCast(start, to: Toggle.self)
-        self.stop = unsafeBitCast(stop, to: Toggle.self)
+        smtpscope_allocation_counting_start()
     }
 
     /// Called before each frame is handled.
@@ -38,35 +50,53 @@ final class AllocationCounter {
     func at(_ frame: UInt64) {
         if state == 0, frame == window.lowerBound {
             state = 1
-            start()
+            windowStart = .now
+            smtpscope_allocation_sampling(Self.sampleEvery)
         } else if state == 1, frame == window.upperBound &+ 1 {
-            stop()
-            state = 2
+            closeWindow()
         }
     }
 
-    /// Counts the trace's allocation lines, by caller.
-    func result() -> AllocationWindow? {
-        if state == 1 {
-            stop()
-            state = 2
-        }
-        guard state == 2, let file = fopen(tracePath, "r") else { return nil }
-        defer { fclose(file) }
-        var total = 0
-        var started = false
-        var callers: [String: Int] = [:]
-        var line = [CChar](repeating: 0, count: 1_024)
-        while fgets(&line, Int32(line.count), file) != nil {
-            let text = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            if text.hasPrefix("= Start") { started = true }
-            let words = text.split(separator: " ")
-            guard words.count >= 3, words[0] == "@", words[2] == "+" || words[2] == ">" else { continue }
-            total += 1
-            callers[String(words[1]), default: 0] += 1
-        }
-        guard started else { return nil }
-        let top = callers.sorted { $0.value > $1.value }.prefix(5).map { ($0.key, $0.value) }
-        return AllocationWindow(packets: window.upperBound - window.lowerBound + 1, allocations: total, topCallers: top)
+    private func closeWindow() {
+        windowCounts = .now - windowStart
+        smtpscope_allocation_sampling(0)
+        state = 2
+    }
+
+    /// Stops counting and reports (call once, after the stage's last output).
+    func result(executable: String) -> AllocationFigures {
+        if state == 1 { closeWindow() }
+        let total = AllocationCounts.now
+        smtpscope_allocation_counting_stop()
+        let sites = state == 2 ? AllocationSites.top(executable: executable, limit: 6) : []
+        return AllocationFigures(
+            windowPackets: state == 2 ? window.upperBound - window.lowerBound + 1 : 0, window: windowCounts, total: total,
+            samples: smtpscope_allocation_sample_count(), topSites: sites)
     }
 }
+
+/// What a stage run counted.
+struct AllocationFigures {
+    var windowPackets: UInt64
+    var window: AllocationCounts
+    var total: AllocationCounts
+    var samples: Int
+    /// "count site" for the most frequent sampled call sites.
+    var topSites: [(String, Int)]
+}
+
+/// The control: exactly `count` Swift arrays, each one heap allocation and one free.
+func allocationControl(count: Int) -> AllocationCounts? {
+    guard AllocationCounter.isInstalled else { return nil }
+    smtpscope_allocation_counting_start()
+    for index in 0..<count { controlSink = controlArray(index) }
+    controlSink = []
+    let counts = AllocationCounts.now
+    smtpscope_allocation_counting_stop()
+    return counts
+}
+
+nonisolated(unsafe) private var controlSink: [Int] = []
+
+@inline(never)
+private func controlArray(_ value: Int) -> [Int] { [Int](repeating: value, count: 32) }

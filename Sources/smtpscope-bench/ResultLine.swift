@@ -4,9 +4,11 @@ enum ResultLine {
         var text = "RESULT stage=\(result.stage.rawValue) packets=\(result.packets) seconds=\(result.seconds) hwm_kb=\(result.peakKilobytes)"
         for (name, value) in result.counters { text += " \(name)=\(value)" }
         text += "\n"
-        if let allocations = result.allocations {
-            text += "ALLOC packets=\(allocations.packets) allocations=\(allocations.allocations)\n"
-            for (caller, count) in allocations.topCallers { text += "CALLER \(count) \(caller)\n" }
+        if let a = result.allocations {
+            text += "ALLOC window_packets=\(a.windowPackets) window_mallocs=\(a.window.mallocs) window_reallocs=\(a.window.reallocs)"
+                + " window_frees=\(a.window.frees) total_mallocs=\(a.total.mallocs) total_reallocs=\(a.total.reallocs)"
+                + " total_frees=\(a.total.frees) samples=\(a.samples)\n"
+            for (caller, count) in a.topSites { text += "CALLER \(count) \(caller)\n" }
         }
         for message in result.messages { text += "MSG \(message)\n" }
         return text
@@ -15,8 +17,8 @@ enum ResultLine {
     /// What the parent reads back.
     struct Decoded {
         var fields: [String: String] = [:]
-        var allocationPackets = 0
-        var allocations: Int?
+        /// The ALLOC line's fields (empty when allocations were not counted).
+        var allocation: [String: UInt64] = [:]
         var callers: [String] = []
         var messages: [String] = []
 
@@ -38,9 +40,7 @@ enum ResultLine {
             } else if line.hasPrefix("ALLOC ") {
                 for pair in line.dropFirst(6).split(separator: " ") {
                     let parts = pair.split(separator: "=", maxSplits: 1)
-                    guard parts.count == 2 else { continue }
-                    if parts[0] == "packets" { decoded.allocationPackets = Int(parts[1]) ?? 0 }
-                    if parts[0] == "allocations" { decoded.allocations = Int(parts[1]) }
+                    if parts.count == 2, let value = UInt64(parts[1]) { decoded.allocation[String(parts[0])] = value }
                 }
             } else if line.hasPrefix("CALLER ") {
                 decoded.callers.append(String(line.dropFirst(7)))

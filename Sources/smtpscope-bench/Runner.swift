@@ -1,147 +1,218 @@
 import Foundation
 
-/// The parent side: runs each stage in a child process, then tshark, and prints the table.
+/// The parent side: runs stages (a)-(d) (and (e') on request) in child processes
+/// of this executable, (e) and (f) as the real `smtpscope analyze`, then tshark;
+/// prints the table, the truth checks, the allocation counts and the verdict.
+///
+/// Peak RSS of (e), (f) and tshark comes from GNU time (see ``runChildMeasured``);
+/// this process also keeps its own memory small until every timed child has
+/// run (truth and outputs are read afterwards), for the fallback's sake.
 struct Runner {
     var path: String
     var stages: [String]
     var skipTshark: Bool
     var countAllocations: Bool
     var repeats: Int
-
-    private struct Row {
-        var label: String
-        var seconds: Double
-        var packets: Double
-        var peakKilobytes: Int
-        var note: String = ""
-    }
+    /// Worker threads of stage (f).
+    var threads: Int
+    /// A second capture (same seed and mix, another size) for the peak-RSS flatness check.
+    var flatnessPath: String?
 
     func run() throws {
-        let attributes = try FileManager.default.attributesOfItem(atPath: path)
-        let fileBytes = Double((attributes[.size] as? Int) ?? 0)
-        let truthPath = (path.hasSuffix(".pcap") ? String(path.dropLast(5)) : path) + ".truth.jsonl"
-        let truth = FileManager.default.fileExists(atPath: truthPath) ? TruthFile(path: truthPath) : nil
-        warmPageCache()
-        print("capture: \(path), \(format(fileBytes / 1e6, 1)) MB\(truth == nil ? " (no truth file)" : ", truth: \(truthPath)")")
+        let fileBytes = Self.size(of: path)
+        let truthPath = Self.truthPath(for: path)
+        let hasTruth = FileManager.default.fileExists(atPath: truthPath)
+        warmPageCache(path)
+        print("capture: \(path), \(format(fileBytes / 1e6, 1)) MB\(hasTruth ? ", truth: \(truthPath)" : " (no truth file)")")
         print("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores; each stage in its own process, best of \(repeats), page cache warm")
 
-        var rows: [Row] = []
-        var readPackets: Double = 0
-        var decodedByStage: [String: ResultLine.Decoded] = [:]
+        var table = Table(fileBytes: fileBytes)
+        var decodedByStage: [Stage: ResultLine.Decoded] = [:]
         for stage in Stage.allCases where stages.contains(stage.rawValue) {
-            let output = temporaryPath("stage-\(stage.rawValue)")
-            defer { try? FileManager.default.removeItem(atPath: output) }
-            var best: ResultLine.Decoded?
-            for _ in 0..<repeats {
-                guard runChild([ownExecutable(), "--stage", stage.rawValue, path], stdoutPath: output) != nil,
-                    let decoded = ResultLine.decode((try? String(contentsOfFile: output, encoding: .utf8)) ?? "")
-                else { break }
-                if best == nil || decoded.seconds < best?.seconds ?? 0 { best = decoded }
-            }
-            guard let decoded = best else {
-                rows.append(Row(label: stage.label, seconds: 0, packets: 0, peakKilobytes: 0, note: "n/a"))
-                continue
-            }
-            decodedByStage[stage.rawValue] = decoded
-            if stage == .read { readPackets = decoded.packets }
-            rows.append(Row(label: stage.label, seconds: decoded.seconds, packets: decoded.packets, peakKilobytes: decoded.peakKilobytes,
-                            note: decoded.fields.filter { !["stage", "packets", "seconds", "hwm_kb"].contains($0.key) }
-                                .sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")))
-        }
-        var tsharkLines: Int?
-        if stages.contains("tshark"), !skipTshark {
-            let output = temporaryPath("tshark")
-            defer { try? FileManager.default.removeItem(atPath: output) }
-            if let child = runChild(
-                ["tshark", "-r", path, "-Y", "smtp.response.code", "-T", "fields", "-e", "frame.number", "-e", "smtp.response.code"],
-                stdoutPath: output), child.status == 0
-            {
-                let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
-                tsharkLines = text.split(separator: "\n").count
-                rows.append(Row(label: "(f) tshark", seconds: child.seconds, packets: readPackets, peakKilobytes: child.peakKilobytes,
-                                note: "\(tsharkLines ?? 0) reply lines (wall time incl. start-up)"))
+            if let decoded = runStageChild(stage) {
+                decodedByStage[stage] = decoded
+                table.add(stage.label, decoded)
             } else {
-                rows.append(Row(label: "(f) tshark", seconds: 0, packets: 0, peakKilobytes: 0, note: "n/a (tshark failed or missing)"))
+                table.rows.append(Row(label: stage.label, note: "n/a (stage failed)"))
+            }
+        }
+        let packets = decodedByStage[.read]?.packets ?? decodedByStage.values.first?.packets ?? 0
+
+        let cli = CLIRuns(folder: URL(fileURLWithPath: ownExecutable()).deletingLastPathComponent().path, repeats: repeats)
+        var single: CLIRuns.Outcome?
+        var multi: CLIRuns.Outcome?
+        var threadsNote: String?
+        defer { for outcome in [single, multi] { if let outcome { try? FileManager.default.removeItem(atPath: outcome.output) } } }
+        if stages.contains("analyze") {
+            if let smtpscope = cli.smtpscope {
+                single = cli.analyze(smtpscope, path, threads: cli.hasThreads ? 1 : nil, tag: "e")
+                table.add("(e) smtpscope analyze", single, packets: packets, what: cli.hasThreads ? "--threads 1" : "")
+                if stages.contains("threads") {
+                    if !cli.hasThreads {
+                        threadsNote = "(f) n/a: smtpscope analyze has no --threads"
+                    } else if single != nil {
+                        multi = cli.analyze(smtpscope, path, threads: threads, tag: "f")
+                        table.add("(f) --threads \(threads)", multi, packets: packets, what: "")
+                    }
+                }
+            } else {
+                table.rows.append(Row(label: "(e) smtpscope analyze", note: "n/a (\(cli.folder)/smtpscope is not built)"))
+            }
+        }
+        if stages.contains("tshark"), !skipTshark { table.rows.append(tsharkRow(packets: packets)) }
+
+        var flatness: (small: CLIRuns.Outcome, other: CLIRuns.Outcome, otherPath: String)?
+        if let flatnessPath, let smtpscope = cli.smtpscope, let single {
+            warmPageCache(flatnessPath)
+            if let other = cli.analyze(smtpscope, flatnessPath, threads: cli.hasThreads ? 1 : nil, tag: "flat") {
+                try? FileManager.default.removeItem(atPath: other.output)
+                flatness = (single, other, flatnessPath)
             }
         }
 
-        let readSeconds = rows.first { $0.label.hasPrefix("(a)") }?.seconds ?? 0
-        print("")
-        print(pad("stage", 20) + lpad("seconds", 9) + lpad("MB/s", 10) + lpad("kpkt/s", 10) + lpad("x read", 8) + lpad("peak RSS", 11) + "  notes")
-        for row in rows {
-            guard row.seconds > 0 else {
-                print(pad(row.label, 20) + lpad("n/a", 9) + "  " + row.note)
-                continue
-            }
-            let ratio = readSeconds > 0 ? format(row.seconds / readSeconds, 2) : "-"
-            print(pad(row.label, 20) + lpad(format(row.seconds, 3), 9) + lpad(format(fileBytes / 1e6 / row.seconds, 1), 10)
-                + lpad(format(row.packets / 1e3 / row.seconds, 1), 10) + lpad(ratio, 8)
-                + lpad(format(Double(row.peakKilobytes) / 1024, 1) + " MiB", 11) + "  " + row.note)
+        // Every timed child has run: from here on this process may grow.
+        table.print()
+        if let threadsNote { print(threadsNote) }
+        let truth = hasTruth ? TruthFile(path: truthPath) : nil
+        var verdict = Verdict()
+        let read = table.seconds("(a)")
+        if let full = single, let read {
+            verdict.add("full/read-loop", "<= 2.5x", format(full.seconds / read, 2) + "x", full.seconds / read <= 2.5)
+        } else {
+            verdict.add("full/read-loop", "<= 2.5x", "n/a", nil)
         }
-        let full = rows.first { $0.label.hasPrefix("(e)") && $0.seconds > 0 }
-        let tshark = rows.first { $0.label.hasPrefix("(f)") && $0.seconds > 0 }
-        print("")
-        print("full/read-loop: " + (full.map { readSeconds > 0 ? format($0.seconds / readSeconds, 2) + "x" : "n/a" } ?? "n/a (no full analysis)")
-            + "    tshark/full: " + (full.flatMap { f in tshark.map { format($0.seconds / f.seconds, 1) + "x" } } ?? "n/a"))
-        if let smtp = rows.first(where: { $0.label.hasPrefix("(d)") && $0.seconds > 0 }), let tshark {
-            print("tshark/(d): \(format(tshark.seconds / smtp.seconds, 1))x")
+        if let full = single, let tshark = table.seconds("(g)") {
+            verdict.add("tshark/full", ">= 50x", format(tshark / full.seconds, 1) + "x", tshark / full.seconds >= 50)
+        } else {
+            verdict.add("tshark/full", ">= 50x", "n/a" + (skipTshark ? " (tshark skipped)" : ""), nil)
         }
+        if let full = single {
+            verdict.add("peak RSS (e)", "< 64 MiB", mebibytes(full.run) + (full.run.peakIsChilds ? "" : " (*)"),
+                        Double(full.run.peakKilobytes) / 1024 < 64)
+        }
+        if let flatness {
+            let small = Double(flatness.small.run.peakKilobytes) / 1024, other = Double(flatness.other.run.peakKilobytes) / 1024
+            let within = abs(small - other) <= 0.10 * min(small, other)
+            let names = [(path, small), (flatness.otherPath, other)].sorted { Self.size(of: $0.0) < Self.size(of: $1.0) }
+            print("peak RSS \(sizeLabel(names[0].0)): \(format(names[0].1, 1)) MiB, \(sizeLabel(names[1].0)): \(format(names[1].1, 1)) MiB, "
+                + "within 10%: \(within ? "yes" : "no")  (|difference| <= 10 % of the smaller; smtpscope analyze, ru_maxrss)"
+                + (flatness.small.run.peakIsChilds && flatness.other.run.peakIsChilds ? "" : " (* a figure may be ours: see below the table)"))
+            let mix = TrafficMix.describe([path, flatness.otherPath])
+            print("  mix (\(sizeLabel(path)) / \(sizeLabel(flatness.otherPath))): " + mix.text)
+            verdict.add("peak RSS flat", "within 10%", format(abs(small - other) / min(small, other) * 100, 1) + "% apart"
+                + (mix.same ? "" : " (mix differs)"), mix.same ? within : nil)
+        }
+        if let single, let multi {
+            let comparison = compareFiles(single.output, multi.output)
+            print("(f) output vs (e): \(comparison.text)")
+            let speedup = single.seconds / multi.seconds
+            verdict.add("threads \(threads) vs 1", ">= 1.6x", format(speedup, 2) + "x", speedup >= 1.6)
+            verdict.add("threads output", "identical", comparison.identical ? "IDENTICAL" : "DIFFERENT", comparison.identical)
+        }
+        if flatnessPath != nil, flatness == nil { print("peak RSS flatness: n/a (needs stage analyze and smtpscope built)") }
 
         if let truth {
-            if let decoded = decodedByStage["smtp"] {
+            print("")
+            if let decoded = decodedByStage[.smtp] {
                 print(truth.compare(decoded.messages, against: truth.messages, stage: "(d) SMTP",
                                     what: "messages: same flow, Message-ID, end-of-data reply (or none)"))
             }
-            if let decoded = decodedByStage["analyze"] {
-                print(truth.compare(decoded.messages, against: truth.transactions, stage: "(e) analysis",
+            if let decoded = decodedByStage[.inprocess] {
+                print(truth.compare(decoded.messages, against: truth.transactions, stage: "(e') in-process",
                                     what: "transactions: same flow, index, Message-ID, reply, diagnosis, split_after"))
             }
-        }
-        if countAllocations { try measureAllocations(packets: readPackets) }
-    }
-
-    /// Reruns stages (b)-(d) under glibc's malloc tracer over mid-file frames.
-    private func measureAllocations(packets: Double) throws {
-        let preload = "/usr/lib/x86_64-linux-gnu/libc_malloc_debug.so.0"
-        guard FileManager.default.fileExists(atPath: preload), packets > 1_000 else {
-            print("allocations: not counted (needs \(preload))")
-            return
-        }
-        let first = UInt64(packets / 2)
-        let last = first + UInt64(min(100_000, packets / 4)) - 1
-        print("")
-        print("allocations in frames \(first)-\(last) (glibc mtrace, every malloc/calloc/realloc):")
-        for stage in [Stage.read, .decode, .reassemble, .smtp] where stages.contains(stage.rawValue) {
-            let output = temporaryPath("alloc-\(stage.rawValue)")
-            let trace = temporaryPath("mtrace-\(stage.rawValue)")
-            defer {
-                try? FileManager.default.removeItem(atPath: output)
-                try? FileManager.default.removeItem(atPath: trace)
+            if let single {
+                let line = truth.compare(analyzedTransactions(single.output), against: truth.transactions, stage: "(e) smtpscope analyze",
+                                         what: "transactions: same flow, index, Message-ID, reply, diagnosis, split_after")
+                print(line)
+                verdict.add("findings (e)", "= truth", line.contains(": EQUAL") ? "EQUAL" : "DIFFERENT", line.contains(": EQUAL"))
             }
-            guard runChild([ownExecutable(), "--stage", stage.rawValue, "--trace-window", "\(first)-\(last)", path],
-                           stdoutPath: output, environment: ["LD_PRELOAD": preload, "MALLOC_TRACE": trace]) != nil,
-                let decoded = ResultLine.decode((try? String(contentsOfFile: output, encoding: .utf8)) ?? ""),
-                let allocations = decoded.allocations, decoded.allocationPackets > 0
-            else {
-                print("  \(pad(stage.label, 20)) not counted (tracer inactive)")
-                continue
-            }
-            print("  \(pad(stage.label, 20)) \(allocations) allocations / \(decoded.allocationPackets) packets = "
-                + format(Double(allocations) / Double(decoded.allocationPackets), 4) + " per packet")
-            for caller in decoded.callers.prefix(3) { print("      \(caller)") }
         }
+        if countAllocations {
+            let perPacket = try AllocationReport(path: path, stages: stages, packets: packets).run()
+            // A few amortised growths (a table doubling) in the whole window are not per-packet allocations.
+            for (label, value) in perPacket {
+                verdict.add("allocs/frame \(label)", "0 (< 0.001)", format(value, 5), value < 0.001)
+            }
+        }
+        verdict.print()
     }
 
-    /// Reads the file once so every stage starts with it in the page cache.
-    private func warmPageCache() {
-        guard let handle = FileHandle(forReadingAtPath: path) else { return }
-        defer { try? handle.close() }
-        while let chunk = try? handle.read(upToCount: 1 << 22), !chunk.isEmpty {}
+    private func runStageChild(_ stage: Stage) -> ResultLine.Decoded? {
+        let output = temporaryPath("stage-\(stage.rawValue)")
+        defer { try? FileManager.default.removeItem(atPath: output) }
+        var best: ResultLine.Decoded?
+        for _ in 0..<repeats {
+            guard runChild([ownExecutable(), "--stage", stage.rawValue, path], stdoutPath: output) != nil,
+                let decoded = ResultLine.decode((try? String(contentsOfFile: output, encoding: .utf8)) ?? "")
+            else { break }
+            if best == nil || decoded.seconds < best?.seconds ?? 0 { best = decoded }
+        }
+        return best
     }
 
-    private func temporaryPath(_ name: String) -> String {
-        NSTemporaryDirectory() + "smtpscope-bench-\(getpid())-\(name).txt"
+    private func tsharkRow(packets: Double) -> Row {
+        let output = temporaryPath("tshark")
+        defer { try? FileManager.default.removeItem(atPath: output) }
+        guard let child = runChildMeasured(
+            ["tshark", "-r", path, "-Y", "smtp.response.code", "-T", "fields", "-e", "frame.number", "-e", "smtp.response.code"],
+            stdoutPath: output), child.status == 0
+        else { return Row(label: "(g) tshark", note: "n/a (tshark failed or missing)") }
+        let lines = ((try? String(contentsOfFile: output, encoding: .utf8)) ?? "").split(separator: "\n").count
+        return Row(label: "(g) tshark", seconds: child.seconds, packets: packets, peakKilobytes: child.peakKilobytes,
+                   peakIsChilds: child.peakIsChilds, note: "\(lines) reply lines (wall time incl. start-up)")
     }
+
+    static func size(of path: String) -> Double {
+        Double(((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int) ?? 0)
+    }
+
+    /// `x.pcap` → `x.truth.jsonl` (smtpscope-gen's convention).
+    static func truthPath(for path: String) -> String {
+        (path.hasSuffix(".pcap") ? String(path.dropLast(5)) : path) + ".truth.jsonl"
+    }
+}
+
+/// Byte-for-byte comparison of two files, naming the first differing line.
+func compareFiles(_ first: String, _ second: String) -> (identical: Bool, text: String) {
+    guard let a = fopen(first, "r"), let b = fopen(second, "r") else { return (false, "DIFFERENT (cannot open the outputs)") }
+    defer {
+        fclose(a)
+        fclose(b)
+    }
+    var line = 1
+    while true {
+        let x = getc(a), y = getc(b)
+        if x != y {
+            let which = x == EOF ? " ((e) ends first)" : y == EOF ? " ((f) ends first)" : ""
+            return (false, "DIFFERENT from line \(line)\(which)")
+        }
+        if x == EOF { return (true, "IDENTICAL (\(line - 1) lines)") }
+        if x == 0x0A { line += 1 }
+    }
+}
+
+/// Reads the file once so every stage starts with it in the page cache.
+func warmPageCache(_ path: String) {
+    guard let file = fopen(path, "r") else { return }
+    defer { fclose(file) }
+    var buffer = [UInt8](repeating: 0, count: 1 << 20)
+    while fread(&buffer, 1, buffer.count, file) > 0 {}
+}
+
+func temporaryPath(_ name: String) -> String {
+    NSTemporaryDirectory() + "smtpscope-bench-\(getpid())-\(name).txt"
+}
+
+func mebibytes(_ run: ChildRun) -> String { format(Double(run.peakKilobytes) / 1024, 1) + " MiB" }
+
+/// "100MB" for /tmp/smtpscope-bench-100MB-seed1.pcap, else the size in MB.
+func sizeLabel(_ path: String) -> String {
+    let name = URL(fileURLWithPath: path).lastPathComponent
+    if name.hasPrefix("smtpscope-bench-"), let seed = name.range(of: "-seed") {
+        return String(name[name.index(name.startIndex, offsetBy: 16)..<seed.lowerBound])
+    }
+    return format(Runner.size(of: path) / 1e6, 0) + " MB"
 }
 
 func format(_ value: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", value) }

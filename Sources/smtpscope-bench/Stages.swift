@@ -9,7 +9,9 @@ import Wire
     import Glibc
 #endif
 
-/// The cumulative pipeline stages the benchmark times, each in its own process.
+/// The cumulative pipeline stages the benchmark runs inside a child process of
+/// its own (`smtpscope-bench --stage NAME FILE`). The full analysis users run,
+/// `smtpscope analyze`, is timed by ``Runner`` as the real executable.
 enum Stage: String, CaseIterable {
     /// (a) libpcap read loop through Capture, doing nothing with the frames.
     case read
@@ -19,8 +21,9 @@ enum Stage: String, CaseIterable {
     case reassemble
     /// (d) + one SMTPSession per flow fed from the reassembly events.
     case smtp
-    /// (e) full analysis with JSON output (Analysis target).
-    case analyze
+    /// (e') the full analysis with JSON output, in this process (Analysis target):
+    /// what `smtpscope analyze` does, but countable for allocations.
+    case inprocess
 
     var label: String {
         switch self {
@@ -28,7 +31,7 @@ enum Stage: String, CaseIterable {
         case .decode: return "(b) + decode"
         case .reassemble: return "(c) + reassembly"
         case .smtp: return "(d) + SMTP"
-        case .analyze: return "(e) full analysis"
+        case .inprocess: return "(e') in-process analysis"
         }
     }
 }
@@ -43,18 +46,12 @@ struct StageResult {
     var counters: [(String, UInt64)] = []
     /// SMTP stage: per sent message, "client>server message-id reply-code|null" (for the truth check).
     var messages: [String] = []
-    var allocations: AllocationWindow?
+    var allocations: AllocationFigures?
 }
 
-/// Mallocs counted by glibc's tracer between two frame numbers.
-struct AllocationWindow {
-    var packets: UInt64
-    var allocations: Int
-    var topCallers: [(String, Int)]
-}
-
-/// Runs `stage` over `path`. `traceWindow` (frame numbers) turns glibc's malloc tracer on
-/// around those frames when it is preloaded (see ``AllocationCounter``).
+/// Runs `stage` over `path`. `traceWindow` (frame numbers) counts heap allocations over
+/// the whole run and over those frames (see ``AllocationCounter``); timings of such a
+/// run include the counting and the backtrace sampling.
 func runStage(_ stage: Stage, path: String, traceWindow: ClosedRange<UInt64>?) throws -> StageResult {
     var result = StageResult(stage: stage)
     let jsonOutput = NSTemporaryDirectory() + "smtpscope-bench-\(getpid())-analysis.jsonl"
@@ -66,16 +63,16 @@ func runStage(_ stage: Stage, path: String, traceWindow: ClosedRange<UInt64>?) t
     case .decode: try decodeLoop(path, &result, tracer)
     case .reassemble: try reassemblyLoop(path, &result, tracer)
     case .smtp: try smtpLoop(path, &result, tracer)
-    case .analyze: try analyzeRun(path, &result, output: jsonOutput)
+    case .inprocess: try analyzeRun(path, &result, output: jsonOutput, tracer)
     }
     let elapsed = clock.now - started
+    result.allocations = tracer?.result(executable: ownExecutable())
     result.seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
     result.peakKilobytes = procStatus("VmHWM")
-    if stage == .analyze {
+    if stage == .inprocess {
         result.messages = analyzedTransactions(jsonOutput)
         try? FileManager.default.removeItem(atPath: jsonOutput)
     }
-    result.allocations = tracer?.result()
     return result
 }
 
@@ -218,11 +215,12 @@ private func smtpLoop(_ path: String, _ result: inout StageResult, _ tracer: All
 }
 
 /// The whole pipeline as `smtpscope analyze --format jsonl` runs it, JSON Lines written to a file.
-private func analyzeRun(_ path: String, _ result: inout StageResult, output: String) throws {
+private func analyzeRun(_ path: String, _ result: inout StageResult, output: String, _ tracer: AllocationCounter?) throws {
     let capture = try OfflineCapture(path: path)
     let analyzer = Analyzer()
     analyzer.beginCapture(name: path)
     let outcome = capture.readPackets { info, frame in
+        tracer?.at(info.frameNumber)
         analyzer.process(info, frame: frame)
         return .next
     }

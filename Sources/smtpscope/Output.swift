@@ -45,6 +45,12 @@ final class OutputSink {
         if fputs(text, file) < 0 { failed = true }
     }
 
+    /// Bytes as they are (e.g. a JSON line from `JSONLinesEncoder.LineWriter`), borrowed for the call.
+    func write(bytes: UnsafeRawBufferPointer) {
+        guard let base = bytes.baseAddress, !bytes.isEmpty else { return }
+        if fwrite(base, 1, bytes.count, file) != bytes.count { failed = true }
+    }
+
     /// Flushes (and closes a file); false when anything failed to be written.
     func close() -> Bool {
         if fflush(file) != 0 { failed = true }

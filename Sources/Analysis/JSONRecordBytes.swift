@@ -1,0 +1,322 @@
+/// The `smtpscope/1` records (DESIGN.md "Output contract") written straight as bytes. Field
+/// order, `null`s and number text are those of the `JSONValue` reference encoding
+/// (JSONReferenceEncoder.swift); JSONBytePathTests holds the two together.
+extension JSONByteWriter {
+    private mutating func header(_ type: StaticString) {
+        key("type")
+        byte(UInt8(ascii: "\""))
+        raw(type)
+        byte(UInt8(ascii: "\""))
+        key("schema")
+        string(SMTPScopeVersion.schema)
+    }
+
+    private mutating func endpoint(_ endpoint: EndpointRecord) {
+        beginObject()
+        key("ip"); string(endpoint.ip)
+        key("port"); uint(UInt64(endpoint.port))
+        endObject()
+    }
+
+    private mutating func uints(_ values: [UInt64]) {
+        beginArray()
+        for value in values { uint(value) }
+        endArray()
+    }
+
+    private mutating func strings(_ values: [String]) {
+        beginArray()
+        for value in values { string(value) }
+        endArray()
+    }
+
+    // MARK: flow
+
+    mutating func flow(_ flow: FlowRecord) {
+        beginObject()
+        header("flow")
+        key("capture"); int(flow.capture)
+        key("flow"); int(flow.flow)
+        key("community_id"); string(flow.communityID)
+        key("client"); endpoint(flow.client)
+        key("server"); endpoint(flow.server)
+        key("start"); seconds(flow.startNanoseconds)
+        key("end"); seconds(flow.endNanoseconds)
+        key("first_frame"); uint(flow.firstFrame)
+        key("last_frame"); uint(flow.lastFrame)
+        key("end_reason"); string(flow.endReason.rawValue)
+        key("closed_by"); string(flow.closedBy?.rawValue)
+        key("banner"); string(flow.banner)
+        key("tls"); bool(flow.tls)
+        key("transactions")
+        beginArray()
+        for transaction in flow.transactions {
+            beginObject()
+            transactionFields(transaction)
+            endObject()
+        }
+        endArray()
+        key("findings")
+        beginArray()
+        for finding in flow.findings { self.finding(finding) }
+        endArray()
+        key("packets"); uint(flow.packets)
+        key("midstream"); bool(flow.midstream)
+        key("wireshark_filter"); flowFilter(flow)
+        endObject()
+    }
+
+    /// ``WiresharkFilter/flow(client:server:firstFrame:lastFrame:)`` as a JSON string, built in place.
+    private mutating func flowFilter(_ flow: FlowRecord) {
+        separate()
+        byte(UInt8(ascii: "\""))
+        // As WiresharkFilter decides it (by Character); the byte scan settles the usual IPv4 case.
+        let ipv6 = flow.client.ip.utf8.contains(UInt8(ascii: ":")) && flow.client.ip.contains(":")
+        filterSide(flow.client, ipv6: ipv6)
+        raw(" && ")
+        filterSide(flow.server, ipv6: ipv6)
+        raw(" && frame.number >= ")
+        digits(flow.firstFrame)
+        raw(" && frame.number <= ")
+        digits(flow.lastFrame)
+        byte(UInt8(ascii: "\""))
+    }
+
+    private mutating func filterSide(_ side: EndpointRecord, ipv6: Bool) {
+        if ipv6 { raw("ipv6.addr==") } else { raw("ip.addr==") }
+        escapedContent(side.ip)
+        raw(" && tcp.port==")
+        digits(UInt64(side.port))
+    }
+
+    // MARK: transaction
+
+    /// The transaction fields shared by `flow.transactions` and the live `transaction` record.
+    mutating func transactionFields(_ t: TransactionRecord) {
+        key("index"); int(t.index)
+        key("mail_from"); string(t.mailFrom)
+        key("rcpt_to"); strings(t.rcptTo)
+        key("message_id"); string(t.messageID)
+        key("size"); uint(t.size)
+        key("fingerprint"); string(t.fingerprint)
+        key("data_frame"); uint(t.dataFrame)
+        key("terminator"); terminator(t.terminator)
+        key("reply")
+        if let reply = t.reply { self.reply(reply) } else { null() }
+        key("outcome"); string(t.outcome.rawValue)
+        key("diagnosis"); string(t.diagnosis.rawValue)
+        key("start"); seconds(t.startNanoseconds)
+        key("subject"); string(t.subject)
+        key("gave_up")
+        if let gaveUp = t.gaveUp { self.gaveUp(gaveUp) } else { null() }
+    }
+
+    /// The live `transaction` record.
+    mutating func liveTransaction(_ t: TransactionRecord) {
+        beginObject()
+        header("transaction")
+        key("capture"); int(t.capture)
+        key("flow"); int(t.flow)
+        key("client"); endpoint(t.client)
+        key("server"); endpoint(t.server)
+        transactionFields(t)
+        endObject()
+    }
+
+    private mutating func terminator(_ t: TerminatorRecord) {
+        beginObject()
+        key("seen"); bool(t.seen)
+        key("style"); string(t.style)
+        key("frames"); uints(t.frames)
+        key("split_after")
+        beginArray()
+        for position in t.splitAfter { int(position) }
+        endArray()
+        key("time"); seconds(t.timeNanoseconds)
+        key("spread"); seconds(t.spreadNanoseconds)
+        key("retransmissions"); uints(t.retransmissionFrames)
+        key("offset"); uint(t.offset)
+        endObject()
+    }
+
+    private mutating func reply(_ r: ReplyRecord) {
+        beginObject()
+        key("code"); int(r.code)
+        key("text"); string(r.text)
+        key("frame"); uint(r.frame)
+        key("latency"); seconds(r.latencyNanoseconds)
+        key("time"); seconds(r.timeNanoseconds)
+        endObject()
+    }
+
+    private mutating func gaveUp(_ g: GiveUpRecord) {
+        beginObject()
+        key("kind"); string(g.kind.rawValue)
+        key("frame"); uint(g.frame)
+        key("time"); seconds(g.timeNanoseconds)
+        key("waited"); seconds(g.waitedNanoseconds)
+        endObject()
+    }
+
+    private mutating func finding(_ f: Finding) {
+        beginObject()
+        key("code"); string(f.code.rawValue)
+        key("severity"); string(f.severity.rawValue)
+        key("frames"); uints(f.frames)
+        key("message"); string(f.message)
+        key("occurrences"); int(f.occurrences)
+        key("wireshark_filter")
+        if f.frames.isEmpty {
+            null()
+        } else {
+            // WiresharkFilter.frames(_:), built in place.
+            separate()
+            raw("\"frame.number in {")
+            for (index, frame) in f.frames.enumerated() {
+                if index > 0 { byte(UInt8(ascii: " ")) }
+                digits(frame)
+            }
+            raw("}\"")
+        }
+        endObject()
+    }
+
+    // MARK: message
+
+    private mutating func viewFields(_ v: AttemptView) {
+        key("capture"); int(v.capture)
+        key("flow"); int(v.flow)
+        key("transaction"); int(v.transaction)
+        key("start"); seconds(v.startNanoseconds)
+        key("outcome"); string(v.outcome.rawValue)
+        key("diagnosis"); string(v.diagnosis.rawValue)
+    }
+
+    mutating func message(_ m: MessageRecord) {
+        beginObject()
+        header("message")
+        key("message_id"); string(m.messageID)
+        key("fingerprint"); string(m.fingerprint)
+        key("attempts")
+        beginArray()
+        for attempt in m.attempts {
+            beginObject()
+            viewFields(attempt.primary)
+            key("views")
+            beginArray()
+            for view in attempt.views {
+                beginObject()
+                viewFields(view)
+                endObject()
+            }
+            endArray()
+            endObject()
+        }
+        endArray()
+        key("interval")
+        if let i = m.interval {
+            beginObject()
+            key("median"); seconds(i.medianNanoseconds)
+            key("min"); seconds(i.minNanoseconds)
+            key("max"); seconds(i.maxNanoseconds)
+            endObject()
+        } else {
+            null()
+        }
+        key("regular"); bool(m.regular)
+        key("accepted"); int(m.accepted)
+        key("accepted_late"); int(m.acceptedLate)
+        key("pattern"); string(m.pattern?.rawValue)
+        key("mail_from"); string(m.mailFrom)
+        key("rcpt_to"); strings(m.rcptTo)
+        key("transactions"); int(m.transactions)
+        endObject()
+    }
+
+    // MARK: summary
+
+    mutating func summary(_ s: SummaryRecord) {
+        let a = s.association
+        beginObject()
+        header("summary")
+        key("packets"); uint(s.packets)
+        key("flows"); int(s.flows)
+        key("transactions"); int(s.transactions)
+        key("outcomes")
+        beginObject()
+        for outcome in Outcome.allCases {
+            dynamicKey(outcome.rawValue)
+            int(s.outcomes[outcome] ?? 0)
+        }
+        endObject()
+        key("diagnoses")
+        beginObject()
+        for diagnosis in Diagnosis.allCases {
+            dynamicKey(diagnosis.rawValue)
+            int(s.diagnoses[diagnosis] ?? 0)
+        }
+        endObject()
+        key("association")
+        beginObject()
+        key("split_unanswered"); int(a.splitUnanswered)
+        key("split_answered"); int(a.splitAnswered)
+        key("unsplit_unanswered"); int(a.unsplitUnanswered)
+        key("unsplit_answered"); int(a.unsplitAnswered)
+        key("p_value"); double(a.pValue)
+        key("test"); string("fisher_exact_two_sided")
+        endObject()
+        key("sentence"); string(a.sentence)
+        key("middlebox")
+        beginObject()
+        key("detected"); bool(s.middlebox.detected)
+        key("kind"); string(s.middlebox.kind)
+        key("evidence"); strings(s.middlebox.evidence)
+        endObject()
+        key("decode_errors"); uint(s.decodeErrors)
+        key("truncated_frames"); uint(s.truncatedFrames)
+        key("limits_hit"); uint(s.limitsHit)
+        if s.correlationLimited {
+            key("correlation_evicted")
+            beginObject()
+            key("messages"); int(s.correlationEvictedMessages)
+            key("transactions"); int(s.correlationDroppedTransactions)
+            endObject()
+        }
+        key("drops"); uint(s.drops)
+        key("read_errors"); int(s.readErrors)
+        key("messages"); int(s.messages)
+        key("retried_messages"); int(s.retriedMessages)
+        key("accepted_late"); int(s.acceptedLate)
+        key("captures")
+        beginArray()
+        for c in s.captures { capture(c) }
+        endArray()
+        endObject()
+    }
+
+    private mutating func capture(_ c: CaptureStats) {
+        beginObject()
+        key("index"); int(c.index)
+        key("name"); string(c.name)
+        key("packets"); uint(c.packets)
+        key("frames_analyzed"); uint(c.framesAnalyzed)
+        key("bytes"); uint(c.capturedBytes)
+        key("tcp_segments"); uint(c.tcpSegments)
+        key("decode_errors"); uint(c.decodeErrors)
+        key("truncated_frames"); uint(c.truncatedFrames)
+        key("limits_hit"); uint(c.limitsHit)
+        key("drops"); uint(c.drops)
+        key("start"); seconds(c.firstNanoseconds)
+        key("end"); seconds(c.lastNanoseconds)
+        key("read_error")
+        if let e = c.readError {
+            beginObject()
+            key("frame"); uint(e.frame)
+            key("reason"); string(e.reason)
+            endObject()
+        } else {
+            null()
+        }
+        endObject()
+    }
+}
