@@ -65,7 +65,8 @@ public final class Analyzer {
     ///     default, analyses on the calling thread). Records, their order and the summary are
     ///     the same for any count unless a flow-table or buffer limit of
     ///     ``AnalysisOptions/reassembly`` is reached: those limits are divided among the workers.
-    ///     With `onRecord` (live) the analysis runs on the calling thread.
+    ///     With `onRecord` (live) the analysis runs on the calling thread. With workers, frame
+    ///     numbers must increase within an input (they order the merge), as a capture file's do.
     public init(
         options: AnalysisOptions = AnalysisOptions(), threads: Int = 1, onRecord: ((LiveRecord) -> Void)? = nil,
         onFlow: ((FlowRecord) -> Void)? = nil
