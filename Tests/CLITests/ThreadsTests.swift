@@ -6,8 +6,9 @@ import TestSupport
 /// must be byte-for-byte what one thread prints (`--threads 1`, the independent expectation),
 /// in JSON Lines and in text, on every capture of the corpus, on hostile and generated captures,
 /// and with idle timeouts. Limits that span flows are divided among the workers; reaching them
-/// must still be reported.
-@Suite struct ThreadsTests {
+/// must still be reported. Serialized: several hundred runs of the binary, one at a time, so
+/// that timed tests elsewhere (the live lab) are not starved.
+@Suite(.serialized) struct ThreadsTests {
     static let counts = [2, 3, 5]
 
     /// Runs `analyze` once per thread count (1 first) and expects every run to print what `--threads 1` printed.
