@@ -9,7 +9,7 @@ import Wire
 /// Frames go out in rounds: every worker gets one batch per round (maybe empty), ended when
 /// any batch is full. At most ``roundsInFlight`` rounds are out at once; the reader then
 /// waits for the oldest, merges it and reuses its batches (backpressure, bounded memory: at
-/// most (``roundsInFlight`` + 1) × workers batches of about 2 MiB / workers each).
+/// most (``roundsInFlight`` + 1) × workers batches, about 8 MiB of payload in all).
 ///
 /// Exactness: a flow's events depend only on its own segments, the capture clock shipped with
 /// each segment, and the clock ticks, which go to every worker at the same frames. Flows are
@@ -18,7 +18,8 @@ import Wire
 /// (``ReassemblyOptions/maxFlows``, ``ReassemblyOptions/maxOutOfOrderBytesTotal``,
 /// ``ReassemblyOptions/maxClosedFlows``) differ: each worker gets an equal share.
 final class ParallelFlows {
-    static let roundsInFlight = 3
+    /// Rounds out at once: about 8 MiB of payload in flight, 4 to 32 rounds.
+    let roundsInFlight: Int
 
     /// The followed ports as a bitmap (one test per segment, no hashing).
     private let ports: [UInt64]
@@ -50,6 +51,8 @@ final class ParallelFlows {
         share.reassembly.maxClosedFlows = Self.share(options.reassembly.maxClosedFlows, of: count)
         workers = (0..<count).map { _ in ParallelWorker(options: share) }
         filling = (0..<count).map { _ in ParallelBatch(workers: count) }
+        let round = max(ParallelBatch.roundPayload, (filling.first?.payloadLimit ?? 0) * count)
+        roundsInFlight = min(32, max(4, (8 << 20) / round))
         flowNumbers = Array(repeating: [:], count: count)
         for worker in workers { worker.start() }
     }
@@ -108,7 +111,7 @@ final class ParallelFlows {
     // MARK: rounds
 
     private func sendRound(deliver: (FlowRecord) -> Void) {
-        while inFlight.count >= Self.roundsInFlight { mergeOldest(deliver: deliver) }
+        while inFlight.count >= roundsInFlight { mergeOldest(deliver: deliver) }
         for (worker, batch) in zip(workers, filling) { worker.submit(batch) }
         inFlight.append(filling)
         for index in filling.indices { filling[index] = spare.popLast() ?? ParallelBatch(workers: workers.count) }
