@@ -19,9 +19,16 @@ struct ClosedFlows {
 
     var count: Int { entries.count }
 
-    /// True when `key` is a closed flow; its last-seen time becomes `now`.
-    mutating func absorb(_ key: FlowKey, at now: Int64) -> Bool {
+    /// True when `key` is a closed flow seen within `retention` before `now`; its last-seen
+    /// time becomes `now`. One seen longer ago is forgotten here, whether or not ``expire(now:retention:)``
+    /// reached it yet: the answer depends on the tuple's own packets alone, not on the others queued.
+    mutating func absorb(_ key: FlowKey, at now: Int64, retention: Int64) -> Bool {
         guard let index = entries.index(forKey: key) else { return false }
+        let (idle, overflow) = now.subtractingReportingOverflow(entries.values[index].lastSeen)
+        if !overflow && idle > retention {
+            entries.remove(at: index)
+            return false
+        }
         entries.values[index].lastSeen = now
         return true
     }

@@ -9,6 +9,13 @@ import Wire
 /// bytes in ``StreamEvent/data(_:_:offset:bytes:segment:)`` point into the
 /// caller's payload buffer and are valid only during that call.
 ///
+/// Clock-driven use (``process(_:payload:frame:timestampNanoseconds:clock:emit:)``): the caller
+/// passes its capture clock (the latest time of all frames so far, not only of this reassembler's
+/// flows) with every segment, and expires idle flows only through ``advanceClock(to:emit:)`` on
+/// ticks it drives. Then whether and in which order flows expire depends only on each flow's own
+/// packets and the ticks, so several reassemblers that each see a share of the flows (parallel
+/// analysis) close them exactly as one reassembler seeing them all would.
+///
 /// Per flow the events are: `opened`, then per direction `data`,
 /// `retransmission` and `gap` in stream order and one `end`, then `closed`.
 /// Time is the capture clock only (packet timestamps).
@@ -25,6 +32,9 @@ public struct TCPReassembler {
     /// Least recently active first: an intrusive list over slot indices.
     private var lruPrevious: [Int32] = []
     private var lruNext: [Int32] = []
+    /// Per slot: the clock when the flow last had a packet. Non-decreasing from head to tail
+    /// with a clock (it is the latest time so far), so idle expiry can stop at the first live flow.
+    private var lruClock: [Int64] = []
     private var lruHead: Int32 = -1
     private var lruTail: Int32 = -1
     private var nextFlowIndex = 0
@@ -40,8 +50,26 @@ public struct TCPReassembler {
     public var bufferedOutOfOrderBytes: Int { outOfOrderBytes }
 
     /// Feeds one decoded segment. Events are emitted synchronously through `emit`.
+    /// Idle flows (measured from their last packet) are expired first, against this segment's time.
     public mutating func process(
         _ segment: TCPSegment, payload: UnsafeRawBufferPointer, frame: UInt64, timestampNanoseconds: Int64,
+        emit: (StreamEvent) -> Void
+    ) {
+        process(segment, payload: payload, frame: frame, timestampNanoseconds: timestampNanoseconds, clock: nil, emit: emit)
+    }
+
+    /// Feeds one decoded segment in clock-driven use: `clock` is the caller's capture clock (at
+    /// least `timestampNanoseconds`; the latest time of every frame so far). No idle flow is
+    /// expired here: the caller drives that with ``advanceClock(to:emit:)``.
+    public mutating func process(
+        _ segment: TCPSegment, payload: UnsafeRawBufferPointer, frame: UInt64, timestampNanoseconds: Int64, clock: Int64,
+        emit: (StreamEvent) -> Void
+    ) {
+        process(segment, payload: payload, frame: frame, timestampNanoseconds: timestampNanoseconds, clock: Optional(clock), emit: emit)
+    }
+
+    private mutating func process(
+        _ segment: TCPSegment, payload: UnsafeRawBufferPointer, frame: UInt64, timestampNanoseconds: Int64, clock: Int64?,
         emit: (StreamEvent) -> Void
     ) {
         guard options.ports.contains(segment.source.port) || options.ports.contains(segment.destination.port) else {
@@ -49,8 +77,9 @@ public struct TCPReassembler {
             return
         }
         statistics.packets &+= 1
-        expireIdle(now: timestampNanoseconds, emit: emit)
-        closed.expire(now: timestampNanoseconds, retention: options.closedFlowRetentionNanoseconds)
+        let now = clock ?? timestampNanoseconds
+        if clock == nil { expireIdle(now: now, emit: emit) }
+        closed.expire(now: now, retention: options.closedFlowRetentionNanoseconds)
 
         let key = FlowKey(segment.source, segment.destination)
         let pureSyn = segment.flags.contains(.syn) && !segment.flags.contains(.ack)
@@ -62,7 +91,7 @@ public struct TCPReassembler {
                 remove(index)
                 found = nil
             }
-        } else if closed.absorb(key, at: timestampNanoseconds) {
+        } else if closed.absorb(key, at: now, retention: options.closedFlowRetentionNanoseconds) {
             guard pureSyn else {
                 statistics.packetsAfterClose &+= 1
                 return
@@ -70,7 +99,7 @@ public struct TCPReassembler {
             closed.remove(key)
         }
         let index = found ?? open(key: key, segment: segment, frame: frame, timestampNanoseconds: timestampNanoseconds, emit: emit)
-        touch(index)
+        touch(index, clock: now)
 
         // Through `read`: `slots[i]?.handle(…)` moved the whole FlowState out and back (2 memcpy per packet).
         let options = options
@@ -92,7 +121,8 @@ public struct TCPReassembler {
         statistics.peakOutOfOrderBytes = max(statistics.peakOutOfOrderBytes, outOfOrderBytes)
     }
 
-    /// Advances the capture clock (live mode's idle tick): expires idle flows.
+    /// Advances the capture clock (live mode's idle tick; in clock-driven use, the caller's
+    /// tick): expires idle flows, least recently active first.
     public mutating func advanceClock(to timestampNanoseconds: Int64, emit: (StreamEvent) -> Void) {
         expireIdle(now: timestampNanoseconds, emit: emit)
         closed.expire(now: timestampNanoseconds, retention: options.closedFlowRetentionNanoseconds)
@@ -116,6 +146,7 @@ public struct TCPReassembler {
         freeSlots = []
         lruPrevious = []
         lruNext = []
+        lruClock = []
         lruHead = -1
         lruTail = -1
         outOfOrderBytes = 0
@@ -158,8 +189,10 @@ public struct TCPReassembler {
             slots.append(flow)
             lruPrevious.append(-1)
             lruNext.append(-1)
+            lruClock.append(timestampNanoseconds)
         }
         table[key] = index
+        lruClock[Int(index)] = timestampNanoseconds
         linkAtTail(index)
         return index
     }
@@ -184,9 +217,11 @@ public struct TCPReassembler {
 
     /// A flow whose directions both ended is reported closed and leaves only its tuple.
     private mutating func closeIfDone(_ index: Int32, emit: (StreamEvent) -> Void) {
-        guard let (id, summary, key, last) = read(index, { flow in
-            flow.bothEnded ? (flow.id, flow.summary, flow.key, flow.lastTimestamp) : nil
+        guard let (id, summary, key) = read(index, { flow in
+            flow.bothEnded ? (flow.id, flow.summary, flow.key) : nil
         }) ?? nil else { return }
+        // The clock at its last packet (its own time unless clock-driven), as tombstones are judged by it.
+        let last = lruClock[Int(index)]
         emit(.closed(id, summary))
         remove(index)
         statistics.closedFlowsDropped &+= UInt64(closed.insert(key, lastSeen: last, limit: options.maxClosedFlows))
@@ -210,9 +245,10 @@ public struct TCPReassembler {
         remove(index)
     }
 
-    /// Ends flows whose last packet is older than the idle timeout, oldest first.
+    /// Ends flows whose last packet is older than the idle timeout, least recently active first.
     private mutating func expireIdle(now: Int64, emit: (StreamEvent) -> Void) {
-        while lruHead >= 0, let last = read(lruHead, { $0.lastTimestamp }) {
+        while lruHead >= 0, read(lruHead, { _ in true }) == true {
+            let last = lruClock[Int(lruHead)]
             let (age, overflow) = now.subtractingReportingOverflow(last)
             guard !overflow, age > options.idleTimeoutNanoseconds else { return }
             let index = lruHead
@@ -264,7 +300,8 @@ public struct TCPReassembler {
         lruNext[Int(index)] = -1
     }
 
-    private mutating func touch(_ index: Int32) {
+    private mutating func touch(_ index: Int32, clock: Int64) {
+        lruClock[Int(index)] = clock
         guard lruTail != index else { return }
         unlink(index)
         linkAtTail(index)

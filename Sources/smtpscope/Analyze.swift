@@ -28,6 +28,7 @@ extension SMTPScope {
 
         @OptionGroup var input: InputOptions
         @OptionGroup var settings: AnalysisSettings
+        @OptionGroup var threadOptions: ThreadOptions
         @OptionGroup var outputOptions: OutputOptions
 
         func run() throws {
@@ -55,15 +56,15 @@ extension SMTPScope {
                     shownFlows += 1
                 }
             case .jsonl:
-                onFlow = { flow, _ in lines.write(flow, to: output.write) }
+                onFlow = { flow, _ in lines.write(flow, bytesTo: output.write(bytes:)) }
             }
-            let run = CaptureRun.analyze(input, settings: settings, onFlow: onFlow)
+            let run = CaptureRun.analyze(input, settings: settings, threads: threadOptions.count, onFlow: onFlow)
             if !run.inputs.isEmpty {
                 switch outputOptions.format {
                 case .text:
                     TextReport.writeEnd(messages: run.result.messages, summary: run.result.summary, shownFlows: shownFlows, write: output.write)
                 case .jsonl:
-                    lines.writeEnd(messages: run.result.messages, summary: run.result.summary, to: output.write)
+                    lines.writeEnd(messages: run.result.messages, summary: run.result.summary, bytesTo: output.write(bytes:))
                 }
             }
             if !output.close() {

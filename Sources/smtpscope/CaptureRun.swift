@@ -28,20 +28,20 @@ struct CaptureRun {
     /// flow closes (with its capture's name) and none is kept: `result.flows` stays empty,
     /// so memory follows the open flows, not how many a capture holds. Without it, every
     /// flow record is kept in `result.flows` (for commands that need them all at the end).
+    /// `threads` > 1 splits the flows over that many worker threads (same records, same order).
     static func analyze(
-        _ input: InputOptions, settings: AnalysisSettings, onFlow: ((FlowRecord, String) -> Void)? = nil
+        _ input: InputOptions, settings: AnalysisSettings, threads: Int = 1, onFlow: ((FlowRecord, String) -> Void)? = nil
     ) -> CaptureRun {
         var options = settings.options(ports: input.smtpPorts)
         var names: [String] = []
         let analyzer: Analyzer
         if let onFlow {
             options.retainFlowRecords = false
-            analyzer = Analyzer(options: options) { record in
-                guard case .flow(let flow) = record else { return }
+            analyzer = Analyzer(options: options, threads: threads, onFlow: { flow in
                 onFlow(flow, names.indices.contains(flow.capture) ? names[flow.capture] : "capture \(flow.capture)")
-            }
+            })
         } else {
-            analyzer = Analyzer(options: options)
+            analyzer = Analyzer(options: options, threads: threads)
         }
         func begin(_ path: String) {
             names.append(path)

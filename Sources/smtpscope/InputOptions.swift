@@ -1,3 +1,4 @@
+import Foundation
 import Analysis
 import ArgumentParser
 import Capture
@@ -56,7 +57,8 @@ struct AnalysisSettings: ParsableArguments {
     var maxOutOfOrderTotal: Int = defaults.reassembly.maxOutOfOrderBytesTotal
 
     @Option(name: .customLong("idle-timeout"), help: ArgumentHelp(
-        "Seconds of capture time without a packet after which a connection is ended as idle.", valueName: "seconds"))
+        "Seconds of capture time without a packet after which a connection is ended as idle (checked once per second of capture time).",
+        valueName: "seconds"))
     var idleTimeout: Double = Double(defaults.reassembly.idleTimeoutNanoseconds) / 1e9
 
     @Option(name: .customLong("max-line-length"), help: ArgumentHelp(
@@ -93,6 +95,26 @@ struct AnalysisSettings: ParsableArguments {
         options.smtp.maxLineLength = maxLineLength
         options.smtp.maxPendingCommands = maxPendingCommands
         return options
+    }
+}
+
+/// How many threads analyse the flows (`analyze` only; other commands run on one thread).
+struct ThreadOptions: ParsableArguments {
+    /// The default: one worker per core.
+    static var cores: Int { max(1, ProcessInfo.processInfo.activeProcessorCount) }
+
+    @Option(help: ArgumentHelp(
+        "Worker threads that split the connections between them by address hash (default: the number of cores; 1 = all on one thread). "
+            + "The output is identical for any count unless a flow-table or buffer limit (--max-flows, --max-out-of-order-total) "
+            + "is reached, which is reported: each worker gets an equal share of those limits.",
+        valueName: "n"))
+    var threads: Int?
+
+    /// The thread count in effect.
+    var count: Int { threads ?? min(Self.cores, 64) }
+
+    func validate() throws {
+        if let threads, !(1...64).contains(threads) { throw ValidationError("--threads must be between 1 and 64.") }
     }
 }
 

@@ -1,0 +1,167 @@
+import Reassembly
+import SMTP
+import Wire
+
+/// Where a flow's close falls in the single-threaded order of closes: the frame during
+/// which it happened, then the step of that frame, then the order within the step.
+/// Parallel workers tag each close with it so the merger can put them back in that order.
+struct CloseOrder: Comparable, Sendable {
+    enum Step: UInt8, Comparable, Sendable {
+        /// The clock tick before the frame: idle flows, least recently active first.
+        case tick
+        /// The frame's own segment (port reuse, eviction, FIN/RST close, buffer limit).
+        case segment
+        /// The end of the capture: every flow still open, in flow order.
+        case captureEnd
+
+        static func < (a: Step, b: Step) -> Bool { a.rawValue < b.rawValue }
+    }
+
+    var frame: UInt64
+    var step: Step
+    /// Tick: the flow's last active frame (unique among open flows). Segment: the close's
+    /// position within the frame. Capture end: the flow index.
+    var rank: UInt64
+
+    static func < (a: CloseOrder, b: CloseOrder) -> Bool {
+        (a.frame, a.step, a.rank) < (b.frame, b.step, b.rank)
+    }
+}
+
+/// The per-flow half of the pipeline: one ``TCPReassembler`` (clock-driven) and one
+/// ``FlowTracker`` per open flow, turning segments into flow records. The ``Analyzer`` owns
+/// one on its own thread; each parallel worker owns one for its share of the flows.
+///
+/// The owner sets ``now`` (the latest capture time of all frames so far) before each call:
+/// trackers judge outcomes at close by it, so it must be the whole capture's clock.
+final class FlowStage {
+    let options: AnalysisOptions
+    /// Capture index of the current input (records carry it).
+    var capture = 0
+    var now: Int64 = .min
+    /// Reassembly limits reached since the owner last took them.
+    var limitsHit: UInt64 = 0
+    /// Live hook: each transaction as soon as its outcome is known (drains the trackers).
+    var onTransaction: ((TransactionRecord) -> Void)?
+    /// Each flow as it opens (its first frame), in open order.
+    var onOpen: ((FlowInfo) -> Void)?
+    /// Each closed flow's record, in close order, with where the close falls.
+    let onClose: (FlowRecord, CloseOrder) -> Void
+
+    // Touched for every event by the one thread that owns the stage, never re-entered (events go
+    // down to the trackers): `@exclusivity(unchecked)` spares the dynamic access checks.
+    @exclusivity(unchecked) private var reassembler: TCPReassembler
+    /// Boxed: a dictionary of ~1.4 KB structs copied the tracker out and back on every
+    /// event and held its full size in every empty bucket.
+    private final class TrackerBox {
+        var tracker: FlowTracker<SMTPSession>
+        init(_ tracker: FlowTracker<SMTPSession>) { self.tracker = tracker }
+    }
+    @exclusivity(unchecked) private var trackers: [FlowID: TrackerBox] = [:]
+    /// The frame being handled and which step of it, for ``CloseOrder``.
+    private var frame: UInt64 = 0
+    private var step = CloseOrder.Step.segment
+    private var closesInFrame: UInt64 = 0
+
+    init(options: AnalysisOptions, onClose: @escaping (FlowRecord, CloseOrder) -> Void) {
+        self.options = options
+        self.onClose = onClose
+        reassembler = TCPReassembler(options: options.reassembly)
+    }
+
+    /// Starts input `capture` with an empty flow table (flows are numbered per capture).
+    func begin(capture: Int) {
+        self.capture = capture
+        reassembler = TCPReassembler(options: options.reassembly)
+        trackers.removeAll()
+        now = .min
+    }
+
+    /// Feeds one decoded segment of frame `frame`; `payload` is borrowed for the call.
+    @inline(__always)
+    func process(_ segment: TCPSegment, payload: UnsafeRawBufferPointer, frame: UInt64, timestampNanoseconds: Int64) {
+        if frame != self.frame || step != .segment {
+            self.frame = frame
+            step = .segment
+            closesInFrame = 0
+        }
+        reassembler.process(segment, payload: payload, frame: frame, timestampNanoseconds: timestampNanoseconds, clock: now) {
+            self.route($0)
+        }
+    }
+
+    /// The capture clock's tick before frame `frame`: idle flows end (by ``now``).
+    func tick(beforeFrame frame: UInt64) {
+        self.frame = frame
+        step = .tick
+        reassembler.advanceClock(to: now) { self.route($0) }
+    }
+
+    /// End of the input: every open flow is closed as `capture_end`, in flow order.
+    func finish() {
+        frame = .max
+        step = .captureEnd
+        reassembler.finish { self.route($0) }
+        // Flows the reassembler did not close (it should have) are closed here.
+        for id in trackers.keys.sorted() { closeFlow(id, summary: nil) }
+        reassembler = TCPReassembler(options: options.reassembly)
+    }
+
+    /// Live: decides reply timeouts of open flows by ``now``, in flow order.
+    func sweep() {
+        guard let onTransaction else { return }
+        for id in trackers.keys.sorted() {
+            guard let box = trackers[id] else { continue }
+            box.tracker.advanceClock(to: now)
+            for record in box.tracker.drainLive() { onTransaction(record) }
+        }
+    }
+
+    // MARK: events
+
+    private func route(_ event: StreamEvent) {
+        switch event {
+        case .opened(let info):
+            trackers[info.id] = TrackerBox(
+                FlowTracker(info: info, capture: capture, options: options, dialog: SMTPSession(options: options.smtp)))
+            onOpen?(info)
+        case .closed(let id, let summary):
+            closeFlow(id, summary: summary)
+        case .limitReached(_, let flow, _):
+            limitsHit &+= 1
+            if let flow { forward(event, to: flow) }
+        case .data(let id, _, _, _, _), .retransmission(let id, _, _, _, _, _), .gap(let id, _, _, _, _),
+            .end(let id, _, _, _, _):
+            forward(event, to: id)
+        }
+    }
+
+    private func forward(_ event: StreamEvent, to id: FlowID) {
+        guard let box = trackers[id] else { return }
+        box.tracker.handle(event)
+        if let onTransaction {
+            for record in box.tracker.drainLive() { onTransaction(record) }
+        }
+    }
+
+    private func closeFlow(_ id: FlowID, summary: FlowSummary?) {
+        guard let box = trackers.removeValue(forKey: id) else { return }
+        let record = box.tracker.close(summary: summary, now: now)
+        if let onTransaction {
+            for queued in box.tracker.drainLive() { onTransaction(queued) }
+            // Decided only now (e.g. cut off by the capture's end), or the TLS placeholder.
+            for transaction in record.transactions where !box.tracker.wasReported(transaction.index) {
+                onTransaction(transaction)
+            }
+        }
+        let rank: UInt64
+        switch step {
+        case .tick: rank = summary?.lastFrame ?? 0
+        case .segment:
+            rank = closesInFrame
+            closesInFrame &+= 1
+        case .captureEnd: rank = UInt64(clamping: id.index)
+        }
+        onClose(record, CloseOrder(frame: frame, step: step, rank: rank))
+    }
+}

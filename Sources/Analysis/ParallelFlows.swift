@@ -1,0 +1,200 @@
+import Wire
+
+/// The reader's side of a parallel analysis (like Suricata's autofp or Zeek's cluster
+/// workers): the ``Analyzer`` decodes every frame on its own thread and hands each segment on
+/// an SMTP port to the worker its flow hashes to; workers reassemble and track their flows;
+/// the merger, on the reader's thread, puts their closed flows back in the exact order and
+/// numbering one thread would have produced.
+///
+/// Frames go out in rounds: every worker gets one batch per round (maybe empty), ended when
+/// any batch is full. At most ``roundsInFlight`` rounds are out at once; the reader then
+/// waits for the oldest, merges it and reuses its batches (backpressure, bounded memory: at
+/// most (``roundsInFlight`` + 1) × workers batches, about 8 MiB of payload in all).
+///
+/// Exactness: a flow's events depend only on its own segments, the capture clock shipped with
+/// each segment, and the clock ticks, which go to every worker at the same frames. Flows are
+/// numbered in order of their opening frame across workers; closes are ordered by
+/// ``CloseOrder`` (frame, then tick / segment / capture end). Only limits that span flows
+/// (``ReassemblyOptions/maxFlows``, ``ReassemblyOptions/maxOutOfOrderBytesTotal``,
+/// ``ReassemblyOptions/maxClosedFlows``) differ: each worker gets an equal share.
+final class ParallelFlows {
+    /// Rounds out at once: about 8 MiB of payload in flight, 4 to 32 rounds.
+    let roundsInFlight: Int
+
+    /// The followed ports as a bitmap (one test per segment, no hashing).
+    private let ports: [UInt64]
+    private let workers: [ParallelWorker]
+    /// The batches being filled, one per worker.
+    private var filling: [ParallelBatch]
+    private var spare: [ParallelBatch] = []
+    /// Rounds handed to the workers, oldest first (each one batch per worker).
+    private var inFlight: [[ParallelBatch]] = []
+    private var roundFull = false
+    private var running = true
+
+    // Merge state of the current input.
+    private var nextFlow = 0
+    /// Per worker: its flow numbers of open flows → numbers in the whole input.
+    private var flowNumbers: [[Int: Int]]
+    private var limitsHit: UInt64 = 0
+    private var openScratch: [(frame: UInt64, worker: Int, flow: Int)] = []
+    private var closeScratch: [(order: CloseOrder, worker: Int, index: Int)] = []
+
+    init(options: AnalysisOptions, workers count: Int) {
+        let count = max(1, count)
+        var bitmap = [UInt64](repeating: 0, count: 1024)
+        for port in options.reassembly.ports { bitmap[Int(port >> 6)] |= 1 << UInt64(port & 63) }
+        ports = bitmap
+        var share = options
+        share.reassembly.maxFlows = Self.share(options.reassembly.maxFlows, of: count)
+        share.reassembly.maxOutOfOrderBytesTotal = Self.share(options.reassembly.maxOutOfOrderBytesTotal, of: count)
+        share.reassembly.maxClosedFlows = Self.share(options.reassembly.maxClosedFlows, of: count)
+        workers = (0..<count).map { _ in ParallelWorker(options: share) }
+        filling = (0..<count).map { _ in ParallelBatch(workers: count) }
+        let round = max(ParallelBatch.roundPayload, (filling.first?.payloadLimit ?? 0) * count)
+        roundsInFlight = min(32, max(4, (8 << 20) / round))
+        flowNumbers = Array(repeating: [:], count: count)
+        for worker in workers { worker.start() }
+    }
+
+    /// Starts input `capture`: workers empty their flow tables, numbering restarts at 0.
+    func begin(capture: Int) {
+        for batch in filling { batch.append(.begin, frame: UInt64(max(0, capture)), now: .min) }
+        nextFlow = 0
+        for index in flowNumbers.indices { flowNumbers[index].removeAll(keepingCapacity: true) }
+        limitsHit = 0
+    }
+
+    /// Hands one decoded segment to its flow's worker (copied; `payload` is borrowed).
+    /// Segments on other ports are left out, as the reassembler would ignore them.
+    @inline(__always)
+    func dispatch(_ segment: TCPSegment, payload: UnsafeRawBufferPointer, frame: UInt64, timestampNanoseconds: Int64, now: Int64) {
+        guard follows(segment.source.port) || follows(segment.destination.port) else { return }
+        let batch = filling[Self.worker(for: segment, count: filling.count)]
+        batch.appendSegment(segment, payload: payload, frame: frame, timestampNanoseconds: timestampNanoseconds, now: now)
+        if batch.isFull { roundFull = true }
+    }
+
+    /// The clock tick before `frame`, for every worker.
+    func tick(beforeFrame frame: UInt64, now: Int64) {
+        for batch in filling {
+            batch.append(.tick, frame: frame, now: now)
+            if batch.isFull { roundFull = true }
+        }
+    }
+
+    /// After each frame: ends the round when a batch is full (merging the oldest round
+    /// first when too many are out; `deliver` gets its closed flows in order).
+    @inline(__always)
+    func frameDone(deliver: (FlowRecord) -> Void) {
+        if roundFull { sendRound(deliver: deliver) }
+    }
+
+    /// End of the input: workers close their open flows; everything is merged and delivered.
+    /// Returns the reassembly limits reached in this input.
+    func finish(now: Int64, deliver: (FlowRecord) -> Void) -> UInt64 {
+        for batch in filling { batch.append(.finish, frame: .max, now: now) }
+        sendRound(deliver: deliver)
+        while !inFlight.isEmpty { mergeOldest(deliver: deliver) }
+        defer { limitsHit = 0 }
+        return limitsHit
+    }
+
+    /// Ends the worker threads (after ``finish(now:deliver:)``; records still out are dropped).
+    func stop() {
+        guard running else { return }
+        running = false
+        while !inFlight.isEmpty { mergeOldest(deliver: { _ in }) }
+        for worker in workers { worker.stop() }
+    }
+
+    // MARK: rounds
+
+    private func sendRound(deliver: (FlowRecord) -> Void) {
+        while inFlight.count >= roundsInFlight { mergeOldest(deliver: deliver) }
+        for (worker, batch) in zip(workers, filling) { worker.submit(batch) }
+        inFlight.append(filling)
+        for index in filling.indices { filling[index] = spare.popLast() ?? ParallelBatch(workers: workers.count) }
+        roundFull = false
+    }
+
+    /// Waits for the oldest round, numbers the flows it opened and delivers the flows it
+    /// closed, in the order one thread would have: opens by first frame, closes by ``CloseOrder``.
+    private func mergeOldest(deliver: (FlowRecord) -> Void) {
+        guard !inFlight.isEmpty else { return }
+        let sent = inFlight.removeFirst()
+        let round = zip(workers, sent).map { worker, _ in worker.takeProcessed() }
+
+        openScratch.removeAll(keepingCapacity: true)
+        for (worker, batch) in round.enumerated() {
+            for opened in batch.opened { openScratch.append((opened.frame, worker, opened.flow)) }
+        }
+        openScratch.sort { $0.frame < $1.frame }
+        for opened in openScratch {
+            flowNumbers[opened.worker][opened.flow] = nextFlow
+            nextFlow += 1
+        }
+
+        closeScratch.removeAll(keepingCapacity: true)
+        for (worker, batch) in round.enumerated() {
+            limitsHit &+= batch.limitsHit
+            for index in batch.closed.indices {
+                let local = batch.closed[index].record.flow
+                let global = flowNumbers[worker].removeValue(forKey: local) ?? local
+                Self.renumber(&batch.closed[index].record, as: global)
+                var order = batch.closed[index].order
+                if order.step == .captureEnd { order.rank = UInt64(clamping: global) }
+                closeScratch.append((order, worker, index))
+            }
+        }
+        closeScratch.sort { $0.order < $1.order }
+        for close in closeScratch { deliver(round[close.worker].closed[close.index].record) }
+
+        for batch in round {
+            batch.reset()
+            spare.append(batch)
+        }
+    }
+
+    // MARK: helpers
+
+    @inline(__always)
+    private func follows(_ port: UInt16) -> Bool {
+        ports.withUnsafeBufferPointer { $0[Int(port >> 6)] & (1 << UInt64(port & 63)) != 0 }
+    }
+
+    /// Every place a flow's number appears in its record.
+    private static func renumber(_ record: inout FlowRecord, as flow: Int) {
+        record.flow = flow
+        for index in record.transactions.indices { record.transactions[index].flow = flow }
+    }
+
+    private static func share(_ limit: Int, of count: Int) -> Int {
+        max(1, limit / count + (limit % count == 0 ? 0 : 1))
+    }
+
+    /// The worker of `segment`'s flow: a fixed hash of its two endpoints in canonical order,
+    /// so both directions go to the same worker and a run is reproducible.
+    static func worker(for segment: TCPSegment, count: Int) -> Int {
+        let key = FlowKey(segment)
+        var hash: UInt64 = 0x9E37_79B9_7F4A_7C15
+        mix(&hash, key.lower)
+        mix(&hash, key.upper)
+        hash ^= hash >> 33
+        hash = hash &* 0xFF51_AFD7_ED55_8CCD
+        hash ^= hash >> 33
+        return Int(hash % UInt64(max(1, count)))
+    }
+
+    private static func mix(_ hash: inout UInt64, _ endpoint: Endpoint) {
+        switch endpoint.address {
+        case .v4(let address):
+            hash = (hash ^ UInt64(address)) &* 0x1000_0000_01B3
+        case .v6(let high, let low):
+            hash = (hash ^ high) &* 0x1000_0000_01B3
+            hash = (hash ^ low) &* 0x1000_0000_01B3
+        }
+        hash = (hash ^ UInt64(endpoint.port)) &* 0x1000_0000_01B3
+        hash ^= hash >> 29
+    }
+}

@@ -1,0 +1,116 @@
+import Foundation
+
+/// One worker thread of a parallel analysis: replays the batches it is given through its own
+/// ``FlowStage`` (reassembly and trackers of its share of the flows) and hands them back with
+/// the flows that opened and closed. It never writes output.
+///
+/// `@unchecked Sendable`: `inbox`, `outbox` and the flags are guarded by `condition`; `stage`
+/// and the batch being processed are touched only by the worker thread once it has started.
+/// Both queues hold at most the reader's rounds in flight (``ParallelFlows``), so they are bounded.
+final class ParallelWorker: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var inbox: [ParallelBatch] = []
+    private var outbox: [ParallelBatch] = []
+    private var stopping = false
+    private var exited = false
+
+    private let stage: FlowStage
+
+    init(options: AnalysisOptions) {
+        // Set up before the thread starts; used only by it afterwards.
+        let box = CurrentBatch()
+        stage = FlowStage(options: options) { record, order in
+            box.batch?.closed.append(ParallelBatch.Closed(order: order, record: record))
+        }
+        stage.onOpen = { info in
+            box.batch?.opened.append(ParallelBatch.Opened(frame: info.firstFrame, flow: info.id.index))
+        }
+        self.currentBox = box
+    }
+
+    /// The stage's callbacks write into the batch being processed through this box (a
+    /// reference the closures can hold without capturing the worker before it exists).
+    private final class CurrentBatch {
+        var batch: ParallelBatch?
+    }
+    private let currentBox: CurrentBatch
+
+    /// Starts the thread.
+    func start() {
+        let thread = Thread { [self] in run() }
+        thread.stackSize = 8 << 20
+        thread.name = "smtpscope-worker"
+        thread.start()
+    }
+
+    /// Queues a batch for processing (called by the reader).
+    func submit(_ batch: ParallelBatch) {
+        condition.lock()
+        inbox.append(batch)
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// The oldest processed batch, waiting for it (called by the reader).
+    func takeProcessed() -> ParallelBatch {
+        condition.lock()
+        while outbox.isEmpty { condition.wait() }
+        let batch = outbox.removeFirst()
+        condition.unlock()
+        return batch
+    }
+
+    /// Lets the thread finish the batches queued and end; returns once it has.
+    func stop() {
+        condition.lock()
+        stopping = true
+        condition.broadcast()
+        while !exited { condition.wait() }
+        condition.unlock()
+    }
+
+    private func run() {
+        while true {
+            condition.lock()
+            while inbox.isEmpty && !stopping { condition.wait() }
+            guard !inbox.isEmpty else {
+                exited = true
+                condition.broadcast()
+                condition.unlock()
+                return
+            }
+            let batch = inbox.removeFirst()
+            condition.unlock()
+
+            process(batch)
+
+            condition.lock()
+            outbox.append(batch)
+            condition.broadcast()
+            condition.unlock()
+        }
+    }
+
+    private func process(_ batch: ParallelBatch) {
+        currentBox.batch = batch
+        let stage = stage
+        batch.forEachEntry { entry, payload in
+            switch entry.kind {
+            case .segment:
+                stage.now = entry.now
+                stage.process(entry.segment, payload: payload, frame: entry.frame, timestampNanoseconds: entry.timestampNanoseconds)
+            case .tick:
+                stage.now = entry.now
+                stage.tick(beforeFrame: entry.frame)
+            case .finish:
+                stage.now = entry.now
+                stage.finish()
+            case .begin:
+                stage.begin(capture: Int(clamping: entry.frame))
+            }
+        }
+        batch.limitsHit = stage.limitsHit
+        stage.limitsHit = 0
+        currentBox.batch = nil
+    }
+}
