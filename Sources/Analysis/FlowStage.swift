@@ -54,10 +54,12 @@ final class FlowStage {
     /// Boxed: a dictionary of ~1.4 KB structs copied the tracker out and back on every
     /// event and held its full size in every empty bucket.
     private final class TrackerBox {
-        var tracker: FlowTracker<SMTPSession>
+        @exclusivity(unchecked) var tracker: FlowTracker<SMTPSession>
         init(_ tracker: FlowTracker<SMTPSession>) { self.tracker = tracker }
     }
     @exclusivity(unchecked) private var trackers: [FlowID: TrackerBox] = [:]
+    /// Limits and dialog factory shared by every tracker (none holds its own copy).
+    private let trackerShared: FlowTrackerShared<SMTPSession>
     /// The frame being handled and which step of it, for ``CloseOrder``.
     private var frame: UInt64 = 0
     private var step = CloseOrder.Step.segment
@@ -67,6 +69,7 @@ final class FlowStage {
         self.options = options
         self.onClose = onClose
         reassembler = TCPReassembler(options: options.reassembly)
+        trackerShared = FlowTrackerShared(options: options)
     }
 
     /// Starts input `capture` with an empty flow table (flows are numbered per capture).
@@ -122,8 +125,7 @@ final class FlowStage {
     private func route(_ event: StreamEvent) {
         switch event {
         case .opened(let info):
-            trackers[info.id] = TrackerBox(
-                FlowTracker(info: info, capture: capture, options: options, dialog: SMTPSession(options: options.smtp)))
+            trackers[info.id] = TrackerBox(FlowTracker(info: info, capture: capture, shared: trackerShared))
             onOpen?(info)
         case .closed(let id, let summary):
             closeFlow(id, summary: summary)
