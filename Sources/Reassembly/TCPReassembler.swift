@@ -20,7 +20,10 @@ import Wire
 /// `retransmission` and `gap` in stream order and one `end`, then `closed`.
 /// Time is the capture clock only (packet timestamps).
 public struct TCPReassembler {
-    public var options: ReassemblyOptions
+    public var options: ReassemblyOptions {
+        didSet { ports = PortSet(options.ports) }
+    }
+    private var ports: PortSet
     /// What was seen and set aside so far.
     public private(set) var statistics = ReassemblyStatistics()
 
@@ -42,6 +45,7 @@ public struct TCPReassembler {
 
     public init(options: ReassemblyOptions = ReassemblyOptions()) {
         self.options = options
+        ports = PortSet(options.ports)
     }
 
     /// Flows held, including closed ones kept briefly to absorb late packets.
@@ -72,7 +76,7 @@ public struct TCPReassembler {
         _ segment: TCPSegment, payload: UnsafeRawBufferPointer, frame: UInt64, timestampNanoseconds: Int64, clock: Int64?,
         emit: (StreamEvent) -> Void
     ) {
-        guard options.ports.contains(segment.source.port) || options.ports.contains(segment.destination.port) else {
+        guard ports.contains(segment.source.port) || ports.contains(segment.destination.port) else {
             statistics.packetsIgnored &+= 1
             return
         }
@@ -164,7 +168,7 @@ public struct TCPReassembler {
         let clientIsSource: Bool
         if flags.contains(.syn) {
             clientIsSource = !flags.contains(.ack)
-        } else if options.ports.contains(segment.destination.port) {
+        } else if ports.contains(segment.destination.port) {
             clientIsSource = true
         } else {
             clientIsSource = false
