@@ -57,7 +57,7 @@ final class FlowStage {
         @exclusivity(unchecked) var tracker: FlowTracker<SMTPSession>
         init(_ tracker: FlowTracker<SMTPSession>) { self.tracker = tracker }
     }
-    @exclusivity(unchecked) private var trackers: [FlowID: TrackerBox] = [:]
+    @exclusivity(unchecked) private var trackers = FlowIndexTable<TrackerBox>()
     /// Limits and dialog factory shared by every tracker (none holds its own copy).
     private let trackerShared: FlowTrackerShared<SMTPSession>
     /// The frame being handled and which step of it, for ``CloseOrder``.
@@ -106,14 +106,14 @@ final class FlowStage {
         step = .captureEnd
         reassembler.finish { self.route($0) }
         // Flows the reassembler did not close (it should have) are closed here.
-        for id in trackers.keys.sorted() { closeFlow(id, summary: nil) }
+        for id in trackers.sortedIDs { closeFlow(id, summary: nil) }
         reassembler = TCPReassembler(options: options.reassembly)
     }
 
     /// Live: decides reply timeouts of open flows by ``now``, in flow order.
     func sweep() {
         guard let onTransaction else { return }
-        for id in trackers.keys.sorted() {
+        for id in trackers.sortedIDs {
             guard let box = trackers[id] else { continue }
             box.tracker.advanceClock(to: now)
             for record in box.tracker.drainLive() { onTransaction(record) }
@@ -125,7 +125,7 @@ final class FlowStage {
     private func route(_ event: StreamEvent) {
         switch event {
         case .opened(let info):
-            trackers[info.id] = TrackerBox(FlowTracker(info: info, capture: capture, shared: trackerShared))
+            trackers.insert(TrackerBox(FlowTracker(info: info, capture: capture, shared: trackerShared)), for: info.id)
             onOpen?(info)
         case .closed(let id, let summary):
             closeFlow(id, summary: summary)
@@ -147,7 +147,7 @@ final class FlowStage {
     }
 
     private func closeFlow(_ id: FlowID, summary: FlowSummary?) {
-        guard let box = trackers.removeValue(forKey: id) else { return }
+        guard let box = trackers.remove(id) else { return }
         let record = box.tracker.close(summary: summary, now: now)
         if let onTransaction {
             for queued in box.tracker.drainLive() { onTransaction(queued) }
