@@ -42,7 +42,9 @@ final class FlowStage {
     /// Reassembly limits reached since the owner last took them.
     var limitsHit: UInt64 = 0
     /// Live hook: each transaction as soon as its outcome is known (drains the trackers).
-    var onTransaction: ((TransactionRecord) -> Void)?
+    var onTransaction: ((TransactionRecord) -> Void)? {
+        didSet { trackerShared.reportsLive = onTransaction != nil }
+    }
     /// Each flow as it opens (its first frame), in open order.
     var onOpen: ((FlowInfo) -> Void)?
     /// Each closed flow's record, in close order, with where the close falls.

@@ -54,8 +54,11 @@ struct FlowTracker<Dialog: SMTPDialog> {
 
     /// A tracker whose dialog starts as `dialog`. Holds its own copy of the limits and of
     /// `dialog`: an owner of many trackers shares one ``FlowTrackerShared`` instead.
+    /// Queues decided transactions for ``drainLive()``.
     init(info: FlowInfo, capture: Int, options: AnalysisOptions, dialog: Dialog) {
-        self.init(info: info, capture: capture, shared: FlowTrackerShared(options: options) { dialog })
+        let shared = FlowTrackerShared(options: options) { dialog }
+        shared.reportsLive = true
+        self.init(info: info, capture: capture, shared: shared)
     }
 
     /// A tracker that starts its dialog with `shared.makeDialog` when first needed.
@@ -404,6 +407,7 @@ struct FlowTracker<Dialog: SMTPDialog> {
 
     /// Live hook: queues each transaction once, as soon as its outcome is known.
     mutating func reportDecided(now: Int64) {
+        guard shared.reportsLive else { return }
         let moment = moment(now: now, closing: false)
         for index in transactions.indices where !transactions[index].liveReported {
             guard let resolution = transactions[index].resolve(moment) else { continue }

@@ -15,6 +15,9 @@ final class FlowTrackerShared<Dialog: SMTPDialog> {
     let pipelinedCommandGraceNanoseconds: Int64
     /// A fresh dialog in its initial state.
     let makeDialog: () -> Dialog
+    /// Whether trackers queue each transaction as soon as its outcome is known (the live
+    /// hook). Off, they build no provisional records: the flow record decides everything at close.
+    var reportsLive = false
 
     init(options: AnalysisOptions, makeDialog: @escaping () -> Dialog) {
         segmentRingCapacity = options.segmentRingCapacity

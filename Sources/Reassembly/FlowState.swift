@@ -70,7 +70,7 @@ struct FlowState {
     /// Handles one segment of this flow.
     mutating func handle(
         _ segment: TCPSegment, payload: UnsafeRawBufferPointer, frame: UInt64, timestampNanoseconds: Int64,
-        options: ReassemblyOptions, statistics: inout ReassemblyStatistics, emit: (StreamEvent) -> Void
+        options: FlowLimits, statistics: inout ReassemblyStatistics, emit: (StreamEvent) -> Void
     ) {
         lastFrame = frame
         lastTimestamp = timestampNanoseconds
@@ -95,7 +95,7 @@ struct FlowState {
     }
 
     private mutating func expireHole(
-        _ direction: FlowDirection, now: Int64, frame: UInt64, options: ReassemblyOptions,
+        _ direction: FlowDirection, now: Int64, frame: UInt64, options: FlowLimits,
         statistics: inout ReassemblyStatistics, emit: (StreamEvent) -> Void
     ) {
         let half = direction == .clientToServer ? client : server
@@ -120,7 +120,7 @@ struct FlowState {
         var direction: FlowDirection
         var frame: UInt64
         var timestampNanoseconds: Int64
-        var options: ReassemblyOptions
+        var options: FlowLimits
     }
 
     /// Handles a segment sent by `this`, acknowledging `peer`'s bytes.

@@ -21,9 +21,14 @@ import Wire
 /// Time is the capture clock only (packet timestamps).
 public struct TCPReassembler {
     public var options: ReassemblyOptions {
-        didSet { ports = PortSet(options.ports) }
+        didSet {
+            ports = PortSet(options.ports)
+            limits = FlowLimits(options)
+        }
     }
     private var ports: PortSet
+    /// The per-flow limits alone: copying `options` (its port `Set`) per packet cost a retain and release.
+    private var limits: FlowLimits
     /// What was seen and set aside so far.
     public private(set) var statistics = ReassemblyStatistics()
 
@@ -46,6 +51,7 @@ public struct TCPReassembler {
     public init(options: ReassemblyOptions = ReassemblyOptions()) {
         self.options = options
         ports = PortSet(options.ports)
+        limits = FlowLimits(options)
     }
 
     /// Flows held, including closed ones kept briefly to absorb late packets.
@@ -106,12 +112,12 @@ public struct TCPReassembler {
         touch(index, clock: now)
 
         // Through `read`: `slots[i]?.handle(…)` moved the whole FlowState out and back (2 memcpy per packet).
-        let options = options
+        let limits = limits
         var statistics = statistics
         let change = read(index) { flow in
             let before = flow.pendingBytes
             flow.handle(
-                segment, payload: payload, frame: frame, timestampNanoseconds: timestampNanoseconds, options: options,
+                segment, payload: payload, frame: frame, timestampNanoseconds: timestampNanoseconds, options: limits,
                 statistics: &statistics, emit: emit)
             return flow.pendingBytes - before
         }

@@ -67,6 +67,9 @@ enum CaptureReplay {
         var frameNumber: UInt64 = 0
         var first: Int64?
         var skipped: UInt64 = 0
+        // The Analyzer's capture clock and its once-per-second idle ticks, so both count the same flows.
+        var clock = Int64.min
+        var nextTick = Int64.min
         while frameNumber < UInt64(maxFrames), pcap_next_ex(handle, &header, &bytes) == 1 {
             guard let header, let bytes else { break }
             frameNumber += 1
@@ -88,6 +91,11 @@ enum CaptureReplay {
                 frameNumber: frameNumber, timestampNanoseconds: timestamp, capturedLength: captured,
                 wireLength: Int(header.pointee.len), linkType: linkType)
 
+            clock = max(clock, timestamp)
+            if clock >= nextTick {
+                nextTick = clock > .max - 1_000_000_000 ? .max : clock + 1_000_000_000
+                pipeline.advanceClock(to: clock)
+            }
             let frame = UnsafeMutableRawBufferPointer.allocate(byteCount: captured, alignment: 1)
             frame.copyMemory(from: UnsafeRawBufferPointer(start: bytes, count: captured))
             _ = decoder.decode(
@@ -97,7 +105,7 @@ enum CaptureReplay {
                 require(payload.count == segment.payloadLength, "payload buffer matches payloadLength")
                 outcome.segments += 1
                 pipeline.process(
-                    segment, payload: payload, frame: frameNumber, timestampNanoseconds: timestamp)
+                    segment, payload: payload, frame: frameNumber, timestampNanoseconds: timestamp, clock: clock)
             }
             analyzer.process(info, frame: UnsafeRawBufferPointer(frame))
             frame.deallocate()

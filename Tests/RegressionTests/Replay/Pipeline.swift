@@ -30,6 +30,23 @@ struct Pipeline {
         for event in events { deliver(event) }
     }
 
+    /// The clock-driven mode the ``Analysis/Analyzer`` uses: idle flows end only on
+    /// ``advanceClock(to:)`` ticks, judged by `clock` (the capture's latest time).
+    mutating func process(
+        _ segment: TCPSegment, payload: UnsafeRawBufferPointer, frame: UInt64,
+        timestampNanoseconds: Int64, clock: Int64
+    ) {
+        var events: [StreamEventCopy] = []
+        reassembler.process(
+            segment, payload: payload, frame: frame, timestampNanoseconds: timestampNanoseconds, clock: clock
+        ) { event in
+            checker.check(event)
+            if let copy = StreamEventCopy(event) { events.append(copy) }
+        }
+        checker.checkBounds(reassembler, lastPayload: payload.count)
+        for event in events { deliver(event) }
+    }
+
     mutating func advanceClock(to timestampNanoseconds: Int64) {
         var events: [StreamEventCopy] = []
         reassembler.advanceClock(to: timestampNanoseconds) { event in
