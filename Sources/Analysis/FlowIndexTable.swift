@@ -1,9 +1,10 @@
 import Reassembly
 
 /// Open flows by ``FlowID``, looked up once or twice per segment. The reassembler hands out
-/// flow indices in sequence, so the index itself spreads keys evenly over a power-of-two
-/// table: no hashing (a `Dictionary` ran SipHash per lookup), and no way for a capture to
-/// choose colliding keys, since it never picks the indices.
+/// flow indices, so a capture cannot choose colliding keys and a multiplicative (Fibonacci)
+/// hash is enough (a `Dictionary` ran SipHash per lookup). Not the index itself as the slot:
+/// the open flows are a sliding window of indices, which would fill one contiguous run, and
+/// removing the oldest would then walk the whole run (a SYN flood took minutes).
 ///
 /// Open addressing with linear probing and backward-shift deletion (no tombstones);
 /// grows at 50 % load, so a lookup probes about 1.5 slots.
@@ -11,12 +12,19 @@ struct FlowIndexTable<Value> {
     private var keys: [Int] = []
     private var values: [Value?] = []
     private(set) var count = 0
+    /// 64 minus log2 of the capacity.
+    private var shift: UInt64 = 63
+
+    @inline(__always)
+    private func home(_ key: Int) -> Int {
+        Int(truncatingIfNeeded: (UInt64(bitPattern: Int64(key)) &* 0x9E37_79B9_7F4A_7C15) >> shift)
+    }
 
     init() {}
 
     subscript(id: FlowID) -> Value? {
         guard count > 0 else { return nil }
-        var slot = id.index & (keys.count - 1)
+        var slot = home(id.index)
         while true {
             let key = keys[slot]
             if key == id.index { return values[slot] }
@@ -28,7 +36,7 @@ struct FlowIndexTable<Value> {
     /// Adds or replaces the value of `id`.
     mutating func insert(_ value: Value, for id: FlowID) {
         if (count + 1) * 2 > keys.count { grow() }
-        var slot = id.index & (keys.count - 1)
+        var slot = home(id.index)
         while keys[slot] != Self.empty && keys[slot] != id.index { slot = (slot + 1) & (keys.count - 1) }
         if keys[slot] == Self.empty { count += 1 }
         keys[slot] = id.index
@@ -40,7 +48,7 @@ struct FlowIndexTable<Value> {
     mutating func remove(_ id: FlowID) -> Value? {
         guard count > 0 else { return nil }
         let mask = keys.count - 1
-        var slot = id.index & mask
+        var slot = home(id.index)
         while keys[slot] != id.index {
             if keys[slot] == Self.empty { return nil }
             slot = (slot + 1) & mask
@@ -50,11 +58,11 @@ struct FlowIndexTable<Value> {
         var hole = slot
         var next = (hole + 1) & mask
         while keys[next] != Self.empty {
-            let home = keys[next] & mask
+            let homeSlot = home(keys[next])
             // Move `next` into `hole` unless its home lies cyclically in (hole, next].
-            let distanceToNext = (next - home) & mask
-            let distanceToHole = (hole - home) & mask
-            if distanceToHole < distanceToNext || hole == home {
+            let distanceToNext = (next - homeSlot) & mask
+            let distanceToHole = (hole - homeSlot) & mask
+            if distanceToHole < distanceToNext {
                 keys[hole] = keys[next]
                 values[hole] = values[next]
                 hole = next
@@ -71,6 +79,7 @@ struct FlowIndexTable<Value> {
         keys = []
         values = []
         count = 0
+        shift = 63
     }
 
     /// Every key, ascending (flow order).
@@ -82,6 +91,7 @@ struct FlowIndexTable<Value> {
         let oldKeys = keys
         let oldValues = values
         let capacity = max(16, keys.count * 2)
+        shift = UInt64(64 - capacity.trailingZeroBitCount)
         keys = [Int](repeating: Self.empty, count: capacity)
         values = [Value?](repeating: nil, count: capacity)
         count = 0
