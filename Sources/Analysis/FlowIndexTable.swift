@@ -14,6 +14,8 @@ struct FlowIndexTable<Value> {
     private(set) var count = 0
     /// 64 minus log2 of the capacity.
     private var shift: UInt64 = 63
+    /// Slots a removal walked past its own, in total (tests check removals stay short).
+    private(set) var removalSteps = 0
 
     @inline(__always)
     private func home(_ key: Int) -> Int {
@@ -68,6 +70,7 @@ struct FlowIndexTable<Value> {
                 hole = next
             }
             next = (next + 1) & mask
+            removalSteps &+= 1
         }
         keys[hole] = Self.empty
         values[hole] = nil
