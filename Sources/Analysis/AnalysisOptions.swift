@@ -27,8 +27,12 @@ public struct AnalysisOptions: Sendable {
     /// prints them at the end). Off, the run keeps only counters and the message table, so
     /// its memory does not grow with the number of flows (`live` prints each flow as it closes).
     public var retainFlowRecords = true
+    /// Transactions (MAIL … end of data) followed per connection. A connection that starts
+    /// more is followed no further: a `capture.limit_reached` finding says where, and its
+    /// unfinished transactions are incomplete. Bounds a tracker on a connection that never ends.
+    public var maxTransactionsPerFlow: Int = 10_000
     /// Message identities (Message-ID, or fingerprint plus envelope) correlation follows at
-    /// most, about 750 bytes each (37 MB at the default, measured by `LiveMemoryBenchmark`);
+    /// most, about 131 bytes each for one seen once (`MessageTableMemoryBenchmark`);
     /// beyond it the least recently seen is forgotten and counted (summary `correlation_evicted`;
     /// a forgotten message seen twice or more still counts in the summary, but prints no record
     /// at the end). A retry later than this many other messages goes unnoticed.

@@ -18,6 +18,8 @@ struct FlowTracker<Dialog: SMTPDialog> {
     private var dialogBox: DialogBox<Dialog>?
     private var ring: SegmentRing
     private var transactions: [TransactionState] = []
+    /// Past the transaction limit: SMTP events are no longer followed.
+    private var transactionLimitReached = false
     private(set) var findings: FindingSet
     /// What most flows never set, out of line (see ``RareFlowState``).
     private var rareBox: RareFlowStateBox?
@@ -159,9 +161,14 @@ struct FlowTracker<Dialog: SMTPDialog> {
     /// Handles one SMTP event that fired while `context`'s chunk was fed.
     mutating func handle(_ event: SMTPEvent, context: EventContext) {
         note(frame: context.frame, at: context.timestampNanoseconds)
+        guard !transactionLimitReached else { return }
         switch event {
         case .transactionStarted(let index, let offset):
             if position(of: index) == nil {
+                guard transactions.count < shared.maxTransactions else {
+                    stopAtTransactionLimit(context: context)
+                    return
+                }
                 var state = TransactionState(index: index, startNanoseconds: ring.entry(containing: offset)?.timestampNanoseconds ?? context.timestampNanoseconds)
                 state.startNanoseconds = min(state.startNanoseconds, context.timestampNanoseconds)
                 transactions.append(state)
@@ -328,7 +335,20 @@ struct FlowTracker<Dialog: SMTPDialog> {
         }
         let newIndex = index ?? ((transactions.last?.index ?? -1) + 1)
         transactions.append(TransactionState(index: newIndex, startNanoseconds: context.timestampNanoseconds))
+        // One past the limit at most: the caller fills it in, and nothing after it is followed.
+        if transactions.count > shared.maxTransactions { stopAtTransactionLimit(context: context) }
         return transactions.count - 1
+    }
+
+    /// Past ``AnalysisOptions/maxTransactionsPerFlow``: reported once; what is still open is
+    /// incomplete (its outcome may come in events no longer followed), and later SMTP events are ignored.
+    private mutating func stopAtTransactionLimit(context: EventContext) {
+        guard !transactionLimitReached else { return }
+        transactionLimitReached = true
+        for index in transactions.indices where transactions[index].reply == nil { transactions[index].gapped = true }
+        findings.add(
+            .limitReached, frames: [context.frame],
+            message: "more than \(shared.maxTransactions) transactions in this connection: not followed after frame \(context.frame) (--max-transactions-per-flow)")
     }
 
     private func isOpen(_ state: TransactionState) -> Bool {

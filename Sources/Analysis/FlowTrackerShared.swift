@@ -9,6 +9,8 @@ final class FlowTrackerShared<Dialog: SMTPDialog> {
     let segmentRingCapacity: Int
     /// ``AnalysisOptions/maxEvidenceFrames``.
     let maxEvidenceFrames: Int
+    /// ``AnalysisOptions/maxTransactionsPerFlow``.
+    let maxTransactions: Int
     /// ``AnalysisOptions/replyTimeoutNanoseconds``.
     let replyTimeoutNanoseconds: Int64
     /// ``AnalysisOptions/pipelinedCommandGraceNanoseconds``.
@@ -22,6 +24,7 @@ final class FlowTrackerShared<Dialog: SMTPDialog> {
     init(options: AnalysisOptions, makeDialog: @escaping () -> Dialog) {
         segmentRingCapacity = options.segmentRingCapacity
         maxEvidenceFrames = options.maxEvidenceFrames
+        maxTransactions = max(options.maxTransactionsPerFlow, 1)
         replyTimeoutNanoseconds = options.replyTimeoutNanoseconds
         pipelinedCommandGraceNanoseconds = options.pipelinedCommandGraceNanoseconds
         self.makeDialog = makeDialog

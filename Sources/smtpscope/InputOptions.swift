@@ -69,6 +69,10 @@ struct AnalysisSettings: ParsableArguments {
         "Pipelined commands waiting for replies per connection (reported when exceeded).", valueName: "n"))
     var maxPendingCommands: Int = defaults.smtp.maxPendingCommands
 
+    @Option(name: .customLong("max-transactions-per-flow"), help: ArgumentHelp(
+        "Transactions followed per connection; one that starts more is followed no further (reported).", valueName: "n"))
+    var maxTransactionsPerFlow: Int = defaults.maxTransactionsPerFlow
+
     func validate() throws {
         for (name, seconds) in [("--reply-timeout", replyTimeout), ("--idle-timeout", idleTimeout)]
         where !(seconds.isFinite && seconds > 0 && seconds < 1e9) {
@@ -77,7 +81,7 @@ struct AnalysisSettings: ParsableArguments {
         for (name, value) in [
             ("--max-flows", maxFlows), ("--max-out-of-order-bytes", maxOutOfOrderBytes),
             ("--max-out-of-order-total", maxOutOfOrderTotal), ("--max-line-length", maxLineLength),
-            ("--max-pending-commands", maxPendingCommands),
+            ("--max-pending-commands", maxPendingCommands), ("--max-transactions-per-flow", maxTransactionsPerFlow),
         ] where value < 1 {
             throw ValidationError("\(name) must be at least 1.")
         }
@@ -94,6 +98,7 @@ struct AnalysisSettings: ParsableArguments {
         options.reassembly.idleTimeoutNanoseconds = Int64((idleTimeout * 1e9).rounded())
         options.smtp.maxLineLength = maxLineLength
         options.smtp.maxPendingCommands = maxPendingCommands
+        options.maxTransactionsPerFlow = maxTransactionsPerFlow
         return options
     }
 }
