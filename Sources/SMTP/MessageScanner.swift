@@ -351,6 +351,7 @@ struct MessageScanner {
         }
         let entry = (offset, s, d)
         if breaks.count < 4 {
+            if breaks.isEmpty { breaks.reserveCapacity(4) }  // one allocation per message, not three
             breaks.append(entry)
         } else {
             breaks[breakNext] = entry
