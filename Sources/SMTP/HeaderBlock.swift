@@ -38,8 +38,9 @@ struct HeaderCollector {
     /// `add(_:cap:)` for each byte of `chunk[range]`, a line at a time: only a `\n` can end
     /// the block, so the bytes before it are copied in one go (up to the cap).
     mutating func add(_ chunk: UnsafeRawBufferPointer, _ range: Range<Int>, cap: Int) {
-        // Most header blocks fit in 2 KiB: one allocation instead of doubling from empty.
-        if bytes.capacity == 0 { bytes.reserveCapacity(min(max(cap, 0), 2048)) }
+        // Header blocks run to a few KiB (Received lines): one allocation instead of doubling from
+        // empty; held only while the block is read.
+        if bytes.capacity == 0 { bytes.reserveCapacity(min(max(cap, 0), 8192)) }
         var i = range.lowerBound
         let end = range.upperBound
         while i < end && collecting {

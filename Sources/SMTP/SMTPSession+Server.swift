@@ -47,7 +47,11 @@ extension SMTPSession {
         if var reply = building {
             building = nil  // `reply` is then the lines' only owner: appending does not copy them
             if parsed.code != reply.code { anomaly(.malformedReply, .server, line.offset, emit: emit) }
-            if reply.lines.count < options.maxReplyLines { reply.lines.append(text) }
+            if reply.lines.count < options.maxReplyLines {
+                // A multi-line reply (EHLO's) has about ten lines: grow once, not by doubling from one.
+                if reply.lines.count == 1 { reply.lines.reserveCapacity(min(16, options.maxReplyLines)) }
+                reply.lines.append(text)
+            }
             reply.endOffset = lineEnd
             // A line without a code inside a multi-line reply does not end it.
             if parsed.code != nil && !parsed.continues {
