@@ -28,6 +28,7 @@ struct HeaderCollector {
         last2 = last1
         last1 = byte
         if bytes.count < cap {
+            reserve(cap: cap)
             bytes.append(byte)
         } else {
             truncated = true
@@ -35,12 +36,17 @@ struct HeaderCollector {
         }
     }
 
+    /// Header blocks run to a few KiB (Received lines): one allocation instead of doubling from
+    /// empty; held only while the block is read.
+    @inline(__always)
+    private mutating func reserve(cap: Int) {
+        if bytes.capacity == 0 { bytes.reserveCapacity(min(max(cap, 0), 8192)) }
+    }
+
     /// `add(_:cap:)` for each byte of `chunk[range]`, a line at a time: only a `\n` can end
     /// the block, so the bytes before it are copied in one go (up to the cap).
     mutating func add(_ chunk: UnsafeRawBufferPointer, _ range: Range<Int>, cap: Int) {
-        // Header blocks run to a few KiB (Received lines): one allocation instead of doubling from
-        // empty; held only while the block is read.
-        if bytes.capacity == 0 { bytes.reserveCapacity(min(max(cap, 0), 8192)) }
+        reserve(cap: cap)
         var i = range.lowerBound
         let end = range.upperBound
         while i < end && collecting {
