@@ -178,8 +178,9 @@ struct FlowTracker<Dialog: SMTPDialog> {
         case .reply(let reply, let answering):
             handleReply(reply, answering: answering, context: context)
         case .extensions(let keywords):
-            if keywords.contains(where: Self.offersMaskedStarttls) {
+            for keyword in keywords where Self.offersMaskedStarttls(keyword) {
                 findings.add(.starttlsMasked, frames: [context.frame], message: "the EHLO reply offers XXXXXXXA where STARTTLS was: masked by a middlebox")
+                break
             }
         case .messageStarted(let index, let offset):
             let at = current(index, context: context)
@@ -227,16 +228,16 @@ struct FlowTracker<Dialog: SMTPDialog> {
     }
 
     private mutating func handleCommand(_ command: SMTPCommand, context: EventContext) {
-        let verb = command.verb.uppercased()
+        let verb = Self.uppercasedVerb(command.verb)
         switch verb {
         case "MAIL":
             // A MAIL opens a new transaction unless the SMTP layer just announced it.
             let reuse = transactions.last.map { $0.mailFrom == nil && !$0.dataCommandSeen && $0.reply == nil } ?? false
             let at = reuse ? transactions.count - 1 : current((transactions.last?.index ?? -1) + 1, context: context)
-            transactions[at].mailFrom = Self.path(in: command.argument, after: "FROM:")
+            transactions[at].mailFrom = command.argumentText.withBytes { Self.path(in: $0, after: "FROM:") }
         case "RCPT":
             let at = current(nil, context: context)
-            if transactions[at].rcptTo.count < 1000, let path = Self.path(in: command.argument, after: "TO:") {
+            if transactions[at].rcptTo.count < 1000, let path = command.argumentText.withBytes({ Self.path(in: $0, after: "TO:") }) {
                 transactions[at].rcptTo.append(path)
             }
         case "DATA", "BDAT":
@@ -256,31 +257,36 @@ struct FlowTracker<Dialog: SMTPDialog> {
     private mutating func handleReply(_ reply: SMTPReply, answering: ReplyContext, context: EventContext) {
         // The joined text is built only where it is kept or inspected (most replies need none).
         if reply.code == 421 { reply421Frame = context.frame }
-        if reply.lines.contains(where: Self.offersMaskedStarttls) {
+        var masked = false
+        reply.text.forEachLine(while: { line in
+            masked = Self.offersMaskedStarttls(line)
+            return !masked
+        })
+        if masked {
             findings.add(.starttlsMasked, frames: [context.frame], message: "the EHLO reply offers XXXXXXXA where STARTTLS was: masked by a middlebox")
         }
         switch answering {
         case .greeting:
-            let text = reply.lines.joined(separator: " ")
+            let text = reply.text.joined()
             if banner == nil { banner = "\(reply.code) \(text)" }
             if Self.isMaskedBanner(text) {
                 findings.add(.bannerMasked, frames: [context.frame], message: "the greeting is masked (\"\(reply.code) \(text.prefix(40))\", frame \(context.frame)): an SMTP fixup is in the path")
             }
         case .command(let command):
-            let verb = command.verb.uppercased()
+            let verb = Self.uppercasedVerb(command.verb)
             if verb == "EHLO" && (reply.code == 500 || reply.code == 502) {
                 findings.add(.ehloRejected, frames: [context.frame], message: "EHLO was answered \(reply.code) (frame \(context.frame))")
             }
-            if verb == "RCPT" && reply.code >= 400, let path = Self.path(in: command.argument, after: "TO:") {
+            if verb == "RCPT" && reply.code >= 400, let path = command.argumentText.withBytes({ Self.path(in: $0, after: "TO:") }) {
                 refuseRecipient(path)
             }
             if (verb == "DATA" || verb == "BDAT") && reply.code >= 400, let at = transactions.lastIndex(where: { $0.dataCommandSeen && $0.reply == nil }) {
-                transactions[at].reply = ReplyRecord(code: reply.code, text: reply.lines.joined(separator: " "), frame: context.frame, timeNanoseconds: context.timestampNanoseconds, latencyNanoseconds: nil)
+                transactions[at].reply = ReplyRecord(code: reply.code, text: reply.text.joined(), frame: context.frame, timeNanoseconds: context.timestampNanoseconds, latencyNanoseconds: nil)
             }
         case .endOfData(let index):
             guard let at = position(of: index), transactions[at].reply == nil else { return }
             let latency = transactions[at].terminator.timeNanoseconds.map { context.timestampNanoseconds &- $0 }
-            transactions[at].reply = ReplyRecord(code: reply.code, text: reply.lines.joined(separator: " "), frame: context.frame, timeNanoseconds: context.timestampNanoseconds, latencyNanoseconds: latency)
+            transactions[at].reply = ReplyRecord(code: reply.code, text: reply.text.joined(), frame: context.frame, timeNanoseconds: context.timestampNanoseconds, latencyNanoseconds: latency)
             if let gaveUp = transactions[at].gaveUp {
                 transactions[at].replyAfterGiveUp = true
                 if (200..<300).contains(reply.code) {
@@ -360,7 +366,7 @@ struct FlowTracker<Dialog: SMTPDialog> {
     }
 
     private mutating func apply(_ summary: MessageSummary, to at: Int) {
-        transactions[at].summary = summary
+        transactions[at].message = MessageFacts(summary)
         if transactions[at].mailFrom == nil { transactions[at].mailFrom = summary.mailFrom }
         if transactions[at].rcptTo.isEmpty { transactions[at].rcptTo = summary.rcptTo }
         transactions[at].dataCommandSeen = true
@@ -512,8 +518,8 @@ struct FlowTracker<Dialog: SMTPDialog> {
     private func record(_ state: TransactionState, _ resolution: Resolution) -> TransactionRecord {
         TransactionRecord(
             capture: capture, flow: info.id.index, client: EndpointRecord(info.client), server: EndpointRecord(info.server),
-            index: state.index, mailFrom: state.mailFrom, rcptTo: state.rcptTo, messageID: state.summary?.messageID,
-            subject: state.summary?.subject, size: state.summary?.size, fingerprint: state.summary?.fingerprint,
+            index: state.index, mailFrom: state.mailFrom, rcptTo: state.rcptTo, messageID: state.message?.messageID,
+            subject: state.message?.subject, size: state.message?.size, fingerprint: state.message?.fingerprint,
             startNanoseconds: state.startNanoseconds, dataFrame: state.dataFrame, terminator: state.terminator,
             reply: state.reply, gaveUp: state.gaveUp ?? resolution.timedOut, outcome: resolution.outcome, diagnosis: resolution.diagnosis)
     }
@@ -522,10 +528,15 @@ struct FlowTracker<Dialog: SMTPDialog> {
 
     /// The path in `FROM:<a@b> SIZE=1` → `a@b`; `<>` → empty string.
     static func path(in argument: String, after keyword: String) -> String? {
+        var text = argument
+        return text.withUTF8 { path(in: UnsafeRawBufferPointer($0), after: keyword) }
+    }
+
+    /// ``path(in:after:)`` over the argument's UTF-8 bytes.
+    static func path(in bytes: UnsafeRawBufferPointer, after keyword: String) -> String? {
         // Printable ASCII: one byte per Character, so bytes give the answer Characters give,
         // without uppercasing a copy of the whole argument.
-        var text = argument
-        let quick = text.withUTF8 { bytes -> String?? in
+        let quick = { () -> String?? in
             for byte in bytes where !isPrintableASCII(byte) { return .none }
             var start = 0
             var matched = bytes.count >= keyword.utf8.count
@@ -545,9 +556,18 @@ struct FlowTracker<Dialog: SMTPDialog> {
                 while end < bytes.count && bytes[end] != UInt8(ascii: " ") { end += 1 }
                 if end == start { return .some(nil) }
             }
-            return .some(String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self))
+            return .some(String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self))
+        }()
+        return quick ?? unicodePath(in: String(decoding: bytes, as: UTF8.self), after: keyword)
+    }
+
+    /// The verb upper-cased as `String.uppercased()` does; an upper-case ASCII verb (every
+    /// verb the SMTP layer reads as one) is already that.
+    static func uppercasedVerb(_ verb: String) -> String {
+        for byte in verb.utf8 where byte >= 0x80 || (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z")) {
+            return verb.uppercased()
         }
-        return quick ?? unicodePath(in: argument, after: keyword)
+        return verb
     }
 
     /// ``path(in:after:)`` by Characters, for arguments that are not printable ASCII.
@@ -582,9 +602,17 @@ struct FlowTracker<Dialog: SMTPDialog> {
     /// `line.uppercased().hasPrefix("XXXXXXXA")`: decided on bytes when its first nine are
     /// printable ASCII (then its first eight Characters are those bytes), else by Characters.
     static func offersMaskedStarttls(_ line: String) -> Bool {
+        var line = line
+        return line.withUTF8 { offersMaskedStarttls(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// ``offersMaskedStarttls(_:)`` over the line's UTF-8 bytes.
+    static func offersMaskedStarttls(_ line: UnsafeRawBufferPointer) -> Bool {
         var count = 0
-        for byte in line.utf8 {
-            guard isPrintableASCII(byte) else { return line.uppercased().hasPrefix("XXXXXXXA") }
+        for byte in line {
+            guard isPrintableASCII(byte) else {
+                return String(decoding: line, as: UTF8.self).uppercased().hasPrefix("XXXXXXXA")
+            }
             if count == 8 { return true }
             // A printable byte that differs decides: the Characters before it are these bytes.
             guard asciiUppercased(byte) == (count == 7 ? UInt8(ascii: "A") : UInt8(ascii: "X")) else { return false }

@@ -7,7 +7,9 @@ struct TransactionState {
     var startNanoseconds: Int64
     var mailFrom: String?
     var rcptTo: [String] = []
-    var summary: MessageSummary?
+    /// What the records keep of the message (not the whole ``MessageSummary``, whose header
+    /// text lives in the session's reusable store until it is made into strings here).
+    var message: MessageFacts?
     /// DATA or BDAT was sent: the transaction is reported.
     var dataCommandSeen = false
     var dataFrame: UInt64?
@@ -31,6 +33,21 @@ struct TransactionState {
 
     var awaitingEndOfDataReply: Bool { endOfDataSeen && reply == nil }
     var stallDiagnosis: Diagnosis { terminator.isSplit ? .splitTerminatorStall : .unanswered }
+}
+
+/// The parts of a ``MessageSummary`` that go into a ``TransactionRecord``.
+struct MessageFacts {
+    var messageID: String?
+    var subject: String?
+    var size: UInt64
+    var fingerprint: String
+
+    init(_ summary: MessageSummary) {
+        messageID = summary.messageID
+        subject = summary.subject
+        size = summary.size
+        fingerprint = summary.fingerprint
+    }
 }
 
 /// How the flow stands when a transaction is judged.

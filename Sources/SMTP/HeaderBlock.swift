@@ -1,10 +1,10 @@
 /// The message header fields smtpscope reports.
 struct HeaderFields: Sendable, Hashable {
-    var messageID: String?
-    var subject: String?
-    var date: String?
-    var from: String?
-    var to: String?
+    var messageID: SMTPText?
+    var subject: SMTPText?
+    var date: SMTPText?
+    var from: SMTPText?
+    var to: SMTPText?
 }
 
 /// Collects the header block of a message (bytes up to the first empty line), bounded by
@@ -75,8 +75,10 @@ struct HeaderCollector {
     /// `\r` before it dropped); a line starting with a space or tab continues the field before
     /// it (unfolding, RFC 5322 §2.2.3, removes only the line break). Names match ASCII
     /// case-insensitively; only the values of wanted fields are gathered.
-    func parse(maxValueLength: Int) -> HeaderFields {
-        var reader = FieldReader(maxValueLength: maxValueLength)
+    /// Values are kept in `arena` (strings are made from them only when read).
+    func parse(maxValueLength: Int, arena: inout TextArena) -> HeaderFields {
+        var reader = FieldReader(maxValueLength: maxValueLength, arena: arena)
+        arena = TextArena(initialCapacity: 0)  // the reader holds the only reference meanwhile
         bytes.withUnsafeBytes { block in
             var start = 0
             let n = block.count
@@ -90,6 +92,7 @@ struct HeaderCollector {
             }
         }
         reader.finish()
+        arena = reader.arena
         return reader.fields
     }
 
@@ -97,16 +100,21 @@ struct HeaderCollector {
     private struct FieldReader {
         let maxValueLength: Int
         var fields = HeaderFields()
-        /// The value gathered so far for `current`.
-        var value: [UInt8] = []
+        var arena: TextArena
+        /// The value gathered so far for `current`: bytes at the tail of the arena's store.
+        var valueStart = 0
+        var valueCount = 0
         /// The field whose value is being gathered (nil: not wanted, already set, or none).
         var current: WantedField?
 
-        init(maxValueLength: Int) { self.maxValueLength = maxValueLength }
+        init(maxValueLength: Int, arena: TextArena) {
+            self.maxValueLength = maxValueLength
+            self.arena = arena
+        }
 
         mutating func line(_ line: UnsafeRawBufferPointer) {
             if let first = line.first, first == 0x20 || first == 0x09 {
-                if current != nil && value.count < maxValueLength { value.append(contentsOf: line) }
+                if current != nil && valueCount < maxValueLength { append(line) }
                 return
             }
             finish()
@@ -119,20 +127,32 @@ struct HeaderCollector {
             current = field
             let valueStart = colon + 1
             let valueEnd = line.count - valueStart > maxValueLength ? valueStart + maxValueLength : line.count
-            value.append(contentsOf: UnsafeRawBufferPointer(rebasing: line[valueStart..<valueEnd]))
+            self.valueCount = 0
+            append(UnsafeRawBufferPointer(rebasing: line[valueStart..<valueEnd]))
+        }
+
+        /// Adds bytes to the value being gathered (moved along if the store runs out of room).
+        private mutating func append(_ bytes: UnsafeRawBufferPointer) {
+            let growing = valueCount > 0 ? (start: valueStart, count: valueCount) : nil
+            let (store, keptStart) = arena.storeWithRoom(bytes.count, keeping: growing)
+            valueStart = growing == nil ? store.used : keptStart
+            _ = store.append(bytes)
+            valueCount += bytes.count
         }
 
         /// Ends the current field: its value, spaces and tabs trimmed, cut to the cap.
         mutating func finish() {
             guard let field = current else { return }
             current = nil
-            var lower = 0
-            var upper = value.count
-            while lower < upper, value[lower] == 0x20 || value[lower] == 0x09 { lower += 1 }
-            while upper > lower, value[upper - 1] == 0x20 || value[upper - 1] == 0x09 { upper -= 1 }
-            let text = value.withUnsafeBufferPointer {
-                String(decoding: UnsafeBufferPointer(rebasing: $0[lower..<upper]).prefix(maxValueLength), as: UTF8.self)
+            let (store, _) = arena.storeWithRoom(0, keeping: nil)
+            let (lower, upper) = store.withBytes(valueStart, valueCount) { value -> (Int, Int) in
+                var lower = 0
+                var upper = value.count
+                while lower < upper, value[lower] == 0x20 || value[lower] == 0x09 { lower += 1 }
+                while upper > lower, value[upper - 1] == 0x20 || value[upper - 1] == 0x09 { upper -= 1 }
+                return (lower, min(upper, lower + max(0, maxValueLength)))
             }
+            let text = SMTPText(store: store, start: valueStart + lower, count: upper - lower)
             switch field {
             case .messageID: fields.messageID = text
             case .subject: fields.subject = text
@@ -140,7 +160,7 @@ struct HeaderCollector {
             case .from: fields.from = text
             case .to: fields.to = text
             }
-            value.removeAll(keepingCapacity: true)
+            valueCount = 0
         }
     }
 

@@ -53,9 +53,20 @@ struct MessageScanner {
         near = afterCRLF ? .crlf : .lf
     }
 
+    /// Starts a new message as `init(afterCRLF:)` would, keeping the break ring's storage
+    /// (one allocation per connection instead of one per message).
+    mutating func reset(afterCRLF: Bool) {
+        let ring = breaks
+        self = MessageScanner(afterCRLF: afterCRLF)
+        breaks = ring
+        breaks.removeAll(keepingCapacity: true)
+    }
+
     var fingerprint: String { digest.hex }
     var headersTruncated: Bool { headers.truncated }
-    func headerFields(maxValueLength: Int) -> HeaderFields { headers.parse(maxValueLength: maxValueLength) }
+    func headerFields(maxValueLength: Int, arena: inout TextArena) -> HeaderFields {
+        headers.parse(maxValueLength: maxValueLength, arena: &arena)
+    }
 
     /// BDAT chunk bytes: content as they are.
     mutating func addRaw(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>, options: SMTPOptions) {

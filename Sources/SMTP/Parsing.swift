@@ -11,27 +11,40 @@ enum Parsing {
     /// `Character`s and Unicode upper-casing, as before.
     static func ehloKeyword(_ line: String) -> String {
         var line = line
-        let ascii: String? = line.withUTF8 { bytes in
-            var end = 0
-            while end < bytes.count && bytes[end] != 0x20 {
-                guard bytes[end] < 0x80 else { return nil }
-                end += 1
-            }
-            for i in end..<bytes.count where bytes[i] >= 0x80 { return nil }
-            return String(unsafeUninitializedCapacity: end) { out in
-                for i in 0..<end { out[i] = upper(bytes[i]) }
-                return end
+        return line.withUTF8 { ehloKeyword(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// ``ehloKeyword(_:)`` over the line's bytes.
+    static func ehloKeyword(_ bytes: UnsafeRawBufferPointer) -> String {
+        var end = 0
+        var ascii = true
+        while end < bytes.count && bytes[end] != 0x20 {
+            if bytes[end] >= 0x80 { ascii = false }
+            end += 1
+        }
+        if ascii {
+            for i in end..<bytes.count where bytes[i] >= 0x80 {
+                ascii = false
+                break
             }
         }
-        return ascii ?? String(line.prefix { $0 != " " }).uppercased()
+        guard ascii else {
+            let line = String(decoding: bytes, as: UTF8.self)
+            return String(line.prefix { $0 != " " }).uppercased()
+        }
+        return String(unsafeUninitializedCapacity: end) { out in
+            for i in 0..<end { out[i] = upper(bytes[i]) }
+            return end
+        }
     }
 
     static func string<C: Collection>(_ bytes: C, cap: Int) -> String where C.Element == UInt8 {
         String(decoding: bytes.prefix(cap), as: UTF8.self)
     }
 
-    /// Splits a command line into its upper-cased verb and the argument after one space.
-    static func command(_ line: UnsafeRawBufferPointer, maxArgument: Int) -> (verb: String, argument: String) {
+    /// Splits a command line into its upper-cased verb and the argument after one space
+    /// (its first `maxArgument` bytes, borrowed from `line`).
+    static func command(_ line: UnsafeRawBufferPointer, maxArgument: Int) -> (verb: String, argument: UnsafeRawBufferPointer) {
         var space = line.count
         for i in 0..<line.count where line[i] == 0x20 {
             space = i
@@ -39,8 +52,8 @@ enum Parsing {
         }
         let verb = verb(UnsafeRawBufferPointer(rebasing: line[0..<min(space, 64)]))
         let argStart = min(space + 1, line.count)
-        let argument = string(line[argStart..<line.count], cap: maxArgument)
-        return (verb, argument)
+        let argEnd = argStart + min(line.count - argStart, max(0, maxArgument))
+        return (verb, UnsafeRawBufferPointer(rebasing: line[argStart..<argEnd]))
     }
 
     /// The upper-cased verb: a known verb is its static string (no allocation), any other is
@@ -57,25 +70,29 @@ enum Parsing {
     }
 
     /// `FROM:<a@b> SIZE=1` → `a@b` (`prefix` is `FROM:` or `TO:`); nil when it does not match.
-    static func address(_ argument: String, prefix: String) -> String? {
+    static func address(_ argument: String, prefix: StaticString) -> String? {
         var argument = argument
-        return argument.withUTF8 { bytes -> String? in
-            var i = 0
-            for p in prefix.utf8 {
-                guard i < bytes.count, upper(bytes[i]) == p else { return nil }
-                i += 1
-            }
-            while i < bytes.count && bytes[i] == 0x20 { i += 1 }
-            if i < bytes.count && bytes[i] == 0x3C {  // <
-                let start = i + 1
-                var end = start
-                while end < bytes.count && bytes[end] != 0x3E { end += 1 }
-                return String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self)
-            }
-            var end = i
-            while end < bytes.count && bytes[end] != 0x20 { end += 1 }
-            return String(decoding: UnsafeBufferPointer(rebasing: bytes[i..<end]), as: UTF8.self)
+        return argument.withUTF8 { address(UnsafeRawBufferPointer($0), prefix: prefix) }
+    }
+
+    /// ``address(_:prefix:)`` over the argument's bytes.
+    static func address(_ bytes: UnsafeRawBufferPointer, prefix: StaticString) -> String? {
+        var i = 0
+        let p = UnsafeRawBufferPointer(start: prefix.utf8Start, count: prefix.utf8CodeUnitCount)
+        for b in p {
+            guard i < bytes.count, upper(bytes[i]) == b else { return nil }
+            i += 1
         }
+        while i < bytes.count && bytes[i] == 0x20 { i += 1 }
+        if i < bytes.count && bytes[i] == 0x3C {  // <
+            let start = i + 1
+            var end = start
+            while end < bytes.count && bytes[end] != 0x3E { end += 1 }
+            return String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self)
+        }
+        var end = i
+        while end < bytes.count && bytes[end] != 0x20 { end += 1 }
+        return String(decoding: UnsafeRawBufferPointer(rebasing: bytes[i..<end]), as: UTF8.self)
     }
 
     /// `BDAT` argument: chunk size and LAST (RFC 3030 §2); nil when malformed.
@@ -114,8 +131,13 @@ enum Parsing {
 
     /// Cisco PIX/ASA banner masking: only `*`, digits and spaces, with some asterisks.
     static func isMaskedBanner(_ text: String) -> Bool {
+        var text = text
+        return text.withUTF8 { isMaskedBanner(UnsafeRawBufferPointer($0)) }
+    }
+
+    static func isMaskedBanner(_ text: UnsafeRawBufferPointer) -> Bool {
         var stars = 0
-        for b in text.utf8 {
+        for b in text {
             if b == 0x2A {
                 stars += 1
             } else if !(isDigit(b) || b == 0x20) {

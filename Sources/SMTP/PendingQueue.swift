@@ -6,7 +6,11 @@ struct PendingQueue {
     var count: Int { items.count - head }
     var isEmpty: Bool { head == items.count }
 
-    mutating func push(_ item: ReplyContext) { items.append(item) }
+    mutating func push(_ item: ReplyContext) {
+        // A pipelined transaction queues a few commands: grow once, not by doubling from one.
+        if items.capacity == 0 { items.reserveCapacity(8) }
+        items.append(item)
+    }
 
     mutating func pop() -> ReplyContext? {
         guard head < items.count else { return nil }

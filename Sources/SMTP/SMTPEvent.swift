@@ -10,16 +10,27 @@ public enum SMTPSide: Sendable, Hashable {
 public struct SMTPCommand: Sendable, Hashable {
     /// The verb, upper-cased as written (`MAIL`, `EHLO`, `XXXX` …).
     public var verb: String
-    /// The rest of the line after the verb and one space, without the line ending (capped).
-    public var argument: String
+    /// The rest of the line after the verb and one space, without the line ending (capped),
+    /// as the session holds it: a `String` is made only when ``argument`` is read.
+    public var argumentText: SMTPText
     /// Client stream offset of the line's first byte.
     public var offset: UInt64
     /// Line length including its line ending.
     public var length: Int
 
+    /// The rest of the line after the verb and one space, without the line ending (capped).
+    public var argument: String {
+        get { argumentText.string }
+        set { argumentText = SMTPText(newValue) }
+    }
+
     public init(verb: String, argument: String, offset: UInt64, length: Int) {
+        self.init(verb: verb, argumentText: SMTPText(argument), offset: offset, length: length)
+    }
+
+    public init(verb: String, argumentText: SMTPText, offset: UInt64, length: Int) {
         self.verb = verb
-        self.argument = argument
+        self.argumentText = argumentText
         self.offset = offset
         self.length = length
     }
@@ -29,16 +40,26 @@ public struct SMTPCommand: Sendable, Hashable {
 public struct SMTPReply: Sendable, Hashable {
     /// The 3-digit code; 0 when the reply did not start with one.
     public var code: Int
-    /// The text of each line after `250-` / `250 ` (capped).
-    public var lines: [String]
+    /// The lines' text, as the session holds it (see ``ReplyLines``).
+    public var text: ReplyLines
     /// Server stream offset of the first line's first byte.
     public var offset: UInt64
     /// Server stream offset just past the final line's line ending.
     public var endOffset: UInt64
 
+    /// The text of each line after `250-` / `250 ` (capped).
+    public var lines: [String] {
+        get { text.strings }
+        set { text = ReplyLines(newValue) }
+    }
+
     public init(code: Int, lines: [String], offset: UInt64, endOffset: UInt64) {
+        self.init(code: code, text: ReplyLines(lines), offset: offset, endOffset: endOffset)
+    }
+
+    public init(code: Int, text: ReplyLines, offset: UInt64, endOffset: UInt64) {
         self.code = code
-        self.lines = lines
+        self.text = text
         self.offset = offset
         self.endOffset = endOffset
     }
@@ -110,31 +131,65 @@ public struct MessageSummary: Sendable, Hashable {
     /// sequence's first byte, so the line break that begins it is not counted
     /// (`abc\r\n.\nMAIL…` has size 3, `abc`; `abc\n.\n…` too).
     public var size: UInt64
-    public var messageID: String?
-    public var subject: String?
-    public var date: String?
-    public var from: String?
-    public var to: String?
+    /// The header fields as the session holds them (strings are made when read).
+    public var messageIDText: SMTPText?
+    public var subjectText: SMTPText?
+    public var dateText: SMTPText?
+    public var fromText: SMTPText?
+    public var toText: SMTPText?
     /// Stable hex digest (XXH64, seed 0, 16 lower-case hex digits) of exactly the bytes `size` counts; identical messages in
     /// different connections have identical fingerprints.
     public var fingerprint: String
     /// The header block exceeded its cap; header fields after the cap are unknown.
     public var headersTruncated: Bool
 
+    public var messageID: String? {
+        get { messageIDText?.string }
+        set { messageIDText = newValue.map(SMTPText.init) }
+    }
+    public var subject: String? {
+        get { subjectText?.string }
+        set { subjectText = newValue.map(SMTPText.init) }
+    }
+    public var date: String? {
+        get { dateText?.string }
+        set { dateText = newValue.map(SMTPText.init) }
+    }
+    public var from: String? {
+        get { fromText?.string }
+        set { fromText = newValue.map(SMTPText.init) }
+    }
+    public var to: String? {
+        get { toText?.string }
+        set { toText = newValue.map(SMTPText.init) }
+    }
+
     public init(
         transaction: Int, mailFrom: String?, rcptTo: [String], dataOffset: UInt64, size: UInt64, messageID: String?,
         subject: String?, date: String?, from: String?, to: String?, fingerprint: String, headersTruncated: Bool
+    ) {
+        let fields = HeaderFields(
+            messageID: messageID.map(SMTPText.init), subject: subject.map(SMTPText.init), date: date.map(SMTPText.init),
+            from: from.map(SMTPText.init), to: to.map(SMTPText.init))
+        self.init(
+            transaction: transaction, mailFrom: mailFrom, rcptTo: rcptTo, dataOffset: dataOffset, size: size, fields: fields,
+            fingerprint: fingerprint, headersTruncated: headersTruncated)
+    }
+
+    init(
+        transaction: Int, mailFrom: String?, rcptTo: [String], dataOffset: UInt64, size: UInt64, fields: HeaderFields,
+        fingerprint: String, headersTruncated: Bool
     ) {
         self.transaction = transaction
         self.mailFrom = mailFrom
         self.rcptTo = rcptTo
         self.dataOffset = dataOffset
         self.size = size
-        self.messageID = messageID
-        self.subject = subject
-        self.date = date
-        self.from = from
-        self.to = to
+        messageIDText = fields.messageID
+        subjectText = fields.subject
+        dateText = fields.date
+        fromText = fields.from
+        toText = fields.to
         self.fingerprint = fingerprint
         self.headersTruncated = headersTruncated
     }

@@ -66,7 +66,7 @@ extension SMTPSession {
         }
         push(.endOfData(transaction: t.index), at: offset, emit: emit)
         transaction = nil
-        scanner = MessageScanner(afterCRLF: true)
+        scanner.reset(afterCRLF: true)
     }
 
     private mutating func clientLine(_ line: FramedLine, _ bytes: UnsafeRawBufferPointer, emit: (SMTPEvent) -> Void) {
@@ -79,9 +79,10 @@ extension SMTPSession {
             enterHold(.auth(auth), at: lineEnd)
             return
         }
-        let (verb, argument, masked) = clientFramer.withContent(line, in: bytes) {
-            let (verb, argument) = Parsing.command($0, maxArgument: options.maxArgumentLength)
-            return (verb, argument, Parsing.isMaskedVerb($0))
+        commandText.recycle()
+        let (verb, argument, masked) = clientFramer.withContent(line, in: bytes) { content in
+            let (verb, argumentBytes) = Parsing.command(content, maxArgument: options.maxArgumentLength)
+            return (verb, commandText.text(argumentBytes), Parsing.isMaskedVerb(content))
         }
         if clientResync {
             guard Parsing.knownVerbs.contains(verb) else { return }
@@ -95,18 +96,18 @@ extension SMTPSession {
         if masked { anomaly(.commandMasked, .client, line.offset, emit: emit) }
         statistics.commands += 1
         nearMissAfterEnd = nil
-        let command = SMTPCommand(verb: verb, argument: argument, offset: line.offset, length: line.length)
+        let command = SMTPCommand(verb: verb, argumentText: argument, offset: line.offset, length: line.length)
 
         switch verb {
         case "MAIL":
             _ = startTransaction(at: line.offset, emit: emit)
-            transaction?.mailFrom = Parsing.address(argument, prefix: "FROM:")
+            transaction?.mailFrom = argument.withBytes { Parsing.address($0, prefix: "FROM:") }
             emit(.command(command))
             push(.command(command), at: line.offset, emit: emit)
         case "RCPT":
             emit(.command(command))
             push(.command(command), at: line.offset, emit: emit)
-            if let address = Parsing.address(argument, prefix: "TO:"), transaction != nil {
+            if transaction != nil, let address = argument.withBytes({ Parsing.address($0, prefix: "TO:") }) {
                 if (transaction?.rcptTo.count ?? 0) < options.maxRecipients {
                     transaction?.rcptTo.append(address)
                 } else {
@@ -144,7 +145,7 @@ extension SMTPSession {
         let index = transactionCount
         transactionCount += 1
         transaction = OpenTransaction(index: index)
-        scanner = MessageScanner(afterCRLF: true)
+        scanner.reset(afterCRLF: true)
         emit(.transactionStarted(transaction: index, offset: offset))
         return index
     }
@@ -197,7 +198,7 @@ extension SMTPSession {
         }
         transaction?.messageActive = true
         transaction?.dataOffset = heldOffset
-        scanner = MessageScanner(afterCRLF: afterCRLF)
+        scanner.reset(afterCRLF: afterCRLF)
         emit(.messageStarted(transaction: index, offset: heldOffset))
         releaseHeld(as: .data, emit: emit)
     }

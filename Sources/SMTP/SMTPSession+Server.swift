@@ -28,11 +28,18 @@ extension SMTPSession {
     }
 
     private mutating func serverLine(_ line: FramedLine, _ bytes: UnsafeRawBufferPointer, emit: (SMTPEvent) -> Void) {
-        let cap = options.maxArgumentLength
+        let cap = max(0, options.maxArgumentLength)
+        // A new reply starts: the store can be reused if no earlier reply is still held.
+        if building == nil { replyText.recycle() }
+        let previous = building?.text
         let (parsed, text) = serverFramer.withContent(line, in: bytes) { content in
             let parsed = Parsing.replyLine(content)
-            let text = Parsing.string(content[parsed.textStart..<content.count], cap: cap)
-            return (parsed, text)
+            let start = min(parsed.textStart, content.count)
+            let end = start + min(content.count - start, cap)
+            let textBytes = UnsafeRawBufferPointer(rebasing: content[start..<end])
+            // Past the line limit a multi-line reply keeps no more lines.
+            if let previous, previous.count >= options.maxReplyLines { return (parsed, previous) }
+            return (parsed, replyText.appending(line: textBytes, to: previous))
         }
         let lineEnd = line.offset &+ UInt64(line.length)
         if serverResync {
@@ -45,13 +52,9 @@ extension SMTPSession {
         if line.bareCR { anomaly(.bareCR, .server, line.offset, emit: emit) }
 
         if var reply = building {
-            building = nil  // `reply` is then the lines' only owner: appending does not copy them
+            building = nil
             if parsed.code != reply.code { anomaly(.malformedReply, .server, line.offset, emit: emit) }
-            if reply.lines.count < options.maxReplyLines {
-                // A multi-line reply (EHLO's) has about ten lines: grow once, not by doubling from one.
-                if reply.lines.count == 1 { reply.lines.reserveCapacity(min(16, options.maxReplyLines)) }
-                reply.lines.append(text)
-            }
+            reply.text = text
             reply.endOffset = lineEnd
             // A line without a code inside a multi-line reply does not end it.
             if parsed.code != nil && !parsed.continues {
@@ -64,10 +67,10 @@ extension SMTPSession {
         guard let code = parsed.code else {
             anomaly(.malformedReply, .server, line.offset, emit: emit)
             statistics.replies += 1
-            emit(.reply(SMTPReply(code: 0, lines: [text], offset: line.offset, endOffset: lineEnd), answering: .unsolicited))
+            emit(.reply(SMTPReply(code: 0, text: text, offset: line.offset, endOffset: lineEnd), answering: .unsolicited))
             return
         }
-        let reply = SMTPReply(code: code, lines: [text], offset: line.offset, endOffset: lineEnd)
+        let reply = SMTPReply(code: code, text: text, offset: line.offset, endOffset: lineEnd)
         if parsed.continues {
             building = reply
         } else {
@@ -81,7 +84,7 @@ extension SMTPSession {
             greetingSeen = true
             if reply.code == 220 || reply.code == 554 || reply.code == 421, pending.isEmpty || reply.offset == 0 {
                 emit(.reply(reply, answering: .greeting))
-                if reply.code == 220, let first = reply.lines.first, Parsing.isMaskedBanner(first) {
+                if reply.code == 220, Self.firstLineIsMaskedBanner(reply) {
                     anomaly(.bannerMasked, .server, reply.offset, emit: emit)
                 }
                 return
@@ -117,18 +120,30 @@ extension SMTPSession {
         case "EHLO":
             if reply.code / 100 == 2 {
                 var keywords: [String] = []
-                keywords.reserveCapacity(max(0, reply.lines.count - 1))
-                for line in reply.lines.dropFirst() {
+                keywords.reserveCapacity(max(0, reply.text.count - 1))
+                var first = true
+                var masked = false
+                reply.text.forEachLine { line in
+                    if first {
+                        first = false
+                        return
+                    }
                     let keyword = Parsing.ehloKeyword(line)
-                    if Parsing.isMaskedKeyword(keyword) { anomaly(.starttlsMasked, .server, reply.offset, emit: emit) }
+                    if Parsing.isMaskedKeyword(keyword) { masked = true }
                     keywords.append(keyword)
+                }
+                // One anomaly per masked keyword, as each was found.
+                if masked {
+                    for keyword in keywords where Parsing.isMaskedKeyword(keyword) {
+                        anomaly(.starttlsMasked, .server, reply.offset, emit: emit)
+                    }
                 }
                 emit(.extensions(keywords))
             } else if reply.code == 500 || reply.code == 502 {
                 anomaly(.ehloRejected, .server, reply.offset, emit: emit)
             }
         case "RCPT":
-            if reply.code >= 400, let address = Parsing.address(command.argument, prefix: "TO:"),
+            if reply.code >= 400, let address = command.argumentText.withBytes({ Parsing.address($0, prefix: "TO:") }),
                 let at = transaction?.rcptTo.firstIndex(of: address)
             {
                 transaction?.rcptTo.remove(at: at)
@@ -163,6 +178,15 @@ extension SMTPSession {
         }
     }
 
+    private static func firstLineIsMaskedBanner(_ reply: SMTPReply) -> Bool {
+        var masked = false
+        reply.text.forEachLine(while: { line in
+            masked = Parsing.isMaskedBanner(line)
+            return false
+        })
+        return masked
+    }
+
     private mutating func beginTLS(serverOffset: UInt64, emit: (SMTPEvent) -> Void) {
         serverEncrypted = true
         serverFramer.reset()
@@ -183,7 +207,7 @@ extension SMTPSession {
         emit(.smugglingAccepted(transaction: t.index, terminator: nearMiss.terminator, smuggled: envelope))
         emit(.endOfData(summary(t, size: nearMiss.size, fingerprint: nearMiss.fingerprint), terminator: nearMiss.terminator))
         transaction = nil
-        scanner = MessageScanner(afterCRLF: true)
+        scanner.reset(afterCRLF: true)
         nearMissAfterEnd = nil
         emit(.reply(reply, answering: .endOfData(transaction: t.index)))
         clientMode = .commands

@@ -56,6 +56,11 @@ public struct SMTPSession {
     var scanner = MessageScanner(afterCRLF: true)
     /// A message that ended with near misses; armed after the reply to its end of data.
     var nearMissAfterEnd: (transaction: Int, terminator: TerminatorInfo, envelope: SmuggledEnvelope, armed: Bool)?
+    /// Where command arguments and reply lines are kept while events and queued commands
+    /// refer to them (reused once nothing does, so text nobody keeps costs no allocation).
+    var commandText = TextArena(initialCapacity: 256)
+    var replyText = TextArena(initialCapacity: 512)
+    var headerText = TextArena(initialCapacity: 512)
     var clientAnomalies: [SMTPAnomaly: Int] = [:]
     var serverAnomalies: [SMTPAnomaly: Int] = [:]
 
@@ -182,12 +187,12 @@ public struct SMTPSession {
         pending.push(context)
     }
 
-    func summary(_ t: OpenTransaction, size: UInt64? = nil, fingerprint: String? = nil) -> MessageSummary {
-        let fields = scanner.headerFields(maxValueLength: options.maxHeaderValueLength)
+    mutating func summary(_ t: OpenTransaction, size: UInt64? = nil, fingerprint: String? = nil) -> MessageSummary {
+        headerText.recycle()
+        let fields = scanner.headerFields(maxValueLength: options.maxHeaderValueLength, arena: &headerText)
         return MessageSummary(
             transaction: t.index, mailFrom: t.mailFrom, rcptTo: t.rcptTo, dataOffset: t.dataOffset,
-            size: size ?? scanner.size, messageID: fields.messageID, subject: fields.subject, date: fields.date,
-            from: fields.from, to: fields.to, fingerprint: fingerprint ?? scanner.fingerprint,
+            size: size ?? scanner.size, fields: fields, fingerprint: fingerprint ?? scanner.fingerprint,
             headersTruncated: scanner.headersTruncated)
     }
 
@@ -195,6 +200,6 @@ public struct SMTPSession {
         guard let t = transaction, t.messageActive else { return }
         emit(.messageIncomplete(summary(t), reason: reason))
         transaction = nil
-        scanner = MessageScanner(afterCRLF: true)
+        scanner.reset(afterCRLF: true)
     }
 }

@@ -1,0 +1,256 @@
+/// Bytes of text a session hands out (command arguments, reply lines), kept in a store the
+/// session reuses. Written only at its tail: the bytes of every range already handed out stay
+/// as they are for as long as anything references the store, and the session starts writing
+/// from the front again only when nothing but itself references it (`isKnownUniquelyReferenced`).
+/// One fixed-capacity allocation: a larger need gets a new store, so nothing ever moves.
+final class TextStore: ManagedBuffer<Int, UInt8> {
+    static func make(capacity: Int) -> TextStore {
+        unsafeDowncast(TextStore.create(minimumCapacity: max(16, capacity)) { _ in 0 }, to: TextStore.self)
+    }
+
+    var used: Int {
+        get { header }
+        set { header = newValue }
+    }
+
+    var room: Int { capacity - header }
+
+    /// Appends `bytes` (the caller made sure they fit); returns where they start.
+    func append(_ bytes: UnsafeRawBufferPointer) -> Int {
+        let start = header
+        let count = min(bytes.count, capacity - start)
+        withUnsafeMutablePointerToElements { base in
+            if count > 0, let source = bytes.baseAddress {
+                (base + start).initialize(from: source.assumingMemoryBound(to: UInt8.self), count: count)
+            }
+        }
+        header = start + count
+        return start
+    }
+
+    func withBytes<R>(_ start: Int, _ count: Int, _ body: (UnsafeRawBufferPointer) -> R) -> R {
+        withUnsafeMutablePointerToElements { base in
+            body(UnsafeRawBufferPointer(start: base + start, count: count))
+        }
+    }
+}
+
+/// SMTP text carried by an event: a command's argument or a reply's lines. Either a `String`
+/// (built by a caller) or bytes in the session's reusable store, from which a `String` is made
+/// only when asked for, so text that nobody reads costs no allocation. Compares and hashes as
+/// the `String` it stands for.
+public struct SMTPText: Sendable, Hashable, CustomStringConvertible {
+    // @unchecked: bytes a value refers to are never written again (see `TextStore`); the
+    // store's header (bytes used) is touched only by the session that owns it.
+    enum Storage: @unchecked Sendable {
+        case string(String)
+        case stored(TextStore, start: Int32, count: Int32)
+    }
+    var storage: Storage
+
+    /// Text given as a string.
+    public init(_ string: String) { storage = .string(string) }
+
+    init(store: TextStore, start: Int, count: Int) {
+        storage = .stored(store, start: Int32(truncatingIfNeeded: start), count: Int32(truncatingIfNeeded: count))
+    }
+
+    /// The text as a `String` (the bytes decoded as UTF-8, invalid sequences repaired).
+    public var string: String {
+        switch storage {
+        case .string(let s): return s
+        case .stored(let store, let start, let count):
+            return store.withBytes(Int(start), Int(count)) { String(decoding: $0, as: UTF8.self) }
+        }
+    }
+
+    public var description: String { string }
+
+    /// Calls `body` with the text's UTF-8 bytes, valid only during the call.
+    public func withBytes<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
+        switch storage {
+        case .string(var s): return s.withUTF8 { body(UnsafeRawBufferPointer($0)) }
+        case .stored(let store, let start, let count): return store.withBytes(Int(start), Int(count), body)
+        }
+    }
+
+    public static func == (a: SMTPText, b: SMTPText) -> Bool { a.string == b.string }
+    public func hash(into hasher: inout Hasher) { hasher.combine(string) }
+}
+
+/// Where a session keeps the text it hands out: one store, reused from its front when no
+/// event, queued command or reply still refers to it, else appended to, else replaced.
+struct TextArena {
+    private var store: TextStore?
+    private let initialCapacity: Int
+
+    init(initialCapacity: Int) { self.initialCapacity = initialCapacity }
+
+    /// Starts over from the front if nothing else refers to the store (every range handed
+    /// out is then dead). Returns whether it did.
+    @discardableResult
+    mutating func recycle() -> Bool {
+        guard store != nil, isKnownUniquelyReferenced(&store) else { return false }
+        store?.used = 0
+        return true
+    }
+
+    /// Copies `bytes` in; the text stays valid for as long as it is referenced.
+    mutating func text(_ bytes: UnsafeRawBufferPointer) -> SMTPText {
+        let (store, _) = storeWithRoom(bytes.count, keeping: nil)
+        let start = store.append(bytes)
+        return SMTPText(store: store, start: start, count: bytes.count)
+    }
+
+    /// A store with `count` bytes of room; `keeping` (a range at the current store's tail
+    /// that the caller is still growing) is copied to the front of a new, larger store when
+    /// the current one is out of room. Returns the store and where the kept range now starts.
+    mutating func storeWithRoom(_ count: Int, keeping: (start: Int, count: Int)?) -> (store: TextStore, keptStart: Int) {
+        if let store, store.room >= count { return (store, keeping?.start ?? 0) }
+        let kept = keeping?.count ?? 0
+        let fresh = TextStore.make(capacity: max(initialCapacity, 2 * (kept + count), store?.capacity ?? 0))
+        if let keeping, let old = store {
+            old.withBytes(keeping.start, keeping.count) { _ = fresh.append($0) }
+        }
+        store = fresh
+        return (fresh, 0)
+    }
+
+    /// `lines` with one more line, `bytes`. The lines being grown must be the last text this
+    /// arena handed out (a reply is built line by line before the next one starts).
+    mutating func appending(line bytes: UnsafeRawBufferPointer, to lines: ReplyLines?) -> ReplyLines {
+        let count = min(bytes.count, Int(UInt32.max))
+        let need = 4 + count
+        var keeping: (start: Int, count: Int)?
+        var lineCount = 0
+        if let lines {
+            guard case .stored(let old, let start, let used, let n) = lines.storage, old === store,
+                Int(start) + Int(used) == old.used
+            else {
+                return ReplyLines(lines.strings + [String(decoding: bytes, as: UTF8.self)])
+            }
+            keeping = (Int(start), Int(used))
+            lineCount = Int(n)
+        }
+        let (target, keptStart) = storeWithRoom(need, keeping: keeping)
+        let start = keeping == nil ? target.used : keptStart
+        var prefix = UInt32(count).littleEndian
+        withUnsafeBytes(of: &prefix) { _ = target.append($0) }
+        _ = target.append(UnsafeRawBufferPointer(rebasing: bytes[0..<count]))
+        return ReplyLines(store: target, start: start, bytes: (keeping?.count ?? 0) + need, lines: lineCount + 1)
+    }
+}
+
+/// The lines of a reply: strings, or in the session's store (each line's byte count as 4
+/// bytes little-endian, then its bytes), from which strings are made only when asked for.
+/// Compares and hashes as ``strings``.
+public struct ReplyLines: Sendable, Hashable {
+    // @unchecked: as `SMTPText.Storage`.
+    enum Storage: @unchecked Sendable {
+        case strings([String])
+        case stored(TextStore, start: Int32, bytes: Int32, lines: Int32)
+    }
+    var storage: Storage
+
+    public init(_ lines: [String]) { storage = .strings(lines) }
+
+    init(store: TextStore, start: Int, bytes: Int, lines: Int) {
+        storage = .stored(
+            store, start: Int32(truncatingIfNeeded: start), bytes: Int32(truncatingIfNeeded: bytes),
+            lines: Int32(truncatingIfNeeded: lines))
+    }
+
+    /// Number of lines.
+    public var count: Int {
+        switch storage {
+        case .strings(let lines): return lines.count
+        case .stored(_, _, _, let lines): return Int(lines)
+        }
+    }
+
+    /// Each line as a `String`.
+    public var strings: [String] {
+        switch storage {
+        case .strings(let lines): return lines
+        case .stored(_, _, _, let n):
+            var lines: [String] = []
+            lines.reserveCapacity(Int(n))
+            forEachLine { lines.append(String(decoding: $0, as: UTF8.self)) }
+            return lines
+        }
+    }
+
+    /// The first line, if any.
+    public var first: String? {
+        var result: String?
+        forEachLine(while: {
+            result = String(decoding: $0, as: UTF8.self)
+            return false
+        })
+        return result
+    }
+
+    /// The lines joined by one space (`strings.joined(separator: " ")`), built in one go.
+    public func joined() -> String {
+        guard case .stored(_, _, let used, let n) = storage else { return strings.joined(separator: " ") }
+        var ascii = true
+        forEachLine(while: { line in
+            for b in line where b >= 0x80 {
+                ascii = false
+                return false
+            }
+            return true
+        })
+        // Decoding lines one by one may repair a cut UTF-8 sequence differently than decoding
+        // them joined: only ASCII text is joined as bytes.
+        guard ascii else { return strings.joined(separator: " ") }
+        let total = max(0, Int(used) - 4 * Int(n)) + max(0, Int(n) - 1)
+        return String(unsafeUninitializedCapacity: total) { out in
+            var at = 0
+            var first = true
+            forEachLine { (line: UnsafeRawBufferPointer) -> Void in
+                if !first, at < out.count {
+                    out[at] = 0x20
+                    at += 1
+                }
+                first = false
+                for b in line where at < out.count {
+                    out[at] = b
+                    at += 1
+                }
+            }
+            return at
+        }
+    }
+
+    /// Calls `body` with each line's bytes (valid only during the call) while it returns true.
+    public func forEachLine(while body: (UnsafeRawBufferPointer) -> Bool) {
+        switch storage {
+        case .strings(let lines):
+            for var line in lines {
+                guard line.withUTF8({ body(UnsafeRawBufferPointer($0)) }) else { return }
+            }
+        case .stored(let store, let start, let used, _):
+            store.withBytes(Int(start), Int(used)) { bytes in
+                var i = 0
+                while i + 4 <= bytes.count {
+                    let count = Int(bytes.loadUnaligned(fromByteOffset: i, as: UInt32.self).littleEndian)
+                    let end = min(bytes.count, i + 4 + count)
+                    guard body(UnsafeRawBufferPointer(rebasing: bytes[(i + 4)..<end])) else { return }
+                    i = end
+                }
+            }
+        }
+    }
+
+    /// Calls `body` with each line's bytes (valid only during the call).
+    public func forEachLine(_ body: (UnsafeRawBufferPointer) -> Void) {
+        forEachLine(while: { (line: UnsafeRawBufferPointer) -> Bool in
+            body(line)
+            return true
+        })
+    }
+
+    public static func == (a: ReplyLines, b: ReplyLines) -> Bool { a.strings == b.strings }
+    public func hash(into hasher: inout Hasher) { hasher.combine(strings) }
+}
