@@ -3,31 +3,42 @@
 /// as they are for as long as anything references the store, and the session starts writing
 /// from the front again only when nothing but itself references it (`isKnownUniquelyReferenced`).
 /// One fixed-capacity allocation: a larger need gets a new store, so nothing ever moves.
-final class TextStore: ManagedBuffer<Int, UInt8> {
+final class TextStore: ManagedBuffer<TextStore.Header, UInt8> {
+    struct Header {
+        var used: Int
+        /// Bytes allocated (kept here: `ManagedBuffer.capacity` asks malloc every time).
+        let capacity: Int
+    }
+
     static func make(capacity: Int) -> TextStore {
-        unsafeDowncast(TextStore.create(minimumCapacity: max(16, capacity)) { _ in 0 }, to: TextStore.self)
+        let size = max(16, capacity)
+        return unsafeDowncast(TextStore.create(minimumCapacity: size) { _ in Header(used: 0, capacity: size) }, to: TextStore.self)
     }
 
     var used: Int {
-        get { header }
-        set { header = newValue }
+        get { header.used }
+        set { header.used = newValue }
     }
 
-    var room: Int { capacity - header }
+    var size: Int { header.capacity }
 
-    /// Appends `bytes` (the caller made sure they fit); returns where they start.
+    var room: Int { header.capacity &- header.used }
+
+    /// Appends `bytes` (as many as fit); returns where they start.
+    @inline(__always)
     func append(_ bytes: UnsafeRawBufferPointer) -> Int {
-        let start = header
-        let count = min(bytes.count, capacity - start)
-        withUnsafeMutablePointerToElements { base in
-            if count > 0, let source = bytes.baseAddress {
-                (base + start).initialize(from: source.assumingMemoryBound(to: UInt8.self), count: count)
+        let start = header.used
+        let count = min(bytes.count, header.capacity &- start)
+        if count > 0, let source = bytes.baseAddress {
+            withUnsafeMutablePointerToElements { base in
+                UnsafeMutableRawPointer(base + start).copyMemory(from: source, byteCount: count)
             }
         }
-        header = start + count
+        header.used = start &+ count
         return start
     }
 
+    @inline(__always)
     func withBytes<R>(_ start: Int, _ count: Int, _ body: (UnsafeRawBufferPointer) -> R) -> R {
         withUnsafeMutablePointerToElements { base in
             body(UnsafeRawBufferPointer(start: base + start, count: count))
@@ -108,7 +119,7 @@ struct TextArena {
     mutating func storeWithRoom(_ count: Int, keeping: (start: Int, count: Int)?) -> (store: TextStore, keptStart: Int) {
         if let store, store.room >= count { return (store, keeping?.start ?? 0) }
         let kept = keeping?.count ?? 0
-        let fresh = TextStore.make(capacity: max(initialCapacity, 2 * (kept + count), store?.capacity ?? 0))
+        let fresh = TextStore.make(capacity: max(initialCapacity, 2 * (kept + count), store?.size ?? 0))
         if let keeping, let old = store {
             old.withBytes(keeping.start, keeping.count) { _ = fresh.append($0) }
         }
