@@ -60,6 +60,10 @@ final class FlowStage {
         init(_ tracker: FlowTracker<SMTPSession>) { self.tracker = tracker }
     }
     @exclusivity(unchecked) private var trackers = FlowIndexTable<TrackerBox>()
+    /// Trackers of closed flows, kept for the next flows to open (with their dialog's buffers
+    /// and text stores), so that steady-state connections allocate no tracker state.
+    private var spareTrackers: [TrackerBox] = []
+    private static let maxSpareTrackers = 16
     /// Limits and dialog factory shared by every tracker (none holds its own copy).
     private let trackerShared: FlowTrackerShared<SMTPSession>
     /// The frame being handled and which step of it, for ``CloseOrder``.
@@ -127,7 +131,12 @@ final class FlowStage {
     private func route(_ event: StreamEvent) {
         switch event {
         case .opened(let info):
-            trackers.insert(TrackerBox(FlowTracker(info: info, capture: capture, shared: trackerShared)), for: info.id)
+            if let spare = spareTrackers.popLast() {
+                spare.tracker.reuse(info: info, capture: capture)
+                trackers.insert(spare, for: info.id)
+            } else {
+                trackers.insert(TrackerBox(FlowTracker(info: info, capture: capture, shared: trackerShared)), for: info.id)
+            }
             onOpen?(info)
         case .closed(let id, let summary):
             closeFlow(id, summary: summary)
@@ -167,5 +176,9 @@ final class FlowStage {
         case .captureEnd: rank = UInt64(clamping: id.index)
         }
         onClose(record, CloseOrder(frame: frame, step: step, rank: rank))
+        if spareTrackers.count < Self.maxSpareTrackers {
+            if spareTrackers.capacity == 0 { spareTrackers.reserveCapacity(Self.maxSpareTrackers) }
+            spareTrackers.append(box)
+        }
     }
 }

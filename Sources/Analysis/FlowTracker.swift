@@ -11,8 +11,8 @@ import Wire
 /// starts on the first byte, gap or end, and the segment ring allocates on the first
 /// client payload; transactions and findings are empty arrays until something happens.
 struct FlowTracker<Dialog: SMTPDialog> {
-    let info: FlowInfo
-    let capture: Int
+    private(set) var info: FlowInfo
+    private(set) var capture: Int
     private let shared: FlowTrackerShared<Dialog>
     /// Nil until the dialog is first needed; then fed in place (see ``DialogBox``).
     private var dialogBox: DialogBox<Dialog>?
@@ -74,6 +74,29 @@ struct FlowTracker<Dialog: SMTPDialog> {
         self.lastNanoseconds = info.firstTimestampNanoseconds
         if info.midstream {
             findings.add(.midstream, frames: [info.firstFrame], message: "the capture began after the connection's handshake")
+        }
+    }
+
+    /// Starts over for another flow, as `init(info:capture:shared:)` would, keeping the
+    /// storage of the dialog, the segment ring, the transaction list and the rare state.
+    mutating func reuse(info: FlowInfo, capture: Int) {
+        let dialogBox = self.dialogBox
+        var ring = self.ring
+        var transactions = self.transactions
+        var rareBox = self.rareBox
+        self = FlowTracker(info: info, capture: capture, shared: shared)
+        dialogBox?.dialog.reset()
+        self.dialogBox = dialogBox
+        ring.removeAll()
+        self.ring = ring
+        transactions.removeAll(keepingCapacity: true)
+        self.transactions = transactions
+        if isKnownUniquelyReferenced(&rareBox), let rareBox {
+            var live = rareBox.state.liveTransactions
+            rareBox.state = RareFlowState()
+            live.removeAll(keepingCapacity: true)
+            rareBox.state.liveTransactions = live
+            self.rareBox = rareBox
         }
     }
 

@@ -7,6 +7,8 @@ protocol SMTPDialog {
     mutating func feed(_ side: SMTPSide, _ bytes: UnsafeRawBufferPointer, at offset: UInt64, emit: (SMTPEvent) -> Void)
     mutating func gap(_ side: SMTPSide, at offset: UInt64, length: UInt64, emit: (SMTPEvent) -> Void)
     mutating func end(_ side: SMTPSide, emit: (SMTPEvent) -> Void)
+    /// Back to the initial state, for the next flow (storage may be kept).
+    mutating func reset()
 }
 
 extension SMTPSession: SMTPDialog {}
@@ -16,6 +18,7 @@ struct SilentDialog: SMTPDialog {
     func feed(_ side: SMTPSide, _ bytes: UnsafeRawBufferPointer, at offset: UInt64, emit: (SMTPEvent) -> Void) {}
     func gap(_ side: SMTPSide, at offset: UInt64, length: UInt64, emit: (SMTPEvent) -> Void) {}
     func end(_ side: SMTPSide, emit: (SMTPEvent) -> Void) {}
+    func reset() {}
 }
 
 /// Where an SMTP event happened: the chunk (or stream end) being fed when it fired.

@@ -36,6 +36,12 @@ struct SegmentRing {
         }
     }
 
+    /// Forgets every chunk, keeping the storage (a tracker reused for another flow).
+    mutating func removeAll() {
+        entries.removeAll(keepingCapacity: true)
+        next = 0
+    }
+
     /// The chunk holding stream byte `offset`, if still remembered.
     func entry(containing offset: UInt64) -> Entry? {
         entries.first { $0.offset <= offset && offset < $0.end }

@@ -92,6 +92,41 @@ public struct SMTPSession {
         self.options = o
     }
 
+    /// Starts over as a new session with the same options (as `init(options:)` would),
+    /// keeping the storage of its buffers and text stores, so that a session reused for the
+    /// next connection allocates nothing that the last one already had.
+    public mutating func reset() {
+        var held = self.held
+        var clientFramer = self.clientFramer
+        var serverFramer = self.serverFramer
+        var pending = self.pending
+        let commandText = self.commandText
+        let replyText = self.replyText
+        let headerText = self.headerText
+        var scanner = self.scanner
+        var clientAnomalies = self.clientAnomalies
+        var serverAnomalies = self.serverAnomalies
+        self = SMTPSession(options: options)
+        // Each of these is now the only owner of its storage: emptying keeps it in place.
+        held.removeAll(keepingCapacity: held.capacity <= 4096)
+        clientFramer.reset()
+        serverFramer.reset()
+        pending.removeAll()
+        scanner.reset(afterCRLF: true)
+        clientAnomalies.removeAll(keepingCapacity: true)
+        serverAnomalies.removeAll(keepingCapacity: true)
+        self.held = held
+        self.clientFramer = clientFramer
+        self.serverFramer = serverFramer
+        self.pending = pending
+        self.commandText = commandText
+        self.replyText = replyText
+        self.headerText = headerText
+        self.scanner = scanner
+        self.clientAnomalies = clientAnomalies
+        self.serverAnomalies = serverAnomalies
+    }
+
     /// Feeds in-order bytes of one side at stream `offset`; events are emitted synchronously.
     /// Bytes before the side's next expected offset are skipped; a jump forward is taken as a gap.
     public mutating func feed(_ side: SMTPSide, _ bytes: UnsafeRawBufferPointer, at offset: UInt64, emit: (SMTPEvent) -> Void) {
