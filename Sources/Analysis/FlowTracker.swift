@@ -290,9 +290,9 @@ struct FlowTracker<Dialog: SMTPDialog> {
         }
         switch answering {
         case .greeting:
-            let text = reply.text.joined()
-            if banner == nil { banner = "\(reply.code) \(text)" }
-            if Self.isMaskedBanner(text) {
+            if banner == nil { banner = reply.text.joined(after: String(reply.code) + " ") }
+            if Self.isMaskedBanner(reply.text) {
+                let text = reply.text.joined()
                 findings.add(.bannerMasked, frames: [context.frame], message: "the greeting is masked (\"\(reply.code) \(text.prefix(40))\", frame \(context.frame)): an SMTP fixup is in the path")
             }
         case .command(let command):
@@ -604,6 +604,26 @@ struct FlowTracker<Dialog: SMTPDialog> {
         }
         let token = rest.prefix { $0 != " " }
         return token.isEmpty ? nil : String(token)
+    }
+
+    /// ``isMaskedBanner(_:)`` of the lines joined by spaces, on their bytes (a space is
+    /// allowed, so each line is checked and the asterisks added up).
+    static func isMaskedBanner(_ lines: ReplyLines) -> Bool {
+        var stars = 0
+        var allowed = true
+        lines.forEachLine(while: { line in
+            for byte in line {
+                switch byte {
+                case UInt8(ascii: "*"): stars += 1
+                case UInt8(ascii: "0"), UInt8(ascii: "2"), UInt8(ascii: " "): continue
+                default:
+                    allowed = false
+                    return false
+                }
+            }
+            return true
+        })
+        return allowed && stars >= 3
     }
 
     /// ASA/PIX masking: only `*`, `0`, `2` and spaces (at least a few asterisks). By bytes:

@@ -53,13 +53,16 @@ struct MessageScanner {
         near = afterCRLF ? .crlf : .lf
     }
 
-    /// Starts a new message as `init(afterCRLF:)` would, keeping the break ring's storage
-    /// (one allocation per connection instead of one per message).
+    /// Starts a new message as `init(afterCRLF:)` would, keeping the storage of the break
+    /// ring and of the header block (allocated once per connection instead of per message).
     mutating func reset(afterCRLF: Bool) {
         let ring = breaks
+        var block = headers
         self = MessageScanner(afterCRLF: afterCRLF)
         breaks = ring
         breaks.removeAll(keepingCapacity: true)
+        block.reset()
+        headers = block
     }
 
     var fingerprint: String { digest.hex }

@@ -77,6 +77,11 @@ enum Parsing {
 
     /// ``address(_:prefix:)`` over the argument's bytes.
     static func address(_ bytes: UnsafeRawBufferPointer, prefix: StaticString) -> String? {
+        addressRange(bytes, prefix: prefix).map { String(decoding: UnsafeRawBufferPointer(rebasing: bytes[$0]), as: UTF8.self) }
+    }
+
+    /// Where ``address(_:prefix:)``'s bytes lie in `bytes`.
+    static func addressRange(_ bytes: UnsafeRawBufferPointer, prefix: StaticString) -> Range<Int>? {
         var i = 0
         let p = UnsafeRawBufferPointer(start: prefix.utf8Start, count: prefix.utf8CodeUnitCount)
         for b in p {
@@ -88,11 +93,11 @@ enum Parsing {
             let start = i + 1
             var end = start
             while end < bytes.count && bytes[end] != 0x3E { end += 1 }
-            return String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self)
+            return start..<end
         }
         var end = i
         while end < bytes.count && bytes[end] != 0x20 { end += 1 }
-        return String(decoding: UnsafeRawBufferPointer(rebasing: bytes[i..<end]), as: UTF8.self)
+        return i..<end
     }
 
     /// `BDAT` argument: chunk size and LAST (RFC 3030 §2); nil when malformed.

@@ -111,10 +111,19 @@ public struct TerminatorInfo: Sendable, Hashable {
 public struct MessageSummary: Sendable, Hashable {
     /// 0-based index of the transaction in the connection.
     public var transaction: Int
+    /// ``mailFrom`` and ``rcptTo`` as the session holds them (strings are made when read).
+    public var mailFromText: SMTPText?
+    public var rcptToList: ReplyLines
     /// The MAIL FROM address (inside `<>`), nil when the transaction began without MAIL.
-    public var mailFrom: String?
+    public var mailFrom: String? {
+        get { mailFromText?.string }
+        set { mailFromText = newValue.map(SMTPText.init) }
+    }
     /// RCPT TO addresses, without those the server refused (4xx/5xx).
-    public var rcptTo: [String]
+    public var rcptTo: [String] {
+        get { rcptToList.strings }
+        set { rcptToList = ReplyLines(newValue) }
+    }
     /// Client stream offset of the first message byte.
     public var dataOffset: UInt64
     /// Message size in bytes, as MTAs log it (Postfix `size=`).
@@ -172,17 +181,18 @@ public struct MessageSummary: Sendable, Hashable {
             messageID: messageID.map(SMTPText.init), subject: subject.map(SMTPText.init), date: date.map(SMTPText.init),
             from: from.map(SMTPText.init), to: to.map(SMTPText.init))
         self.init(
-            transaction: transaction, mailFrom: mailFrom, rcptTo: rcptTo, dataOffset: dataOffset, size: size, fields: fields,
+            transaction: transaction, mailFrom: mailFrom.map(SMTPText.init), rcptTo: ReplyLines(rcptTo), dataOffset: dataOffset,
+            size: size, fields: fields,
             fingerprint: fingerprint, headersTruncated: headersTruncated)
     }
 
     init(
-        transaction: Int, mailFrom: String?, rcptTo: [String], dataOffset: UInt64, size: UInt64, fields: HeaderFields,
+        transaction: Int, mailFrom: SMTPText?, rcptTo: ReplyLines, dataOffset: UInt64, size: UInt64, fields: HeaderFields,
         fingerprint: String, headersTruncated: Bool
     ) {
         self.transaction = transaction
-        self.mailFrom = mailFrom
-        self.rcptTo = rcptTo
+        self.mailFromText = mailFrom
+        self.rcptToList = rcptTo
         self.dataOffset = dataOffset
         self.size = size
         messageIDText = fields.messageID

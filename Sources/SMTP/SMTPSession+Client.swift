@@ -101,18 +101,27 @@ extension SMTPSession {
         switch verb {
         case "MAIL":
             _ = startTransaction(at: line.offset, emit: emit)
-            transaction?.mailFrom = argument.withBytes { Parsing.address($0, prefix: "FROM:") }
+            if transaction != nil {
+                transaction?.mailFrom = argument.withBytes { bytes in
+                    Parsing.addressRange(bytes, prefix: "FROM:").map { envelopeText.text(UnsafeRawBufferPointer(rebasing: bytes[$0])) }
+                }
+            }
             emit(.command(command))
             push(.command(command), at: line.offset, emit: emit)
         case "RCPT":
             emit(.command(command))
             push(.command(command), at: line.offset, emit: emit)
-            if transaction != nil, let address = argument.withBytes({ Parsing.address($0, prefix: "TO:") }) {
-                if (transaction?.rcptTo.count ?? 0) < options.maxRecipients {
-                    transaction?.rcptTo.append(address)
-                } else {
-                    statistics.droppedRecipients += 1
+            if var t = transaction {
+                transaction = nil  // `t` the only owner of the list while it grows
+                argument.withBytes { bytes in
+                    guard let range = Parsing.addressRange(bytes, prefix: "TO:") else { return }
+                    if t.rcptTo.count < options.maxRecipients {
+                        t.rcptTo = envelopeText.appending(line: UnsafeRawBufferPointer(rebasing: bytes[range]), to: t.rcptTo)
+                    } else {
+                        statistics.droppedRecipients += 1
+                    }
                 }
+                transaction = t
             }
         case "DATA":
             let index = transaction?.index ?? startTransaction(at: line.offset, emit: emit)
@@ -145,6 +154,8 @@ extension SMTPSession {
         let index = transactionCount
         transactionCount += 1
         transaction = OpenTransaction(index: index)
+        // The last transaction's envelope is no longer referenced unless an event was kept.
+        envelopeText.recycle()
         scanner.reset(afterCRLF: true)
         emit(.transactionStarted(transaction: index, offset: offset))
         return index

@@ -144,9 +144,10 @@ extension SMTPSession {
             }
         case "RCPT":
             if reply.code >= 400, let address = command.argumentText.withBytes({ Parsing.address($0, prefix: "TO:") }),
-                let at = transaction?.rcptTo.firstIndex(of: address)
+                var recipients = transaction?.rcptTo.strings, let at = recipients.firstIndex(of: address)
             {
-                transaction?.rcptTo.remove(at: at)
+                recipients.remove(at: at)
+                transaction?.rcptTo = ReplyLines(recipients)
             }
         case "DATA":
             guard case .hold(.data(let index, let afterCRLF)) = clientMode else { return }

@@ -61,13 +61,14 @@ public struct SMTPSession {
     var commandText = TextArena(initialCapacity: 256)
     var replyText = TextArena(initialCapacity: 512)
     var headerText = TextArena(initialCapacity: 512)
+    var envelopeText = TextArena(initialCapacity: 256)
     var clientAnomalies: [SMTPAnomaly: Int] = [:]
     var serverAnomalies: [SMTPAnomaly: Int] = [:]
 
     struct OpenTransaction {
         var index: Int
-        var mailFrom: String?
-        var rcptTo: [String] = []
+        var mailFrom: SMTPText?
+        var rcptTo = ReplyLines([])
         /// Message mode is on for this transaction (after 354 or the first BDAT).
         var messageActive = false
         var dataOffset: UInt64 = 0
@@ -103,6 +104,7 @@ public struct SMTPSession {
         let commandText = self.commandText
         let replyText = self.replyText
         let headerText = self.headerText
+        let envelopeText = self.envelopeText
         var scanner = self.scanner
         var clientAnomalies = self.clientAnomalies
         var serverAnomalies = self.serverAnomalies
@@ -122,6 +124,7 @@ public struct SMTPSession {
         self.commandText = commandText
         self.replyText = replyText
         self.headerText = headerText
+        self.envelopeText = envelopeText
         self.scanner = scanner
         self.clientAnomalies = clientAnomalies
         self.serverAnomalies = serverAnomalies

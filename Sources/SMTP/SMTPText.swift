@@ -134,7 +134,7 @@ struct TextArena {
         let need = 4 + count
         var keeping: (start: Int, count: Int)?
         var lineCount = 0
-        if let lines {
+        if let lines, lines.count > 0 {
             guard case .stored(let old, let start, let used, let n) = lines.storage, old === store,
                 Int(start) + Int(used) == old.used
             else {
@@ -202,8 +202,12 @@ public struct ReplyLines: Sendable, Hashable {
     }
 
     /// The lines joined by one space (`strings.joined(separator: " ")`), built in one go.
-    public func joined() -> String {
-        guard case .stored(_, _, let used, let n) = storage else { return strings.joined(separator: " ") }
+    public func joined() -> String { joined(after: "") }
+
+    /// `prefix` then the lines joined by one space (`prefix + strings.joined(separator: " ")`),
+    /// built in one go.
+    public func joined(after prefix: String) -> String {
+        guard case .stored(_, _, let used, let n) = storage else { return prefix + strings.joined(separator: " ") }
         var ascii = true
         forEachLine(while: { line in
             for b in line where b >= 0x80 {
@@ -214,10 +218,17 @@ public struct ReplyLines: Sendable, Hashable {
         })
         // Decoding lines one by one may repair a cut UTF-8 sequence differently than decoding
         // them joined: only ASCII text is joined as bytes.
-        guard ascii else { return strings.joined(separator: " ") }
-        let total = max(0, Int(used) - 4 * Int(n)) + max(0, Int(n) - 1)
+        guard ascii else { return prefix + strings.joined(separator: " ") }
+        var prefix = prefix
+        let total = prefix.utf8.count + max(0, Int(used) - 4 * Int(n)) + max(0, Int(n) - 1)
         return String(unsafeUninitializedCapacity: total) { out in
             var at = 0
+            prefix.withUTF8 { head in
+                for b in head where at < out.count {
+                    out[at] = b
+                    at += 1
+                }
+            }
             var first = true
             forEachLine { (line: UnsafeRawBufferPointer) -> Void in
                 if !first, at < out.count {
