@@ -513,9 +513,10 @@ struct FlowTracker<Dialog: SMTPDialog> {
     }
 
     private mutating func addOutcomeFindings(_ transaction: TransactionRecord) {
-        let terminatorFrames = transaction.terminator.frames.map(String.init).joined(separator: "/")
         switch transaction.diagnosis {
         case .splitTerminatorStall, .unanswered:
+            // Built only here: most transactions need no finding (and no text).
+            let terminatorFrames = transaction.terminator.frames.map(String.init).joined(separator: "/")
             let split = transaction.terminator.isSplit
                 ? "split after byte \(transaction.terminator.splitAfter.map(String.init).joined(separator: ",")) across frames \(terminatorFrames)"
                 : "in frame \(terminatorFrames)"

@@ -34,7 +34,10 @@ final class FlowTrackerShared<Dialog: SMTPDialog> {
 extension FlowTrackerShared where Dialog == SMTPSession {
     /// Trackers that run an ``SMTPSession`` with `options.smtp`.
     convenience init(options: AnalysisOptions) {
-        let smtp = options.smtp
+        var smtp = options.smtp
+        // The tracker finds a masked STARTTLS in the EHLO reply lines themselves; the
+        // keyword list would only repeat that finding (same code, same frame).
+        smtp.reportsExtensions = false
         self.init(options: options) { SMTPSession(options: smtp) }
     }
 }

@@ -163,6 +163,22 @@ enum Parsing {
         return n >= 3
     }
 
+    /// `isMaskedKeyword(ehloKeyword(line))` on the line's bytes (an ASCII line; any other
+    /// through the strings).
+    static func isMaskedKeyword(_ line: UnsafeRawBufferPointer) -> Bool {
+        var end = 0
+        for b in line {
+            if b >= 0x80 { return isMaskedKeyword(ehloKeyword(line)) }
+            if b == 0x20 { break }
+            end += 1
+        }
+        for i in end..<line.count where line[i] >= 0x80 { return isMaskedKeyword(ehloKeyword(line)) }
+        guard end >= 4 else { return false }
+        let bodyEnd = upper(line[end - 1]) == 0x41 ? end - 1 : end
+        for i in 0..<bodyEnd where upper(line[i]) != 0x58 { return false }
+        return true
+    }
+
     /// An EHLO keyword of `X`s with an optional last `A` (`XXXXXXXA`: STARTTLS masked).
     static func isMaskedKeyword(_ keyword: String) -> Bool {
         let bytes = keyword.utf8

@@ -32,6 +32,10 @@ public struct SMTPOptions: Sendable, Hashable {
     public var maxNearMissesPerMessage: Int = 32
     /// Reports of one anomaly kind per side; later ones are counted in `statistics`.
     public var maxReportsPerAnomaly: Int = 3
+    /// Whether `.extensions` events are emitted after a positive EHLO reply. A consumer that
+    /// reads the reply lines itself turns them off and is spared a keyword array per EHLO;
+    /// `.starttlsMasked` anomalies are reported either way.
+    public var reportsExtensions = true
 
     public init() {}
 }

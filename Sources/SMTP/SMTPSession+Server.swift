@@ -118,7 +118,18 @@ extension SMTPSession {
     private mutating func answered(_ command: SMTPCommand, by reply: SMTPReply, emit: (SMTPEvent) -> Void) {
         switch command.verb {
         case "EHLO":
-            if reply.code / 100 == 2 {
+            if reply.code / 100 == 2 && !options.reportsExtensions {
+                var first = true
+                var masked = 0
+                reply.text.forEachLine { (line: UnsafeRawBufferPointer) -> Void in
+                    if first {
+                        first = false
+                    } else if Parsing.isMaskedKeyword(line) {
+                        masked += 1
+                    }
+                }
+                for _ in 0..<masked { anomaly(.starttlsMasked, .server, reply.offset, emit: emit) }
+            } else if reply.code / 100 == 2 {
                 var keywords: [String] = []
                 keywords.reserveCapacity(max(0, reply.text.count - 1))
                 var first = true
