@@ -127,6 +127,9 @@ struct TextArena {
         return (fresh, 0)
     }
 
+    /// The store text is written to now (nil before the first text).
+    var current: TextStore? { store }
+
     /// `lines` with one more line, `bytes`. The lines being grown must be the last text this
     /// arena handed out (a reply is built line by line before the next one starts).
     mutating func appending(line bytes: UnsafeRawBufferPointer, to lines: ReplyLines?) -> ReplyLines {
