@@ -15,27 +15,29 @@ final class TextStore: ManagedBuffer<TextStore.Header, UInt8> {
         return unsafeDowncast(TextStore.create(minimumCapacity: size) { _ in Header(used: 0, capacity: size) }, to: TextStore.self)
     }
 
+    // The header is read and written through its pointer: `header` itself is a class
+    // property, checked for exclusive access at run time on every use.
     var used: Int {
-        get { header.used }
-        set { header.used = newValue }
+        get { withUnsafeMutablePointerToHeader { $0.pointee.used } }
+        set { withUnsafeMutablePointerToHeader { $0.pointee.used = newValue } }
     }
 
-    var size: Int { header.capacity }
+    var size: Int { withUnsafeMutablePointerToHeader { $0.pointee.capacity } }
 
-    var room: Int { header.capacity &- header.used }
+    var room: Int { withUnsafeMutablePointerToHeader { $0.pointee.capacity &- $0.pointee.used } }
 
     /// Appends `bytes` (as many as fit); returns where they start.
     @inline(__always)
     func append(_ bytes: UnsafeRawBufferPointer) -> Int {
-        let start = header.used
-        let count = min(bytes.count, header.capacity &- start)
-        if count > 0, let source = bytes.baseAddress {
-            withUnsafeMutablePointerToElements { base in
+        withUnsafeMutablePointers { header, base in
+            let start = header.pointee.used
+            let count = min(bytes.count, header.pointee.capacity &- start)
+            if count > 0, let source = bytes.baseAddress {
                 UnsafeMutableRawPointer(base + start).copyMemory(from: source, byteCount: count)
             }
+            header.pointee.used = start &+ count
+            return start
         }
-        header.used = start &+ count
-        return start
     }
 
     @inline(__always)
