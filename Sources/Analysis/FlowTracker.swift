@@ -461,7 +461,7 @@ struct FlowTracker<Dialog: SMTPDialog> {
         for index in transactions.indices where !transactions[index].liveReported {
             guard let resolution = transactions[index].resolve(moment) else { continue }
             transactions[index].liveReported = true
-            let decided = record(transactions[index], resolution)
+            let decided = record(transactions[index], resolution, endpoints: endpointRecords())
             changeRare { $0.liveTransactions.append(decided) }
         }
     }
@@ -490,22 +490,24 @@ struct FlowTracker<Dialog: SMTPDialog> {
         }
         let moment = moment(now: max(now, lastNanoseconds), closing: true)
         var records: [TransactionRecord] = []
+        // Made once for the flow and its transactions (each is a text conversion).
+        let endpoints = endpointRecords()
         for state in transactions {
             guard let resolution = state.resolve(moment) else { continue }
-            let transaction = record(state, resolution)
+            let transaction = record(state, resolution, endpoints: endpoints)
             records.append(transaction)
             addOutcomeFindings(transaction)
         }
         if let tlsStart = tlsStartNanoseconds {
             records.append(TransactionRecord(
-                capture: capture, flow: info.id.index, client: EndpointRecord(info.client), server: EndpointRecord(info.server),
+                capture: capture, flow: info.id.index, client: endpoints.client, server: endpoints.server,
                 index: (transactions.last?.index ?? -1) + 1, startNanoseconds: tlsStart, outcome: .encrypted, diagnosis: .encrypted))
         }
         let endReason: EndReason = resetSeen ? .rst : quitSeen ? .quit : finSeen ? .fin : .open
         let closedBy = summary?.closedBy.map { $0 == .clientToServer ? SMTPSideName.client : .server }
         return FlowRecord(
             capture: capture, flow: info.id.index, communityID: CommunityID.v1(info.client, info.server),
-            client: EndpointRecord(info.client), server: EndpointRecord(info.server),
+            client: endpoints.client, server: endpoints.server,
             startNanoseconds: info.firstTimestampNanoseconds, endNanoseconds: lastNanoseconds,
             firstFrame: info.firstFrame, lastFrame: lastFrame, packets: summary?.packets ?? 0,
             endReason: endReason, closedBy: closedBy, banner: banner, tls: tlsStartNanoseconds != nil, midstream: info.midstream,
@@ -539,9 +541,15 @@ struct FlowTracker<Dialog: SMTPDialog> {
         }
     }
 
-    private func record(_ state: TransactionState, _ resolution: Resolution) -> TransactionRecord {
+    private func endpointRecords() -> (client: EndpointRecord, server: EndpointRecord) {
+        (EndpointRecord(info.client), EndpointRecord(info.server))
+    }
+
+    private func record(
+        _ state: TransactionState, _ resolution: Resolution, endpoints: (client: EndpointRecord, server: EndpointRecord)
+    ) -> TransactionRecord {
         TransactionRecord(
-            capture: capture, flow: info.id.index, client: EndpointRecord(info.client), server: EndpointRecord(info.server),
+            capture: capture, flow: info.id.index, client: endpoints.client, server: endpoints.server,
             index: state.index, mailFrom: state.mailFrom, rcptTo: state.rcptTo, messageID: state.message?.messageID,
             subject: state.message?.subject, size: state.message?.size, fingerprint: state.message?.fingerprint,
             startNanoseconds: state.startNanoseconds, dataFrame: state.dataFrame, terminator: state.terminator,
@@ -588,6 +596,10 @@ struct FlowTracker<Dialog: SMTPDialog> {
     /// The verb upper-cased as `String.uppercased()` does; an upper-case ASCII verb (every
     /// verb the SMTP layer reads as one) is already that.
     static func uppercasedVerb(_ verb: String) -> String {
+        switch verb {
+        case "MAIL", "RCPT", "DATA", "BDAT", "QUIT", "RSET", "EHLO", "HELO", "NOOP", "STARTTLS", "AUTH": return verb
+        default: break
+        }
         for byte in verb.utf8 where byte >= 0x80 || (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z")) {
             return verb.uppercased()
         }
