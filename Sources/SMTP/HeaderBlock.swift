@@ -19,14 +19,6 @@ struct HeaderCollector {
     private var last1: UInt8 = 0x0A  // a message starting with an empty line has no headers
     private var last2: UInt8 = 0
 
-    /// Back to the initial state, keeping the block's storage.
-    mutating func reset() {
-        var kept = bytes
-        self = HeaderCollector()
-        kept.removeAll(keepingCapacity: true)
-        bytes = kept
-    }
-
     mutating func add(_ byte: UInt8, cap: Int) {
         guard collecting else { return }
         if byte == 0x0A && (last1 == 0x0A || (last1 == 0x0D && last2 == 0x0A)) {
@@ -45,7 +37,7 @@ struct HeaderCollector {
     }
 
     /// Header blocks run to a few KiB (Received lines): one allocation instead of doubling from
-    /// empty; kept for the connection's next message (`reset()`).
+    /// empty; held only while the block is read.
     @inline(__always)
     private mutating func reserve(cap: Int) {
         if bytes.capacity == 0 { bytes.reserveCapacity(min(max(cap, 0), 8192)) }

@@ -53,16 +53,15 @@ struct MessageScanner {
         near = afterCRLF ? .crlf : .lf
     }
 
-    /// Starts a new message as `init(afterCRLF:)` would, keeping the storage of the break
-    /// ring and of the header block (allocated once per connection instead of per message).
+    /// Starts a new message as `init(afterCRLF:)` would, keeping the break ring's storage
+    /// (allocated once per connection instead of per message). The header block's is not
+    /// kept: up to 8 KiB per open connection (+1.3 MiB peak RSS on the 1 GiB capture) for one
+    /// allocation per message.
     mutating func reset(afterCRLF: Bool) {
         let ring = breaks
-        var block = headers
         self = MessageScanner(afterCRLF: afterCRLF)
         breaks = ring
         breaks.removeAll(keepingCapacity: true)
-        block.reset()
-        headers = block
     }
 
     var fingerprint: String { digest.hex }
