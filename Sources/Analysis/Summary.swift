@@ -1,3 +1,5 @@
+import Capture
+
 /// The split × unanswered association over transactions whose end-of-data was seen and judged.
 public struct Association: Sendable, Hashable {
     public var splitUnanswered = 0
@@ -134,6 +136,17 @@ public struct CaptureStats: Sendable, Hashable {
     public var lastNanoseconds: Int64?
     /// Why reading stopped before the end of the input, if it did.
     public var readError: ReadError?
+
+    /// Counts one frame handed to the analyzer (one access to the stats per frame, not six).
+    @inline(__always)
+    mutating func count(_ info: CaptureInfo) {
+        packets += 1
+        framesAnalyzed += 1
+        capturedBytes &+= UInt64(clamping: info.capturedLength)
+        if info.capturedLength < info.wireLength { truncatedFrames += 1 }
+        if firstNanoseconds == nil { firstNanoseconds = info.timestampNanoseconds }
+        lastNanoseconds = info.timestampNanoseconds
+    }
 
     /// A record that could not be read: every frame before it was analysed.
     public struct ReadError: Sendable, Hashable {
