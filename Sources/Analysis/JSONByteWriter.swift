@@ -59,14 +59,19 @@ struct JSONByteWriter {
         let storage = self.storage
         guard storage.count > 0 else { return false }
         let last = storage.base[storage.count - 1]
-        return last != UInt8(ascii: "{") && last != UInt8(ascii: "[") && last != UInt8(ascii: ":")
+        // `:` first: most values follow their key.
+        return last != UInt8(ascii: ":") && last != UInt8(ascii: "{") && last != UInt8(ascii: "[")
     }
 
     // MARK: structure
 
+    @inline(__always)
     mutating func beginObject() { opening(UInt8(ascii: "{")) }
+    @inline(__always)
     mutating func endObject() { byte(UInt8(ascii: "}")) }
+    @inline(__always)
     mutating func beginArray() { opening(UInt8(ascii: "[")) }
+    @inline(__always)
     mutating func endArray() { byte(UInt8(ascii: "]")) }
 
     @inline(__always)
@@ -128,8 +133,10 @@ struct JSONByteWriter {
 
     // MARK: values (each may stand as an array element: it separates itself)
 
+    @inline(__always)
     mutating func null() { separate(); raw("null") }
 
+    @inline(__always)
     mutating func bool(_ value: Bool) {
         separate()
         if value { raw("true") } else { raw("false") }
@@ -144,6 +151,7 @@ struct JSONByteWriter {
 
     /// The common case of ``string(_:)`` in one step: text that needs no escape, copied with
     /// its comma and quotes. False (nothing written) when some byte needs an escape.
+    @inline(__always)
     private mutating func plainString(_ utf8: UnsafeBufferPointer<UInt8>, comma: Bool) -> Bool {
         let length = utf8.count
         guard Self.firstEscape(utf8) == length else { return false }
@@ -159,6 +167,7 @@ struct JSONByteWriter {
 
     /// The position of the first byte that ``needsEscape(_:)``, or the count when none does:
     /// 8 bytes at a time (the last 8 overlapping the ones before), short text byte by byte.
+    @inline(__always)
     static func firstEscape(_ utf8: UnsafeBufferPointer<UInt8>) -> Int {
         guard let source = utf8.baseAddress else { return 0 }
         let count = utf8.count
@@ -198,8 +207,10 @@ struct JSONByteWriter {
         if let text { string(text) } else { null() }
     }
 
+    @inline(__always)
     mutating func int(_ value: Int) { int(Int64(value)) }
 
+    @inline(__always)
     mutating func int(_ value: Int64) {
         let comma = needsComma
         var at = reserve(22)
@@ -208,6 +219,7 @@ struct JSONByteWriter {
         commit(Self.writeDigits(value.magnitude, at: at))
     }
 
+    @inline(__always)
     mutating func uint(_ value: UInt64) {
         let comma = needsComma
         var at = reserve(21)
@@ -256,6 +268,29 @@ struct JSONByteWriter {
         commit(Self.writeDigits(value, at: at))
     }
 
+    /// Decimal digits in `value` (1…20), by a few comparisons.
+    @inline(__always)
+    static func digitCount(_ value: UInt64) -> Int {
+        if value < 10_000_000_000 {
+            if value < 100_000 {
+                if value < 100 { return value < 10 ? 1 : 2 }
+                if value < 10_000 { return value < 1_000 ? 3 : 4 }
+                return 5
+            }
+            if value < 10_000_000 { return value < 1_000_000 ? 6 : 7 }
+            if value < 1_000_000_000 { return value < 100_000_000 ? 8 : 9 }
+            return 10
+        }
+        if value < 1_000_000_000_000_000 {
+            if value < 1_000_000_000_000 { return value < 100_000_000_000 ? 11 : 12 }
+            if value < 100_000_000_000_000 { return value < 10_000_000_000_000 ? 13 : 14 }
+            return 15
+        }
+        if value < 100_000_000_000_000_000 { return value < 10_000_000_000_000_000 ? 16 : 17 }
+        if value < 10_000_000_000_000_000_000 { return value < 1_000_000_000_000_000_000 ? 18 : 19 }
+        return 20
+    }
+
     /// Two digits of `value` (below 100), from a table.
     @inline(__always)
     private static func writePair(_ value: UInt64, at: UnsafeMutablePointer<UInt8>) {
@@ -272,12 +307,7 @@ struct JSONByteWriter {
             start.pointee = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: value)
             return start + 1
         }
-        var count = 2
-        var bound: UInt64 = 100
-        while count < 20 && value >= bound {
-            count += 1
-            bound &*= 10
-        }
+        let count = digitCount(value)
         var at = start + count
         var rest = value
         while rest >= 100 {
@@ -305,6 +335,26 @@ struct JSONByteWriter {
     mutating func escapedContent(_ text: String) {
         var text = text
         text.withUTF8 { escaped($0) }
+    }
+
+    /// Bytes already written at `range` (from an earlier ``mark``), written again at the end.
+    mutating func repeatBytes(_ range: Range<Int>) {
+        guard range.lowerBound >= 0 && range.upperBound <= storage.count && !range.isEmpty else { return }
+        let at = reserve(range.count)
+        at.update(from: storage.base + range.lowerBound, count: range.count)
+        commit(at + range.count)
+    }
+
+    /// Whether the bytes at `range` hold `byte`; nil when some byte is not ASCII.
+    func asciiBytes(_ range: Range<Int>, contain byte: UInt8) -> Bool? {
+        guard range.lowerBound >= 0 && range.upperBound <= storage.count else { return nil }
+        var found = false
+        for index in range {
+            let value = storage.base[index]
+            if value >= 0x80 { return nil }
+            if value == byte { found = true }
+        }
+        return found
     }
 
     /// Bytes copied as they are.

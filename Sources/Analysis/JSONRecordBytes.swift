@@ -11,11 +11,17 @@ extension JSONByteWriter {
         string(SMTPScopeVersion.schema)
     }
 
-    private mutating func endpoint(_ endpoint: EndpointRecord) {
+    /// Returns where the address's JSON text (inside its quotes) was written.
+    @discardableResult
+    private mutating func endpoint(_ endpoint: EndpointRecord) -> Range<Int> {
         beginObject()
-        key("ip"); string(endpoint.ip)
+        key("ip")
+        let start = count + 1
+        string(endpoint.ip)
+        let ip = start..<max(start, count - 1)
         key("port"); uint(UInt64(endpoint.port))
         endObject()
+        return ip
     }
 
     private mutating func uints(_ values: [UInt64]) {
@@ -38,8 +44,8 @@ extension JSONByteWriter {
         key("capture"); int(flow.capture)
         key("flow"); int(flow.flow)
         key("community_id"); string(flow.communityID)
-        key("client"); endpoint(flow.client)
-        key("server"); endpoint(flow.server)
+        key("client"); let clientIP = endpoint(flow.client)
+        key("server"); let serverIP = endpoint(flow.server)
         key("start"); seconds(flow.startNanoseconds)
         key("end"); seconds(flow.endNanoseconds)
         key("first_frame"); uint(flow.firstFrame)
@@ -63,21 +69,22 @@ extension JSONByteWriter {
         endArray()
         key("packets"); uint(flow.packets)
         key("midstream"); bool(flow.midstream)
-        key("wireshark_filter"); flowFilter(flow)
+        key("wireshark_filter"); flowFilter(flow, clientIP: clientIP, serverIP: serverIP)
         endObject()
     }
 
-    /// ``WiresharkFilter/flow(client:server:firstFrame:lastFrame:)`` as a JSON string, built in place.
-    private mutating func flowFilter(_ flow: FlowRecord) {
+    /// ``WiresharkFilter/flow(client:server:firstFrame:lastFrame:)`` as a JSON string, built in
+    /// place; the addresses' text is copied from where the endpoints wrote it (the same escaped
+    /// text ``escapedContent(_:)`` would write again).
+    private mutating func flowFilter(_ flow: FlowRecord, clientIP: Range<Int>, serverIP: Range<Int>) {
         separate()
         byte(UInt8(ascii: "\""))
         // As WiresharkFilter decides it (`contains(":")`); in ASCII text (addresses always
         // are) a `:` byte is a `:` character, so only other text needs the String search.
-        let ip = flow.client.ip.utf8
-        let ipv6 = ip.contains(UInt8(ascii: ":")) && (ip.allSatisfy { $0 < 0x80 } || flow.client.ip.contains(":"))
-        filterSide(flow.client, ipv6: ipv6)
+        let ipv6 = asciiBytes(clientIP, contain: UInt8(ascii: ":")) ?? flow.client.ip.contains(":")
+        filterSide(clientIP, port: flow.client.port, ipv6: ipv6)
         raw(" && ")
-        filterSide(flow.server, ipv6: ipv6)
+        filterSide(serverIP, port: flow.server.port, ipv6: ipv6)
         raw(" && frame.number >= ")
         digits(flow.firstFrame)
         raw(" && frame.number <= ")
@@ -85,11 +92,11 @@ extension JSONByteWriter {
         byte(UInt8(ascii: "\""))
     }
 
-    private mutating func filterSide(_ side: EndpointRecord, ipv6: Bool) {
+    private mutating func filterSide(_ ip: Range<Int>, port: UInt16, ipv6: Bool) {
         if ipv6 { raw("ipv6.addr==") } else { raw("ip.addr==") }
-        escapedContent(side.ip)
+        repeatBytes(ip)
         raw(" && tcp.port==")
-        digits(UInt64(side.port))
+        digits(UInt64(port))
     }
 
     // MARK: transaction

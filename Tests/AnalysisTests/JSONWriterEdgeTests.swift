@@ -188,3 +188,30 @@ import Wire
         #expect(String(decoding: json.bytes, as: UTF8.self) == #"["ok","no_reply"]"#)
     }
 }
+
+/// The flow filter copies the addresses from where the endpoints wrote them: it must still
+/// equal the reference encoding (``WiresharkFilter/flow``) for IPv6, and for address text
+/// that is not an address at all (escapes, non-ASCII, a `:` that is part of a larger character).
+@Suite struct FlowFilterTextTests {
+    static func flow(client: String, server: String) -> FlowRecord {
+        FlowRecord(
+            capture: 0, flow: 1, communityID: "1:x", client: EndpointRecord(ip: client, port: 1025),
+            server: EndpointRecord(ip: server, port: 25), startNanoseconds: 0, endNanoseconds: 1, firstFrame: 1,
+            lastFrame: 9, packets: 9, endReason: .fin, closedBy: nil, banner: nil, tls: false, midstream: false,
+            transactions: [], findings: [])
+    }
+
+    @Test(arguments: [
+        ("192.0.2.1", "198.51.100.2"), ("2001:db8::1", "2001:db8::25"), ("", ""), ("a\"b\\c\u{01}", "x\ny"),
+        ("é:1", "2001:db8::1"), (":\u{301}", "192.0.2.1"), ("192.0.2.1", "2001:db8::2"),
+    ])
+    func filterEqualsReference(client: String, server: String) {
+        let record = Self.flow(client: client, server: server)
+        #expect(JSONLinesEncoder.encode(record) == JSONReferenceEncoder.encode(record))
+    }
+
+    @Test func ipv6FilterByHand() {
+        let text = JSONLinesEncoder.encode(Self.flow(client: "2001:db8::1", server: "2001:db8::25"))
+        #expect(text.hasSuffix(#""wireshark_filter":"ipv6.addr==2001:db8::1 && tcp.port==1025 && ipv6.addr==2001:db8::25 && tcp.port==25 && frame.number >= 1 && frame.number <= 9"}"#))
+    }
+}
