@@ -219,7 +219,10 @@ public final class Analyzer {
         onRecord?(.flow(record))
         onFlow?(record)
         counts.add(record)
-        for transaction in record.transactions { messages.note(transaction) }
+        // Each record read where it is: a `for in` copies it out (its text retained, then released).
+        record.transactions.withUnsafeBufferPointer { transactions in
+            for index in transactions.indices { messages.note(transactions[index]) }
+        }
         if options.retainFlowRecords { flows.append(record) }
     }
 

@@ -57,10 +57,14 @@ extension JSONByteWriter {
         key("tls"); bool(flow.tls)
         key("transactions")
         beginArray()
-        for transaction in flow.transactions {
-            beginObject()
-            transactionFields(transaction)
-            endObject()
+        // Each record read where it is: a `for in` copies it out (its text retained, then released).
+        flow.transactions.withUnsafeBufferPointer { records in
+            guard let first = records.baseAddress else { return }
+            for index in records.indices {
+                beginObject()
+                transactionFields(first + index)
+                endObject()
+            }
         }
         endArray()
         key("findings")
@@ -102,23 +106,23 @@ extension JSONByteWriter {
     // MARK: transaction
 
     /// The transaction fields shared by `flow.transactions` and the live `transaction` record.
-    mutating func transactionFields(_ t: TransactionRecord) {
-        key("index"); int(t.index)
-        key("mail_from"); string(t.mailFrom)
-        key("rcpt_to"); strings(t.rcptTo)
-        key("message_id"); string(t.messageID)
-        key("size"); uint(t.size)
-        key("fingerprint"); string(t.fingerprint)
-        key("data_frame"); uint(t.dataFrame)
-        key("terminator"); terminator(t.terminator)
+    mutating func transactionFields(_ record: UnsafePointer<TransactionRecord>) {
+        key("index"); int(record.pointee.index)
+        key("mail_from"); string(record.pointee.mailFrom)
+        key("rcpt_to"); strings(record.pointee.rcptTo)
+        key("message_id"); string(record.pointee.messageID)
+        key("size"); uint(record.pointee.size)
+        key("fingerprint"); string(record.pointee.fingerprint)
+        key("data_frame"); uint(record.pointee.dataFrame)
+        key("terminator"); terminator(record.pointee.terminator)
         key("reply")
-        if let reply = t.reply { self.reply(reply) } else { null() }
-        key("outcome"); literal(t.outcome.jsonText)
-        key("diagnosis"); literal(t.diagnosis.jsonText)
-        key("start"); seconds(t.startNanoseconds)
-        key("subject"); string(t.subject)
+        if let reply = record.pointee.reply { self.reply(reply) } else { null() }
+        key("outcome"); literal(record.pointee.outcome.jsonText)
+        key("diagnosis"); literal(record.pointee.diagnosis.jsonText)
+        key("start"); seconds(record.pointee.startNanoseconds)
+        key("subject"); string(record.pointee.subject)
         key("gave_up")
-        if let gaveUp = t.gaveUp { self.gaveUp(gaveUp) } else { null() }
+        if let gaveUp = record.pointee.gaveUp { self.gaveUp(gaveUp) } else { null() }
     }
 
     /// The live `transaction` record.
@@ -129,7 +133,7 @@ extension JSONByteWriter {
         key("flow"); int(t.flow)
         key("client"); endpoint(t.client)
         key("server"); endpoint(t.server)
-        transactionFields(t)
+        withUnsafePointer(to: t) { transactionFields($0) }
         endObject()
     }
 

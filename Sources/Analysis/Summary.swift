@@ -21,10 +21,15 @@ public struct Association: Sendable, Hashable {
 
     /// Counts one transaction if its terminator was seen and its verdict is answered or unanswered.
     public mutating func add(_ transaction: TransactionRecord) {
-        guard transaction.terminator.seen else { return }
-        let unanswered = transaction.diagnosis.isUnanswered
-        guard unanswered || transaction.diagnosis == .ok || transaction.diagnosis == .rejected else { return }
-        switch (transaction.terminator.isSplit, unanswered) {
+        add(split: transaction.terminator.isSplit, seen: transaction.terminator.seen, diagnosis: transaction.diagnosis)
+    }
+
+    /// ``add(_:)`` from the three facts it reads.
+    mutating func add(split: Bool, seen: Bool, diagnosis: Diagnosis) {
+        guard seen else { return }
+        let unanswered = diagnosis.isUnanswered
+        guard unanswered || diagnosis == .ok || diagnosis == .rejected else { return }
+        switch (split, unanswered) {
         case (true, true): splitUnanswered += 1
         case (true, false): splitAnswered += 1
         case (false, true): unsplitUnanswered += 1

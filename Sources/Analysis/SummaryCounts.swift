@@ -22,11 +22,15 @@ public struct SummaryCounts: Sendable, Hashable {
     public mutating func add(_ flow: FlowRecord) {
         flows += 1
         if flow.hasProblems { problemFlows += 1 }
-        for transaction in flow.transactions {
-            transactions += 1
-            outcomeCounts[transaction.outcome.countSlot] += 1
-            diagnosisCounts[transaction.diagnosis.countSlot] += 1
-            association.add(transaction)
+        // Read in place: a `for in` over the array copies each record out (its text retained).
+        flow.transactions.withUnsafeBufferPointer { records in
+            for index in records.indices {
+                transactions += 1
+                outcomeCounts[records[index].outcome.countSlot] += 1
+                diagnosisCounts[records[index].diagnosis.countSlot] += 1
+                association.add(split: records[index].terminator.isSplit, seen: records[index].terminator.seen,
+                                diagnosis: records[index].diagnosis)
+            }
         }
         guard !flow.findings.isEmpty else { return }
         for (code, _) in MiddleboxVerdict.fixupFindings {
