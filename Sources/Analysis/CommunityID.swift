@@ -39,7 +39,7 @@ public enum CommunityID {
             var sha = Insecure.SHA1()
             sha.update(bufferPointer: UnsafeRawBufferPointer(start: input, count: at - input))
             let digest = sha.finalize()
-            return digest.withUnsafeBytes { hash in "1:" + base64(hash) }
+            return digest.withUnsafeBytes { hash in base64(hash, prefix: "1:") }
         }
     }
 
@@ -49,14 +49,18 @@ public enum CommunityID {
         return a.count < b.count ? -1 : (a.count == b.count ? 0 : 1)
     }
 
-    /// Standard base64 with `=` padding (RFC 4648 §4).
-    static func base64(_ bytes: UnsafeRawBufferPointer) -> String {
+    /// `prefix`, then standard base64 with `=` padding (RFC 4648 §4), built as one string.
+    static func base64(_ bytes: UnsafeRawBufferPointer, prefix: StaticString = "") -> String {
         let alphabet: StaticString = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
         let symbols = alphabet.utf8Start
-        let length = (bytes.count + 2) / 3 * 4
+        let length = prefix.utf8CodeUnitCount + (bytes.count + 2) / 3 * 4
         return String(unsafeUninitializedCapacity: length) { out in
             var read = 0
             var written = 0
+            for index in 0..<prefix.utf8CodeUnitCount {
+                out[written] = prefix.utf8Start[index]
+                written += 1
+            }
             while read < bytes.count {
                 let remaining = bytes.count - read
                 let b0 = UInt32(bytes[read])

@@ -215,3 +215,11 @@ import Wire
         #expect(text.hasSuffix(#""wireshark_filter":"ipv6.addr==2001:db8::1 && tcp.port==1025 && ipv6.addr==2001:db8::25 && tcp.port==25 && frame.number >= 1 && frame.number <= 9"}"#))
     }
 }
+
+@Suite struct Base64PrefixTests {
+    @Test func prefixComesFirst() {
+        let bytes: [UInt8] = [0xFB, 0xFF, 0x00, 0x10]
+        #expect(bytes.withUnsafeBytes { CommunityID.base64($0, prefix: "1:") } == "1:" + Data(bytes).base64EncodedString())
+        #expect([UInt8]().withUnsafeBytes { CommunityID.base64($0, prefix: "1:") } == "1:")
+    }
+}
