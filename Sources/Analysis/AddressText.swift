@@ -30,3 +30,21 @@ public enum WiresharkFilter {
         "frame.number in {" + frames.map(String.init).joined(separator: " ") + "}"
     }
 }
+
+extension IPAddress {
+    /// Writes the network-order bytes (4 or 16) at `destination`, which has room for 16;
+    /// returns how many. ``bytes`` without an array.
+    func writeBytes(to destination: UnsafeMutablePointer<UInt8>) -> Int {
+        switch self {
+        case .v4(let value):
+            for index in 0..<4 { destination[index] = UInt8(truncatingIfNeeded: value >> (24 - 8 * UInt32(index))) }
+            return 4
+        case .v6(let high, let low):
+            for index in 0..<8 {
+                destination[index] = UInt8(truncatingIfNeeded: high >> (56 - 8 * UInt64(index)))
+                destination[8 + index] = UInt8(truncatingIfNeeded: low >> (56 - 8 * UInt64(index)))
+            }
+            return 16
+        }
+    }
+}

@@ -115,12 +115,7 @@ public final class Analyzer {
     public func process(_ info: CaptureInfo, frame: UnsafeRawBufferPointer) {
         if !capturing { beginCapture(name: "capture \(captures.count)") }
         let index = captures.count - 1
-        captures[index].packets += 1
-        captures[index].framesAnalyzed += 1
-        captures[index].capturedBytes &+= UInt64(clamping: info.capturedLength)
-        if info.capturedLength < info.wireLength { captures[index].truncatedFrames += 1 }
-        if captures[index].firstNanoseconds == nil { captures[index].firstNanoseconds = info.timestampNanoseconds }
-        captures[index].lastNanoseconds = info.timestampNanoseconds
+        captures[index].count(info)
         now = max(now, info.timestampNanoseconds)
         if now >= nextTick {
             nextTick = now > .max - 1_000_000_000 ? .max : now + 1_000_000_000
@@ -224,7 +219,10 @@ public final class Analyzer {
         onRecord?(.flow(record))
         onFlow?(record)
         counts.add(record)
-        for transaction in record.transactions { messages.note(transaction) }
+        // Each record read where it is: a `for in` copies it out (its text retained, then released).
+        record.transactions.withUnsafeBufferPointer { transactions in
+            for index in transactions.indices { messages.note(transactions[index]) }
+        }
         if options.retainFlowRecords { flows.append(record) }
     }
 

@@ -1,5 +1,4 @@
 import Crypto
-import Foundation
 import Wire
 
 /// Community ID flow hashing, version 1 (corelight/community-id-spec), for TCP.
@@ -9,17 +8,73 @@ public enum CommunityID {
 
     /// `1:` + base64(SHA-1(seed · smaller endpoint · larger endpoint · proto · 0 · ports)).
     /// The endpoint that is numerically smaller (address, then port) comes first.
+    ///
+    /// Computed once per flow (as it closes); the hash input is built on the stack and the
+    /// text written straight into its `String`: one allocation, the string's own.
     public static func v1(_ a: Endpoint, _ b: Endpoint, proto: UInt8 = tcp, seed: UInt16 = 0) -> String {
-        let aBytes = a.address.bytes
-        let bBytes = b.address.bytes
-        let aFirst = aBytes.lexicographicallyPrecedes(bBytes) || (aBytes == bBytes && a.port <= b.port)
-        let (first, second) = aFirst ? (a, b) : (b, a)
-        var input: [UInt8] = [UInt8(seed >> 8), UInt8(seed & 0xFF)]
-        input += first.address.bytes
-        input += second.address.bytes
-        input += [proto, 0, UInt8(first.port >> 8), UInt8(first.port & 0xFF)]
-        input += [UInt8(second.port >> 8), UInt8(second.port & 0xFF)]
-        let digest = Insecure.SHA1.hash(data: input)
-        return "1:" + Data(digest).base64EncodedString()
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 72) { buffer in
+            guard let base = buffer.baseAddress else { return "" }
+            // Both addresses at fixed places, to compare them; then the input (40 bytes at most) at base + 32.
+            let aCount = a.address.writeBytes(to: base)
+            let bCount = b.address.writeBytes(to: base + 16)
+            let order = compare(UnsafeBufferPointer(start: base, count: aCount), UnsafeBufferPointer(start: base + 16, count: bCount))
+            let aFirst = order < 0 || (order == 0 && a.port <= b.port)
+            let (first, second) = aFirst ? (a, b) : (b, a)
+            let input = base + 32
+            var at = input
+            func put(_ byte: UInt8) {
+                at.pointee = byte
+                at += 1
+            }
+            put(UInt8(truncatingIfNeeded: seed >> 8))
+            put(UInt8(truncatingIfNeeded: seed))
+            at += first.address.writeBytes(to: at)
+            at += second.address.writeBytes(to: at)
+            put(proto)
+            put(0)
+            put(UInt8(truncatingIfNeeded: first.port >> 8))
+            put(UInt8(truncatingIfNeeded: first.port))
+            put(UInt8(truncatingIfNeeded: second.port >> 8))
+            put(UInt8(truncatingIfNeeded: second.port))
+            var sha = Insecure.SHA1()
+            sha.update(bufferPointer: UnsafeRawBufferPointer(start: input, count: at - input))
+            let digest = sha.finalize()
+            return digest.withUnsafeBytes { hash in base64(hash, prefix: "1:") }
+        }
+    }
+
+    /// -1, 0 or 1 as `a` sorts before, equal to or after `b`, byte by byte (a prefix sorts first).
+    private static func compare(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Int {
+        for index in 0..<min(a.count, b.count) where a[index] != b[index] { return a[index] < b[index] ? -1 : 1 }
+        return a.count < b.count ? -1 : (a.count == b.count ? 0 : 1)
+    }
+
+    /// `prefix`, then standard base64 with `=` padding (RFC 4648 §4), built as one string.
+    static func base64(_ bytes: UnsafeRawBufferPointer, prefix: StaticString = "") -> String {
+        let alphabet: StaticString = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+        let symbols = alphabet.utf8Start
+        let length = prefix.utf8CodeUnitCount + (bytes.count + 2) / 3 * 4
+        return String(unsafeUninitializedCapacity: length) { out in
+            var read = 0
+            var written = 0
+            for index in 0..<prefix.utf8CodeUnitCount {
+                out[written] = prefix.utf8Start[index]
+                written += 1
+            }
+            while read < bytes.count {
+                let remaining = bytes.count - read
+                let b0 = UInt32(bytes[read])
+                let b1 = remaining > 1 ? UInt32(bytes[read + 1]) : 0
+                let b2 = remaining > 2 ? UInt32(bytes[read + 2]) : 0
+                let group = b0 << 16 | b1 << 8 | b2
+                out[written] = symbols[Int(group >> 18 & 63)]
+                out[written + 1] = symbols[Int(group >> 12 & 63)]
+                out[written + 2] = remaining > 1 ? symbols[Int(group >> 6 & 63)] : UInt8(ascii: "=")
+                out[written + 3] = remaining > 2 ? symbols[Int(group & 63)] : UInt8(ascii: "=")
+                read += 3
+                written += 4
+            }
+            return written
+        }
     }
 }

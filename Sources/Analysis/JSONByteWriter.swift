@@ -5,93 +5,226 @@
 /// Commas are placed from the buffer itself: a key or array element needs one unless the
 /// last byte written opened its object or array, or ended a key (a JSON value never ends in
 /// `{`, `[` or `:`). So one writer holds one record at a time: ``reset()`` between records.
+///
+/// Each field reserves room for itself once and is then stored through a pointer (about 2
+/// instructions a byte for keys, digits and text that needs no escape): a flow line costs a
+/// few thousand instructions, not one array append per byte.
 struct JSONByteWriter {
-    /// The text written since the last ``reset()``.
-    private(set) var bytes: [UInt8] = []
+    /// The buffer. Shared only by copies of a writer; ``reset()`` gives a copy its own.
+    private var storage: JSONByteStorage
 
     init(capacity: Int = 4096) {
-        bytes.reserveCapacity(capacity)
+        storage = JSONByteStorage(capacity: capacity)
+    }
+
+    /// The text written since the last ``reset()``, copied out (tests, rare callers).
+    var bytes: [UInt8] { withBytes { Array($0.bindMemory(to: UInt8.self)) } }
+
+    /// Number of bytes written since the last ``reset()``.
+    var count: Int { storage.count }
+
+    /// The text written since the last ``reset()``, borrowed for the call only.
+    func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try body(UnsafeRawBufferPointer(start: storage.base, count: storage.count))
     }
 
     /// Empties the buffer, keeping its memory for the next record.
     mutating func reset() {
-        bytes.removeAll(keepingCapacity: true)
+        if !isKnownUniquelyReferenced(&storage) { storage = JSONByteStorage(capacity: storage.capacity) }
+        storage.count = 0
     }
 
     /// Ends a record's line. Only before handing the line out: the next record starts after ``reset()``.
-    mutating func newline() { bytes.append(UInt8(ascii: "\n")) }
+    mutating func newline() { byte(UInt8(ascii: "\n")) }
+
+    // MARK: the buffer
+
+    /// Room for `extra` more bytes; returns where the next byte goes.
+    @inline(__always)
+    private func reserve(_ extra: Int) -> UnsafeMutablePointer<UInt8> {
+        let storage = self.storage
+        if storage.capacity - storage.count < extra { storage.grow(toHold: storage.count + extra) }
+        return storage.base + storage.count
+    }
+
+    /// Marks the bytes up to `end` (a pointer from ``reserve(_:)``) as written.
+    @inline(__always)
+    private func commit(_ end: UnsafeMutablePointer<UInt8>) {
+        storage.count = end - storage.base
+    }
+
+    /// Whether a key or array element written now needs a comma before it.
+    @inline(__always)
+    private var needsComma: Bool {
+        let storage = self.storage
+        guard storage.count > 0 else { return false }
+        let last = storage.base[storage.count - 1]
+        // `:` first: most values follow their key.
+        return last != UInt8(ascii: ":") && last != UInt8(ascii: "{") && last != UInt8(ascii: "[")
+    }
 
     // MARK: structure
 
-    mutating func beginObject() { separate(); bytes.append(UInt8(ascii: "{")) }
-    mutating func endObject() { bytes.append(UInt8(ascii: "}")) }
-    mutating func beginArray() { separate(); bytes.append(UInt8(ascii: "[")) }
-    mutating func endArray() { bytes.append(UInt8(ascii: "]")) }
+    @inline(__always)
+    mutating func beginObject() { opening(UInt8(ascii: "{")) }
+    @inline(__always)
+    mutating func endObject() { byte(UInt8(ascii: "}")) }
+    @inline(__always)
+    mutating func beginArray() { opening(UInt8(ascii: "[")) }
+    @inline(__always)
+    mutating func endArray() { byte(UInt8(ascii: "]")) }
+
+    @inline(__always)
+    private mutating func opening(_ bracket: UInt8) {
+        let comma = needsComma
+        var at = reserve(2)
+        if comma { at.pointee = UInt8(ascii: ","); at += 1 }
+        at.pointee = bracket
+        commit(at + 1)
+    }
 
     /// `"name":`, after a comma unless it is the first key of its object. Keys are the
-    /// contract's own ASCII names, which need no escaping.
+    /// contract's own ASCII names, which need no escaping. Inlined: the name's length is
+    /// then a constant and its copy a few moves, not a `memmove` call.
+    @inline(__always)
     mutating func key(_ name: StaticString) {
-        separate()
-        bytes.append(UInt8(ascii: "\""))
-        raw(name)
-        bytes.append(UInt8(ascii: "\""))
-        bytes.append(UInt8(ascii: ":"))
+        let comma = needsComma
+        let length = name.utf8CodeUnitCount
+        var at = reserve(length + 4)
+        if comma { at.pointee = UInt8(ascii: ","); at += 1 }
+        at.pointee = UInt8(ascii: "\"")
+        (at + 1).update(from: name.utf8Start, count: length)
+        at += 1 + length
+        at[0] = UInt8(ascii: "\"")
+        at[1] = UInt8(ascii: ":")
+        commit(at + 2)
     }
 
     /// One byte of a fragment (a quote, a space).
     @inline(__always)
-    mutating func byte(_ value: UInt8) { bytes.append(value) }
+    mutating func byte(_ value: UInt8) {
+        let at = reserve(1)
+        at.pointee = value
+        commit(at + 1)
+    }
 
     /// A key that is not a literal (e.g. an enum's raw value), escaped like any string.
     mutating func dynamicKey(_ name: String) {
         separate()
         quoted(name)
-        bytes.append(UInt8(ascii: ":"))
+        byte(UInt8(ascii: ":"))
     }
 
     /// Text copied as it is (keys, fixed fragments).
     @inline(__always)
     mutating func raw(_ text: StaticString) {
-        text.withUTF8Buffer { bytes.append(contentsOf: $0) }
+        let length = text.utf8CodeUnitCount
+        let at = reserve(length)
+        at.update(from: text.utf8Start, count: length)
+        commit(at + length)
     }
 
     /// A comma before an array element or key, unless the enclosing `{`/`[` or the value's
     /// key was just written, or nothing at all was (a top-level value).
     @inline(__always)
     mutating func separate() {
-        guard let last = bytes.last, last != UInt8(ascii: "{"), last != UInt8(ascii: "["), last != UInt8(ascii: ":") else { return }
-        bytes.append(UInt8(ascii: ","))
+        if needsComma { byte(UInt8(ascii: ",")) }
     }
 
     // MARK: values (each may stand as an array element: it separates itself)
 
+    @inline(__always)
     mutating func null() { separate(); raw("null") }
 
+    @inline(__always)
     mutating func bool(_ value: Bool) {
         separate()
         if value { raw("true") } else { raw("false") }
     }
 
     mutating func string(_ text: String) {
-        separate()
+        let comma = needsComma
+        if let done = text.utf8.withContiguousStorageIfAvailable({ plainString($0, comma: comma) }), done { return }
+        if comma { byte(UInt8(ascii: ",")) }
         quoted(text)
+    }
+
+    /// The common case of ``string(_:)`` in one step: text that needs no escape, copied with
+    /// its comma and quotes. False (nothing written) when some byte needs an escape.
+    @inline(__always)
+    private mutating func plainString(_ utf8: UnsafeBufferPointer<UInt8>, comma: Bool) -> Bool {
+        let length = utf8.count
+        guard Self.firstEscape(utf8) == length else { return false }
+        var at = reserve(length + 3)
+        if comma { at.pointee = UInt8(ascii: ","); at += 1 }
+        at.pointee = UInt8(ascii: "\"")
+        if let source = utf8.baseAddress { (at + 1).update(from: source, count: length) }
+        at += 1 + length
+        at.pointee = UInt8(ascii: "\"")
+        commit(at + 1)
+        return true
+    }
+
+    /// The position of the first byte that ``needsEscape(_:)``, or the count when none does:
+    /// 8 bytes at a time (the last 8 overlapping the ones before), short text byte by byte.
+    @inline(__always)
+    static func firstEscape(_ utf8: UnsafeBufferPointer<UInt8>) -> Int {
+        guard let source = utf8.baseAddress else { return 0 }
+        let count = utf8.count
+        var index = 0
+        if count >= 8 {
+            while index + 8 <= count {
+                if anyNeedsEscape(UnsafeRawPointer(source + index).loadUnaligned(as: UInt64.self)) { break }
+                index += 8
+            }
+            if index + 8 > count {
+                // Every whole word was clean: the rest is settled by the last 8 bytes.
+                guard index < count, anyNeedsEscape(UnsafeRawPointer(source + count - 8).loadUnaligned(as: UInt64.self)) else {
+                    return count
+                }
+                index = count - 8
+            }
+        }
+        while index < count && !needsEscape(source[index]) { index += 1 }
+        return index
+    }
+
+    /// A string known to need no escape (a contract word such as an enum's raw value).
+    @inline(__always)
+    mutating func literal(_ text: StaticString) {
+        let comma = needsComma
+        let length = text.utf8CodeUnitCount
+        var at = reserve(length + 3)
+        if comma { at.pointee = UInt8(ascii: ","); at += 1 }
+        at.pointee = UInt8(ascii: "\"")
+        (at + 1).update(from: text.utf8Start, count: length)
+        at += 1 + length
+        at.pointee = UInt8(ascii: "\"")
+        commit(at + 1)
     }
 
     mutating func string(_ text: String?) {
         if let text { string(text) } else { null() }
     }
 
+    @inline(__always)
     mutating func int(_ value: Int) { int(Int64(value)) }
 
+    @inline(__always)
     mutating func int(_ value: Int64) {
-        separate()
-        if value < 0 { bytes.append(UInt8(ascii: "-")) }
-        digits(value.magnitude)
+        let comma = needsComma
+        var at = reserve(22)
+        if comma { at.pointee = UInt8(ascii: ","); at += 1 }
+        if value < 0 { at.pointee = UInt8(ascii: "-"); at += 1 }
+        commit(Self.writeDigits(value.magnitude, at: at))
     }
 
+    @inline(__always)
     mutating func uint(_ value: UInt64) {
-        separate()
-        digits(value)
+        let comma = needsComma
+        var at = reserve(21)
+        if comma { at.pointee = UInt8(ascii: ","); at += 1 }
+        commit(Self.writeDigits(value, at: at))
     }
 
     mutating func uint(_ value: UInt64?) {
@@ -102,19 +235,20 @@ struct JSONByteWriter {
     /// rounded to the nearest microsecond, `-` for any negative value, any `Int64` included.
     mutating func seconds(_ nanoseconds: Int64?) {
         guard let nanoseconds else { return null() }
-        separate()
-        if nanoseconds < 0 { bytes.append(UInt8(ascii: "-")) }
+        let comma = needsComma
+        // ",", "-", up to 14 whole digits (2^63 ns / 10^9), ".", 6 decimals.
+        var at = reserve(24)
+        if comma { at.pointee = UInt8(ascii: ","); at += 1 }
+        if nanoseconds < 0 { at.pointee = UInt8(ascii: "-"); at += 1 }
         // magnitude ≤ 2^63: adding 500 cannot overflow a UInt64.
         let micros = (nanoseconds.magnitude + 500) / 1000
-        digits(micros / 1_000_000)
-        bytes.append(UInt8(ascii: "."))
-        var fraction = micros % 1_000_000
-        var divisor: UInt64 = 100_000
-        while divisor > 0 {
-            bytes.append(UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: fraction / divisor))
-            fraction %= divisor
-            divisor /= 10
-        }
+        at = Self.writeDigits(micros / 1_000_000, at: at)
+        at.pointee = UInt8(ascii: ".")
+        let fraction = micros % 1_000_000
+        Self.writePair(fraction / 10_000, at: at + 1)
+        Self.writePair(fraction / 100 % 100, at: at + 3)
+        Self.writePair(fraction % 100, at: at + 5)
+        commit(at + 7)
     }
 
     /// A finite double as Swift prints it (`String(describing:)`), else `null`. Rare (once
@@ -122,68 +256,151 @@ struct JSONByteWriter {
     mutating func double(_ value: Double?) {
         guard let value, value.isFinite else { return null() }
         separate()
-        bytes.append(contentsOf: String(describing: value).utf8)
+        var text = String(describing: value)
+        text.withUTF8 { append($0) }
     }
 
     // MARK: text
 
-    /// The decimal digits of `value`, written in place from the right.
+    /// The decimal digits of `value`.
     mutating func digits(_ value: UInt64) {
-        if value < 10 {
-            bytes.append(UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: value))
-            return
-        }
-        var count = 1
-        var rest = value / 10
-        while rest > 0 {
-            count += 1
-            rest /= 10
-        }
-        let start = bytes.count
-        bytes.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: count))
-        bytes.withUnsafeMutableBufferPointer { buffer in
-            var index = start + count
-            var rest = value
-            while rest > 0 {
-                index -= 1
-                buffer[index] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest % 10)
-                rest /= 10
+        let at = reserve(20)
+        commit(Self.writeDigits(value, at: at))
+    }
+
+    /// Decimal digits in `value` (1…20), by a few comparisons.
+    @inline(__always)
+    static func digitCount(_ value: UInt64) -> Int {
+        if value < 10_000_000_000 {
+            if value < 100_000 {
+                if value < 100 { return value < 10 ? 1 : 2 }
+                if value < 10_000 { return value < 1_000 ? 3 : 4 }
+                return 5
             }
+            if value < 10_000_000 { return value < 1_000_000 ? 6 : 7 }
+            if value < 1_000_000_000 { return value < 100_000_000 ? 8 : 9 }
+            return 10
         }
+        if value < 1_000_000_000_000_000 {
+            if value < 1_000_000_000_000 { return value < 100_000_000_000 ? 11 : 12 }
+            if value < 100_000_000_000_000 { return value < 10_000_000_000_000 ? 13 : 14 }
+            return 15
+        }
+        if value < 100_000_000_000_000_000 { return value < 10_000_000_000_000_000 ? 16 : 17 }
+        if value < 10_000_000_000_000_000_000 { return value < 1_000_000_000_000_000_000 ? 18 : 19 }
+        return 20
+    }
+
+    /// Two digits of `value` (below 100), from a table.
+    @inline(__always)
+    private static func writePair(_ value: UInt64, at: UnsafeMutablePointer<UInt8>) {
+        let pairs: StaticString = "00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899"
+        let from = pairs.utf8Start + Int(truncatingIfNeeded: value) * 2
+        at[0] = from[0]
+        at[1] = from[1]
+    }
+
+    /// Writes the decimal digits of `value` (at most 20) at `start`; returns the end.
+    @inline(__always)
+    private static func writeDigits(_ value: UInt64, at start: UnsafeMutablePointer<UInt8>) -> UnsafeMutablePointer<UInt8> {
+        if value < 10 {
+            start.pointee = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: value)
+            return start + 1
+        }
+        let count = digitCount(value)
+        var at = start + count
+        var rest = value
+        while rest >= 100 {
+            at -= 2
+            writePair(rest % 100, at: at)
+            rest /= 100
+        }
+        if rest >= 10 {
+            writePair(rest, at: at - 2)
+        } else {
+            (at - 1).pointee = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest)
+        }
+        return start + count
     }
 
     /// `text` as a JSON string in quotes: runs of bytes that need no escape are copied whole
     /// (UTF-8 as it is); only `"`, `\\`, C0 controls and DEL are escaped.
     mutating func quoted(_ text: String) {
-        bytes.append(UInt8(ascii: "\""))
+        byte(UInt8(ascii: "\""))
         escapedContent(text)
-        bytes.append(UInt8(ascii: "\""))
+        byte(UInt8(ascii: "\""))
     }
 
     /// The inside of a JSON string, for strings written in parts.
     mutating func escapedContent(_ text: String) {
         var text = text
-        if text.utf8.withContiguousStorageIfAvailable({ escaped($0) }) == nil {
-            text.makeContiguousUTF8()
-            text.utf8.withContiguousStorageIfAvailable { escaped($0) }
+        text.withUTF8 { escaped($0) }
+    }
+
+    /// Bytes already written at `range` (from an earlier ``mark``), written again at the end.
+    mutating func repeatBytes(_ range: Range<Int>) {
+        guard range.lowerBound >= 0 && range.upperBound <= storage.count && !range.isEmpty else { return }
+        let at = reserve(range.count)
+        at.update(from: storage.base + range.lowerBound, count: range.count)
+        commit(at + range.count)
+    }
+
+    /// Whether the bytes at `range` hold `byte`; nil when some byte is not ASCII.
+    func asciiBytes(_ range: Range<Int>, contain byte: UInt8) -> Bool? {
+        guard range.lowerBound >= 0 && range.upperBound <= storage.count else { return nil }
+        var found = false
+        for index in range {
+            let value = storage.base[index]
+            if value >= 0x80 { return nil }
+            if value == byte { found = true }
         }
+        return found
+    }
+
+    /// Bytes copied as they are.
+    private mutating func append(_ run: UnsafeBufferPointer<UInt8>) {
+        guard let source = run.baseAddress, !run.isEmpty else { return }
+        let at = reserve(run.count)
+        at.update(from: source, count: run.count)
+        commit(at + run.count)
     }
 
     private mutating func escaped(_ utf8: UnsafeBufferPointer<UInt8>) {
-        var runStart = 0
-        for index in utf8.indices {
-            let byte = utf8[index]
-            guard Self.needsEscape(byte) else { continue }
-            if runStart < index { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<index])) }
-            escape(byte)
-            runStart = index + 1
+        guard let source = utf8.baseAddress else { return }
+        let count = utf8.count
+        // Up to the first byte to escape in one copy (often the whole text), then byte by byte.
+        var index = Self.firstEscape(utf8)
+        append(UnsafeBufferPointer(start: source, count: index))
+        var runStart = index
+        while index < count {
+            let byte = source[index]
+            if Self.needsEscape(byte) {
+                if runStart < index { append(UnsafeBufferPointer(start: source + runStart, count: index - runStart)) }
+                escape(byte)
+                runStart = index + 1
+            }
+            index += 1
         }
-        if runStart < utf8.count { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart...])) }
+        if runStart < count { append(UnsafeBufferPointer(start: source + runStart, count: count - runStart)) }
     }
 
     @inline(__always)
     static func needsEscape(_ byte: UInt8) -> Bool {
         byte < 0x20 || byte == 0x22 || byte == 0x5C || byte == 0x7F
+    }
+
+    /// Whether any of the 8 bytes of `word` ``needsEscape(_:)``: exact for the word as a
+    /// whole (the classic "has a zero byte" and "has a byte below n" tests, n ≤ 128).
+    @inline(__always)
+    static func anyNeedsEscape(_ word: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        let quote = word ^ (ones &* 0x22)
+        let backslash = word ^ (ones &* 0x5C)
+        let delete = word ^ (ones &* 0x7F)
+        let below = (word &- ones &* 0x20) & ~word
+        let zeros = ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash) | ((delete &- ones) & ~delete)
+        return (below | zeros) & highs != 0
     }
 
     private mutating func escape(_ byte: UInt8) {
@@ -196,13 +413,39 @@ struct JSONByteWriter {
         default:
             // Only C0 controls and DEL get here: \u00XX in lowercase hex.
             raw("\\u00")
-            bytes.append(Self.hexDigit(byte >> 4))
-            bytes.append(Self.hexDigit(byte & 0x0F))
+            self.byte(Self.hexDigit(byte >> 4))
+            self.byte(Self.hexDigit(byte & 0x0F))
         }
     }
 
     @inline(__always)
     private static func hexDigit(_ nibble: UInt8) -> UInt8 {
         nibble < 10 ? UInt8(ascii: "0") &+ nibble : UInt8(ascii: "a") &+ (nibble &- 10)
+    }
+}
+
+/// The bytes behind a ``JSONByteWriter``: one allocation, doubled when a record outgrows it.
+final class JSONByteStorage {
+    // Touched for every field, by one writer at a time: no dynamic exclusivity checks.
+    @exclusivity(unchecked) private(set) var base: UnsafeMutablePointer<UInt8>
+    @exclusivity(unchecked) var count = 0
+    @exclusivity(unchecked) private(set) var capacity: Int
+
+    init(capacity: Int) {
+        self.capacity = max(capacity, 64)
+        base = .allocate(capacity: self.capacity)
+    }
+
+    deinit { base.deallocate() }
+
+    /// Room for at least `needed` bytes, the written ones kept.
+    func grow(toHold needed: Int) {
+        var newCapacity = capacity
+        while newCapacity < needed { newCapacity *= 2 }
+        let new = UnsafeMutablePointer<UInt8>.allocate(capacity: newCapacity)
+        new.update(from: base, count: count)
+        base.deallocate()
+        base = new
+        capacity = newCapacity
     }
 }

@@ -59,7 +59,7 @@ public enum JSONLinesEncoder {
 
         private mutating func emit(to write: (UnsafeRawBufferPointer) -> Void) {
             json.newline()
-            json.bytes.withUnsafeBytes { write($0) }
+            json.withBytes { write($0) }
         }
     }
 
@@ -79,6 +79,6 @@ public enum JSONLinesEncoder {
     private static func text(_ record: (inout JSONByteWriter) -> Void) -> String {
         var json = JSONByteWriter(capacity: 1024)
         record(&json)
-        return String(decoding: json.bytes, as: UTF8.self)
+        return json.withBytes { String(decoding: $0, as: UTF8.self) }
     }
 }

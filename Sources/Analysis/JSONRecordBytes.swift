@@ -11,11 +11,17 @@ extension JSONByteWriter {
         string(SMTPScopeVersion.schema)
     }
 
-    private mutating func endpoint(_ endpoint: EndpointRecord) {
+    /// Returns where the address's JSON text (inside its quotes) was written.
+    @discardableResult
+    private mutating func endpoint(_ endpoint: EndpointRecord) -> Range<Int> {
         beginObject()
-        key("ip"); string(endpoint.ip)
+        key("ip")
+        let start = count + 1
+        string(endpoint.ip)
+        let ip = start..<max(start, count - 1)
         key("port"); uint(UInt64(endpoint.port))
         endObject()
+        return ip
     }
 
     private mutating func uints(_ values: [UInt64]) {
@@ -38,22 +44,27 @@ extension JSONByteWriter {
         key("capture"); int(flow.capture)
         key("flow"); int(flow.flow)
         key("community_id"); string(flow.communityID)
-        key("client"); endpoint(flow.client)
-        key("server"); endpoint(flow.server)
+        key("client"); let clientIP = endpoint(flow.client)
+        key("server"); let serverIP = endpoint(flow.server)
         key("start"); seconds(flow.startNanoseconds)
         key("end"); seconds(flow.endNanoseconds)
         key("first_frame"); uint(flow.firstFrame)
         key("last_frame"); uint(flow.lastFrame)
-        key("end_reason"); string(flow.endReason.rawValue)
-        key("closed_by"); string(flow.closedBy?.rawValue)
+        key("end_reason"); literal(flow.endReason.jsonText)
+        key("closed_by")
+        if let side = flow.closedBy { literal(side.jsonText) } else { null() }
         key("banner"); string(flow.banner)
         key("tls"); bool(flow.tls)
         key("transactions")
         beginArray()
-        for transaction in flow.transactions {
-            beginObject()
-            transactionFields(transaction)
-            endObject()
+        // Each record read where it is: a `for in` copies it out (its text retained, then released).
+        flow.transactions.withUnsafeBufferPointer { records in
+            guard let first = records.baseAddress else { return }
+            for index in records.indices {
+                beginObject()
+                transactionFields(first + index)
+                endObject()
+            }
         }
         endArray()
         key("findings")
@@ -62,19 +73,22 @@ extension JSONByteWriter {
         endArray()
         key("packets"); uint(flow.packets)
         key("midstream"); bool(flow.midstream)
-        key("wireshark_filter"); flowFilter(flow)
+        key("wireshark_filter"); flowFilter(flow, clientIP: clientIP, serverIP: serverIP)
         endObject()
     }
 
-    /// ``WiresharkFilter/flow(client:server:firstFrame:lastFrame:)`` as a JSON string, built in place.
-    private mutating func flowFilter(_ flow: FlowRecord) {
+    /// ``WiresharkFilter/flow(client:server:firstFrame:lastFrame:)`` as a JSON string, built in
+    /// place; the addresses' text is copied from where the endpoints wrote it (the same escaped
+    /// text ``escapedContent(_:)`` would write again).
+    private mutating func flowFilter(_ flow: FlowRecord, clientIP: Range<Int>, serverIP: Range<Int>) {
         separate()
         byte(UInt8(ascii: "\""))
-        // As WiresharkFilter decides it (by Character); the byte scan settles the usual IPv4 case.
-        let ipv6 = flow.client.ip.utf8.contains(UInt8(ascii: ":")) && flow.client.ip.contains(":")
-        filterSide(flow.client, ipv6: ipv6)
+        // As WiresharkFilter decides it (`contains(":")`); in ASCII text (addresses always
+        // are) a `:` byte is a `:` character, so only other text needs the String search.
+        let ipv6 = asciiBytes(clientIP, contain: UInt8(ascii: ":")) ?? flow.client.ip.contains(":")
+        filterSide(clientIP, port: flow.client.port, ipv6: ipv6)
         raw(" && ")
-        filterSide(flow.server, ipv6: ipv6)
+        filterSide(serverIP, port: flow.server.port, ipv6: ipv6)
         raw(" && frame.number >= ")
         digits(flow.firstFrame)
         raw(" && frame.number <= ")
@@ -82,33 +96,33 @@ extension JSONByteWriter {
         byte(UInt8(ascii: "\""))
     }
 
-    private mutating func filterSide(_ side: EndpointRecord, ipv6: Bool) {
+    private mutating func filterSide(_ ip: Range<Int>, port: UInt16, ipv6: Bool) {
         if ipv6 { raw("ipv6.addr==") } else { raw("ip.addr==") }
-        escapedContent(side.ip)
+        repeatBytes(ip)
         raw(" && tcp.port==")
-        digits(UInt64(side.port))
+        digits(UInt64(port))
     }
 
     // MARK: transaction
 
     /// The transaction fields shared by `flow.transactions` and the live `transaction` record.
-    mutating func transactionFields(_ t: TransactionRecord) {
-        key("index"); int(t.index)
-        key("mail_from"); string(t.mailFrom)
-        key("rcpt_to"); strings(t.rcptTo)
-        key("message_id"); string(t.messageID)
-        key("size"); uint(t.size)
-        key("fingerprint"); string(t.fingerprint)
-        key("data_frame"); uint(t.dataFrame)
-        key("terminator"); terminator(t.terminator)
+    mutating func transactionFields(_ record: UnsafePointer<TransactionRecord>) {
+        key("index"); int(record.pointee.index)
+        key("mail_from"); string(record.pointee.mailFrom)
+        key("rcpt_to"); strings(record.pointee.rcptTo)
+        key("message_id"); string(record.pointee.messageID)
+        key("size"); uint(record.pointee.size)
+        key("fingerprint"); string(record.pointee.fingerprint)
+        key("data_frame"); uint(record.pointee.dataFrame)
+        key("terminator"); terminator(record.pointee.terminator)
         key("reply")
-        if let reply = t.reply { self.reply(reply) } else { null() }
-        key("outcome"); string(t.outcome.rawValue)
-        key("diagnosis"); string(t.diagnosis.rawValue)
-        key("start"); seconds(t.startNanoseconds)
-        key("subject"); string(t.subject)
+        if let reply = record.pointee.reply { self.reply(reply) } else { null() }
+        key("outcome"); literal(record.pointee.outcome.jsonText)
+        key("diagnosis"); literal(record.pointee.diagnosis.jsonText)
+        key("start"); seconds(record.pointee.startNanoseconds)
+        key("subject"); string(record.pointee.subject)
         key("gave_up")
-        if let gaveUp = t.gaveUp { self.gaveUp(gaveUp) } else { null() }
+        if let gaveUp = record.pointee.gaveUp { self.gaveUp(gaveUp) } else { null() }
     }
 
     /// The live `transaction` record.
@@ -119,7 +133,7 @@ extension JSONByteWriter {
         key("flow"); int(t.flow)
         key("client"); endpoint(t.client)
         key("server"); endpoint(t.server)
-        transactionFields(t)
+        withUnsafePointer(to: t) { transactionFields($0) }
         endObject()
     }
 
@@ -188,8 +202,8 @@ extension JSONByteWriter {
         key("flow"); int(v.flow)
         key("transaction"); int(v.transaction)
         key("start"); seconds(v.startNanoseconds)
-        key("outcome"); string(v.outcome.rawValue)
-        key("diagnosis"); string(v.diagnosis.rawValue)
+        key("outcome"); literal(v.outcome.jsonText)
+        key("diagnosis"); literal(v.diagnosis.jsonText)
     }
 
     mutating func message(_ m: MessageRecord) {
@@ -318,5 +332,56 @@ extension JSONByteWriter {
             null()
         }
         endObject()
+    }
+}
+
+// The raw values of the contract's words as literals: written without building a `String`
+// or scanning it for escapes. JSONWriterEdgeTests holds them equal to `rawValue`.
+
+extension Outcome {
+    var jsonText: StaticString {
+        switch self {
+        case .accepted: "accepted"
+        case .acceptedLate: "accepted_late"
+        case .rejected: "rejected"
+        case .noReply: "no_reply"
+        case .noTerminator: "no_terminator"
+        case .encrypted: "encrypted"
+        case .incomplete: "incomplete"
+        }
+    }
+}
+
+extension Diagnosis {
+    var jsonText: StaticString {
+        switch self {
+        case .ok: "ok"
+        case .rejected: "rejected"
+        case .splitTerminatorStall: "split_terminator_stall"
+        case .terminatorNotReceived: "terminator_not_received"
+        case .unanswered: "unanswered"
+        case .encrypted: "encrypted"
+        case .incompleteCapture: "incomplete_capture"
+        }
+    }
+}
+
+extension EndReason {
+    var jsonText: StaticString {
+        switch self {
+        case .quit: "quit"
+        case .fin: "fin"
+        case .rst: "rst"
+        case .open: "open"
+        }
+    }
+}
+
+extension SMTPSideName {
+    var jsonText: StaticString {
+        switch self {
+        case .client: "client"
+        case .server: "server"
+        }
     }
 }

@@ -43,7 +43,7 @@ public struct MessageTable: Sendable {
         var newer: Int32
     }
 
-    private var slots: [Slot] = []
+    private var slots = SlotPages()
     private var index = SlotIndex()
     /// The arena: records never straddle chunks; one larger than a chunk gets its own.
     private var chunks: [[UInt8]] = []

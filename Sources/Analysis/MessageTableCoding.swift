@@ -32,9 +32,10 @@ enum EntryCoding {
     static func appendEnvelope(of record: TransactionRecord, to bytes: inout [UInt8]) {
         var flags: UInt8 = 0
         if record.messageID != nil { flags |= hasMessageID }
-        if let fingerprint = record.fingerprint {
+        let packed = record.fingerprint.flatMap(packedHex)
+        if record.fingerprint != nil {
             flags |= hasFingerprint
-            if isPackable(fingerprint) { flags |= packedFingerprint }
+            if packed != nil { flags |= packedFingerprint }
         }
         var shared = 0
         if let mailFrom = record.mailFrom {
@@ -45,14 +46,20 @@ enum EntryCoding {
         bytes.append(flags)
         if let messageID = record.messageID { bytes.appendText(messageID) }
         if let fingerprint = record.fingerprint {
-            if flags & packedFingerprint != 0 { appendPacked(fingerprint, to: &bytes) } else { bytes.appendText(fingerprint) }
+            if let packed {
+                for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: packed >> UInt64(shift))) }
+            } else {
+                bytes.appendText(fingerprint)
+            }
         }
         if let mailFrom = record.mailFrom {
             if flags & sharedMailFrom != 0 {
                 bytes.appendVarint(UInt64(shared))
-                let rest = mailFrom.utf8.dropLast(shared)
-                bytes.appendVarint(UInt64(rest.count))
-                bytes.append(contentsOf: rest)
+                withBytes(mailFrom) { utf8 in
+                    let rest = UnsafeBufferPointer(rebasing: utf8.dropLast(shared))
+                    bytes.appendVarint(UInt64(rest.count))
+                    bytes.append(contentsOf: rest)
+                }
             } else {
                 bytes.appendText(mailFrom)
             }
@@ -135,21 +142,25 @@ enum EntryCoding {
     }
 
     /// 16 lowercase hex digits, as ``Fingerprint`` writes them: stored as their 8 bytes.
-    static func isPackable(_ text: String) -> Bool {
-        text.utf8.count == 16 && withBytes(text) { $0.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) } }
-    }
+    static func isPackable(_ text: String) -> Bool { packedHex(text) != nil }
 
-    static func appendPacked(_ hex: String, to bytes: inout [UInt8]) {
-        withBytes(hex) { digits in
-            var n = 0
-            while n + 1 < digits.count {
-                bytes.append(value(ofHex: digits[n]) << 4 | value(ofHex: digits[n + 1]))
-                n += 2
+    /// The 8 bytes (first digit highest) of 16 lowercase hex digits; nil for any other text.
+    static func packedHex(_ text: String) -> UInt64? {
+        withBytes(text) { digits -> UInt64? in
+            guard digits.count == 16 else { return nil }
+            var value: UInt64 = 0
+            for digit in digits {
+                let nibble: UInt8
+                switch digit {
+                case 0x30...0x39: nibble = digit &- 0x30
+                case 0x61...0x66: nibble = digit &- 0x61 &+ 10
+                default: return nil
+                }
+                value = value << 4 | UInt64(nibble)
             }
+            return value
         }
     }
-
-    private static func value(ofHex digit: UInt8) -> UInt8 { digit <= 0x39 ? digit &- 0x30 : digit &- 0x61 &+ 10 }
 
     /// Header fields a view came with, as text.
     struct Envelope: Sendable {
@@ -197,9 +208,12 @@ extension [UInt8] {
         for shift in stride(from: 0, to: 64, by: 8) { append(UInt8(truncatingIfNeeded: bits >> UInt64(shift))) }
     }
 
+    /// Length and UTF-8, copied from the string's storage in one step (not byte by byte).
     mutating func appendText(_ text: String) {
-        appendVarint(UInt64(text.utf8.count))
-        append(contentsOf: text.utf8)
+        EntryCoding.withBytes(text) { utf8 in
+            appendVarint(UInt64(utf8.count))
+            append(contentsOf: utf8)
+        }
     }
 }
 

@@ -14,7 +14,7 @@ struct SlotIndex: Sendable {
     private func home(_ hash: UInt64) -> Int { Int(truncatingIfNeeded: hash) & mask }
 
     /// Offers each slot filed under `hash`, in probe order, until `matches` accepts one.
-    func first(hash: UInt64, slots: [MessageTable.Slot], where matches: (Int) -> Bool) -> Int? {
+    func first(hash: UInt64, slots: SlotPages, where matches: (Int) -> Bool) -> Int? {
         guard !buckets.isEmpty else { return nil }
         var at = home(hash)
         while buckets[at] != 0 {
@@ -26,7 +26,7 @@ struct SlotIndex: Sendable {
     }
 
     /// Files `slot` (below `UInt32.max`) under `hash`.
-    mutating func insert(_ slot: Int, hash: UInt64, slots: [MessageTable.Slot]) {
+    mutating func insert(_ slot: Int, hash: UInt64, slots: SlotPages) {
         if (count + 1) * 4 > buckets.count * 3 { grow(slots: slots) }
         var at = home(hash)
         while buckets[at] != 0 { at = (at + 1) & mask }
@@ -35,7 +35,7 @@ struct SlotIndex: Sendable {
     }
 
     /// Unfiles `slot`, which must be filed under `hash`.
-    mutating func remove(_ slot: Int, hash: UInt64, slots: [MessageTable.Slot]) {
+    mutating func remove(_ slot: Int, hash: UInt64, slots: SlotPages) {
         guard !buckets.isEmpty else { return }
         var hole = home(hash)
         while buckets[hole] != UInt32(truncatingIfNeeded: slot + 1) {
@@ -57,7 +57,7 @@ struct SlotIndex: Sendable {
         }
     }
 
-    private mutating func grow(slots: [MessageTable.Slot]) {
+    private mutating func grow(slots: SlotPages) {
         let old = buckets
         buckets = [UInt32](repeating: 0, count: max(16, old.count * 2))
         for bucket in old where bucket != 0 {
@@ -65,5 +65,34 @@ struct SlotIndex: Sendable {
             while buckets[at] != 0 { at = (at + 1) & mask }
             buckets[at] = bucket
         }
+    }
+}
+
+/// ``MessageTable``'s slots in pages of a fixed size: the table grows a page at a time and
+/// never copies the slots it holds (an array doubling holds the old and the new copy at
+/// once: 1.5 MB for 32,768 slots of 24 bytes, at the moment the run's heap peaks).
+struct SlotPages: Sendable {
+    static let pageShift = 12
+    static let pageSize = 1 << pageShift
+    private var pages: [[MessageTable.Slot]] = []
+    private(set) var count = 0
+
+    var indices: Range<Int> { 0..<count }
+    /// Slots the pages hold room for.
+    var capacity: Int { pages.count * Self.pageSize }
+
+    subscript(slot: Int) -> MessageTable.Slot {
+        get { pages[slot >> Self.pageShift][slot & (Self.pageSize - 1)] }
+        _modify { yield &pages[slot >> Self.pageShift][slot & (Self.pageSize - 1)] }
+    }
+
+    mutating func append(_ slot: MessageTable.Slot) {
+        if count & (Self.pageSize - 1) == 0 {
+            var page: [MessageTable.Slot] = []
+            page.reserveCapacity(Self.pageSize)
+            pages.append(page)
+        }
+        pages[pages.count - 1].append(slot)
+        count += 1
     }
 }

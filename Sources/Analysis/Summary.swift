@@ -1,3 +1,5 @@
+import Capture
+
 /// The split × unanswered association over transactions whose end-of-data was seen and judged.
 public struct Association: Sendable, Hashable {
     public var splitUnanswered = 0
@@ -19,10 +21,15 @@ public struct Association: Sendable, Hashable {
 
     /// Counts one transaction if its terminator was seen and its verdict is answered or unanswered.
     public mutating func add(_ transaction: TransactionRecord) {
-        guard transaction.terminator.seen else { return }
-        let unanswered = transaction.diagnosis.isUnanswered
-        guard unanswered || transaction.diagnosis == .ok || transaction.diagnosis == .rejected else { return }
-        switch (transaction.terminator.isSplit, unanswered) {
+        add(split: transaction.terminator.isSplit, seen: transaction.terminator.seen, diagnosis: transaction.diagnosis)
+    }
+
+    /// ``add(_:)`` from the three facts it reads.
+    mutating func add(split: Bool, seen: Bool, diagnosis: Diagnosis) {
+        guard seen else { return }
+        let unanswered = diagnosis.isUnanswered
+        guard unanswered || diagnosis == .ok || diagnosis == .rejected else { return }
+        switch (split, unanswered) {
         case (true, true): splitUnanswered += 1
         case (true, false): splitAnswered += 1
         case (false, true): unsplitUnanswered += 1
@@ -134,6 +141,17 @@ public struct CaptureStats: Sendable, Hashable {
     public var lastNanoseconds: Int64?
     /// Why reading stopped before the end of the input, if it did.
     public var readError: ReadError?
+
+    /// Counts one frame handed to the analyzer (one access to the stats per frame, not six).
+    @inline(__always)
+    mutating func count(_ info: CaptureInfo) {
+        packets += 1
+        framesAnalyzed += 1
+        capturedBytes &+= UInt64(clamping: info.capturedLength)
+        if info.capturedLength < info.wireLength { truncatedFrames += 1 }
+        if firstNanoseconds == nil { firstNanoseconds = info.timestampNanoseconds }
+        lastNanoseconds = info.timestampNanoseconds
+    }
 
     /// A record that could not be read: every frame before it was analysed.
     public struct ReadError: Sendable, Hashable {

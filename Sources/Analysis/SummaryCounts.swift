@@ -5,8 +5,13 @@ public struct SummaryCounts: Sendable, Hashable {
     public private(set) var transactions = 0
     /// Flows with a problem (``FlowRecord/hasProblems``).
     public private(set) var problemFlows = 0
-    public private(set) var outcomes: [Outcome: Int] = [:]
-    public private(set) var diagnoses: [Diagnosis: Int] = [:]
+    /// Transactions per outcome (outcomes never seen are absent).
+    public var outcomes: [Outcome: Int] { Self.table(Outcome.allCases, outcomeCounts) }
+    /// Transactions per diagnosis (diagnoses never seen are absent).
+    public var diagnoses: [Diagnosis: Int] { Self.table(Diagnosis.allCases, diagnosisCounts) }
+    // Counted by case position (``Outcome/countSlot``), not hashed per transaction.
+    private var outcomeCounts = [Int](repeating: 0, count: Outcome.allCases.count)
+    private var diagnosisCounts = [Int](repeating: 0, count: Diagnosis.allCases.count)
     public private(set) var association = Association()
     /// Per SMTP-fixup finding: how many flows showed it, and the first of them.
     public private(set) var fixupSightings: [FindingCode: FixupSighting] = [:]
@@ -17,15 +22,58 @@ public struct SummaryCounts: Sendable, Hashable {
     public mutating func add(_ flow: FlowRecord) {
         flows += 1
         if flow.hasProblems { problemFlows += 1 }
-        for transaction in flow.transactions {
-            transactions += 1
-            outcomes[transaction.outcome, default: 0] += 1
-            diagnoses[transaction.diagnosis, default: 0] += 1
-            association.add(transaction)
+        // Read in place: a `for in` over the array copies each record out (its text retained).
+        flow.transactions.withUnsafeBufferPointer { records in
+            for index in records.indices {
+                transactions += 1
+                outcomeCounts[records[index].outcome.countSlot] += 1
+                diagnosisCounts[records[index].diagnosis.countSlot] += 1
+                association.add(split: records[index].terminator.isSplit, seen: records[index].terminator.seen,
+                                diagnosis: records[index].diagnosis)
+            }
         }
+        guard !flow.findings.isEmpty else { return }
         for (code, _) in MiddleboxVerdict.fixupFindings {
             guard let finding = flow.findings.first(where: { $0.code == code }) else { continue }
             fixupSightings[code, default: FixupSighting(flows: 0, capture: .max, flow: .max, frame: nil)].add(flow, finding: finding)
+        }
+    }
+}
+
+extension SummaryCounts {
+    private static func table<Key: Hashable>(_ keys: [Key], _ counts: [Int]) -> [Key: Int] {
+        var table: [Key: Int] = [:]
+        for (key, count) in zip(keys, counts) where count > 0 { table[key] = count }
+        return table
+    }
+}
+
+extension Outcome {
+    /// The case's position in `allCases`.
+    var countSlot: Int {
+        switch self {
+        case .accepted: 0
+        case .acceptedLate: 1
+        case .rejected: 2
+        case .noReply: 3
+        case .noTerminator: 4
+        case .encrypted: 5
+        case .incomplete: 6
+        }
+    }
+}
+
+extension Diagnosis {
+    /// The case's position in `allCases`.
+    var countSlot: Int {
+        switch self {
+        case .ok: 0
+        case .rejected: 1
+        case .splitTerminatorStall: 2
+        case .terminatorNotReceived: 3
+        case .unanswered: 4
+        case .encrypted: 5
+        case .incompleteCapture: 6
         }
     }
 }

@@ -68,7 +68,7 @@ final class AllocationCounter {
         if state == 1 { closeWindow() }
         let total = AllocationCounts.now
         smtpscope_allocation_counting_stop()
-        let sites = state == 2 ? AllocationSites.top(executable: executable, limit: 6) : []
+        let sites = state == 2 ? AllocationSites.top(executable: executable, limit: AllocationReport.sitesShown) : []
         return AllocationFigures(
             windowPackets: state == 2 ? window.upperBound - window.lowerBound + 1 : 0, window: windowCounts, total: total,
             samples: smtpscope_allocation_sample_count(), topSites: sites)

@@ -7,8 +7,13 @@ struct AllocationReport {
     var path: String
     var stages: [String]
     var packets: Double
+    /// Frames per message of the truth file (its `message` records), when there is one:
+    /// allocations per message are allocations per frame times this.
+    var framesPerMessage: Double?
 
     static let controlCount = 10_000
+    /// Call sites printed per stage.
+    static let sitesShown = 12
 
     /// Prints the figures; returns allocations per packet in the window, per stage.
     func run() throws -> [(String, Double)] {
@@ -44,11 +49,18 @@ struct AllocationReport {
             let total = (a["total_mallocs"] ?? 0) + (a["total_reallocs"] ?? 0)
             let value = Double(window) / Double(windowPackets)
             perPacket.append((String(stage.label.prefix { $0 != " " }), value))
+            let wholeRun = Double(total) / max(1, decoded.packets)
             print("  \(pad(stage.label, 26)) window: \(window) / \(windowPackets) frames = \(format(value, 4)) per frame"
-                + " (\(a["window_reallocs"] ?? 0) reallocs, \(a["window_frees"] ?? 0) frees);"
-                + " whole run: \(total) = \(format(Double(total) / max(1, decoded.packets), 4)) per frame")
-            for caller in decoded.callers.prefix(5) { print("      \(caller)") }
+                + perMessage(value) + " (\(a["window_reallocs"] ?? 0) reallocs, \(a["window_frees"] ?? 0) frees);"
+                + " whole run: \(total) = \(format(wholeRun, 4)) per frame" + perMessage(wholeRun))
+            for caller in decoded.callers.prefix(Self.sitesShown) { print("      \(caller)") }
         }
         return perPacket
+    }
+
+    /// `, N per message` from a per-frame figure, or nothing without a truth file.
+    func perMessage(_ perFrame: Double) -> String {
+        guard let framesPerMessage else { return "" }
+        return ", \(format(perFrame * framesPerMessage, 2)) per message"
     }
 }

@@ -129,7 +129,10 @@ struct Runner {
             }
         }
         if countAllocations {
-            let perPacket = try AllocationReport(path: path, stages: stages, packets: packets).run()
+            let perPacket = try AllocationReport(
+                path: path, stages: stages, packets: packets,
+                framesPerMessage: truth.flatMap { $0.messageRecords > 0 ? packets / Double($0.messageRecords) : nil }
+            ).run()
             // A few amortised growths (a table doubling) in the whole window are not per-packet allocations.
             for (label, value) in perPacket {
                 verdict.add("allocs/frame \(label)", "0 (< 0.001)", format(value, 5), value < 0.001)

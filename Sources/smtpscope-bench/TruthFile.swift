@@ -6,6 +6,8 @@ struct TruthFile {
     var messages: [String] = []
     /// Per transaction (also those whose message was never sent), as ``transactionKey``.
     var transactions: [String] = []
+    /// `message` records (one per message the generator had sent, retries each their own).
+    var messageRecords = 0
 
     init?(path: String) {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
@@ -13,6 +15,7 @@ struct TruthFile {
             guard let record = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
                 record["type"] as? String == "message"
             else { continue }
+            messageRecords += 1
             if let client = record["client"] as? [String: Any], let server = record["server"] as? [String: Any] {
                 transactions.append(Self.transactionKey(
                     client: client, server: server, index: record["transaction"] as? Int ?? -1,
