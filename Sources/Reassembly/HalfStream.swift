@@ -80,6 +80,21 @@ struct HalfStream {
         return box
     }
 
+    /// Hands this direction's tail box out for reuse by another flow (the flow is being
+    /// removed), unless a copy of this direction still shares it.
+    mutating func takeTailBox() -> TailBox? {
+        defer { tailBox = nil }
+        guard isKnownUniquelyReferenced(&tailBox) else { return nil }
+        return tailBox
+    }
+
+    /// Starts this (new) direction with a recycled box: its window is reset whole, so it
+    /// holds what a fresh one would.
+    mutating func adoptTailBox(_ box: TailBox) {
+        box.window = TailWindow()
+        tailBox = box
+    }
+
     mutating func open(base: UInt32, isnKnown: Bool) {
         phase = .open
         self.base = base
