@@ -341,12 +341,29 @@ public struct TCPReassembler {
         links[Int(index)].next = -1
     }
 
+    /// Records a packet of the flow in slot `index`: its clock, and it becomes the most
+    /// recently active. Per packet, so through one buffer access (each array write checked
+    /// uniqueness on its own).
     @inline(__always)
     private mutating func touch(_ index: Int32, clock: Int64) {
-        links[Int(index)].clock = clock
-        guard lruTail != index else { return }
-        unlink(index)
-        linkAtTail(index)
+        Self.moveToTail(index, clock: clock, links: &links, head: &lruHead, tail: &lruTail)
+    }
+
+    private static func moveToTail(_ index: Int32, clock: Int64, links: inout [SlotLink], head: inout Int32, tail: inout Int32) {
+        links.withUnsafeMutableBufferPointer { links in
+            let slot = Int(index)
+            precondition(slot >= 0 && slot < links.count)
+            links[slot].clock = clock
+            guard tail != index else { return }
+            let previous = links[slot].previous
+            let next = links[slot].next
+            if previous >= 0 { links[Int(previous)].next = next } else { head = next }
+            if next >= 0 { links[Int(next)].previous = previous } else { tail = previous }
+            links[slot].previous = tail
+            links[slot].next = -1
+            if tail >= 0 { links[Int(tail)].next = index } else { head = index }
+            tail = index
+        }
     }
 }
 

@@ -174,3 +174,33 @@ private struct SeededGenerator {
         return z ^ (z >> 31)
     }
 }
+
+/// A closed flow's tail box is handed to the next flow: it must start as a fresh one would.
+@Suite struct TailBoxRecyclingTests {
+    @Test func recycledTailWindowForgetsTheFlowBefore() {
+        var h = Harness()
+        h.handshake()
+        h.send(c2s, seq: 1001, ack: 5001, "AAAA")  // 4
+        h.send(s2c, seq: 5001, ack: 1105)  // 5: acknowledges 100 bytes never seen: the window is valid only from 104
+        h.send(c2s, seq: 1105, ack: 5001, flags: .fin)  // 6
+        h.send(s2c, seq: 5001, ack: 1106, flags: .fin)  // 7: both ended, flow 0 closed, its box kept
+        #expect(h.take().suffix(4) == [
+            .gap(0, c2s, offset: 4, length: 100, .captureLoss),
+            .end(0, c2s, .fin, frame: 6),
+            .end(0, s2c, .fin, frame: 7),
+            .closed(0, packets: 7),
+        ])
+        h.client = Endpoint(address: .v4(0xC000_0201), port: 40001)
+        h.handshake()  // 8-10: flow 1 adopts flow 0's box for its client side
+        h.send(c2s, seq: 1001, ack: 5001, "BBBBBBBB")  // 11
+        h.send(c2s, seq: 1001, ack: 5001, "BBBBXXXX")  // 12: same range, other bytes
+        #expect(h.take() == [
+            .opened(1, clientPort: 40001, midstream: false),
+            .data(1, c2s, offset: 0, "BBBBBBBB", frame: 11),
+            // A window still valid only from 104 would compare nothing and see no conflict.
+            .retransmission(1, c2s, offset: 0, length: 8, frame: 12, conflicting: true),
+        ])
+        #expect(h.reassembler.statistics.retransmittedBytesNotCompared == 0)
+        #expect(h.reassembler.statistics.conflictingRanges == 1)
+    }
+}
