@@ -287,10 +287,20 @@ public struct TCPReassembler {
     /// Ends flows whose last packet is older than the idle timeout, least recently active first.
     @inline(__always)
     private mutating func expireIdle(now: Int64, emit: (StreamEvent) -> Void) {
-        while isLive(lruHead) {
-            let last = links[Int(lruHead)].clock
-            let (age, overflow) = now.subtractingReportingOverflow(last)
-            guard !overflow, age > options.idleTimeoutNanoseconds else { return }
+        // Per packet: the least recently active flow is almost always still young.
+        guard headIsIdle(now: now) else { return }
+        expireIdleFlows(now: now, emit: emit)
+    }
+
+    @inline(__always)
+    private func headIsIdle(now: Int64) -> Bool {
+        guard isLive(lruHead) else { return false }
+        let (age, overflow) = now.subtractingReportingOverflow(links[Int(lruHead)].clock)
+        return !overflow && age > options.idleTimeoutNanoseconds
+    }
+
+    private mutating func expireIdleFlows(now: Int64, emit: (StreamEvent) -> Void) {
+        while headIsIdle(now: now) {
             let index = lruHead
             close(index, ending: .idle, emit: emit)
             remove(index)
