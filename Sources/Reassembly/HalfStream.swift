@@ -71,13 +71,14 @@ struct HalfStream {
         init(_ window: TailWindow) { self.window = window }
     }
 
-    /// The tail window for writing: allocated on first use, copied first if a copy of this
-    /// direction still shares it (value semantics).
-    private mutating func uniqueTail() -> TailBox {
-        if isKnownUniquelyReferenced(&tailBox), let box = tailBox { return box }
-        let box = TailBox(tailBox?.window ?? TailWindow())
-        tailBox = box
-        return box
+    /// Makes the tail window writable: allocated on first use, copied first if a copy of
+    /// this direction still shares it (value semantics). Then written in place through
+    /// `tailBox?.window` (handing the box out cost a retain and release per delivery).
+    @inline(__always)
+    private mutating func makeTailUnique() {
+        if !isKnownUniquelyReferenced(&tailBox) {
+            tailBox = TailBox(tailBox?.window ?? TailWindow())
+        }
     }
 
     /// Hands this direction's tail box out for reuse by another flow (the flow is being
@@ -116,7 +117,8 @@ struct HalfStream {
     ) {
         guard !bytes.isEmpty else { return }
         emit(.data(flow, direction, offset: next, bytes: bytes, segment: segment))
-        uniqueTail().window.record(bytes, at: next)
+        makeTailUnique()
+        tailBox?.window.record(bytes, at: next)
         next &+= UInt64(bytes.count)
         highest = max(highest, next)
         if inPlace {
@@ -141,7 +143,8 @@ struct HalfStream {
         }
         next = end
         highest = max(highest, next)
-        uniqueTail().window.invalidate(before: next)
+        makeTailUnique()
+        tailBox?.window.invalidate(before: next)
     }
 
     /// Releases one stored piece from `next` on (it must start at or before `next`).
