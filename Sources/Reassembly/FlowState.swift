@@ -100,7 +100,7 @@ struct FlowState {
         if reset {
             resetBy = resetBy ?? direction
             closedBy = closedBy ?? direction
-        } else if segment.flags.contains(.fin) {
+        } else if segment.flags.hasFIN {
             closedBy = closedBy ?? direction
         }
         return bothEnded
@@ -145,9 +145,9 @@ struct FlowState {
         emit: (StreamEvent) -> Void
     ) -> Bool {
         let flags = segment.flags
-        let syn = flags.contains(.syn)
-        let fin = flags.contains(.fin)
-        let rst = flags.contains(.rst)
+        let syn = flags.hasSYN
+        let fin = flags.hasFIN
+        let rst = flags.hasRST
         let seq = segment.sequenceNumber
         this.window = segment.window
         this.windowSeen = true
@@ -162,7 +162,7 @@ struct FlowState {
                 statistics.unexpectedSyns &+= 1
                 return false
             }
-            if flags.contains(.ack) && peer.phase == .unseen {
+            if flags.hasACK && peer.phase == .unseen {
                 peer.open(base: segment.acknowledgmentNumber, isnKnown: true)
             }
         } else if this.phase == .unseen {
@@ -206,7 +206,7 @@ struct FlowState {
             this.endIfFinReached(emit: emit)
         }
 
-        if flags.contains(.ack) {
+        if flags.hasACK {
             peer.acknowledge(segment.acknowledgmentNumber, statistics: &statistics, emit: emit)
             peer.endIfFinReached(emit: emit)
         }

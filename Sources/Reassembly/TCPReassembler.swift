@@ -106,7 +106,7 @@ public struct TCPReassembler {
 
         let key = FlowKey(segment.source, segment.destination)
         let flags = segment.flags
-        let pureSyn = flags.contains(.syn) && !flags.contains(.ack)
+        let pureSyn = flags.hasSYN && !flags.hasACK
         var index: Int32 = -1
         if let found = table[key] {
             if pureSyn && peek(Int(found), { $0.isNewConnection(segment) }) {
@@ -184,8 +184,8 @@ public struct TCPReassembler {
         }
         let flags = segment.flags
         let clientIsSource: Bool
-        if flags.contains(.syn) {
-            clientIsSource = !flags.contains(.ack)
+        if flags.hasSYN {
+            clientIsSource = !flags.hasACK
         } else if ports.contains(segment.destination.port) {
             clientIsSource = true
         } else {
@@ -196,7 +196,7 @@ public struct TCPReassembler {
             client: clientIsSource ? segment.source : segment.destination,
             server: clientIsSource ? segment.destination : segment.source,
             firstFrame: frame, firstTimestampNanoseconds: timestampNanoseconds,
-            midstream: !flags.contains(.syn))
+            midstream: !flags.hasSYN)
         nextFlowIndex += 1
         statistics.flowsOpened &+= 1
         emit(.opened(info))
