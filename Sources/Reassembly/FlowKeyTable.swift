@@ -122,8 +122,16 @@ struct FlowKeyTable<Value> {
         return removed
     }
 
-    /// Empties the table, keeping its slots.
-    mutating func removeAll() {
+    /// Empties the table; its slots are freed unless `keepingCapacity`.
+    mutating func removeAll(keepingCapacity: Bool = false) {
+        guard keepingCapacity else {
+            hashes = []
+            keys = []
+            values = []
+            shift = 64
+            count = 0
+            return
+        }
         guard count > 0 else { return }
         for slot in hashes.indices where hashes[slot] != 0 {
             hashes[slot] = 0

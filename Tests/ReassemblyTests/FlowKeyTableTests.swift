@@ -112,6 +112,21 @@ typealias Key = Reassembly.FlowKey
         #expect(table.capacity <= 4 * window)
     }
 
+    @Test func removeAllEmptiesWithOrWithoutItsSlots() {
+        for keep in [true, false] {
+            var table = FlowKeyTable<Int32>(seed: 5, filler: -1)
+            for n in 0..<100 { table.insert(Int32(n), for: Self.key(n)) }
+            let capacity = table.capacity
+            table.removeAll(keepingCapacity: keep)
+            #expect(table.count == 0)
+            #expect(table.capacity == (keep ? capacity : 0))
+            for n in 0..<100 { #expect(table[Self.key(n)] == nil) }
+            table.insert(7, for: Self.key(3))
+            #expect(table[Self.key(3)] == 7)
+            #expect(table.count == 1)
+        }
+    }
+
     /// Different seeds place keys differently (so a capture cannot aim at one layout), and
     /// each still finds every key.
     @Test func seedsChangeThePlacement() {
