@@ -316,12 +316,20 @@ struct HalfStream {
 
     /// The peer acknowledged up to `acknowledgment`: bytes it acknowledges
     /// that the capture never showed are declared lost.
+    /// Per packet, so the common case (nothing new acknowledged) is tested inline.
+    @inline(__always)
     mutating func acknowledge(
         _ acknowledgment: UInt32, statistics: inout ReassemblyStatistics, emit: (StreamEvent) -> Void
     ) {
         guard phase == .open else { return }
         let acked = offset(of: acknowledgment)
         guard acked > Int64(bitPattern: next) else { return }
+        acknowledge(upTo: acked, statistics: &statistics, emit: emit)
+    }
+
+    private mutating func acknowledge(
+        upTo acked: Int64, statistics: inout ReassemblyStatistics, emit: (StreamEvent) -> Void
+    ) {
         if let held = probe, acked > Int64(bitPattern: held.offset) {
             deliverProbe(statistics: &statistics, emit: emit)
         }
@@ -344,8 +352,13 @@ struct HalfStream {
     }
 
     /// Ends the direction if its FIN has been reached.
+    @inline(__always)
     mutating func endIfFinReached(emit: (StreamEvent) -> Void) {
         guard phase == .open, let fin = finOffset, next >= fin else { return }
+        endAtFin(emit: emit)
+    }
+
+    private mutating func endAtFin(emit: (StreamEvent) -> Void) {
         phase = .ended
         emit(.end(flow, direction, reason: .fin, frame: finFrame, timestampNanoseconds: finTimestamp))
         self.pending.removeAll()
