@@ -164,8 +164,15 @@ struct HalfStream {
         }
     }
 
-    /// Releases the stored pieces that have become contiguous.
+    /// Releases the stored pieces that have become contiguous. Per delivered segment, and
+    /// nearly always with nothing stored: that is tested inline.
+    @inline(__always)
     mutating func releaseReady(statistics: inout ReassemblyStatistics, emit: (StreamEvent) -> Void) {
+        guard !pending.isEmpty else { return }
+        releaseStored(statistics: &statistics, emit: emit)
+    }
+
+    private mutating func releaseStored(statistics: inout ReassemblyStatistics, emit: (StreamEvent) -> Void) {
         var released = 0
         while released < pending.count {
             let piece = pending.pieces[released]
