@@ -12,10 +12,15 @@ struct ClosedFlows {
         var serial: UInt64
     }
 
-    private var entries: [FlowKey: Entry] = [:]
+    private var entries: FlowKeyTable<Entry>
     private var queue: [(key: FlowKey, serial: UInt64, since: Int64)] = []
     private var head = 0
     private var nextSerial: UInt64 = 0
+
+    /// `seed` keys the tuple table's hash (see ``FlowKeyTable``).
+    init(seed: UInt64) {
+        entries = FlowKeyTable(seed: seed, filler: Entry(lastSeen: 0, serial: 0))
+    }
 
     var count: Int { entries.count }
 
@@ -23,19 +28,19 @@ struct ClosedFlows {
     /// time becomes `now`. One seen longer ago is forgotten here, whether or not ``expire(now:retention:)``
     /// reached it yet: the answer depends on the tuple's own packets alone, not on the others queued.
     mutating func absorb(_ key: FlowKey, at now: Int64, retention: Int64) -> Bool {
-        guard let index = entries.index(forKey: key) else { return false }
-        let (idle, overflow) = now.subtractingReportingOverflow(entries.values[index].lastSeen)
+        guard let slot = entries.slot(of: key) else { return false }
+        let (idle, overflow) = now.subtractingReportingOverflow(entries.value(at: slot).lastSeen)
         if !overflow && idle > retention {
-            entries.remove(at: index)
+            entries.remove(at: slot)
             return false
         }
-        entries.values[index].lastSeen = now
+        entries.update(at: slot) { $0.lastSeen = now }
         return true
     }
 
     /// Forgets `key` (a new connection reuses the tuple).
     mutating func remove(_ key: FlowKey) {
-        entries[key] = nil
+        entries.remove(key)
     }
 
     /// Keeps `key` as closed; past `limit` tuples the oldest is dropped first.
@@ -43,26 +48,37 @@ struct ClosedFlows {
     mutating func insert(_ key: FlowKey, lastSeen: Int64, limit: Int) -> Int {
         var dropped = 0
         while entries.count >= max(limit, 1), let oldest = popFront() {
-            if entries[oldest.key]?.serial == oldest.serial {
-                entries[oldest.key] = nil
+            if let slot = entries.slot(of: oldest.key), entries.value(at: slot).serial == oldest.serial {
+                entries.remove(at: slot)
                 dropped += 1
             }
         }
         nextSerial &+= 1
-        entries[key] = Entry(lastSeen: lastSeen, serial: nextSerial)
+        entries.insert(Entry(lastSeen: lastSeen, serial: nextSerial), for: key)
         queue.append((key, nextSerial, lastSeen))
         return dropped
     }
 
     /// Drops tuples with no packet for longer than `retention` before `now`.
+    @inline(__always)
     mutating func expire(now: Int64, retention: Int64) {
+        // Per packet: most calls find the oldest tuple still young.
+        guard head < queue.count else { return }
+        let (age, overflow) = now.subtractingReportingOverflow(queue[head].since)
+        guard !overflow, age > retention else { return }
+        expireOldest(now: now, retention: retention)
+    }
+
+    private mutating func expireOldest(now: Int64, retention: Int64) {
         while head < queue.count {
             let (age, overflow) = now.subtractingReportingOverflow(queue[head].since)
             guard !overflow, age > retention, let front = popFront() else { return }
-            guard let entry = entries[front.key], entry.serial == front.serial else { continue }
+            guard let slot = entries.slot(of: front.key) else { continue }
+            let entry = entries.value(at: slot)
+            guard entry.serial == front.serial else { continue }
             let (idle, idleOverflow) = now.subtractingReportingOverflow(entry.lastSeen)
             if !idleOverflow && idle > retention {
-                entries[front.key] = nil
+                entries.remove(at: slot)
             } else {
                 queue.append((front.key, front.serial, entry.lastSeen))
             }
@@ -70,7 +86,9 @@ struct ClosedFlows {
     }
 
     mutating func removeAll() {
-        self = ClosedFlows()
+        entries.removeAll()
+        queue = []
+        head = 0
     }
 
     private mutating func popFront() -> (key: FlowKey, serial: UInt64, since: Int64)? {

@@ -22,15 +22,22 @@ struct FlowState {
         lastTimestamp = info.firstTimestampNanoseconds
     }
 
-    /// Lets `body` see this flow in place (see `TCPReassembler.read`).
-    @inline(__always)
-    mutating func visit<R>(_ body: (inout FlowState) -> R) -> R { body(&self) }
+    /// What a free slot of the reassembler holds (no flow; never handed a segment).
+    static var vacant: FlowState {
+        let nowhere = Endpoint(address: .v4(0), port: 0)
+        let info = FlowInfo(id: FlowID(-1), client: nowhere, server: nowhere, firstFrame: 0, firstTimestampNanoseconds: 0, midstream: false)
+        return FlowState(key: FlowKey(nowhere, nowhere), info: info)
+    }
 
     var id: FlowID { info.id }
     /// The flow table's key for this connection (not stored: it repeats the endpoints).
     var key: FlowKey { FlowKey(info.client, info.server) }
-    var pendingBytes: Int { client.pending.storedBytes + server.pending.storedBytes }
-    var bothEnded: Bool { client.phase == .ended && server.phase == .ended }
+    var pendingBytes: Int {
+        @inline(__always) get { client.pending.storedBytes + server.pending.storedBytes }
+    }
+    var bothEnded: Bool {
+        @inline(__always) get { client.phase == .ended && server.phase == .ended }
+    }
     var summary: FlowSummary {
         FlowSummary(lastFrame: lastFrame, lastTimestampNanoseconds: lastTimestamp, packets: packets, closedBy: closedBy, resetBy: resetBy)
     }
@@ -56,7 +63,9 @@ struct FlowState {
     }
 
     /// Forces holes out (client first) until `bytes` buffered bytes are freed or none remain.
-    mutating func forceOutOfOrder(freeing bytes: Int, statistics: inout ReassemblyStatistics, emit: (StreamEvent) -> Void) {
+    /// Returns ``bothEnded`` (read here, in place: read through a copy it cost a copy of the state).
+    @discardableResult
+    mutating func forceOutOfOrder(freeing bytes: Int, statistics: inout ReassemblyStatistics, emit: (StreamEvent) -> Void) -> Bool {
         let start = pendingBytes
         while start - pendingBytes < bytes {
             if client.forceFirstHole(reason: .limit, statistics: &statistics, emit: emit) { continue }
@@ -65,13 +74,15 @@ struct FlowState {
         }
         client.endIfFinReached(emit: emit)
         server.endIfFinReached(emit: emit)
+        return bothEnded
     }
 
-    /// Handles one segment of this flow.
+    /// Handles one segment of this flow. Returns ``bothEnded``.
+    @discardableResult
     mutating func handle(
         _ segment: TCPSegment, payload: UnsafeRawBufferPointer, frame: UInt64, timestampNanoseconds: Int64,
         options: FlowLimits, statistics: inout ReassemblyStatistics, emit: (StreamEvent) -> Void
-    ) {
+    ) -> Bool {
         lastFrame = frame
         lastTimestamp = timestampNanoseconds
         packets &+= 1
@@ -89,18 +100,21 @@ struct FlowState {
         if reset {
             resetBy = resetBy ?? direction
             closedBy = closedBy ?? direction
-        } else if segment.flags.contains(.fin) {
+        } else if segment.flags.hasFIN {
             closedBy = closedBy ?? direction
         }
+        return bothEnded
     }
 
     private mutating func expireHole(
         _ direction: FlowDirection, now: Int64, frame: UInt64, options: FlowLimits,
         statistics: inout ReassemblyStatistics, emit: (StreamEvent) -> Void
     ) {
-        let half = direction == .clientToServer ? client : server
-        guard !half.pending.isEmpty else { return }
-        let (age, overflow) = now.subtractingReportingOverflow(half.holeSince)
+        // Two fields, not the whole direction: a copy of it cost a retain and release of each buffer per packet.
+        let (waiting, holeSince) = direction == .clientToServer
+            ? (!client.pending.isEmpty, client.holeSince) : (!server.pending.isEmpty, server.holeSince)
+        guard waiting else { return }
+        let (age, overflow) = now.subtractingReportingOverflow(holeSince)
         guard !overflow, age > options.outOfOrderTimeoutNanoseconds else { return }
         emit(.limitReached(.outOfOrderTimeout, flow: info.id, frame: frame))
         switch direction {
@@ -131,9 +145,9 @@ struct FlowState {
         emit: (StreamEvent) -> Void
     ) -> Bool {
         let flags = segment.flags
-        let syn = flags.contains(.syn)
-        let fin = flags.contains(.fin)
-        let rst = flags.contains(.rst)
+        let syn = flags.hasSYN
+        let fin = flags.hasFIN
+        let rst = flags.hasRST
         let seq = segment.sequenceNumber
         this.window = segment.window
         this.windowSeen = true
@@ -148,7 +162,7 @@ struct FlowState {
                 statistics.unexpectedSyns &+= 1
                 return false
             }
-            if flags.contains(.ack) && peer.phase == .unseen {
+            if flags.hasACK && peer.phase == .unseen {
                 peer.open(base: segment.acknowledgmentNumber, isnKnown: true)
             }
         } else if this.phase == .unseen {
@@ -192,7 +206,7 @@ struct FlowState {
             this.endIfFinReached(emit: emit)
         }
 
-        if flags.contains(.ack) {
+        if flags.hasACK {
             peer.acknowledge(segment.acknowledgmentNumber, statistics: &statistics, emit: emit)
             peer.endIfFinReached(emit: emit)
         }

@@ -71,13 +71,29 @@ struct HalfStream {
         init(_ window: TailWindow) { self.window = window }
     }
 
-    /// The tail window for writing: allocated on first use, copied first if a copy of this
-    /// direction still shares it (value semantics).
-    private mutating func uniqueTail() -> TailBox {
-        if isKnownUniquelyReferenced(&tailBox), let box = tailBox { return box }
-        let box = TailBox(tailBox?.window ?? TailWindow())
+    /// Makes the tail window writable: allocated on first use, copied first if a copy of
+    /// this direction still shares it (value semantics). Then written in place through
+    /// `tailBox?.window` (handing the box out cost a retain and release per delivery).
+    @inline(__always)
+    private mutating func makeTailUnique() {
+        if !isKnownUniquelyReferenced(&tailBox) {
+            tailBox = TailBox(tailBox?.window ?? TailWindow())
+        }
+    }
+
+    /// Hands this direction's tail box out for reuse by another flow (the flow is being
+    /// removed), unless a copy of this direction still shares it.
+    mutating func takeTailBox() -> TailBox? {
+        defer { tailBox = nil }
+        guard isKnownUniquelyReferenced(&tailBox) else { return nil }
+        return tailBox
+    }
+
+    /// Starts this (new) direction with a recycled box: its window is reset whole, so it
+    /// holds what a fresh one would.
+    mutating func adoptTailBox(_ box: TailBox) {
+        box.window = TailWindow()
         tailBox = box
-        return box
     }
 
     mutating func open(base: UInt32, isnKnown: Bool) {
@@ -101,7 +117,8 @@ struct HalfStream {
     ) {
         guard !bytes.isEmpty else { return }
         emit(.data(flow, direction, offset: next, bytes: bytes, segment: segment))
-        uniqueTail().window.record(bytes, at: next)
+        makeTailUnique()
+        tailBox?.window.record(bytes, at: next)
         next &+= UInt64(bytes.count)
         highest = max(highest, next)
         if inPlace {
@@ -126,7 +143,8 @@ struct HalfStream {
         }
         next = end
         highest = max(highest, next)
-        uniqueTail().window.invalidate(before: next)
+        makeTailUnique()
+        tailBox?.window.invalidate(before: next)
     }
 
     /// Releases one stored piece from `next` on (it must start at or before `next`).
@@ -146,8 +164,15 @@ struct HalfStream {
         }
     }
 
-    /// Releases the stored pieces that have become contiguous.
+    /// Releases the stored pieces that have become contiguous. Per delivered segment, and
+    /// nearly always with nothing stored: that is tested inline.
+    @inline(__always)
     mutating func releaseReady(statistics: inout ReassemblyStatistics, emit: (StreamEvent) -> Void) {
+        guard !pending.isEmpty else { return }
+        releaseStored(statistics: &statistics, emit: emit)
+    }
+
+    private mutating func releaseStored(statistics: inout ReassemblyStatistics, emit: (StreamEvent) -> Void) {
         var released = 0
         while released < pending.count {
             let piece = pending.pieces[released]
@@ -298,12 +323,20 @@ struct HalfStream {
 
     /// The peer acknowledged up to `acknowledgment`: bytes it acknowledges
     /// that the capture never showed are declared lost.
+    /// Per packet, so the common case (nothing new acknowledged) is tested inline.
+    @inline(__always)
     mutating func acknowledge(
         _ acknowledgment: UInt32, statistics: inout ReassemblyStatistics, emit: (StreamEvent) -> Void
     ) {
         guard phase == .open else { return }
         let acked = offset(of: acknowledgment)
         guard acked > Int64(bitPattern: next) else { return }
+        acknowledge(upTo: acked, statistics: &statistics, emit: emit)
+    }
+
+    private mutating func acknowledge(
+        upTo acked: Int64, statistics: inout ReassemblyStatistics, emit: (StreamEvent) -> Void
+    ) {
         if let held = probe, acked > Int64(bitPattern: held.offset) {
             deliverProbe(statistics: &statistics, emit: emit)
         }
@@ -326,8 +359,13 @@ struct HalfStream {
     }
 
     /// Ends the direction if its FIN has been reached.
+    @inline(__always)
     mutating func endIfFinReached(emit: (StreamEvent) -> Void) {
         guard phase == .open, let fin = finOffset, next >= fin else { return }
+        endAtFin(emit: emit)
+    }
+
+    private mutating func endAtFin(emit: (StreamEvent) -> Void) {
         phase = .ended
         emit(.end(flow, direction, reason: .fin, frame: finFrame, timestampNanoseconds: finTimestamp))
         self.pending.removeAll()

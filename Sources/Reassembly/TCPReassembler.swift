@@ -32,26 +32,39 @@ public struct TCPReassembler {
     /// What was seen and set aside so far.
     public private(set) var statistics = ReassemblyStatistics()
 
-    private var table: [FlowKey: Int32] = [:]
-    /// Open flows only; a closed flow leaves a small entry in `closed`.
-    private var slots: [FlowState?] = []
-    private var closed = ClosedFlows()
+    /// Open flows: their slot in `slots`.
+    private var table: FlowKeyTable<Int32>
+    /// Open flows by slot; a free slot holds ``FlowState/vacant`` (not optional: an optional
+    /// slot cost an outlined copy of the whole state per packet). A closed flow leaves a small entry in `closed`.
+    private var slots: [FlowState] = []
+    /// Per slot: whether it holds a flow, and its place in the least-recently-active list.
+    private var links: [SlotLink] = []
+    private var closed: ClosedFlows
     private var freeSlots: [Int32] = []
-    /// Least recently active first: an intrusive list over slot indices.
-    private var lruPrevious: [Int32] = []
-    private var lruNext: [Int32] = []
-    /// Per slot: the clock when the flow last had a packet. Non-decreasing from head to tail
-    /// with a clock (it is the latest time so far), so idle expiry can stop at the first live flow.
-    private var lruClock: [Int64] = []
+    /// Tail boxes of removed flows, handed to new ones, so that opening a flow allocates
+    /// nothing in steady state. At most ``maxSpareTailBoxes``.
+    private var spareTailBoxes: [HalfStream.TailBox] = []
     private var lruHead: Int32 = -1
     private var lruTail: Int32 = -1
     private var nextFlowIndex = 0
     private var outOfOrderBytes = 0
 
+    /// Spare tail boxes kept (~100 bytes each): enough for the flows that open while as
+    /// many close; past it a removed flow's boxes are freed.
+    static let maxSpareTailBoxes = 1024
+
     public init(options: ReassemblyOptions = ReassemblyOptions()) {
+        self.init(options: options, seed: UInt64.random(in: .min ... .max))
+    }
+
+    /// `seed` keys the flow tables' hash; ``init(options:)`` draws one at random, so a capture
+    /// cannot pick tuples that collide. Output never depends on it (iteration is sorted).
+    init(options: ReassemblyOptions, seed: UInt64) {
         self.options = options
         ports = PortSet(options.ports)
         limits = FlowLimits(options)
+        table = FlowKeyTable(seed: seed, filler: -1)
+        closed = ClosedFlows(seed: seed ^ 0x5851_F42D_4C95_7F2D)
     }
 
     /// Flows held, including closed ones kept briefly to absorb late packets.
@@ -92,14 +105,16 @@ public struct TCPReassembler {
         closed.expire(now: now, retention: options.closedFlowRetentionNanoseconds)
 
         let key = FlowKey(segment.source, segment.destination)
-        let pureSyn = segment.flags.contains(.syn) && !segment.flags.contains(.ack)
-        var found = table[key]
-        if let index = found {
-            if pureSyn && read(index, { $0.isNewConnection(segment) }) == true {
+        let flags = segment.flags
+        let pureSyn = flags.hasSYN && !flags.hasACK
+        var index: Int32 = -1
+        if let found = table[key] {
+            if pureSyn && peek(Int(found), { $0.isNewConnection(segment) }) {
                 statistics.flowsReused &+= 1
-                close(index, ending: .portReuse, emit: emit)
-                remove(index)
-                found = nil
+                close(found, ending: .portReuse, emit: emit)
+                remove(found)
+            } else {
+                index = found
             }
         } else if closed.absorb(key, at: now, retention: options.closedFlowRetentionNanoseconds) {
             guard pureSyn else {
@@ -108,22 +123,19 @@ public struct TCPReassembler {
             }
             closed.remove(key)
         }
-        let index = found ?? open(key: key, segment: segment, frame: frame, timestampNanoseconds: timestampNanoseconds, emit: emit)
+        if index < 0 {
+            index = open(key: key, segment: segment, frame: frame, timestampNanoseconds: timestampNanoseconds, emit: emit)
+        }
         touch(index, clock: now)
 
-        // Through `read`: `slots[i]?.handle(…)` moved the whole FlowState out and back (2 memcpy per packet).
-        let limits = limits
-        var statistics = statistics
-        let change = read(index) { flow in
-            let before = flow.pendingBytes
-            flow.handle(
-                segment, payload: payload, frame: frame, timestampNanoseconds: timestampNanoseconds, options: limits,
-                statistics: &statistics, emit: emit)
-            return flow.pendingBytes - before
-        }
-        self.statistics = statistics
-        outOfOrderBytes += change ?? 0
-        closeIfDone(index, emit: emit)
+        // In place: `slots` and `statistics` are distinct stored properties, so neither is copied.
+        let slot = Int(index)
+        let before = peek(slot, { $0.pendingBytes })
+        let done = slots[slot].handle(
+            segment, payload: payload, frame: frame, timestampNanoseconds: timestampNanoseconds, options: limits,
+            statistics: &statistics, emit: emit)
+        outOfOrderBytes += peek(slot, { $0.pendingBytes }) - before
+        if done { closeDone(index, emit: emit) }
         if outOfOrderBytes > options.maxOutOfOrderBytesTotal {
             enforceTotalLimit(current: index, frame: frame, emit: emit)
         }
@@ -143,20 +155,20 @@ public struct TCPReassembler {
     /// and is closed. The reassembler is empty afterwards.
     public mutating func finish(emit: (StreamEvent) -> Void) {
         var open: [(FlowID, Int32)] = []
-        for (_, index) in table {
-            if let id = read(index, { $0.id }) { open.append((id, index)) }
+        table.forEach { _, index in
+            if isLive(index) { open.append((peek(Int(index), { $0.id }), index)) }
         }
+        // Slot order depends on the hash seed; flow order does not.
         open.sort { $0.0 < $1.0 }
         for (_, index) in open {
             close(index, ending: .captureEnd, emit: emit)
         }
-        table = [:]
+        table.removeAll()
         closed.removeAll()
         slots = []
+        links = []
         freeSlots = []
-        lruPrevious = []
-        lruNext = []
-        lruClock = []
+        spareTailBoxes = []
         lruHead = -1
         lruTail = -1
         outOfOrderBytes = 0
@@ -172,8 +184,8 @@ public struct TCPReassembler {
         }
         let flags = segment.flags
         let clientIsSource: Bool
-        if flags.contains(.syn) {
-            clientIsSource = !flags.contains(.ack)
+        if flags.hasSYN {
+            clientIsSource = !flags.hasACK
         } else if ports.contains(segment.destination.port) {
             clientIsSource = true
         } else {
@@ -184,83 +196,111 @@ public struct TCPReassembler {
             client: clientIsSource ? segment.source : segment.destination,
             server: clientIsSource ? segment.destination : segment.source,
             firstFrame: frame, firstTimestampNanoseconds: timestampNanoseconds,
-            midstream: !flags.contains(.syn))
+            midstream: !flags.hasSYN)
         nextFlowIndex += 1
         statistics.flowsOpened &+= 1
         emit(.opened(info))
 
-        let flow = FlowState(key: key, info: info)
+        var flow = FlowState(key: key, info: info)
+        if let box = spareTailBoxes.popLast() { flow.client.adoptTailBox(box) }
+        if let box = spareTailBoxes.popLast() { flow.server.adoptTailBox(box) }
+        let link = SlotLink(clock: timestampNanoseconds, live: true)
         let index: Int32
         if let reused = freeSlots.popLast() {
             index = reused
             slots[Int(index)] = flow
+            links[Int(index)] = link
         } else {
             index = Int32(slots.count)
             slots.append(flow)
-            lruPrevious.append(-1)
-            lruNext.append(-1)
-            lruClock.append(timestampNanoseconds)
+            links.append(link)
         }
-        table[key] = index
-        lruClock[Int(index)] = timestampNanoseconds
+        table.insert(index, for: key)
         linkAtTail(index)
         return index
     }
 
-    /// Reads the open flow in slot `index` in place: through a mutable buffer pointer and an
-    /// in-place optional projection, so its state (~1.4 KB with buffers) is never copied.
+    /// Reads the flow in `slot` in place (an array subscript read copied the whole state,
+    /// with a retain and release of each of its buffers, per packet).
     @inline(__always)
-    private mutating func read<R>(_ index: Int32, _ body: (inout FlowState) -> R) -> R? {
-        slots.withUnsafeMutableBufferPointer { buffer in
-            guard index >= 0, Int(index) < buffer.count else { return nil }
-            return buffer[Int(index)]?.visit(body)
+    private func peek<R>(_ slot: Int, _ body: (borrowing FlowState) -> R) -> R {
+        slots.withUnsafeBufferPointer { flows in
+            precondition(slot >= 0 && slot < flows.count)
+            return body(flows[slot])
         }
+    }
+
+    @inline(__always)
+    private func isLive(_ index: Int32) -> Bool {
+        index >= 0 && Int(index) < links.count && links[Int(index)].live
     }
 
     /// Ends both directions and emits `closed`; the caller then removes the flow.
     private mutating func close(_ index: Int32, ending reason: StreamEndReason, emit: (StreamEvent) -> Void) {
-        guard let before = read(index, { $0.pendingBytes }) else { return }
-        slots[Int(index)]?.endBoth(reason: reason, statistics: &statistics, emit: emit)
+        guard isLive(index) else { return }
+        let slot = Int(index)
+        let before = peek(slot, { $0.pendingBytes })
+        slots[slot].endBoth(reason: reason, statistics: &statistics, emit: emit)
         outOfOrderBytes -= before
-        if let (id, summary) = read(index, { ($0.id, $0.summary) }) { emit(.closed(id, summary)) }
+        emit(peek(slot, { .closed($0.id, $0.summary) }))
     }
 
     /// A flow whose directions both ended is reported closed and leaves only its tuple.
-    private mutating func closeIfDone(_ index: Int32, emit: (StreamEvent) -> Void) {
-        guard let (id, summary, key) = read(index, { flow in
-            flow.bothEnded ? (flow.id, flow.summary, flow.key) : nil
-        }) ?? nil else { return }
+    private mutating func closeDone(_ index: Int32, emit: (StreamEvent) -> Void) {
+        let slot = Int(index)
+        let key = peek(slot, { $0.key })
         // The clock at its last packet (its own time unless clock-driven), as tombstones are judged by it.
-        let last = lruClock[Int(index)]
-        emit(.closed(id, summary))
+        let last = links[slot].clock
+        emit(peek(slot, { .closed($0.id, $0.summary) }))
         remove(index)
         statistics.closedFlowsDropped &+= UInt64(closed.insert(key, lastSeen: last, limit: options.maxClosedFlows))
     }
 
     private mutating func remove(_ index: Int32) {
-        guard let (key, pending) = read(index, { ($0.key, $0.pendingBytes) }) else { return }
-        outOfOrderBytes -= pending
-        table[key] = nil
+        guard isLive(index) else { return }
+        let slot = Int(index)
+        outOfOrderBytes -= peek(slot, { $0.pendingBytes })
+        table.remove(peek(slot, { $0.key }))
         unlink(index)
-        slots[Int(index)] = nil
+        links[slot].live = false
+        // Keep the tail boxes for the next flows (their windows are reset when handed out).
+        if let box = slots[slot].client.takeTailBox() { keepSpare(box) }
+        if let box = slots[slot].server.takeTailBox() { keepSpare(box) }
+        slots[slot] = FlowState.vacant
         freeSlots.append(index)
+    }
+
+    private mutating func keepSpare(_ box: HalfStream.TailBox) {
+        guard spareTailBoxes.count < Self.maxSpareTailBoxes else { return }
+        spareTailBoxes.append(box)
     }
 
     private mutating func evictOldest(frame: UInt64, emit: (StreamEvent) -> Void) {
         let index = lruHead
-        guard index >= 0, let id = read(index, { $0.id }) else { return }
+        guard isLive(index) else { return }
         statistics.flowsEvicted &+= 1
-        emit(.limitReached(.maxFlows, flow: id, frame: frame))
+        emit(.limitReached(.maxFlows, flow: peek(Int(index), { $0.id }), frame: frame))
         close(index, ending: .evicted, emit: emit)
         remove(index)
     }
 
     /// Ends flows whose last packet is older than the idle timeout, least recently active first.
+    @inline(__always)
     private mutating func expireIdle(now: Int64, emit: (StreamEvent) -> Void) {
-        while lruHead >= 0, read(lruHead, { _ in true }) == true {
-            let last = lruClock[Int(lruHead)]
-            let (age, overflow) = now.subtractingReportingOverflow(last)
-            guard !overflow, age > options.idleTimeoutNanoseconds else { return }
+        // Per packet: the least recently active flow is almost always still young.
+        guard headIsIdle(now: now) else { return }
+        expireIdleFlows(now: now, emit: emit)
+    }
+
+    @inline(__always)
+    private func headIsIdle(now: Int64) -> Bool {
+        guard isLive(lruHead) else { return false }
+        let (age, overflow) = now.subtractingReportingOverflow(links[Int(lruHead)].clock)
+        return !overflow && age > options.idleTimeoutNanoseconds
+    }
+
+    private mutating func expireIdleFlows(now: Int64, emit: (StreamEvent) -> Void) {
+        while headIsIdle(now: now) {
             let index = lruHead
             close(index, ending: .idle, emit: emit)
             remove(index)
@@ -273,47 +313,77 @@ public struct TCPReassembler {
         forceOutOfOrder(current, frame: frame, emit: emit)
         var index = lruHead
         while outOfOrderBytes > options.maxOutOfOrderBytesTotal, index >= 0 {
-            let following = lruNext[Int(index)]
+            let following = links[Int(index)].next
             if index != current { forceOutOfOrder(index, frame: frame, emit: emit) }
             index = following
         }
     }
 
     private mutating func forceOutOfOrder(_ index: Int32, frame: UInt64, emit: (StreamEvent) -> Void) {
-        guard outOfOrderBytes > options.maxOutOfOrderBytesTotal,
-            let (id, before) = read(index, { ($0.id, $0.pendingBytes) }), before > 0
-        else {
-            return
-        }
-        emit(.limitReached(.outOfOrderBytesTotal, flow: id, frame: frame))
-        slots[Int(index)]?.forceOutOfOrder(
+        guard outOfOrderBytes > options.maxOutOfOrderBytesTotal, isLive(index) else { return }
+        let slot = Int(index)
+        let before = peek(slot, { $0.pendingBytes })
+        guard before > 0 else { return }
+        emit(.limitReached(.outOfOrderBytesTotal, flow: peek(slot, { $0.id }), frame: frame))
+        let done = slots[slot].forceOutOfOrder(
             freeing: outOfOrderBytes - options.maxOutOfOrderBytesTotal, statistics: &statistics, emit: emit)
-        outOfOrderBytes += (slots[Int(index)]?.pendingBytes ?? 0) - before
-        closeIfDone(index, emit: emit)
+        outOfOrderBytes += peek(slot, { $0.pendingBytes }) - before
+        if done { closeDone(index, emit: emit) }
     }
 
     // MARK: - Least-recently-active list
 
+    @inline(__always)
     private mutating func linkAtTail(_ index: Int32) {
-        lruPrevious[Int(index)] = lruTail
-        lruNext[Int(index)] = -1
-        if lruTail >= 0 { lruNext[Int(lruTail)] = index } else { lruHead = index }
+        links[Int(index)].previous = lruTail
+        links[Int(index)].next = -1
+        if lruTail >= 0 { links[Int(lruTail)].next = index } else { lruHead = index }
         lruTail = index
     }
 
+    @inline(__always)
     private mutating func unlink(_ index: Int32) {
-        let previous = lruPrevious[Int(index)]
-        let next = lruNext[Int(index)]
-        if previous >= 0 { lruNext[Int(previous)] = next } else { lruHead = next }
-        if next >= 0 { lruPrevious[Int(next)] = previous } else { lruTail = previous }
-        lruPrevious[Int(index)] = -1
-        lruNext[Int(index)] = -1
+        let previous = links[Int(index)].previous
+        let next = links[Int(index)].next
+        if previous >= 0 { links[Int(previous)].next = next } else { lruHead = next }
+        if next >= 0 { links[Int(next)].previous = previous } else { lruTail = previous }
+        links[Int(index)].previous = -1
+        links[Int(index)].next = -1
     }
 
+    /// Records a packet of the flow in slot `index`: its clock, and it becomes the most
+    /// recently active. Per packet, so through one buffer access (each array write checked
+    /// uniqueness on its own).
+    @inline(__always)
     private mutating func touch(_ index: Int32, clock: Int64) {
-        lruClock[Int(index)] = clock
-        guard lruTail != index else { return }
-        unlink(index)
-        linkAtTail(index)
+        Self.moveToTail(index, clock: clock, links: &links, head: &lruHead, tail: &lruTail)
     }
+
+    private static func moveToTail(_ index: Int32, clock: Int64, links: inout [SlotLink], head: inout Int32, tail: inout Int32) {
+        links.withUnsafeMutableBufferPointer { links in
+            let slot = Int(index)
+            precondition(slot >= 0 && slot < links.count)
+            links[slot].clock = clock
+            guard tail != index else { return }
+            let previous = links[slot].previous
+            let next = links[slot].next
+            if previous >= 0 { links[Int(previous)].next = next } else { head = next }
+            if next >= 0 { links[Int(next)].previous = previous } else { tail = previous }
+            links[slot].previous = tail
+            links[slot].next = -1
+            if tail >= 0 { links[Int(tail)].next = index } else { head = index }
+            tail = index
+        }
+    }
+}
+
+/// One slot's bookkeeping besides its flow state: whether it holds a flow, and its place in
+/// the least-recently-active list (an intrusive list over slot indices).
+private struct SlotLink {
+    var previous: Int32 = -1
+    var next: Int32 = -1
+    /// The clock when the flow last had a packet. Non-decreasing from head to tail with a
+    /// clock (it is the latest time so far), so idle expiry can stop at the first live flow.
+    var clock: Int64
+    var live: Bool
 }

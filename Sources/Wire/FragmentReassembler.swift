@@ -130,8 +130,14 @@ struct FragmentReassembler {
     }
 
     /// Discards datagrams whose first fragment is older than the timeout at capture time `now`.
+    @inline(__always)
     mutating func expire(now: Int64, statistics: inout DecodeStatistics) {
-        guard !slotByKey.isEmpty, now >= nextDeadline else { return }
+        // Per frame: almost always no fragment is due (the deadline is `max` when none is held).
+        guard now >= nextDeadline, !slotByKey.isEmpty else { return }
+        expireDue(now: now, statistics: &statistics)
+    }
+
+    private mutating func expireDue(now: Int64, statistics: inout DecodeStatistics) {
         var earliest = Int64.max
         for index in slots.indices where slots[index].inUse {
             let deadline = deadline(of: slots[index])

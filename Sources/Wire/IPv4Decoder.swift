@@ -23,7 +23,9 @@ enum IPv4Decoder {
     static let minimumHeaderLength = 20
 
     /// Parses the header at `offset`; the header checksum is deliberately not checked
-    /// (checksum offload leaves captures with wrong ones).
+    /// (checksum offload leaves captures with wrong ones). Inlined into its one caller, so
+    /// the `Result` is never built in memory.
+    @inline(__always)
     static func parse(_ frame: UnsafeRawBufferPointer, offset: Int, wireLength: Int) -> Result<IPv4Header, WireError> {
         let available = frame.count - offset
         guard available >= minimumHeaderLength else { return .failure(WireError(layer: .ipv4, offset: offset, reason: .truncated)) }

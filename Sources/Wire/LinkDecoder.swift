@@ -19,6 +19,8 @@ enum LinkDecoder {
     /// ARPHRD_NETLINK: SLL frames of netlink messages, never IP.
     static let arphrdNetlink: UInt16 = 824
 
+    /// Inlined into its one caller, so the outcome is never built in memory.
+    @inline(__always)
     static func decode(_ frame: UnsafeRawBufferPointer, linkType: LinkType, maxVLANTags: Int) -> LinkOutcome {
         switch linkType {
         case .ethernet:

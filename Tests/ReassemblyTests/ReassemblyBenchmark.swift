@@ -81,17 +81,7 @@ struct ReassemblyBenchmark {
     /// two windows of different lengths so a one-off is told from a per-packet cost.
     @Test func inOrderAllocations() throws {
         guard let calls = AllocationCounter.reader() else {
-            guard !Self.isChild else {
-                Issue.record("counter library preloaded but its symbol is missing")
-                return
-            }
-            let library = try #require(AllocationCounter.build())
-            let child = AllocationCounter.runSelfPreloaded(library: library)
-            try? FileManager.default.removeItem(atPath: (library as NSString).deletingLastPathComponent)
-            let lines = child.output.split(separator: "\n").filter { $0.hasPrefix("reassembly") }
-            for line in lines { print(line) }
-            #expect(child.code == 0, "preloaded re-run failed: \(child.output.suffix(2000))")
-            #expect(!lines.isEmpty, "preloaded re-run printed no figure: \(child.output.suffix(2000))")
+            try Self.countInPreloadedChild()
             return
         }
         var reassembler = TCPReassembler()
@@ -116,6 +106,85 @@ struct ReassemblyBenchmark {
         let controlAllocations = calls() &- beforeControl
         print("reassembly allocation counter control: \(controlAllocations) calls for one NSMutableData(length: 4096) of \(control?.length ?? 0) bytes")
         #expect(controlAllocations > 0)
+    }
+
+    /// Without the counter preloaded: re-runs this test binary with it (the counting tests
+    /// run there and print their figures), and checks the re-run passed.
+    static func countInPreloadedChild() throws {
+        guard !isChild else {
+            Issue.record("counter library preloaded but its symbol is missing")
+            return
+        }
+        let library = try #require(AllocationCounter.build())
+        let child = AllocationCounter.runSelfPreloaded(library: library)
+        try? FileManager.default.removeItem(atPath: (library as NSString).deletingLastPathComponent)
+        let lines = child.output.split(separator: "\n").filter { $0.hasPrefix("reassembly") }
+        for line in lines { print(line) }
+        #expect(child.code == 0, "preloaded re-run failed: \(child.output.suffix(2000))")
+        #expect(!lines.isEmpty, "preloaded re-run printed no figure: \(child.output.suffix(2000))")
+    }
+
+    /// One short connection: handshake, a request and a reply, FINs both ways, a last ACK
+    /// (absorbed by the closed tuple). 8 packets, 10 ms apart.
+    static func shortConnection(
+        _ reassembler: inout TCPReassembler, client: Endpoint, payload: UnsafeRawBufferPointer, frame: inout UInt64,
+        events: inout Int
+    ) {
+        let empty = UnsafeRawBufferPointer(start: nil, count: 0)
+        let request = UnsafeRawBufferPointer(rebasing: payload[0..<100])
+        let reply = UnsafeRawBufferPointer(rebasing: payload[0..<50])
+        func send(_ fromClient: Bool, _ seq: UInt32, _ ack: UInt32, _ flags: TCPFlags, _ payload: UnsafeRawBufferPointer) {
+            let segment = TCPSegment(
+                source: fromClient ? client : server, destination: fromClient ? server : client, sequenceNumber: seq,
+                acknowledgmentNumber: ack, flags: flags, window: 65535, payloadLength: payload.count)
+            reassembler.process(segment, payload: payload, frame: frame, timestampNanoseconds: Int64(frame) * 10_000_000) { _ in events += 1 }
+            frame += 1
+        }
+        send(true, 1000, 0, synFlags, empty)
+        send(false, 5000, 1001, synAckFlags, empty)
+        send(true, 1001, 5001, ackFlags, empty)
+        send(true, 1001, 5001, dataFlags, request)
+        send(false, 5001, 1101, dataFlags, reply)
+        send(true, 1101, 5051, finFlags, empty)
+        send(false, 5051, 1102, finFlags, empty)
+        send(true, 1102, 5052, ackFlags, empty)
+    }
+
+    static let synFlags: TCPFlags = [.syn]
+    static let synAckFlags: TCPFlags = [.syn, .ack]
+    static let ackFlags: TCPFlags = [.ack]
+    static let finFlags: TCPFlags = [.fin, .ack]
+
+    /// Heap allocation calls for many short connections once the reassembler is warm (its
+    /// tables grown, closed tuples expiring as fast as they come, tail boxes recycled):
+    /// opening, following and closing a connection allocates nothing.
+    @Test func connectionChurnAllocations() throws {
+        guard let calls = AllocationCounter.reader() else {
+            try Self.countInPreloadedChild()
+            return
+        }
+        var reassembler = TCPReassembler()
+        var frame: UInt64 = 1
+        var events = 0
+        func connections(_ range: Range<Int>) {
+            Self.segmentPayload.withUnsafeBytes { payload in
+                for n in range {
+                    let client = Endpoint(address: .v4(0xC000_0200 | UInt32((n >> 16) & 0xFF)), port: UInt16(truncatingIfNeeded: n))
+                    Self.shortConnection(&reassembler, client: client, payload: payload, frame: &frame, events: &events)
+                }
+            }
+        }
+        // Warm-up: 5,000 connections = 400 s of capture time, past the 60 s closed-tuple retention.
+        connections(0..<5_000)
+        let start = calls()
+        connections(5_000..<25_000)
+        let allocations = calls() &- start
+        print("reassembly connection churn: \(allocations) allocation calls in 20000 connections (160000 packets) = \(Double(allocations) / 20_000) per connection (preloaded counter)")
+        #expect(allocations == 0)
+        #expect(reassembler.statistics.flowsOpened == 25_000)
+        #expect(reassembler.statistics.packetsAfterClose == 25_000)
+        // opened, a data event each way, an end each way, closed.
+        #expect(events == 25_000 * 6)
     }
 
     @Test(.enabled(if: !isChild)) func inOrderPathCost() {
