@@ -131,31 +131,39 @@ struct MessageScanner {
     }
 
     /// End of the plain run from `start`: the index of the first `\r` or `\n` that is not the
-    /// start of `\r\n` plus an ordinary byte (see `isOrdinary`), or `bytes.count`. Blocks of 16
-    /// bytes from the current position: one SIMD compare skips a block without a line break;
-    /// in the others the first break is found from the compare's lanes and, when it begins a
-    /// plain line end, the next block starts just after that. A line costs about one block
-    /// per 16 bytes and one check, with no per-bit bookkeeping.
-    @inline(__always)
+    /// start of `\r\n` plus an ordinary byte (see `isOrdinary`), or `bytes.count`. From the
+    /// current position, SIMD compares skip 32 (then 16) bytes without a line break; otherwise
+    /// the first break is taken from the compare's lanes and, when it begins a plain line end,
+    /// the search goes on just after that. A line costs about one compare per 32 bytes and one
+    /// check, with no per-bit bookkeeping.
+    @inline(never)  // its own function: the block loop keeps its constants and bounds in registers
     private static func plainRun(in bytes: UnsafeRawBufferPointer, from start: Int) -> Int {
         let n = bytes.count
         var j = start
-        if let base = bytes.baseAddress, n >= 16 {
-            // `j` stays in 0...n, so the index arithmetic below cannot overflow.
-            let lastBlock = n &- 16
-            while j <= lastBlock {
-                let lanes = unsafeBitCast(
-                    breakMask(base.loadUnaligned(fromByteOffset: j, as: SIMD16<UInt8>.self)), to: SIMD2<UInt64>.self)
-                // Lane k is byte k of the block: bits 8k...8k+7 of the little-endian halves.
-                let low = UInt64(littleEndian: lanes[0])
-                let high = UInt64(littleEndian: lanes[1])
-                if low | high == 0 {
+        // Blocks end 2 bytes before the chunk's end, so a line end found in one is checked in
+        // place. `j` stays in 0...n: the index arithmetic cannot overflow.
+        if let base = bytes.baseAddress, n >= 18 {
+            while j <= n &- 34 {
+                let first = LineBreakSearch.lanes(base + j)
+                let second = LineBreakSearch.lanes(base + j + 16)
+                if first.low | first.high | second.low | second.high == 0 {
+                    j &+= 32
+                    continue
+                }
+                let p =
+                    j &+ (first.low | first.high != 0
+                        ? LineBreakSearch.lane(first) : 16 &+ LineBreakSearch.lane(second))
+                guard isPlainLineEnd(base, at: p) else { return p }
+                j = p &+ 3
+            }
+            while j <= n &- 18 {
+                let lanes = LineBreakSearch.lanes(base + j)
+                if lanes.low | lanes.high == 0 {
                     j &+= 16
                     continue
                 }
-                let bit = low != 0 ? low.trailingZeroBitCount : 64 &+ high.trailingZeroBitCount
-                let p = j &+ (bit &>> 3)
-                guard isPlainLineEnd(bytes, at: p) else { return p }
+                let p = j &+ LineBreakSearch.lane(lanes)
+                guard isPlainLineEnd(base, at: p) else { return p }
                 j = p &+ 3
             }
         }
@@ -163,27 +171,20 @@ struct MessageScanner {
         while j < n {
             let b = bytes[j]
             if b == cr || b == lf {
-                guard isPlainLineEnd(bytes, at: j) else { return j }
-                j += 3
+                guard j &+ 2 < n, let base = bytes.baseAddress, isPlainLineEnd(base, at: j) else { return j }
+                j &+= 3
             } else {
-                j += 1
+                j &+= 1
             }
         }
         return n
     }
 
-    /// Lanes of `v` that hold `\r` or `\n`.
+    /// `p[at...]` starts with `\r\n` and an ordinary byte; the caller knows all three are in the chunk.
     @inline(__always)
-    private static func breakMask(_ v: SIMD16<UInt8>) -> SIMDMask<SIMD16<Int8>> {
-        (v .== SIMD16(repeating: cr)) .| (v .== SIMD16(repeating: lf))
-    }
-
-    /// `bytes[p...]` starts with `\r\n` and an ordinary byte, all inside the chunk.
-    @inline(__always)
-    private static func isPlainLineEnd(_ bytes: UnsafeRawBufferPointer, at p: Int) -> Bool {
-        // `p` is an index into `bytes` (so `p &+ 2` cannot overflow); `\r\n` read as one word.
-        bytes.count &- p > 2 && UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: p, as: UInt16.self)) == 0x0A0D
-            && isOrdinary(bytes[p &+ 2])
+    private static func isPlainLineEnd(_ p: UnsafeRawPointer, at i: Int) -> Bool {
+        UInt16(littleEndian: p.loadUnaligned(fromByteOffset: i, as: UInt16.self)) == 0x0A0D
+            && isOrdinary(p.load(fromByteOffset: i &+ 2, as: UInt8.self))
     }
 
     // MARK: - Strict machine
