@@ -1,8 +1,8 @@
 import SMTP
 import Testing
 
-/// Seeded random message bodies rich in `\r`, `\n`, `.` and NUL, in lines of every length
-/// around the scanner's 16-byte blocks, checked two ways: the end of data, size and
+/// Seeded random message bodies rich in `\r`, `\n`, `.`, NUL and other control bytes, in
+/// lines of every length around the scanner's blocks, checked two ways: the end of data, size and
 /// fingerprint against an independent byte-at-a-time reading of RFC 5321 (§4.1.1.4, §4.5.2),
 /// and every event (near misses included) against the same bytes fed one at a time, where
 /// the scanner's block path never sees a line break, and at random chunkings.
@@ -12,6 +12,8 @@ import Testing
     static let specials: [[UInt8]] = [
         [0x0D], [0x0A], [0x2E], [0x00], [0x0D, 0x0A], [0x0D, 0x0A, 0x2E], [0x2E, 0x2E], [0x0A, 0x2E, 0x0A],
         [0x0D, 0x2E, 0x0D], [0x0D, 0x0A, 0x00, 0x2E], [0x0D, 0x0A, 0x0D, 0x0A], [0x0D, 0x0D, 0x0A], [0x80, 0xFF],
+        // Control bytes next to `\r` and `\n` in value (the block compare looks at 0x08...0x0F).
+        [0x09], [0x0B], [0x0C], [0x08, 0x0E, 0x0F], [0x0D, 0x0A, 0x09], [0x09, 0x0D, 0x0A],
     ]
 
     /// A body of lines of 0–90 bytes (CRLF-ended, some dot-stuffed) with specials dropped in.
