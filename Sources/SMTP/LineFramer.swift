@@ -142,7 +142,15 @@ enum LineBreakSearch {
     /// Index in the block of its first line-break byte; `lanes` must have one.
     @inline(__always)
     static func lane(_ lanes: (low: UInt64, high: UInt64)) -> Int {
-        (lanes.low != 0 ? lanes.low.trailingZeroBitCount : 64 &+ lanes.high.trailingZeroBitCount) &>> 3
+        firstBit(lanes) &>> 3
+    }
+
+    /// The lowest set bit of the 128 bits `high:low`, or 128. Without branches: where the break
+    /// falls in a block is random, and a mispredicted branch costs more than these few steps.
+    @inline(__always)
+    static func firstBit(_ lanes: (low: UInt64, high: UInt64)) -> Int {
+        let low = lanes.low.trailingZeroBitCount  // 64 when `low` is 0
+        return low &+ (lanes.high.trailingZeroBitCount & (0 &- (low &>> 6)))
     }
 
     /// Index of the first `\r` or `\n` in `bytes[start...]`, or `bytes.count`.

@@ -150,9 +150,9 @@ struct MessageScanner {
                     j &+= 32
                     continue
                 }
-                let p =
-                    j &+ (first.low | first.high != 0
-                        ? LineBreakSearch.lane(first) : 16 &+ LineBreakSearch.lane(second))
+                // Bit of the first candidate in the 256 lanes' bits, without branches (see `firstBit`).
+                let bit = LineBreakSearch.firstBit(first)
+                let p = j &+ (bit &+ (LineBreakSearch.firstBit(second) & (0 &- (bit &>> 7)))) &>> 3
                 guard isPlainLineEnd(base, at: p) else {
                     if isBreak(base, at: p) { return p }
                     j = p &+ 1
