@@ -132,10 +132,10 @@ struct MessageScanner {
 
     /// End of the plain run from `start`: the index of the first `\r` or `\n` that is not the
     /// start of `\r\n` plus an ordinary byte (see `isOrdinary`), or `bytes.count`. From the
-    /// current position, SIMD compares skip 32 (then 16) bytes without a line break; otherwise
-    /// the first break is taken from the compare's lanes and, when it begins a plain line end,
-    /// the search goes on just after that. A line costs about one compare per 32 bytes and one
-    /// check, with no per-bit bookkeeping.
+    /// current position, SIMD compares skip 32 (then 16) bytes without a line break (see
+    /// `candidateLanes`); otherwise the first break is taken from the compare's lanes and, when it
+    /// begins a plain line end, the search goes on just after that. A line costs about one compare
+    /// per 32 bytes and one check, with no per-bit bookkeeping.
     @inline(never)  // its own function: the block loop keeps its constants and bounds in registers
     private static func plainRun(in bytes: UnsafeRawBufferPointer, from start: Int) -> Int {
         let n = bytes.count
@@ -150,7 +150,8 @@ struct MessageScanner {
                     j &+= 32
                     continue
                 }
-                // Bit of the first candidate in the 256 lanes' bits, without branches (see `firstBit`).
+                // The first candidate of the 32 lanes, without branches (see `firstBit`): the
+                // first block's bit if it has one (< 128), else 128 + the second block's.
                 let bit = LineBreakSearch.firstBit(first)
                 let p = j &+ (bit &+ (LineBreakSearch.firstBit(second) & (0 &- (bit &>> 7)))) &>> 3
                 guard isPlainLineEnd(base, at: p) else {
@@ -205,7 +206,7 @@ struct MessageScanner {
         return b == cr || b == lf
     }
 
-    /// `p[at...]` starts with `\r\n` and an ordinary byte; the caller knows all three are in the chunk.
+    /// `p[i...]` starts with `\r\n` and an ordinary byte; the caller knows all three are in the chunk.
     @inline(__always)
     private static func isPlainLineEnd(_ p: UnsafeRawPointer, at i: Int) -> Bool {
         UInt16(littleEndian: p.loadUnaligned(fromByteOffset: i, as: UInt16.self)) == 0x0A0D
