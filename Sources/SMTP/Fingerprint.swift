@@ -41,42 +41,64 @@ struct Fingerprint: Sendable {
         if fill == 31 { consumeBuffer() }
     }
 
+    /// Adds `bytes[range]` (a range inside `bytes`).
     mutating func add(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>) {
+        guard let base = bytes.baseAddress, !range.isEmpty, range.lowerBound >= 0, range.upperBound <= bytes.count
+        else { return }
+        // From here on `i` and `end` stay in `0...bytes.count`: the arithmetic cannot overflow.
         var i = range.lowerBound
         let end = range.upperBound
-        guard i < end else { return }
-        let fill = Int(total & 31)
-        total &+= UInt64(end - i)
+        let fill = Int(truncatingIfNeeded: total & 31)
+        total &+= UInt64(end &- i)
         if fill > 0 {
-            let take = min(32 - fill, end - i)
+            let take = min(32 &- fill, end &- i)
             withUnsafeMutableBytes(of: &buffer) { dst in
-                UnsafeMutableRawBufferPointer(rebasing: dst[fill..<(fill + take)])
-                    .copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[i..<(i + take)]))
+                dst.baseAddress.map { ($0 + fill).copyMemory(from: base + i, byteCount: take) }
             }
-            i += take
-            guard fill + take == 32 else { return }
+            i &+= take
+            guard fill &+ take == 32 else { return }
             consumeBuffer()
         }
-        if end - i >= 32 {
+        if end &- i >= 32 {
             var a = v1, b = v2, c = v3, d = v4
-            repeat {
-                a = Self.round(a, UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self)))
-                b = Self.round(b, UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: i + 8, as: UInt64.self)))
-                c = Self.round(c, UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: i + 16, as: UInt64.self)))
-                d = Self.round(d, UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: i + 24, as: UInt64.self)))
-                i += 32
-            } while end - i >= 32
+            var p = base + i
+            let stripes = (end &- i) &>> 5
+            // Two stripes per turn: fewer loop steps per byte, same rounds in the same order.
+            for _ in 0..<(stripes &>> 1) {
+                a = Self.round(a, Self.word(p, 0))
+                b = Self.round(b, Self.word(p, 8))
+                c = Self.round(c, Self.word(p, 16))
+                d = Self.round(d, Self.word(p, 24))
+                a = Self.round(a, Self.word(p, 32))
+                b = Self.round(b, Self.word(p, 40))
+                c = Self.round(c, Self.word(p, 48))
+                d = Self.round(d, Self.word(p, 56))
+                p += 64
+            }
+            if stripes & 1 != 0 {
+                a = Self.round(a, Self.word(p, 0))
+                b = Self.round(b, Self.word(p, 8))
+                c = Self.round(c, Self.word(p, 16))
+                d = Self.round(d, Self.word(p, 24))
+            }
             v1 = a
             v2 = b
             v3 = c
             v4 = d
+            i &+= stripes &<< 5
         }
         if i < end {
-            let rest = end - i
+            let rest = end &- i
             withUnsafeMutableBytes(of: &buffer) { dst in
-                UnsafeMutableRawBufferPointer(rebasing: dst[0..<rest]).copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[i..<end]))
+                dst.baseAddress.map { $0.copyMemory(from: base + i, byteCount: rest) }
             }
         }
+    }
+
+    /// The little-endian word at `p + offset`.
+    @inline(__always)
+    private static func word(_ p: UnsafeRawPointer, _ offset: Int) -> UInt64 {
+        UInt64(littleEndian: p.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
     }
 
     private mutating func consumeBuffer() {

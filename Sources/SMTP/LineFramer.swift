@@ -55,6 +55,13 @@ struct LineFramer {
         var i = start
         var bareCR = partialBareCR
         var prevCR = lastWasCR
+        // Up to the first `\r` or `\n` no byte is `\r`; from there on byte by byte.
+        let q = LineBreakSearch.first(in: bytes, from: start)
+        if q > start {
+            if prevCR { bareCR = true }
+            prevCR = false
+            i = q
+        }
         while i < n {
             let b = bytes[i]
             if b == 0x0A { break }
@@ -110,5 +117,60 @@ struct LineFramer {
             return body(UnsafeRawBufferPointer(rebasing: bytes[range]))
         }
         return buffer.withUnsafeBytes { body($0) }
+    }
+}
+
+/// Finds `\r` and `\n` bytes 16 at a time with SIMD compares (for `LineFramer` and
+/// `MessageScanner`).
+enum LineBreakSearch {
+    private static let cr: UInt8 = 0x0D
+    private static let lf: UInt8 = 0x0A
+
+    /// The 16 bytes at `p` as lanes: byte k of the block is byte k % 8 (little-endian) of `low`
+    /// (k < 8) or `high`, 0xFF where it is `\r` or `\n`, else 0.
+    @inline(__always)
+    static func lanes(_ p: UnsafeRawPointer) -> (low: UInt64, high: UInt64) {
+        // Spelled with concrete types so that `.==` is the stdlib's vector compare, not its
+        // generic lane-by-lane loop.
+        let v = p.loadUnaligned(as: SIMD16<UInt8>.self)
+        let isCR: SIMDMask<SIMD16<Int8>> = v .== SIMD16<UInt8>(repeating: cr)
+        let isLF: SIMDMask<SIMD16<Int8>> = v .== SIMD16<UInt8>(repeating: lf)
+        let halves = unsafeBitCast(isCR .| isLF, to: SIMD2<UInt64>.self)
+        return (UInt64(littleEndian: halves[0]), UInt64(littleEndian: halves[1]))
+    }
+
+    /// Index in the block of its first line-break byte; `lanes` must have one.
+    @inline(__always)
+    static func lane(_ lanes: (low: UInt64, high: UInt64)) -> Int {
+        firstBit(lanes) &>> 3
+    }
+
+    /// The lowest set bit of the 128 bits `high:low`, or 128. Without branches: where the break
+    /// falls in a block is random, and a mispredicted branch costs more than these few steps.
+    @inline(__always)
+    static func firstBit(_ lanes: (low: UInt64, high: UInt64)) -> Int {
+        let low = lanes.low.trailingZeroBitCount  // 64 when `low` is 0
+        return low &+ (lanes.high.trailingZeroBitCount & (0 &- (low &>> 6)))
+    }
+
+    /// Index of the first `\r` or `\n` in `bytes[start...]`, or `bytes.count`.
+    @inline(__always)
+    static func first(in bytes: UnsafeRawBufferPointer, from start: Int) -> Int {
+        let n = bytes.count
+        var j = start
+        // `j` stays in 0...n: the index arithmetic cannot overflow.
+        if let base = bytes.baseAddress, n >= 16 {
+            while j <= n &- 16 {
+                let lanes = lanes(base + j)
+                if lanes.low | lanes.high != 0 { return j &+ lane(lanes) }
+                j &+= 16
+            }
+        }
+        while j < n {
+            let b = bytes[j]
+            if b == cr || b == lf { return j }
+            j &+= 1
+        }
+        return n
     }
 }

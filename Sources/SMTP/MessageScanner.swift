@@ -35,8 +35,7 @@ struct MessageScanner {
 
     /// Content read before each of the last few `\r`/`\n` bytes, to know the message as it was
     /// just before a near miss began (its prefix starts at one of them).
-    private var breaks: [(offset: UInt64, size: UInt64, digest: Fingerprint)] = []
-    private var breakNext = 0
+    private var breaks = BreakRing()
 
     /// First near miss of the message, with size and fingerprint of the content before it.
     private(set) var firstNearMiss: (terminator: TerminatorInfo, size: UInt64, fingerprint: String)?
@@ -53,15 +52,11 @@ struct MessageScanner {
         near = afterCRLF ? .crlf : .lf
     }
 
-    /// Starts a new message as `init(afterCRLF:)` would, keeping the break ring's storage
-    /// (allocated once per connection instead of per message). The header block's is not
+    /// Starts a new message as `init(afterCRLF:)` would. The header block's storage is not
     /// kept: up to 8 KiB per open connection (+1.3 MiB peak RSS on the 1 GiB capture) for one
     /// allocation per message.
     mutating func reset(afterCRLF: Bool) {
-        let ring = breaks
         self = MessageScanner(afterCRLF: afterCRLF)
-        breaks = ring
-        breaks.removeAll(keepingCapacity: true)
     }
 
     var fingerprint: String { digest.hex }
@@ -136,96 +131,86 @@ struct MessageScanner {
     }
 
     /// End of the plain run from `start`: the index of the first `\r` or `\n` that is not the
-    /// start of `\r\n` plus an ordinary byte (see `isOrdinary`), or `bytes.count`. One loop over
-    /// the chunk, 32 bytes per step (16 at the end): SIMD compares skip blocks without a line
-    /// break, and give a bit per line-break byte in the others, whose line ends are then checked
-    /// from the bits; so a body of plain lines is read in one call, each byte loaded once.
-    @inline(__always)
+    /// start of `\r\n` plus an ordinary byte (see `isOrdinary`), or `bytes.count`. From the
+    /// current position, SIMD compares skip 32 (then 16) bytes without a line break (see
+    /// `candidateLanes`); otherwise the first break is taken from the compare's lanes and, when it
+    /// begins a plain line end, the search goes on just after that. A line costs about one compare
+    /// per 32 bytes and one check, with no per-bit bookkeeping.
+    @inline(never)  // its own function: the block loop keeps its constants and bounds in registers
     private static func plainRun(in bytes: UnsafeRawBufferPointer, from start: Int) -> Int {
         let n = bytes.count
         var j = start
-        if let base = bytes.baseAddress {
-            // `j` stays in 0...n, so the index arithmetic below cannot overflow.
-            var stopped = false
-            while n &- j >= 32 {
-                let m0 = breakMask(base.loadUnaligned(fromByteOffset: j, as: SIMD16<UInt8>.self))
-                let m1 = breakMask(base.loadUnaligned(fromByteOffset: j &+ 16, as: SIMD16<UInt8>.self))
-                guard isAny(m0 .| m1) else {
+        // Blocks end 2 bytes before the chunk's end, so a line end found in one is checked in
+        // place. `j` stays in 0...n: the index arithmetic cannot overflow.
+        if let base = bytes.baseAddress, n >= 18 {
+            while j <= n &- 34 {
+                let first = candidateLanes(base + j)
+                let second = candidateLanes(base + j + 16)
+                if first.low | first.high | second.low | second.high == 0 {
                     j &+= 32
                     continue
                 }
-                let bits = bitmask(m0) | bitmask(m1) << 16
-                guard let next = plainLineEnds(bytes, block: j, width: 32, bits: bits) else {
-                    stopped = true
-                    break
+                // The first candidate of the 32 lanes, without branches (see `firstBit`): the
+                // first block's bit if it has one (< 128), else 128 + the second block's.
+                let bit = LineBreakSearch.firstBit(first)
+                let p = j &+ (bit &+ (LineBreakSearch.firstBit(second) & (0 &- (bit &>> 7)))) &>> 3
+                guard isPlainLineEnd(base, at: p) else {
+                    if isBreak(base, at: p) { return p }
+                    j = p &+ 1
+                    continue
                 }
-                j = next
+                j = p &+ 3
             }
-            if !stopped && n &- j >= 16 {
-                let bits = bitmask(breakMask(base.loadUnaligned(fromByteOffset: j, as: SIMD16<UInt8>.self)))
-                if let next = plainLineEnds(bytes, block: j, width: 16, bits: bits) { j = next }
+            while j <= n &- 18 {
+                let lanes = candidateLanes(base + j)
+                if lanes.low | lanes.high == 0 {
+                    j &+= 16
+                    continue
+                }
+                let p = j &+ LineBreakSearch.lane(lanes)
+                guard isPlainLineEnd(base, at: p) else {
+                    if isBreak(base, at: p) { return p }
+                    j = p &+ 1
+                    continue
+                }
+                j = p &+ 3
             }
         }
-        // The rest (and the block whose line break ended the run) byte by byte.
+        // The rest byte by byte.
         while j < n {
             let b = bytes[j]
             if b == cr || b == lf {
-                guard isPlainLineEnd(bytes, at: j) else { return j }
-                j += 3
+                guard j &+ 2 < n, let base = bytes.baseAddress, isPlainLineEnd(base, at: j) else { return j }
+                j &+= 3
             } else {
-                j += 1
+                j &+= 1
             }
         }
         return n
     }
 
-    /// Lanes of `v` that hold `\r` or `\n`.
+    /// `LineBreakSearch.lanes` with one compare instead of two: lanes of the bytes 0x08...0x0F
+    /// at `p`, that is `\r`, `\n` and six control bytes rare in mail (tab among them), which
+    /// the caller tells apart from line breaks when it meets one.
     @inline(__always)
-    private static func breakMask(_ v: SIMD16<UInt8>) -> SIMDMask<SIMD16<Int8>> {
-        (v .== SIMD16(repeating: cr)) .| (v .== SIMD16(repeating: lf))
-    }
-
-    /// Whether a lane of `mask` is set (`any` goes through a generic reduction, not inlined).
-    @inline(__always)
-    private static func isAny(_ mask: SIMDMask<SIMD16<Int8>>) -> Bool {
+    private static func candidateLanes(_ p: UnsafeRawPointer) -> (low: UInt64, high: UInt64) {
+        let v = p.loadUnaligned(as: SIMD16<UInt8>.self)
+        let mask: SIMDMask<SIMD16<Int8>> = v | SIMD16<UInt8>(repeating: 0x07) .== SIMD16<UInt8>(repeating: 0x0F)
         let halves = unsafeBitCast(mask, to: SIMD2<UInt64>.self)
-        return halves[0] | halves[1] != 0
+        return (UInt64(littleEndian: halves[0]), UInt64(littleEndian: halves[1]))
     }
 
-    /// One bit per lane of `mask` (lane k → bit k).
     @inline(__always)
-    private static func bitmask(_ mask: SIMDMask<SIMD16<Int8>>) -> UInt64 {
-        let marks = SIMD16<UInt8>(repeating: 0).replacing(with: 0x80, where: mask)
-        let halves = unsafeBitCast(marks, to: SIMD2<UInt64>.self)
-        // A multiply gathers the top bit of each byte into the top byte (byte k → bit 56 + k).
-        let low = (UInt64(littleEndian: halves[0]) &* 0x0002_0408_1020_4081) >> 56
-        let high = (UInt64(littleEndian: halves[1]) &* 0x0002_0408_1020_4081) >> 56
-        return low | high << 8
+    private static func isBreak(_ p: UnsafeRawPointer, at i: Int) -> Bool {
+        let b = p.load(fromByteOffset: i, as: UInt8.self)
+        return b == cr || b == lf
     }
 
-    /// Checks the line breaks of the block of `width` bytes at `block` (`bits`: one per line-break
-    /// byte): the index to go on from when all are plain line ends, nil when one is not.
+    /// `p[i...]` starts with `\r\n` and an ordinary byte; the caller knows all three are in the chunk.
     @inline(__always)
-    private static func plainLineEnds(_ bytes: UnsafeRawBufferPointer, block: Int, width: Int, bits: UInt64) -> Int? {
-        var bits = bits
-        var next = block &+ width
-        while bits != 0 {
-            let k = bits.trailingZeroBitCount
-            let p = block &+ k
-            guard isPlainLineEnd(bytes, at: p) else { return nil }
-            // Its `\n` is the next bit and the byte after it is ordinary: go on after that.
-            next = max(next, p &+ 3)
-            bits &= ~0 &<< UInt64(k &+ 2)
-        }
-        return next
-    }
-
-    /// `bytes[p...]` starts with `\r\n` and an ordinary byte, all inside the chunk.
-    @inline(__always)
-    private static func isPlainLineEnd(_ bytes: UnsafeRawBufferPointer, at p: Int) -> Bool {
-        // `p` is an index into `bytes` (so `p &+ 2` cannot overflow); `\r\n` read as one word.
-        bytes.count &- p > 2 && UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: p, as: UInt16.self)) == 0x0A0D
-            && isOrdinary(bytes[p &+ 2])
+    private static func isPlainLineEnd(_ p: UnsafeRawPointer, at i: Int) -> Bool {
+        UInt16(littleEndian: p.loadUnaligned(fromByteOffset: i, as: UInt16.self)) == 0x0A0D
+            && isOrdinary(p.load(fromByteOffset: i &+ 2, as: UInt8.self))
     }
 
     // MARK: - Strict machine
@@ -362,20 +347,13 @@ struct MessageScanner {
             s &+= 1
             d.add(MessageScanner.cr)
         }
-        let entry = (offset, s, d)
-        if breaks.count < 4 {
-            if breaks.isEmpty { breaks.reserveCapacity(4) }  // one allocation per message, not three
-            breaks.append(entry)
-        } else {
-            breaks[breakNext] = entry
-            breakNext = (breakNext + 1) % 4
-        }
+        breaks.append(LineBreak(offset: offset, size: s, digest: d))
     }
 
     /// Notes a near miss; true when it is to be reported.
     private mutating func recordNearMiss(_ found: TerminatorInfo, options: SMTPOptions) -> Bool {
         if firstNearMiss == nil {
-            let before = breaks.first { $0.offset == found.offset }
+            let before = breaks.entry(at: found.offset)
             firstNearMiss = (found, before?.size ?? size, (before?.digest ?? digest).hex)
             afterNearMissOffset = found.offset &+ UInt64(found.length)
         }
@@ -397,5 +375,40 @@ struct MessageScanner {
         let take = min(room, range.upperBound - lower)
         if take > 0 { afterNearMiss.append(contentsOf: bytes[lower..<(lower + take)]) }
         if take < range.upperBound - lower { afterNearMissComplete = false }
+    }
+}
+
+/// The message as it was just before a `\r` or `\n` byte.
+private struct LineBreak {
+    var offset: UInt64 = 0
+    var size: UInt64 = 0
+    var digest = Fingerprint()
+}
+
+/// The last four `LineBreak`s, held inline so that a message never allocates for them.
+private struct BreakRing {
+    private var entries = (LineBreak(), LineBreak(), LineBreak(), LineBreak())
+    /// Entries written so far (at most 4 count) and the slot the next one overwrites.
+    private var count = 0
+    private var next = 0
+
+    mutating func append(_ entry: LineBreak) {
+        switch next {
+        case 0: entries.0 = entry
+        case 1: entries.1 = entry
+        case 2: entries.2 = entry
+        default: entries.3 = entry
+        }
+        next = (next &+ 1) & 3
+        count = min(count &+ 1, 4)
+    }
+
+    /// The entry of the break at `offset`, if it is one of the last four (offsets are distinct).
+    func entry(at offset: UInt64) -> LineBreak? {
+        if count > 0, entries.0.offset == offset { return entries.0 }
+        if count > 1, entries.1.offset == offset { return entries.1 }
+        if count > 2, entries.2.offset == offset { return entries.2 }
+        if count > 3, entries.3.offset == offset { return entries.3 }
+        return nil
     }
 }
