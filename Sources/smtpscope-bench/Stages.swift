@@ -132,40 +132,57 @@ private func reassemblyLoop(_ path: String, _ result: inout StageResult, _ trace
     result.counters = [("flows", flows), ("delivered_bytes", delivered), ("gaps", gaps)]
 }
 
-/// Per flow, what the truth check needs besides the SMTP session.
+/// Per flow, what the truth check needs besides the SMTP session: kept as values and made
+/// into text only at the end, so that the check adds no allocation per message to the stage.
 private struct FlowNotes {
-    var name: String
+    var client: Endpoint
+    var server: Endpoint
     /// Message-IDs of messages whose end of data was seen, waiting for their reply, by transaction.
     var waiting: [Int: String] = [:]
+}
+
+/// One message for the truth check: its flow's endpoints, Message-ID and reply code (nil: none).
+private struct SeenMessage {
+    var client: Endpoint
+    var server: Endpoint
+    var id: String
+    var code: Int?
 }
 
 private func smtpLoop(_ path: String, _ result: inout StageResult, _ tracer: AllocationCounter?) throws {
     let capture = try OfflineCapture(path: path)
     var decoder = PacketDecoder()
     var reassembler = TCPReassembler()
-    // Sessions live in an array of slots: mutating a large struct through a
-    // Dictionary subscript (`dict[key]?.feed(…)`) runs a `_modify` coroutine
-    // whose frame is heap-allocated, three mallocs per data event.
+    // Sessions and notes live in an array of slots: mutating a large struct through a
+    // Dictionary subscript (`dict[key]?.feed(…)`, `dict[key]?.waiting[…] = …`) runs a
+    // `_modify` coroutine whose frame is heap-allocated, mallocs per event.
     var slotOf: [FlowID: Int] = [:]
+    // A slot's session is reused with `reset()` for the next flow (as the analysis reuses
+    // trackers); notes are a separate array, changed while a session is being fed.
     var sessions: [SMTPSession] = []
+    var notes: [FlowNotes] = []
     var freeSlots: [Int] = []
-    var notes: [FlowID: FlowNotes] = [:]
     var commands: UInt64 = 0
     var replies: UInt64 = 0
     var endOfData: UInt64 = 0
     var incomplete: UInt64 = 0
-    var messages: [String] = []
-    func handle(_ flow: FlowID, _ event: SMTPEvent) {
+    var seen: [SeenMessage] = []
+    // As the analysis runs its sessions (it has no use for the EHLO keyword list).
+    var smtpOptions = SMTPOptions()
+    smtpOptions.reportsExtensions = false
+    func handle(_ slot: Int, _ event: SMTPEvent) {
         switch event {
         case .command: commands &+= 1
         case .reply(let reply, let context):
             replies &+= 1
-            if case .endOfData(let transaction) = context, let id = notes[flow]?.waiting.removeValue(forKey: transaction) {
-                messages.append("\(notes[flow]?.name ?? "?") \(id) \(reply.code)")
+            if case .endOfData(let transaction) = context, !notes[slot].waiting.isEmpty,
+                let id = notes[slot].waiting.removeValue(forKey: transaction)
+            {
+                seen.append(SeenMessage(client: notes[slot].client, server: notes[slot].server, id: id, code: reply.code))
             }
         case .endOfData(let summary, _):
             endOfData &+= 1
-            notes[flow]?.waiting[summary.transaction] = summary.messageID ?? "null"
+            notes[slot].waiting[summary.transaction] = summary.messageID ?? "null"
         case .messageIncomplete: incomplete &+= 1
         default: break
         }
@@ -173,31 +190,36 @@ private func smtpLoop(_ path: String, _ result: inout StageResult, _ tracer: All
     func stream(_ event: StreamEvent) {
         switch event {
         case .opened(let info):
-            if let slot = freeSlots.popLast() {
-                sessions[slot] = SMTPSession()
-                slotOf[info.id] = slot
+            let slot: Int
+            if let free = freeSlots.popLast() {
+                slot = free
+                sessions[slot].reset()
             } else {
-                slotOf[info.id] = sessions.count
-                sessions.append(SMTPSession())
+                slot = sessions.count
+                sessions.append(SMTPSession(options: smtpOptions))
+                notes.append(FlowNotes(client: info.client, server: info.server))
             }
-            notes[info.id] = FlowNotes(name: "\(info.client)>\(info.server)")
+            slotOf[info.id] = slot
+            notes[slot].client = info.client
+            notes[slot].server = info.server
         case .data(let flow, let direction, let offset, let bytes, _):
             guard let slot = slotOf[flow] else { return }
-            sessions[slot].feed(direction == .clientToServer ? .client : .server, bytes, at: offset) { handle(flow, $0) }
+            sessions[slot].feed(direction == .clientToServer ? .client : .server, bytes, at: offset) { handle(slot, $0) }
         case .gap(let flow, let direction, let offset, let length, _):
             guard let slot = slotOf[flow] else { return }
-            sessions[slot].gap(direction == .clientToServer ? .client : .server, at: offset, length: length) { handle(flow, $0) }
+            sessions[slot].gap(direction == .clientToServer ? .client : .server, at: offset, length: length) { handle(slot, $0) }
         case .end(let flow, let direction, _, _, _):
             guard let slot = slotOf[flow] else { return }
-            sessions[slot].end(direction == .clientToServer ? .client : .server) { handle(flow, $0) }
+            sessions[slot].end(direction == .clientToServer ? .client : .server) { handle(slot, $0) }
         case .closed(let flow, _):
-            if let slot = slotOf.removeValue(forKey: flow) {
-                sessions[slot] = SMTPSession()
-                freeSlots.append(slot)
+            guard let slot = slotOf.removeValue(forKey: flow) else { return }
+            if !notes[slot].waiting.isEmpty {
+                for (_, id) in notes[slot].waiting.sorted(by: { $0.key < $1.key }) {
+                    seen.append(SeenMessage(client: notes[slot].client, server: notes[slot].server, id: id, code: nil))
+                }
+                notes[slot].waiting.removeAll(keepingCapacity: true)
             }
-            if let note = notes.removeValue(forKey: flow) {
-                for (_, id) in note.waiting.sorted(by: { $0.key < $1.key }) { messages.append("\(note.name) \(id) null") }
-            }
+            freeSlots.append(slot)
         default: break
         }
     }
@@ -211,7 +233,7 @@ private func smtpLoop(_ path: String, _ result: inout StageResult, _ tracer: All
     reassembler.finish(emit: stream)
     result.packets = outcome.framesRead
     result.counters = [("commands", commands), ("replies", replies), ("end_of_data", endOfData), ("incomplete", incomplete)]
-    result.messages = messages
+    result.messages = seen.map { "\($0.client)>\($0.server) \($0.id) \($0.code.map(String.init) ?? "null")" }
 }
 
 /// The whole pipeline as `smtpscope analyze --format jsonl` runs it, JSON Lines written to a file.
