@@ -30,6 +30,8 @@ struct FindingSet {
     }
 
     private func merged(_ a: [UInt64], _ b: [UInt64]) -> [UInt64] {
-        Array(Set(a).union(b).sorted().prefix(maxFrames))
+        // The usual first report: already distinct, ascending and within the limit.
+        if a.isEmpty, b.count <= maxFrames, zip(b, b.dropFirst()).allSatisfy({ $0 < $1 }) { return b }
+        return Array(Set(a).union(b).sorted().prefix(maxFrames))
     }
 }
