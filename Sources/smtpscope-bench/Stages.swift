@@ -236,10 +236,22 @@ private func smtpLoop(_ path: String, _ result: inout StageResult, _ tracer: All
     result.messages = seen.map { "\($0.client)>\($0.server) \($0.id) \($0.code.map(String.init) ?? "null")" }
 }
 
-/// The whole pipeline as `smtpscope analyze --format jsonl` runs it, JSON Lines written to a file.
+/// The whole pipeline as `smtpscope analyze --format jsonl` runs it: each flow's JSON line
+/// written to a file as the flow closes (no record kept), then messages and the summary.
 private func analyzeRun(_ path: String, _ result: inout StageResult, output: String, _ tracer: AllocationCounter?) throws {
     let capture = try OfflineCapture(path: path)
-    let analyzer = Analyzer()
+    guard let file = fopen(output, "w") else { throw BenchError("cannot write \(output)") }
+    var lines: UInt64 = 0
+    var bytes: UInt64 = 0
+    var writer = JSONLinesEncoder.LineWriter()
+    func write(_ line: UnsafeRawBufferPointer) {
+        if let base = line.baseAddress { fwrite(base, 1, line.count, file) }
+        lines &+= 1
+        bytes &+= UInt64(line.count)
+    }
+    var options = AnalysisOptions()
+    options.retainFlowRecords = false
+    let analyzer = Analyzer(options: options, onFlow: { flow in writer.write(flow, bytesTo: write) })
     analyzer.beginCapture(name: path)
     let outcome = capture.readPackets { info, frame in
         tracer?.at(info.frameNumber)
@@ -248,15 +260,7 @@ private func analyzeRun(_ path: String, _ result: inout StageResult, output: Str
     }
     analyzer.noteRead(outcome)
     let analysis = analyzer.finish()
-    guard let file = fopen(output, "w") else { throw BenchError("cannot write \(output)") }
-    var lines: UInt64 = 0
-    var bytes: UInt64 = 0
-    for line in JSONLinesEncoder.encode(analysis) {
-        fputs(line, file)
-        fputs("\n", file)
-        lines &+= 1
-        bytes &+= UInt64(line.utf8.count + 1)
-    }
+    writer.writeEnd(messages: analysis.messages, summary: analysis.summary, bytesTo: write)
     fclose(file)
     result.packets = outcome.framesRead
     result.counters = [("jsonl_lines", lines), ("jsonl_bytes", bytes)]
