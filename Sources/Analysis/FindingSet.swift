@@ -20,9 +20,17 @@ struct FindingSet {
 
     func contains(_ code: FindingCode) -> Bool { findings.contains { $0.code == code } }
 
-    /// Findings with their final messages.
+    /// Forgets every finding, keeping the list's storage when no record shares it (a
+    /// tracker reused for another flow).
+    mutating func removeAll() {
+        findings.removeAll(keepingCapacity: true)
+    }
+
+    /// Findings with their final messages (the list itself when no message changes, so a
+    /// record shares its storage).
     var all: [Finding] {
-        findings.map { finding in
+        guard findings.contains(where: { $0.occurrences > 1 }) else { return findings }
+        return findings.map { finding in
             var finding = finding
             if finding.occurrences > 1 { finding.message += " (\(finding.occurrences) times in this flow)" }
             return finding

@@ -79,13 +79,19 @@ struct FlowTracker<Dialog: SMTPDialog> {
         self.findings = FindingSet(maxFrames: shared.maxEvidenceFrames)
         self.lastFrame = info.firstFrame
         self.lastNanoseconds = info.firstTimestampNanoseconds
+        Self.addStartFindings(info, to: &findings)
+    }
+
+    /// What a flow is found to be from its first frame.
+    private static func addStartFindings(_ info: FlowInfo, to findings: inout FindingSet) {
         if info.midstream {
             findings.add(.midstream, frames: [info.firstFrame], message: "the capture began after the connection's handshake")
         }
     }
 
     /// Starts over for another flow, as `init(info:capture:shared:)` would, keeping the
-    /// storage of the dialog, the segment ring, the transaction list and the rare state.
+    /// storage of the dialog, the segment ring, the transaction, record and finding lists, the
+    /// text store and the rare state.
     mutating func reuse(info: FlowInfo, capture: Int) {
         let dialogBox = self.dialogBox
         var ring = self.ring
@@ -93,7 +99,11 @@ struct FlowTracker<Dialog: SMTPDialog> {
         var rareBox = self.rareBox
         var texts = self.texts
         var recordList = self.recordList
+        var findings = self.findings
         self = FlowTracker(info: info, capture: capture, shared: shared)
+        findings.removeAll()
+        Self.addStartFindings(info, to: &findings)
+        self.findings = findings
         dialogBox?.dialog.reset()
         self.dialogBox = dialogBox
         ring.removeAll()
