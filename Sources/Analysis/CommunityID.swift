@@ -1,4 +1,3 @@
-import Crypto
 import SMTP
 import Wire
 
@@ -29,9 +28,10 @@ public enum CommunityID {
 
     /// Calls `body` with the SHA-1 of the flow tuple (valid only during the call).
     private static func digest<R>(_ a: Endpoint, _ b: Endpoint, proto: UInt8, seed: UInt16, _ body: (UnsafeRawBufferPointer) -> R) -> R {
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 72) { buffer in
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 92) { buffer in
             guard let base = buffer.baseAddress else { return body(UnsafeRawBufferPointer(start: nil, count: 0)) }
-            // Both addresses at fixed places, to compare them; then the input (40 bytes at most) at base + 32.
+            // Both addresses at fixed places, to compare them; then the input (40 bytes at most)
+            // at base + 32, and its SHA-1 at base + 72.
             let aCount = a.address.writeBytes(to: base)
             let bCount = b.address.writeBytes(to: base + 16)
             let order = compare(UnsafeBufferPointer(start: base, count: aCount), UnsafeBufferPointer(start: base + 16, count: bCount))
@@ -53,10 +53,9 @@ public enum CommunityID {
             put(UInt8(truncatingIfNeeded: first.port))
             put(UInt8(truncatingIfNeeded: second.port >> 8))
             put(UInt8(truncatingIfNeeded: second.port))
-            var sha = Insecure.SHA1()
-            sha.update(bufferPointer: UnsafeRawBufferPointer(start: input, count: at - input))
-            let digest = sha.finalize()
-            return digest.withUnsafeBytes { hash in body(hash) }
+            let digest = base + 72
+            SHA1.hash(UnsafeRawBufferPointer(start: input, count: at - input), into: digest)
+            return body(UnsafeRawBufferPointer(start: digest, count: 20))
         }
     }
 
