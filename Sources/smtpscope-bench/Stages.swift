@@ -137,15 +137,17 @@ private func reassemblyLoop(_ path: String, _ result: inout StageResult, _ trace
 private struct FlowNotes {
     var client: Endpoint
     var server: Endpoint
-    /// Message-IDs of messages whose end of data was seen, waiting for their reply, by transaction.
-    var waiting: [Int: String] = [:]
+    /// Message-IDs (where their bytes are in `idBytes`; nil: none) of messages whose end of
+    /// data was seen, waiting for their reply, by transaction.
+    var waiting: [Int: Range<Int>?] = [:]
 }
 
 /// One message for the truth check: its flow's endpoints, Message-ID and reply code (nil: none).
 private struct SeenMessage {
     var client: Endpoint
     var server: Endpoint
-    var id: String
+    /// Where the Message-ID's bytes are in `idBytes` (nil: none).
+    var id: Range<Int>?
     var code: Int?
 }
 
@@ -167,6 +169,7 @@ private func smtpLoop(_ path: String, _ result: inout StageResult, _ tracer: All
     var endOfData: UInt64 = 0
     var incomplete: UInt64 = 0
     var seen: [SeenMessage] = []
+    var idBytes: [UInt8] = []
     // As the analysis runs its sessions (it has no use for the EHLO keyword list).
     var smtpOptions = SMTPOptions()
     smtpOptions.reportsExtensions = false
@@ -182,7 +185,12 @@ private func smtpLoop(_ path: String, _ result: inout StageResult, _ tracer: All
             }
         case .endOfData(let summary, _):
             endOfData &+= 1
-            notes[slot].waiting[summary.transaction] = summary.messageID ?? "null"
+            let start = idBytes.count
+            let id = summary.messageIDText.map { text -> Range<Int> in
+                text.withBytes { idBytes.append(contentsOf: $0) }
+                return start..<idBytes.count
+            }
+            notes[slot].waiting[summary.transaction] = id
         case .messageIncomplete: incomplete &+= 1
         default: break
         }
@@ -233,7 +241,10 @@ private func smtpLoop(_ path: String, _ result: inout StageResult, _ tracer: All
     reassembler.finish(emit: stream)
     result.packets = outcome.framesRead
     result.counters = [("commands", commands), ("replies", replies), ("end_of_data", endOfData), ("incomplete", incomplete)]
-    result.messages = seen.map { "\($0.client)>\($0.server) \($0.id) \($0.code.map(String.init) ?? "null")" }
+    result.messages = seen.map { message in
+        let id = message.id.map { String(decoding: idBytes[$0], as: UTF8.self) } ?? "null"
+        return "\(message.client)>\(message.server) \(id) \(message.code.map(String.init) ?? "null")"
+    }
 }
 
 /// The whole pipeline as `smtpscope analyze --format jsonl` runs it: each flow's JSON line
