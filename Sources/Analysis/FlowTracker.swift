@@ -241,10 +241,7 @@ struct FlowTracker<Dialog: SMTPDialog> {
             transactions[at].terminator = geometry(of: terminator, context: context, messageStart: summary.dataOffset)
             let record = transactions[at].terminator
             if record.isSplit {
-                let positions = record.splitAfter.map(String.init).joined(separator: ",")
-                findings.add(.eodSplit, frames: record.frames,
-                             message: "end of data split after byte \(positions) across frames \(record.frames.map(String.init).joined(separator: "/"))"
-                                + (record.spreadNanoseconds.map { ", \(TimeText.duration($0)) between first and last part" } ?? ""))
+                findings.add(.eodSplit, frames: record.frames, message: Self.splitMessage(record))
             }
         case .nearMissTerminator(_, let terminator):
             let geometry = geometry(of: terminator, context: context)
@@ -609,6 +606,29 @@ struct FlowTracker<Dialog: SMTPDialog> {
     }
 
     // MARK: text rules
+
+    /// `end of data split after byte 2,3 across frames 10/11/12, 1.0 ms between first and
+    /// last part`, built in one string (numbers as small strings, appended in place).
+    static func splitMessage(_ record: TerminatorRecord) -> String {
+        var message = ""
+        message.reserveCapacity(96)
+        message += "end of data split after byte "
+        for (index, position) in record.splitAfter.enumerated() {
+            if index > 0 { message += "," }
+            message += String(position)
+        }
+        message += " across frames "
+        for (index, frame) in record.frameList.enumerated() {
+            if index > 0 { message += "/" }
+            message += String(frame)
+        }
+        if let spread = record.spreadNanoseconds {
+            message += ", "
+            message += TimeText.duration(spread)
+            message += " between first and last part"
+        }
+        return message
+    }
 
     /// The path in `FROM:<a@b> SIZE=1` → `a@b`; `<>` → empty string.
     static func path(in argument: String, after keyword: String) -> String? {
