@@ -1,4 +1,4 @@
-import Crypto
+import SMTP
 import Wire
 
 /// Community ID flow hashing, version 1 (corelight/community-id-spec), for TCP.
@@ -12,9 +12,26 @@ public enum CommunityID {
     /// Computed once per flow (as it closes); the hash input is built on the stack and the
     /// text written straight into its `String`: one allocation, the string's own.
     public static func v1(_ a: Endpoint, _ b: Endpoint, proto: UInt8 = tcp, seed: UInt16 = 0) -> String {
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 72) { buffer in
-            guard let base = buffer.baseAddress else { return "" }
-            // Both addresses at fixed places, to compare them; then the input (40 bytes at most) at base + 32.
+        digest(a, b, proto: proto, seed: seed) { hash in base64(hash, prefix: "1:") }
+    }
+
+    /// ``v1(_:_:proto:seed:)`` written into `arena` (no string of its own).
+    public static func v1(_ a: Endpoint, _ b: Endpoint, into arena: inout TextArena) -> SMTPText {
+        digest(a, b, proto: tcp, seed: 0) { hash in
+            let prefix: StaticString = "1:"
+            return arena.text(count: base64Length(hash.count, prefix: prefix)) { out in
+                guard let base = out.baseAddress else { return 0 }
+                return writeBase64(hash, prefix: prefix, to: base.assumingMemoryBound(to: UInt8.self))
+            }
+        }
+    }
+
+    /// Calls `body` with the SHA-1 of the flow tuple (valid only during the call).
+    private static func digest<R>(_ a: Endpoint, _ b: Endpoint, proto: UInt8, seed: UInt16, _ body: (UnsafeRawBufferPointer) -> R) -> R {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 92) { buffer in
+            guard let base = buffer.baseAddress else { return body(UnsafeRawBufferPointer(start: nil, count: 0)) }
+            // Both addresses at fixed places, to compare them; then the input (40 bytes at most)
+            // at base + 32, and its SHA-1 at base + 72.
             let aCount = a.address.writeBytes(to: base)
             let bCount = b.address.writeBytes(to: base + 16)
             let order = compare(UnsafeBufferPointer(start: base, count: aCount), UnsafeBufferPointer(start: base + 16, count: bCount))
@@ -36,10 +53,9 @@ public enum CommunityID {
             put(UInt8(truncatingIfNeeded: first.port))
             put(UInt8(truncatingIfNeeded: second.port >> 8))
             put(UInt8(truncatingIfNeeded: second.port))
-            var sha = Insecure.SHA1()
-            sha.update(bufferPointer: UnsafeRawBufferPointer(start: input, count: at - input))
-            let digest = sha.finalize()
-            return digest.withUnsafeBytes { hash in base64(hash, prefix: "1:") }
+            let digest = base + 72
+            SHA1.hash(UnsafeRawBufferPointer(start: input, count: at - input), into: digest)
+            return body(UnsafeRawBufferPointer(start: digest, count: 20))
         }
     }
 
@@ -51,30 +67,39 @@ public enum CommunityID {
 
     /// `prefix`, then standard base64 with `=` padding (RFC 4648 §4), built as one string.
     static func base64(_ bytes: UnsafeRawBufferPointer, prefix: StaticString = "") -> String {
+        String(unsafeUninitializedCapacity: base64Length(bytes.count, prefix: prefix)) { out in
+            guard let base = out.baseAddress else { return 0 }
+            return writeBase64(bytes, prefix: prefix, to: base)
+        }
+    }
+
+    private static func base64Length(_ count: Int, prefix: StaticString) -> Int {
+        prefix.utf8CodeUnitCount + (count + 2) / 3 * 4
+    }
+
+    /// Writes ``base64(_:prefix:)``'s text at `out` (`base64Length` bytes); returns the count.
+    private static func writeBase64(_ bytes: UnsafeRawBufferPointer, prefix: StaticString, to out: UnsafeMutablePointer<UInt8>) -> Int {
         let alphabet: StaticString = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
         let symbols = alphabet.utf8Start
-        let length = prefix.utf8CodeUnitCount + (bytes.count + 2) / 3 * 4
-        return String(unsafeUninitializedCapacity: length) { out in
-            var read = 0
-            var written = 0
-            for index in 0..<prefix.utf8CodeUnitCount {
-                out[written] = prefix.utf8Start[index]
-                written += 1
-            }
-            while read < bytes.count {
-                let remaining = bytes.count - read
-                let b0 = UInt32(bytes[read])
-                let b1 = remaining > 1 ? UInt32(bytes[read + 1]) : 0
-                let b2 = remaining > 2 ? UInt32(bytes[read + 2]) : 0
-                let group = b0 << 16 | b1 << 8 | b2
-                out[written] = symbols[Int(group >> 18 & 63)]
-                out[written + 1] = symbols[Int(group >> 12 & 63)]
-                out[written + 2] = remaining > 1 ? symbols[Int(group >> 6 & 63)] : UInt8(ascii: "=")
-                out[written + 3] = remaining > 2 ? symbols[Int(group & 63)] : UInt8(ascii: "=")
-                read += 3
-                written += 4
-            }
-            return written
+        var read = 0
+        var written = 0
+        for index in 0..<prefix.utf8CodeUnitCount {
+            out[written] = prefix.utf8Start[index]
+            written += 1
         }
+        while read < bytes.count {
+            let remaining = bytes.count - read
+            let b0 = UInt32(bytes[read])
+            let b1 = remaining > 1 ? UInt32(bytes[read + 1]) : 0
+            let b2 = remaining > 2 ? UInt32(bytes[read + 2]) : 0
+            let group = b0 << 16 | b1 << 8 | b2
+            out[written] = symbols[Int(group >> 18 & 63)]
+            out[written + 1] = symbols[Int(group >> 12 & 63)]
+            out[written + 2] = remaining > 1 ? symbols[Int(group >> 6 & 63)] : UInt8(ascii: "=")
+            out[written + 3] = remaining > 2 ? symbols[Int(group & 63)] : UInt8(ascii: "=")
+            read += 3
+            written += 4
+        }
+        return written
     }
 }

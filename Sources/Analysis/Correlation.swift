@@ -100,7 +100,33 @@ public enum Correlator {
     }
 
     static func identity(of record: TransactionRecord) -> String? {
-        identity(messageID: record.messageID, fingerprint: record.fingerprint, mailFrom: record.mailFrom, rcptTo: record.rcptTo)
+        var text = ""
+        return identity(of: record, reusing: &text)
+    }
+
+    /// ``identity(of:)``, the usual `"id:" + messageID` of ASCII text written into `text`
+    /// (emptied first; its storage reused when nothing else holds it) and returned.
+    static func identity(of record: TransactionRecord, reusing text: inout String) -> String? {
+        if let id = record.messageIDText {
+            let fast = id.withBytes { raw -> Bool in
+                let utf8 = UnsafeBufferPointer(start: raw.baseAddress?.assumingMemoryBound(to: UInt8.self), count: raw.count)
+                guard !utf8.isEmpty, JSONByteWriter.isASCII(utf8) else { return false }
+                text.removeAll(keepingCapacity: true)
+                text.reserveCapacity(utf8.count + 3)
+                text.append("id:")
+                // In pieces of at most 15 bytes: each is a small string (no allocation of its
+                // own), copied in place.
+                var at = 0
+                while at < utf8.count {
+                    let end = min(at + 15, utf8.count)
+                    text.append(String(decoding: UnsafeBufferPointer(rebasing: utf8[at..<end]), as: UTF8.self))
+                    at = end
+                }
+                return true
+            }
+            if fast { return text }
+        }
+        return identity(messageID: record.messageID, fingerprint: record.fingerprint, mailFrom: record.mailFrom, rcptTo: record.rcptTo)
     }
 
     /// The identity of a transaction with this envelope.

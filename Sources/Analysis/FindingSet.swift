@@ -20,9 +20,17 @@ struct FindingSet {
 
     func contains(_ code: FindingCode) -> Bool { findings.contains { $0.code == code } }
 
-    /// Findings with their final messages.
+    /// Forgets every finding, keeping the list's storage when no record shares it (a
+    /// tracker reused for another flow).
+    mutating func removeAll() {
+        findings.removeAll(keepingCapacity: true)
+    }
+
+    /// Findings with their final messages (the list itself when no message changes, so a
+    /// record shares its storage).
     var all: [Finding] {
-        findings.map { finding in
+        guard findings.contains(where: { $0.occurrences > 1 }) else { return findings }
+        return findings.map { finding in
             var finding = finding
             if finding.occurrences > 1 { finding.message += " (\(finding.occurrences) times in this flow)" }
             return finding
@@ -30,6 +38,8 @@ struct FindingSet {
     }
 
     private func merged(_ a: [UInt64], _ b: [UInt64]) -> [UInt64] {
-        Array(Set(a).union(b).sorted().prefix(maxFrames))
+        // The usual first report: already distinct, ascending and within the limit.
+        if a.isEmpty, b.count <= maxFrames, zip(b, b.dropFirst()).allSatisfy({ $0 < $1 }) { return b }
+        return Array(Set(a).union(b).sorted().prefix(maxFrames))
     }
 }

@@ -18,6 +18,13 @@ struct FlowTracker<Dialog: SMTPDialog> {
     private var dialogBox: DialogBox<Dialog>?
     private var ring: SegmentRing
     private var transactions: [TransactionState] = []
+    /// The text of this flow's records (addresses, header fields, reply texts, banner,
+    /// Community ID): recycled with the tracker, from its front only once no record of an
+    /// earlier flow still refers to it (else appended to or replaced, never overwritten).
+    private var texts = TextArena(initialCapacity: 1024, maxCapacity: 16 * 1024)
+    /// The storage of the last record's transaction list, emptied in place for the next flow
+    /// once that record is gone (else the list gets new storage, the record keeping its own).
+    private var recordList: [TransactionRecord] = []
     /// Past the transaction limit: SMTP events are no longer followed.
     private var transactionLimitReached = false
     private(set) var findings: FindingSet
@@ -33,7 +40,7 @@ struct FlowTracker<Dialog: SMTPDialog> {
     private var lastClientFrame: UInt64?
     private var lastClientNanoseconds: Int64?
 
-    private var banner: String? {
+    private var banner: SMTPText? {
         get { rareBox?.state.banner }
         set { changeRare { $0.banner = newValue } }
     }
@@ -72,19 +79,31 @@ struct FlowTracker<Dialog: SMTPDialog> {
         self.findings = FindingSet(maxFrames: shared.maxEvidenceFrames)
         self.lastFrame = info.firstFrame
         self.lastNanoseconds = info.firstTimestampNanoseconds
+        Self.addStartFindings(info, to: &findings)
+    }
+
+    /// What a flow is found to be from its first frame.
+    private static func addStartFindings(_ info: FlowInfo, to findings: inout FindingSet) {
         if info.midstream {
             findings.add(.midstream, frames: [info.firstFrame], message: "the capture began after the connection's handshake")
         }
     }
 
     /// Starts over for another flow, as `init(info:capture:shared:)` would, keeping the
-    /// storage of the dialog, the segment ring, the transaction list and the rare state.
+    /// storage of the dialog, the segment ring, the transaction, record and finding lists, the
+    /// text store and the rare state.
     mutating func reuse(info: FlowInfo, capture: Int) {
         let dialogBox = self.dialogBox
         var ring = self.ring
         var transactions = self.transactions
         var rareBox = self.rareBox
+        var texts = self.texts
+        var recordList = self.recordList
+        var findings = self.findings
         self = FlowTracker(info: info, capture: capture, shared: shared)
+        findings.removeAll()
+        Self.addStartFindings(info, to: &findings)
+        self.findings = findings
         dialogBox?.dialog.reset()
         self.dialogBox = dialogBox
         ring.removeAll()
@@ -98,6 +117,11 @@ struct FlowTracker<Dialog: SMTPDialog> {
             rareBox.state.liveTransactions = live
             self.rareBox = rareBox
         }
+        recordList.removeAll(keepingCapacity: true)
+        self.recordList = recordList
+        // Last: the old flow's state above no longer refers to the store.
+        texts.recycle()
+        self.texts = texts
     }
 
     // MARK: stream events
@@ -217,10 +241,7 @@ struct FlowTracker<Dialog: SMTPDialog> {
             transactions[at].terminator = geometry(of: terminator, context: context, messageStart: summary.dataOffset)
             let record = transactions[at].terminator
             if record.isSplit {
-                let positions = record.splitAfter.map(String.init).joined(separator: ",")
-                findings.add(.eodSplit, frames: record.frames,
-                             message: "end of data split after byte \(positions) across frames \(record.frames.map(String.init).joined(separator: "/"))"
-                                + (record.spreadNanoseconds.map { ", \(TimeText.duration($0)) between first and last part" } ?? ""))
+                findings.add(.eodSplit, frames: record.frames, message: Self.splitMessage(record))
             }
         case .nearMissTerminator(_, let terminator):
             let geometry = geometry(of: terminator, context: context)
@@ -257,12 +278,21 @@ struct FlowTracker<Dialog: SMTPDialog> {
             // A MAIL opens a new transaction unless the SMTP layer just announced it.
             let reuse = transactions.last.map { $0.mailFrom == nil && !$0.dataCommandSeen && $0.reply == nil } ?? false
             let at = reuse ? transactions.count - 1 : current((transactions.last?.index ?? -1) + 1, context: context)
-            transactions[at].mailFrom = command.argumentText.withBytes { Self.path(in: $0, after: "FROM:") }
+            transactions[at].mailFrom = command.argumentText.withBytes { Self.pathText(in: $0, after: "FROM:", texts: &texts) }
         case "RCPT":
             let at = current(nil, context: context)
-            if transactions[at].rcptTo.count < 1000, let path = command.argumentText.withBytes({ Self.path(in: $0, after: "TO:") }) {
-                transactions[at].rcptTo.append(path)
+            guard transactions[at].rcptTo.count < 1000 else { return }
+            var list = transactions[at].rcptTo
+            transactions[at].rcptTo = ReplyLines([])  // `list` the only owner while it grows
+            command.argumentText.withBytes { bytes in
+                guard let range = Self.quickPathRange(in: bytes, after: "TO:") else {
+                    if let path = Self.path(in: bytes, after: "TO:") { list = ReplyLines(list.strings + [path]) }
+                    return
+                }
+                guard let range else { return }
+                list = texts.appending(line: UnsafeRawBufferPointer(rebasing: bytes[range]), to: list)
             }
+            transactions[at].rcptTo = list
         case "DATA", "BDAT":
             let at = current(nil, context: context)
             transactions[at].dataCommandSeen = true
@@ -290,7 +320,7 @@ struct FlowTracker<Dialog: SMTPDialog> {
         }
         switch answering {
         case .greeting:
-            if banner == nil { banner = reply.text.joined(after: String(reply.code) + " ") }
+            if banner == nil { banner = texts.joined(reply.text, code: reply.code) }
             if Self.isMaskedBanner(reply.text) {
                 let text = reply.text.joined()
                 findings.add(.bannerMasked, frames: [context.frame], message: "the greeting is masked (\"\(reply.code) \(text.prefix(40))\", frame \(context.frame)): an SMTP fixup is in the path")
@@ -304,12 +334,12 @@ struct FlowTracker<Dialog: SMTPDialog> {
                 refuseRecipient(path)
             }
             if (verb == "DATA" || verb == "BDAT") && reply.code >= 400, let at = transactions.lastIndex(where: { $0.dataCommandSeen && $0.reply == nil }) {
-                transactions[at].reply = ReplyRecord(code: reply.code, text: reply.text.joined(), frame: context.frame, timeNanoseconds: context.timestampNanoseconds, latencyNanoseconds: nil)
+                transactions[at].reply = ReplyRecord(code: reply.code, textValue: texts.joined(reply.text), frame: context.frame, timeNanoseconds: context.timestampNanoseconds, latencyNanoseconds: nil)
             }
         case .endOfData(let index):
             guard let at = position(of: index), transactions[at].reply == nil else { return }
             let latency = transactions[at].terminator.timeNanoseconds.map { context.timestampNanoseconds &- $0 }
-            transactions[at].reply = ReplyRecord(code: reply.code, text: reply.text.joined(), frame: context.frame, timeNanoseconds: context.timestampNanoseconds, latencyNanoseconds: latency)
+            transactions[at].reply = ReplyRecord(code: reply.code, textValue: texts.joined(reply.text), frame: context.frame, timeNanoseconds: context.timestampNanoseconds, latencyNanoseconds: latency)
             if let gaveUp = transactions[at].gaveUp {
                 transactions[at].replyAfterGiveUp = true
                 if (200..<300).contains(reply.code) {
@@ -329,9 +359,12 @@ struct FlowTracker<Dialog: SMTPDialog> {
     /// pipelining the reply may come after later commands, but always before the reply to the
     /// transaction's end of data: the transaction is the latest unanswered one that names it.
     private mutating func refuseRecipient(_ path: String) {
-        guard let at = transactions.lastIndex(where: { $0.reply == nil && $0.rcptTo.contains(path) }),
-              let position = transactions[at].rcptTo.lastIndex(of: path) else { return }
-        transactions[at].rcptTo.remove(at: position)
+        // Rare (a refused recipient): the list is made into strings and kept as those.
+        guard let at = transactions.lastIndex(where: { $0.reply == nil && $0.rcptTo.strings.contains(path) }) else { return }
+        var list = transactions[at].rcptTo.strings
+        guard let position = list.lastIndex(of: path) else { return }
+        list.remove(at: position)
+        transactions[at].rcptTo = ReplyLines(list)
     }
 
     /// Changes the rare state, allocating it on first use (and copying it first if a copy of
@@ -389,9 +422,9 @@ struct FlowTracker<Dialog: SMTPDialog> {
     }
 
     private mutating func apply(_ summary: MessageSummary, to at: Int) {
-        transactions[at].message = MessageFacts(summary)
-        if transactions[at].mailFrom == nil { transactions[at].mailFrom = summary.mailFrom }
-        if transactions[at].rcptTo.isEmpty { transactions[at].rcptTo = summary.rcptTo }
+        transactions[at].message = MessageFacts(summary, texts: &texts)
+        if transactions[at].mailFrom == nil { transactions[at].mailFrom = summary.mailFromText.map { texts.copy($0) } }
+        if transactions[at].rcptTo.count == 0 { transactions[at].rcptTo = texts.copy(summary.rcptToList) }
         transactions[at].dataCommandSeen = true
     }
 
@@ -401,19 +434,23 @@ struct FlowTracker<Dialog: SMTPDialog> {
     private func geometry(of terminator: TerminatorInfo?, context: EventContext, messageStart: UInt64 = 0) -> TerminatorRecord {
         guard let terminator else {
             // BDAT LAST: the final chunk's last byte ends the message.
-            return TerminatorRecord(seen: true, style: "bdat", frames: [context.frame], splitAfter: [],
-                                    timeNanoseconds: context.timestampNanoseconds, spreadNanoseconds: 0)
+            var record = TerminatorRecord(seen: true, style: "bdat", timeNanoseconds: context.timestampNanoseconds, spreadNanoseconds: 0)
+            record.frameList = FrameList(context.frame)
+            return record
         }
         let skip = messageStart > terminator.offset ? Int(min(UInt64(terminator.length), messageStart &- terminator.offset)) : 0
         guard let geometry = TerminatorGeometry(offset: terminator.offset, length: terminator.length, from: skip, ring: ring) else {
-            return TerminatorRecord(seen: true, style: terminator.style.rawValue, frames: [context.frame],
-                                    timeNanoseconds: context.timestampNanoseconds, offset: terminator.offset)
+            var record = TerminatorRecord(seen: true, style: terminator.style.rawValue, timeNanoseconds: context.timestampNanoseconds, offset: terminator.offset)
+            record.frameList = FrameList(context.frame)
+            return record
         }
-        return TerminatorRecord(
-            seen: true, style: terminator.style.rawValue, frames: geometry.frames, splitAfter: geometry.splitAfter,
+        var record = TerminatorRecord(
+            seen: true, style: terminator.style.rawValue, splitAfter: geometry.splitAfter,
             timeNanoseconds: geometry.lastTimestampNanoseconds,
             spreadNanoseconds: geometry.lastTimestampNanoseconds &- geometry.firstTimestampNanoseconds,
             offset: terminator.offset)
+        record.frameList = geometry.frameList
+        return record
     }
 
     private mutating func noteRetransmission(offset: UInt64, length: Int, frame: UInt64) {
@@ -490,6 +527,9 @@ struct FlowTracker<Dialog: SMTPDialog> {
         }
         let moment = moment(now: max(now, lastNanoseconds), closing: true)
         var records: [TransactionRecord] = []
+        swap(&records, &recordList)  // the only owner while it grows
+        records.removeAll(keepingCapacity: true)
+        records.reserveCapacity(transactions.count + (tlsStartNanoseconds == nil ? 0 : 1))
         // Made once for the flow and its transactions (each is a text conversion).
         let endpoints = endpointRecords()
         for state in transactions {
@@ -505,13 +545,17 @@ struct FlowTracker<Dialog: SMTPDialog> {
         }
         let endReason: EndReason = resetSeen ? .rst : quitSeen ? .quit : finSeen ? .fin : .open
         let closedBy = summary?.closedBy.map { $0 == .clientToServer ? SMTPSideName.client : .server }
-        return FlowRecord(
-            capture: capture, flow: info.id.index, communityID: CommunityID.v1(info.client, info.server),
+        var flow = FlowRecord(
+            capture: capture, flow: info.id.index, communityID: "",
             client: endpoints.client, server: endpoints.server,
             startNanoseconds: info.firstTimestampNanoseconds, endNanoseconds: lastNanoseconds,
             firstFrame: info.firstFrame, lastFrame: lastFrame, packets: summary?.packets ?? 0,
-            endReason: endReason, closedBy: closedBy, banner: banner, tls: tlsStartNanoseconds != nil, midstream: info.midstream,
+            endReason: endReason, closedBy: closedBy, banner: nil, tls: tlsStartNanoseconds != nil, midstream: info.midstream,
             transactions: records, findings: findings.all)
+        flow.communityIDText = CommunityID.v1(info.client, info.server, into: &texts)
+        flow.bannerText = banner
+        recordList = records
+        return flow
     }
 
     private mutating func addOutcomeFindings(_ transaction: TransactionRecord) {
@@ -548,15 +592,43 @@ struct FlowTracker<Dialog: SMTPDialog> {
     private func record(
         _ state: TransactionState, _ resolution: Resolution, endpoints: (client: EndpointRecord, server: EndpointRecord)
     ) -> TransactionRecord {
-        TransactionRecord(
+        var record = TransactionRecord(
             capture: capture, flow: info.id.index, client: endpoints.client, server: endpoints.server,
-            index: state.index, mailFrom: state.mailFrom, rcptTo: state.rcptTo, messageID: state.message?.messageID,
-            subject: state.message?.subject, size: state.message?.size, fingerprint: state.message?.fingerprint,
+            index: state.index, size: state.message?.size,
             startNanoseconds: state.startNanoseconds, dataFrame: state.dataFrame, terminator: state.terminator,
             reply: state.reply, gaveUp: state.gaveUp ?? resolution.timedOut, outcome: resolution.outcome, diagnosis: resolution.diagnosis)
+        record.mailFromText = state.mailFrom
+        record.rcptToList = state.rcptTo
+        record.messageIDText = state.message?.messageID
+        record.subjectText = state.message?.subject
+        record.fingerprintText = state.message?.fingerprint
+        return record
     }
 
     // MARK: text rules
+
+    /// `end of data split after byte 2,3 across frames 10/11/12, 1.0 ms between first and
+    /// last part`, built in one string (numbers as small strings, appended in place).
+    static func splitMessage(_ record: TerminatorRecord) -> String {
+        var message = ""
+        message.reserveCapacity(96)
+        message += "end of data split after byte "
+        for (index, position) in record.splitAfter.enumerated() {
+            if index > 0 { message += "," }
+            message += String(position)
+        }
+        message += " across frames "
+        for (index, frame) in record.frameList.enumerated() {
+            if index > 0 { message += "/" }
+            message += String(frame)
+        }
+        if let spread = record.spreadNanoseconds {
+            message += ", "
+            message += TimeText.duration(spread)
+            message += " between first and last part"
+        }
+        return message
+    }
 
     /// The path in `FROM:<a@b> SIZE=1` → `a@b`; `<>` → empty string.
     static func path(in argument: String, after keyword: String) -> String? {
@@ -566,31 +638,45 @@ struct FlowTracker<Dialog: SMTPDialog> {
 
     /// ``path(in:after:)`` over the argument's UTF-8 bytes.
     static func path(in bytes: UnsafeRawBufferPointer, after keyword: String) -> String? {
+        guard let range = quickPathRange(in: bytes, after: keyword) else {
+            return unicodePath(in: String(decoding: bytes, as: UTF8.self), after: keyword)
+        }
+        return range.map { String(decoding: UnsafeRawBufferPointer(rebasing: bytes[$0]), as: UTF8.self) }
+    }
+
+    /// ``path(in:after:)`` kept in `texts` (no string of its own for printable ASCII).
+    static func pathText(in bytes: UnsafeRawBufferPointer, after keyword: String, texts: inout TextArena) -> SMTPText? {
+        guard let range = quickPathRange(in: bytes, after: keyword) else {
+            return unicodePath(in: String(decoding: bytes, as: UTF8.self), after: keyword).map(SMTPText.init)
+        }
+        return range.map { texts.text(UnsafeRawBufferPointer(rebasing: bytes[$0])) }
+    }
+
+    /// Where ``path(in:after:)``'s answer lies in `bytes` when they are printable ASCII
+    /// (`.some(nil)`: no path); nil for other bytes, which are read by Characters.
+    static func quickPathRange(in bytes: UnsafeRawBufferPointer, after keyword: String) -> Range<Int>?? {
         // Printable ASCII: one byte per Character, so bytes give the answer Characters give,
         // without uppercasing a copy of the whole argument.
-        let quick = { () -> String?? in
-            for byte in bytes where !isPrintableASCII(byte) { return .none }
-            var start = 0
-            var matched = bytes.count >= keyword.utf8.count
-            for key in keyword.utf8 {
-                guard isPrintableASCII(key) else { return .none }
-                if matched && asciiUppercased(bytes[start]) != key { matched = false }
-                if matched { start += 1 }
-            }
-            if !matched { start = 0 }
-            while start < bytes.count && bytes[start] == UInt8(ascii: " ") { start += 1 }
-            var end = start
-            if start < bytes.count && bytes[start] == UInt8(ascii: "<") {
-                start += 1
-                end = start
-                while end < bytes.count && bytes[end] != UInt8(ascii: ">") { end += 1 }
-            } else {
-                while end < bytes.count && bytes[end] != UInt8(ascii: " ") { end += 1 }
-                if end == start { return .some(nil) }
-            }
-            return .some(String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self))
-        }()
-        return quick ?? unicodePath(in: String(decoding: bytes, as: UTF8.self), after: keyword)
+        for byte in bytes where !isPrintableASCII(byte) { return .none }
+        var start = 0
+        var matched = bytes.count >= keyword.utf8.count
+        for key in keyword.utf8 {
+            guard isPrintableASCII(key) else { return .none }
+            if matched && asciiUppercased(bytes[start]) != key { matched = false }
+            if matched { start += 1 }
+        }
+        if !matched { start = 0 }
+        while start < bytes.count && bytes[start] == UInt8(ascii: " ") { start += 1 }
+        var end = start
+        if start < bytes.count && bytes[start] == UInt8(ascii: "<") {
+            start += 1
+            end = start
+            while end < bytes.count && bytes[end] != UInt8(ascii: ">") { end += 1 }
+        } else {
+            while end < bytes.count && bytes[end] != UInt8(ascii: " ") { end += 1 }
+            if end == start { return .some(nil) }
+        }
+        return .some(start..<end)
     }
 
     /// The verb upper-cased as `String.uppercased()` does; an upper-case ASCII verb (every
@@ -686,7 +772,7 @@ struct FlowTracker<Dialog: SMTPDialog> {
 
 /// A flow's state that most flows never set (a SYN-only flow sets none of it until it ends).
 private struct RareFlowState {
-    var banner: String?
+    var banner: SMTPText?
     var tlsStartNanoseconds: Int64?
     /// The first RST: its frame and the direction whose end it was reported as. An RST ends
     /// both directions, and one already ended by FIN is not reported again, so that direction

@@ -1,3 +1,5 @@
+import SMTP
+
 /// Compact JSON written as UTF-8 straight into one reused byte buffer: no value tree, no
 /// intermediate `String`s. Text matches ``JSONValue/serialized`` byte for byte (same string
 /// escapes, integers in decimal, times and durations as ``TimeText/seconds(_:)``).
@@ -205,6 +207,52 @@ struct JSONByteWriter {
 
     mutating func string(_ text: String?) {
         if let text { string(text) } else { null() }
+    }
+
+    /// ``string(_:)`` of `text.string`, written from the text's bytes when they are ASCII
+    /// (then they are that string's UTF-8), so kept text needs no `String`.
+    mutating func text(_ text: SMTPText?) {
+        guard let text else { return null() }
+        let written = text.withBytes { raw in asciiString(raw) }
+        if !written { string(text.string) }
+    }
+
+    /// ``string(_:)`` of each line's string, in an array.
+    mutating func lines(_ lines: ReplyLines) {
+        beginArray()
+        lines.forEachLine { (line: UnsafeRawBufferPointer) -> Void in
+            if !asciiString(line) { string(String(decoding: line, as: UTF8.self)) }
+        }
+        endArray()
+    }
+
+    /// ASCII `raw` as a JSON string (with its comma); false (nothing written) for other bytes.
+    private mutating func asciiString(_ raw: UnsafeRawBufferPointer) -> Bool {
+        let utf8 = UnsafeBufferPointer(start: raw.baseAddress?.assumingMemoryBound(to: UInt8.self), count: raw.count)
+        guard Self.isASCII(utf8) else { return false }
+        let comma = needsComma
+        if plainString(utf8, comma: comma) { return true }
+        if comma { byte(UInt8(ascii: ",")) }
+        byte(UInt8(ascii: "\""))
+        escaped(utf8)
+        byte(UInt8(ascii: "\""))
+        return true
+    }
+
+    /// No byte has its high bit set (8 bytes at a time).
+    static func isASCII(_ utf8: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let source = utf8.baseAddress else { return true }
+        let count = utf8.count
+        var index = 0
+        while index + 8 <= count {
+            if UnsafeRawPointer(source + index).loadUnaligned(as: UInt64.self) & 0x8080_8080_8080_8080 != 0 { return false }
+            index += 8
+        }
+        while index < count {
+            if source[index] >= 0x80 { return false }
+            index += 1
+        }
+        return true
     }
 
     @inline(__always)

@@ -43,7 +43,7 @@ extension JSONByteWriter {
         header("flow")
         key("capture"); int(flow.capture)
         key("flow"); int(flow.flow)
-        key("community_id"); string(flow.communityID)
+        key("community_id"); text(flow.communityIDText)
         key("client"); let clientIP = endpoint(flow.client)
         key("server"); let serverIP = endpoint(flow.server)
         key("start"); seconds(flow.startNanoseconds)
@@ -53,7 +53,7 @@ extension JSONByteWriter {
         key("end_reason"); literal(flow.endReason.jsonText)
         key("closed_by")
         if let side = flow.closedBy { literal(side.jsonText) } else { null() }
-        key("banner"); string(flow.banner)
+        key("banner"); text(flow.bannerText)
         key("tls"); bool(flow.tls)
         key("transactions")
         beginArray()
@@ -108,11 +108,11 @@ extension JSONByteWriter {
     /// The transaction fields shared by `flow.transactions` and the live `transaction` record.
     mutating func transactionFields(_ record: UnsafePointer<TransactionRecord>) {
         key("index"); int(record.pointee.index)
-        key("mail_from"); string(record.pointee.mailFrom)
-        key("rcpt_to"); strings(record.pointee.rcptTo)
-        key("message_id"); string(record.pointee.messageID)
+        key("mail_from"); text(record.pointee.mailFromText)
+        key("rcpt_to"); lines(record.pointee.rcptToList)
+        key("message_id"); text(record.pointee.messageIDText)
         key("size"); uint(record.pointee.size)
-        key("fingerprint"); string(record.pointee.fingerprint)
+        key("fingerprint"); text(record.pointee.fingerprintText)
         key("data_frame"); uint(record.pointee.dataFrame)
         key("terminator"); terminator(record.pointee.terminator)
         key("reply")
@@ -120,7 +120,7 @@ extension JSONByteWriter {
         key("outcome"); literal(record.pointee.outcome.jsonText)
         key("diagnosis"); literal(record.pointee.diagnosis.jsonText)
         key("start"); seconds(record.pointee.startNanoseconds)
-        key("subject"); string(record.pointee.subject)
+        key("subject"); text(record.pointee.subjectText)
         key("gave_up")
         if let gaveUp = record.pointee.gaveUp { self.gaveUp(gaveUp) } else { null() }
     }
@@ -141,7 +141,10 @@ extension JSONByteWriter {
         beginObject()
         key("seen"); bool(t.seen)
         key("style"); string(t.style)
-        key("frames"); uints(t.frames)
+        key("frames")
+        beginArray()
+        for frame in t.frameList { uint(frame) }
+        endArray()
         key("split_after")
         beginArray()
         for position in t.splitAfter { int(position) }
@@ -156,7 +159,7 @@ extension JSONByteWriter {
     private mutating func reply(_ r: ReplyRecord) {
         beginObject()
         key("code"); int(r.code)
-        key("text"); string(r.text)
+        key("text"); text(r.textValue)
         key("frame"); uint(r.frame)
         key("latency"); seconds(r.latencyNanoseconds)
         key("time"); seconds(r.timeNanoseconds)

@@ -62,6 +62,8 @@ public struct MessageTable: Sendable {
     /// Reused buffers: the noted transaction's envelope and a record being packed.
     private var envelope: [UInt8] = []
     private var body: [UInt8] = []
+    /// The identity being noted, written in place (no string per transaction).
+    private var identityText = ""
 
     /// Identities held now.
     public var count: Int { index.count }
@@ -104,7 +106,7 @@ public struct MessageTable: Sendable {
     /// no identity or brought nothing new.
     @discardableResult
     public mutating func note(_ record: TransactionRecord) -> String? {
-        guard let identity = Correlator.identity(of: record) else { return nil }
+        guard let identity = Correlator.identity(of: record, reusing: &identityText) else { return nil }
         let hash = hashing(identity)
         envelope.removeAll(keepingCapacity: true)
         EntryCoding.appendEnvelope(of: record, to: &envelope)

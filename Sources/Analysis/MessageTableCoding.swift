@@ -1,3 +1,5 @@
+import SMTP
+
 /// How a ``MessageTable`` entry is packed into its byte arena: one record per identity,
 ///
 ///     varint  length of the rest
@@ -30,29 +32,30 @@ enum EntryCoding {
 
     /// Appends the envelope of `record` (what ``Correlator`` derives its identity from).
     static func appendEnvelope(of record: TransactionRecord, to bytes: inout [UInt8]) {
+        // Read from the record's kept text (no strings made for ASCII text).
         var flags: UInt8 = 0
-        if record.messageID != nil { flags |= hasMessageID }
-        let packed = record.fingerprint.flatMap(packedHex)
-        if record.fingerprint != nil {
+        if record.messageIDText != nil { flags |= hasMessageID }
+        let packed = record.fingerprintText.flatMap { withBytes($0, packedHex) }
+        if record.fingerprintText != nil {
             flags |= hasFingerprint
             if packed != nil { flags |= packedFingerprint }
         }
         var shared = 0
-        if let mailFrom = record.mailFrom {
+        if let mailFrom = record.mailFromText {
             flags |= hasMailFrom
-            shared = record.messageID.map { sharedEnd(mailFrom, $0) } ?? 0
+            shared = record.messageIDText.map { id in withBytes(mailFrom) { from in withBytes(id) { sharedEnd(from, $0) } } } ?? 0
             if shared >= 2 { flags |= sharedMailFrom }
         }
         bytes.append(flags)
-        if let messageID = record.messageID { bytes.appendText(messageID) }
-        if let fingerprint = record.fingerprint {
+        if let messageID = record.messageIDText { withBytes(messageID) { bytes.appendText($0) } }
+        if let fingerprint = record.fingerprintText {
             if let packed {
                 for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: packed >> UInt64(shift))) }
             } else {
-                bytes.appendText(fingerprint)
+                withBytes(fingerprint) { bytes.appendText($0) }
             }
         }
-        if let mailFrom = record.mailFrom {
+        if let mailFrom = record.mailFromText {
             if flags & sharedMailFrom != 0 {
                 bytes.appendVarint(UInt64(shared))
                 withBytes(mailFrom) { utf8 in
@@ -61,11 +64,29 @@ enum EntryCoding {
                     bytes.append(contentsOf: rest)
                 }
             } else {
-                bytes.appendText(mailFrom)
+                withBytes(mailFrom) { bytes.appendText($0) }
             }
         }
-        bytes.appendVarint(UInt64(record.rcptTo.count))
-        for recipient in record.rcptTo { bytes.appendText(recipient) }
+        bytes.appendVarint(UInt64(record.rcptToList.count))
+        record.rcptToList.forEachLine { (line: UnsafeRawBufferPointer) -> Void in
+            let utf8 = UnsafeBufferPointer(start: line.baseAddress?.assumingMemoryBound(to: UInt8.self), count: line.count)
+            if JSONByteWriter.isASCII(utf8) {
+                bytes.appendText(utf8)
+            } else {
+                bytes.appendText(String(decoding: line, as: UTF8.self))
+            }
+        }
+    }
+
+    /// `text.string`'s UTF-8, read in place when the text's bytes are ASCII (then they are it).
+    static func withBytes<R>(_ text: SMTPText, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+        var result: R?
+        text.withBytes { raw in
+            let utf8 = UnsafeBufferPointer(start: raw.baseAddress?.assumingMemoryBound(to: UInt8.self), count: raw.count)
+            if JSONByteWriter.isASCII(utf8) { result = body(utf8) }
+        }
+        if let result { return result }
+        return withBytes(text.string, body)
     }
 
     /// Reads one envelope; its text only when `decode` is set, else just steps over it.
@@ -124,14 +145,14 @@ enum EntryCoding {
 
     /// How many last bytes `mailFrom` shares with `messageID` without its closing `>`.
     static func sharedEnd(_ mailFrom: String, _ messageID: String) -> Int {
-        withBytes(mailFrom) { from in
-            withBytes(messageID) { id in
-                let core = id.last == 0x3E ? id.count - 1 : id.count
-                var shared = 0
-                while shared < from.count && shared < core && from[from.count - 1 - shared] == id[core - 1 - shared] { shared += 1 }
-                return shared
-            }
-        }
+        withBytes(mailFrom) { from in withBytes(messageID) { id in sharedEnd(from, id) } }
+    }
+
+    static func sharedEnd(_ from: UnsafeBufferPointer<UInt8>, _ id: UnsafeBufferPointer<UInt8>) -> Int {
+        let core = id.last == 0x3E ? id.count - 1 : id.count
+        var shared = 0
+        while shared < from.count && shared < core && from[from.count - 1 - shared] == id[core - 1 - shared] { shared += 1 }
+        return shared
     }
 
     /// The UTF-8 of `text` in place (native strings), or of a contiguous copy.
@@ -146,20 +167,22 @@ enum EntryCoding {
 
     /// The 8 bytes (first digit highest) of 16 lowercase hex digits; nil for any other text.
     static func packedHex(_ text: String) -> UInt64? {
-        withBytes(text) { digits -> UInt64? in
-            guard digits.count == 16 else { return nil }
-            var value: UInt64 = 0
-            for digit in digits {
-                let nibble: UInt8
-                switch digit {
-                case 0x30...0x39: nibble = digit &- 0x30
-                case 0x61...0x66: nibble = digit &- 0x61 &+ 10
-                default: return nil
-                }
-                value = value << 4 | UInt64(nibble)
+        withBytes(text, packedHex)
+    }
+
+    static func packedHex(_ digits: UnsafeBufferPointer<UInt8>) -> UInt64? {
+        guard digits.count == 16 else { return nil }
+        var value: UInt64 = 0
+        for digit in digits {
+            let nibble: UInt8
+            switch digit {
+            case 0x30...0x39: nibble = digit &- 0x30
+            case 0x61...0x66: nibble = digit &- 0x61 &+ 10
+            default: return nil
             }
-            return value
+            value = value << 4 | UInt64(nibble)
         }
+        return value
     }
 
     /// Header fields a view came with, as text.
@@ -210,10 +233,12 @@ extension [UInt8] {
 
     /// Length and UTF-8, copied from the string's storage in one step (not byte by byte).
     mutating func appendText(_ text: String) {
-        EntryCoding.withBytes(text) { utf8 in
-            appendVarint(UInt64(utf8.count))
-            append(contentsOf: utf8)
-        }
+        EntryCoding.withBytes(text) { appendText($0) }
+    }
+
+    mutating func appendText(_ utf8: UnsafeBufferPointer<UInt8>) {
+        appendVarint(UInt64(utf8.count))
+        append(contentsOf: utf8)
     }
 }
 

@@ -1,4 +1,5 @@
 import Reassembly
+import SMTP
 import Wire
 
 /// One side of a connection as printed: address text and port.
@@ -14,13 +15,65 @@ public struct EndpointRecord: Sendable, Hashable {
     }
 }
 
+/// Frame numbers in order: up to two kept in place (a terminator's usual one or two
+/// frames, so a record needs no array for them), more in an array.
+public struct FrameList: Sendable, Hashable, RandomAccessCollection {
+    // One form per content (so that synthesized equality is the lists'): up to two frames
+    // in `first`/`second` with `spill` empty, more all in `spill` with the others zero.
+    private var first: UInt64 = 0
+    private var second: UInt64 = 0
+    private var inlineCount = 0
+    private var spill: [UInt64] = []
+
+    public init() {}
+
+    public init(_ frame: UInt64) {
+        first = frame
+        inlineCount = 1
+    }
+
+    public init<S: Sequence>(_ frames: S) where S.Element == UInt64 {
+        for frame in frames { append(frame) }
+    }
+
+    public var startIndex: Int { 0 }
+    public var endIndex: Int { spill.isEmpty ? inlineCount : spill.count }
+
+    public subscript(index: Int) -> UInt64 {
+        guard spill.isEmpty else { return spill[index] }
+        return index == 0 ? first : second
+    }
+
+    public mutating func append(_ frame: UInt64) {
+        guard spill.isEmpty else { return spill.append(frame) }
+        switch inlineCount {
+        case 0:
+            first = frame
+            inlineCount = 1
+        case 1:
+            second = frame
+            inlineCount = 2
+        default:
+            spill = [first, second, frame]
+            first = 0
+            second = 0
+            inlineCount = 0
+        }
+    }
+}
+
 /// Where the end-of-data sequence fell across TCP segments.
 public struct TerminatorRecord: Sendable, Hashable {
     public var seen: Bool
     /// `crlf`, a near-miss variant, or `bdat` for BDAT LAST; nil when not seen.
     public var style: String?
+    /// ``frames`` as kept (no array for one or two frames).
+    public var frameList: FrameList
     /// Distinct frames that carried the terminator bytes, in byte order.
-    public var frames: [UInt64]
+    public var frames: [UInt64] {
+        get { Array(frameList) }
+        set { frameList = FrameList(newValue) }
+    }
     /// Byte positions (1…length-1) after which a segment boundary falls; empty = one segment.
     public var splitAfter: [Int]
     /// Capture time the last terminator byte arrived (ns since the epoch).
@@ -39,7 +92,7 @@ public struct TerminatorRecord: Sendable, Hashable {
     ) {
         self.seen = seen
         self.style = style
-        self.frames = frames
+        self.frameList = FrameList(frames)
         self.splitAfter = splitAfter
         self.timeNanoseconds = timeNanoseconds
         self.spreadNanoseconds = spreadNanoseconds
@@ -53,15 +106,26 @@ public struct TerminatorRecord: Sendable, Hashable {
 /// The reply to end-of-data (or to DATA/BDAT when that was refused).
 public struct ReplyRecord: Sendable, Hashable {
     public var code: Int
-    public var text: String
+    /// ``text`` as kept (bytes in the tracker's recycled text store; a `String` when read).
+    public var textValue: SMTPText
+    /// The reply's lines joined by one space.
+    public var text: String {
+        get { textValue.string }
+        set { textValue = SMTPText(newValue) }
+    }
     public var frame: UInt64
     public var timeNanoseconds: Int64
     /// From terminator completion to the reply; nil when there was no terminator.
     public var latencyNanoseconds: Int64?
 
     public init(code: Int, text: String, frame: UInt64, timeNanoseconds: Int64, latencyNanoseconds: Int64?) {
+        self.init(code: code, textValue: SMTPText(text), frame: frame, timeNanoseconds: timeNanoseconds, latencyNanoseconds: latencyNanoseconds)
+    }
+
+    /// A reply record whose text is kept as `textValue`.
+    public init(code: Int, textValue: SMTPText, frame: UInt64, timeNanoseconds: Int64, latencyNanoseconds: Int64?) {
         self.code = code
-        self.text = text
+        self.textValue = textValue
         self.frame = frame
         self.timeNanoseconds = timeNanoseconds
         self.latencyNanoseconds = latencyNanoseconds
@@ -95,12 +159,36 @@ public struct TransactionRecord: Sendable, Hashable {
     public var server: EndpointRecord
     /// 0-based index of the transaction in the flow.
     public var index: Int
-    public var mailFrom: String?
-    public var rcptTo: [String]
-    public var messageID: String?
-    public var subject: String?
+    /// The envelope and message texts as kept: bytes in the recycled text store of the
+    /// tracker that made the record (it is reused only once no record refers to it), made
+    /// into `String`s only when read through ``mailFrom``, ``rcptTo``, ``messageID``,
+    /// ``subject`` and ``fingerprint``.
+    public var mailFromText: SMTPText?
+    public var rcptToList: ReplyLines
+    public var messageIDText: SMTPText?
+    public var subjectText: SMTPText?
+    public var fingerprintText: SMTPText?
+    public var mailFrom: String? {
+        get { mailFromText?.string }
+        set { mailFromText = newValue.map(SMTPText.init) }
+    }
+    public var rcptTo: [String] {
+        get { rcptToList.strings }
+        set { rcptToList = ReplyLines(newValue) }
+    }
+    public var messageID: String? {
+        get { messageIDText?.string }
+        set { messageIDText = newValue.map(SMTPText.init) }
+    }
+    public var subject: String? {
+        get { subjectText?.string }
+        set { subjectText = newValue.map(SMTPText.init) }
+    }
     public var size: UInt64?
-    public var fingerprint: String?
+    public var fingerprint: String? {
+        get { fingerprintText?.string }
+        set { fingerprintText = newValue.map(SMTPText.init) }
+    }
     /// Capture time the transaction began (MAIL FROM, or DATA/BDAT without it).
     public var startNanoseconds: Int64
     /// Frame that carried the DATA (or first BDAT) command.
@@ -124,12 +212,12 @@ public struct TransactionRecord: Sendable, Hashable {
         self.client = client
         self.server = server
         self.index = index
-        self.mailFrom = mailFrom
-        self.rcptTo = rcptTo
-        self.messageID = messageID
-        self.subject = subject
+        self.mailFromText = mailFrom.map(SMTPText.init)
+        self.rcptToList = ReplyLines(rcptTo)
+        self.messageIDText = messageID.map(SMTPText.init)
+        self.subjectText = subject.map(SMTPText.init)
         self.size = size
-        self.fingerprint = fingerprint
+        self.fingerprintText = fingerprint.map(SMTPText.init)
         self.startNanoseconds = startNanoseconds
         self.dataFrame = dataFrame
         self.terminator = terminator
@@ -168,7 +256,13 @@ public enum EndReason: String, Sendable, Hashable {
 public struct FlowRecord: Sendable, Hashable {
     public var capture: Int
     public var flow: Int
-    public var communityID: String
+    /// ``communityID`` and ``banner`` as kept (see ``TransactionRecord/mailFromText``).
+    public var communityIDText: SMTPText
+    public var bannerText: SMTPText?
+    public var communityID: String {
+        get { communityIDText.string }
+        set { communityIDText = SMTPText(newValue) }
+    }
     public var client: EndpointRecord
     public var server: EndpointRecord
     public var startNanoseconds: Int64
@@ -178,7 +272,10 @@ public struct FlowRecord: Sendable, Hashable {
     public var packets: UInt64
     public var endReason: EndReason
     public var closedBy: SMTPSideName?
-    public var banner: String?
+    public var banner: String? {
+        get { bannerText?.string }
+        set { bannerText = newValue.map(SMTPText.init) }
+    }
     public var tls: Bool
     public var midstream: Bool
     public var transactions: [TransactionRecord]
@@ -192,7 +289,7 @@ public struct FlowRecord: Sendable, Hashable {
     ) {
         self.capture = capture
         self.flow = flow
-        self.communityID = communityID
+        self.communityIDText = SMTPText(communityID)
         self.client = client
         self.server = server
         self.startNanoseconds = startNanoseconds
@@ -202,7 +299,7 @@ public struct FlowRecord: Sendable, Hashable {
         self.packets = packets
         self.endReason = endReason
         self.closedBy = closedBy
-        self.banner = banner
+        self.bannerText = banner.map(SMTPText.init)
         self.tls = tls
         self.midstream = midstream
         self.transactions = transactions

@@ -51,7 +51,8 @@ struct SegmentRing {
 /// Where a terminator's bytes fell: the frames, the split positions, the times.
 struct TerminatorGeometry: Equatable {
     /// Distinct frames in byte order.
-    var frames: [UInt64]
+    var frameList: FrameList
+    var frames: [UInt64] { Array(frameList) }
     /// Positions 1…length-1 after which a segment boundary falls.
     var splitAfter: [Int]
     var firstTimestampNanoseconds: Int64
@@ -63,7 +64,7 @@ struct TerminatorGeometry: Equatable {
     /// Traces bytes `[offset+from, offset+length)` through `ring` (positions stay counted from
     /// `offset`); nil when none is remembered.
     init?(offset: UInt64, length: Int, from: Int = 0, ring: SegmentRing) {
-        var frames: [UInt64] = []
+        var frames = FrameList()
         var splits: [Int] = []
         var previous: SegmentRing.Entry?
         var first: SegmentRing.Entry?
@@ -82,7 +83,7 @@ struct TerminatorGeometry: Equatable {
             previous = entry
         }
         guard let first, let last else { return nil }
-        self.frames = frames
+        self.frameList = frames
         self.splitAfter = splits
         self.firstTimestampNanoseconds = first.timestampNanoseconds
         self.lastTimestampNanoseconds = last.timestampNanoseconds

@@ -5,8 +5,9 @@ import SMTP
 struct TransactionState {
     var index: Int
     var startNanoseconds: Int64
-    var mailFrom: String?
-    var rcptTo: [String] = []
+    /// In the tracker's text store (see ``FlowTracker``).
+    var mailFrom: SMTPText?
+    var rcptTo = ReplyLines([])
     /// What the records keep of the message (not the whole ``MessageSummary``, whose header
     /// text lives in the session's reusable store until it is made into strings here).
     var message: MessageFacts?
@@ -35,18 +36,19 @@ struct TransactionState {
     var stallDiagnosis: Diagnosis { terminator.isSplit ? .splitTerminatorStall : .unanswered }
 }
 
-/// The parts of a ``MessageSummary`` that go into a ``TransactionRecord``.
+/// The parts of a ``MessageSummary`` that go into a ``TransactionRecord``, their text copied
+/// out of the session's store (reused for the next message) into the tracker's.
 struct MessageFacts {
-    var messageID: String?
-    var subject: String?
+    var messageID: SMTPText?
+    var subject: SMTPText?
     var size: UInt64
-    var fingerprint: String
+    var fingerprint: SMTPText
 
-    init(_ summary: MessageSummary) {
-        messageID = summary.messageID
-        subject = summary.subject
+    init(_ summary: MessageSummary, texts: inout TextArena) {
+        messageID = summary.messageIDText.map { texts.copy($0) }
+        subject = summary.subjectText.map { texts.copy($0) }
         size = summary.size
-        fingerprint = summary.fingerprint
+        fingerprint = SMTPText(summary.fingerprint)
     }
 }
 

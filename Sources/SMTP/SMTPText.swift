@@ -91,28 +91,72 @@ public struct SMTPText: Sendable, Hashable, CustomStringConvertible {
     public func hash(into hasher: inout Hasher) { hasher.combine(string) }
 }
 
-/// Where a session keeps the text it hands out: one store, reused from its front when no
-/// event, queued command or reply still refers to it, else appended to, else replaced.
-struct TextArena {
+/// Where a session (or a record keeper) keeps the text it hands out: one store, reused from
+/// its front when no event, queued command, reply or record still refers to it, else
+/// appended to, else replaced. Text handed out never moves and is never overwritten while
+/// anything refers to it.
+public struct TextArena {
     private var store: TextStore?
     private let initialCapacity: Int
+    /// A store that fills up is replaced by one twice its size (up to `maxCapacity`), else
+    /// by one of the same size.
+    private let grows: Bool
+    /// A store larger than this is let go by ``recycle()`` rather than kept for reuse.
+    private let maxCapacity: Int
 
-    init(initialCapacity: Int) { self.initialCapacity = initialCapacity }
+    init(initialCapacity: Int) {
+        self.initialCapacity = initialCapacity
+        grows = false
+        maxCapacity = .max
+    }
+
+    /// An arena whose first store holds `initialCapacity` bytes and doubles as it fills, up
+    /// to `maxCapacity` (a larger need still gets a store that fits); ``recycle()`` keeps no
+    /// store larger than `maxCapacity`.
+    public init(initialCapacity: Int, maxCapacity: Int) {
+        self.initialCapacity = initialCapacity
+        grows = true
+        self.maxCapacity = max(initialCapacity, maxCapacity)
+    }
 
     /// Starts over from the front if nothing else refers to the store (every range handed
-    /// out is then dead). Returns whether it did.
+    /// out is then dead). Returns whether it did. A store something still refers to is only
+    /// appended to (its texts stay as they are).
     @discardableResult
-    mutating func recycle() -> Bool {
+    public mutating func recycle() -> Bool {
         guard store != nil, isKnownUniquelyReferenced(&store) else { return false }
+        if let size = store?.size, size > maxCapacity {
+            store = nil
+            return false
+        }
         store?.used = 0
         return true
     }
 
     /// Copies `bytes` in; the text stays valid for as long as it is referenced.
-    mutating func text(_ bytes: UnsafeRawBufferPointer) -> SMTPText {
+    public mutating func text(_ bytes: UnsafeRawBufferPointer) -> SMTPText {
         let (store, _) = storeWithRoom(bytes.count, keeping: nil)
         let start = store.append(bytes)
         return SMTPText(store: store, start: start, count: bytes.count)
+    }
+
+    /// `text`'s bytes copied in (a `String` text stays as it is: it is already kept).
+    public mutating func copy(_ text: SMTPText) -> SMTPText {
+        guard case .stored = text.storage else { return text }
+        return text.withBytes { self.text($0) }
+    }
+
+    /// `count` bytes written in place by `body` (which returns how many it wrote, at most
+    /// `count`); the text stays valid for as long as it is referenced.
+    public mutating func text(count: Int, _ body: (UnsafeMutableRawBufferPointer) -> Int) -> SMTPText {
+        let (store, _) = storeWithRoom(count, keeping: nil)
+        let start = store.used
+        let written = store.withUnsafeMutablePointers { header, base in
+            let n = min(count, max(0, body(UnsafeMutableRawBufferPointer(start: base + start, count: count))))
+            header.pointee.used = start &+ n
+            return n
+        }
+        return SMTPText(store: store, start: start, count: written)
     }
 
     /// A store with `count` bytes of room; `keeping` (a range at the current store's tail
@@ -121,7 +165,8 @@ struct TextArena {
     mutating func storeWithRoom(_ count: Int, keeping: (start: Int, count: Int)?) -> (store: TextStore, keptStart: Int) {
         if let store, store.room >= count { return (store, keeping?.start ?? 0) }
         let kept = keeping?.count ?? 0
-        let fresh = TextStore.make(capacity: max(initialCapacity, 2 * (kept + count), store?.size ?? 0))
+        let previous = store.map { grows ? min(2 * $0.size, maxCapacity) : $0.size } ?? 0
+        let fresh = TextStore.make(capacity: max(initialCapacity, 2 * (kept + count), previous))
         if let keeping, let old = store {
             old.withBytes(keeping.start, keeping.count) { _ = fresh.append($0) }
         }
@@ -132,9 +177,70 @@ struct TextArena {
     /// The store text is written to now (nil before the first text).
     var current: TextStore? { store }
 
-    /// `lines` with one more line, `bytes`. The lines being grown must be the last text this
-    /// arena handed out (a reply is built line by line before the next one starts).
-    mutating func appending(line bytes: UnsafeRawBufferPointer, to lines: ReplyLines?) -> ReplyLines {
+    /// `lines` copied in (strings stay as they are: they are already kept).
+    public mutating func copy(_ lines: ReplyLines) -> ReplyLines {
+        guard case .stored = lines.storage else { return lines }
+        var copied: ReplyLines?
+        lines.forEachLine { (line: UnsafeRawBufferPointer) -> Void in copied = appending(line: line, to: copied) }
+        return copied ?? lines
+    }
+
+    /// `lines` joined by one space (``ReplyLines/joined()``), after `code` and a space when
+    /// given (``ReplyLines/joined(after:)`` of `"\(code) "`), written here in one go.
+    public mutating func joined(_ lines: ReplyLines, code: Int? = nil) -> SMTPText {
+        let digits = code.map { Self.digitCount($0) } ?? 0
+        guard case .stored(_, _, let used, let n) = lines.storage, digits >= 0, lines.isASCII else {
+            return SMTPText(code.map { lines.joined(after: String($0) + " ") } ?? lines.joined())
+        }
+        let prefix = code == nil ? 0 : digits + 1
+        let total = prefix + max(0, Int(used) - 4 * Int(n)) + max(0, Int(n) - 1)
+        return text(count: total) { out in
+            var at = 0
+            if let code {
+                var value = code
+                for index in stride(from: digits - 1, through: 0, by: -1) where index < out.count {
+                    out[index] = UInt8(truncatingIfNeeded: 0x30 + value % 10)
+                    value /= 10
+                }
+                at = digits
+                if at < out.count {
+                    out[at] = 0x20
+                    at += 1
+                }
+            }
+            var first = true
+            lines.forEachLine { (line: UnsafeRawBufferPointer) -> Void in
+                if !first, at < out.count {
+                    out[at] = 0x20
+                    at += 1
+                }
+                first = false
+                let count = min(line.count, out.count - at)
+                if count > 0, let source = line.baseAddress, let target = out.baseAddress {
+                    (target + at).copyMemory(from: source, byteCount: count)
+                    at += count
+                }
+            }
+            return at
+        }
+    }
+
+    /// Decimal digits of a non-negative `value`; -1 for a negative one.
+    private static func digitCount(_ value: Int) -> Int {
+        guard value >= 0 else { return -1 }
+        var count = 1
+        var rest = value / 10
+        while rest > 0 {
+            count += 1
+            rest /= 10
+        }
+        return count
+    }
+
+    /// `lines` with one more line, `bytes`. Lines that are not the last text this arena
+    /// handed out (a reply is built line by line before the next one starts) are copied
+    /// as strings.
+    public mutating func appending(line bytes: UnsafeRawBufferPointer, to lines: ReplyLines?) -> ReplyLines {
         let count = min(bytes.count, Int(UInt32.max))
         let need = 4 + count
         var keeping: (start: Int, count: Int)?
@@ -213,17 +319,9 @@ public struct ReplyLines: Sendable, Hashable {
     /// built in one go.
     public func joined(after prefix: String) -> String {
         guard case .stored(_, _, let used, let n) = storage else { return prefix + strings.joined(separator: " ") }
-        var ascii = true
-        forEachLine(while: { line in
-            for b in line where b >= 0x80 {
-                ascii = false
-                return false
-            }
-            return true
-        })
         // Decoding lines one by one may repair a cut UTF-8 sequence differently than decoding
         // them joined: only ASCII text is joined as bytes.
-        guard ascii else { return prefix + strings.joined(separator: " ") }
+        guard isASCII else { return prefix + strings.joined(separator: " ") }
         var prefix = prefix
         let total = prefix.utf8.count + max(0, Int(used) - 4 * Int(n)) + max(0, Int(n) - 1)
         return String(unsafeUninitializedCapacity: total) { out in
@@ -248,6 +346,19 @@ public struct ReplyLines: Sendable, Hashable {
             }
             return at
         }
+    }
+
+    /// Every byte of every line is ASCII.
+    var isASCII: Bool {
+        var ascii = true
+        forEachLine(while: { line in
+            for b in line where b >= 0x80 {
+                ascii = false
+                return false
+            }
+            return true
+        })
+        return ascii
     }
 
     /// Calls `body` with each line's bytes (valid only during the call) while it returns true.

@@ -132,40 +132,65 @@ private func reassemblyLoop(_ path: String, _ result: inout StageResult, _ trace
     result.counters = [("flows", flows), ("delivered_bytes", delivered), ("gaps", gaps)]
 }
 
-/// Per flow, what the truth check needs besides the SMTP session.
+/// Per flow, what the truth check needs besides the SMTP session: kept as values and made
+/// into text only at the end, so that the check adds no allocation per message to the stage.
 private struct FlowNotes {
-    var name: String
-    /// Message-IDs of messages whose end of data was seen, waiting for their reply, by transaction.
-    var waiting: [Int: String] = [:]
+    var client: Endpoint
+    var server: Endpoint
+    /// Message-IDs (where their bytes are in `idBytes`; nil: none) of messages whose end of
+    /// data was seen, waiting for their reply, by transaction.
+    var waiting: [Int: Range<Int>?] = [:]
+}
+
+/// One message for the truth check: its flow's endpoints, Message-ID and reply code (nil: none).
+private struct SeenMessage {
+    var client: Endpoint
+    var server: Endpoint
+    /// Where the Message-ID's bytes are in `idBytes` (nil: none).
+    var id: Range<Int>?
+    var code: Int?
 }
 
 private func smtpLoop(_ path: String, _ result: inout StageResult, _ tracer: AllocationCounter?) throws {
     let capture = try OfflineCapture(path: path)
     var decoder = PacketDecoder()
     var reassembler = TCPReassembler()
-    // Sessions live in an array of slots: mutating a large struct through a
-    // Dictionary subscript (`dict[key]?.feed(…)`) runs a `_modify` coroutine
-    // whose frame is heap-allocated, three mallocs per data event.
+    // Sessions and notes live in an array of slots: mutating a large struct through a
+    // Dictionary subscript (`dict[key]?.feed(…)`, `dict[key]?.waiting[…] = …`) runs a
+    // `_modify` coroutine whose frame is heap-allocated, mallocs per event.
     var slotOf: [FlowID: Int] = [:]
+    // A slot's session is reused with `reset()` for the next flow (as the analysis reuses
+    // trackers); notes are a separate array, changed while a session is being fed.
     var sessions: [SMTPSession] = []
+    var notes: [FlowNotes] = []
     var freeSlots: [Int] = []
-    var notes: [FlowID: FlowNotes] = [:]
     var commands: UInt64 = 0
     var replies: UInt64 = 0
     var endOfData: UInt64 = 0
     var incomplete: UInt64 = 0
-    var messages: [String] = []
-    func handle(_ flow: FlowID, _ event: SMTPEvent) {
+    var seen: [SeenMessage] = []
+    var idBytes: [UInt8] = []
+    // As the analysis runs its sessions (it has no use for the EHLO keyword list).
+    var smtpOptions = SMTPOptions()
+    smtpOptions.reportsExtensions = false
+    func handle(_ slot: Int, _ event: SMTPEvent) {
         switch event {
         case .command: commands &+= 1
         case .reply(let reply, let context):
             replies &+= 1
-            if case .endOfData(let transaction) = context, let id = notes[flow]?.waiting.removeValue(forKey: transaction) {
-                messages.append("\(notes[flow]?.name ?? "?") \(id) \(reply.code)")
+            if case .endOfData(let transaction) = context, !notes[slot].waiting.isEmpty,
+                let id = notes[slot].waiting.removeValue(forKey: transaction)
+            {
+                seen.append(SeenMessage(client: notes[slot].client, server: notes[slot].server, id: id, code: reply.code))
             }
         case .endOfData(let summary, _):
             endOfData &+= 1
-            notes[flow]?.waiting[summary.transaction] = summary.messageID ?? "null"
+            let start = idBytes.count
+            let id = summary.messageIDText.map { text -> Range<Int> in
+                text.withBytes { idBytes.append(contentsOf: $0) }
+                return start..<idBytes.count
+            }
+            notes[slot].waiting[summary.transaction] = id
         case .messageIncomplete: incomplete &+= 1
         default: break
         }
@@ -173,31 +198,36 @@ private func smtpLoop(_ path: String, _ result: inout StageResult, _ tracer: All
     func stream(_ event: StreamEvent) {
         switch event {
         case .opened(let info):
-            if let slot = freeSlots.popLast() {
-                sessions[slot] = SMTPSession()
-                slotOf[info.id] = slot
+            let slot: Int
+            if let free = freeSlots.popLast() {
+                slot = free
+                sessions[slot].reset()
             } else {
-                slotOf[info.id] = sessions.count
-                sessions.append(SMTPSession())
+                slot = sessions.count
+                sessions.append(SMTPSession(options: smtpOptions))
+                notes.append(FlowNotes(client: info.client, server: info.server))
             }
-            notes[info.id] = FlowNotes(name: "\(info.client)>\(info.server)")
+            slotOf[info.id] = slot
+            notes[slot].client = info.client
+            notes[slot].server = info.server
         case .data(let flow, let direction, let offset, let bytes, _):
             guard let slot = slotOf[flow] else { return }
-            sessions[slot].feed(direction == .clientToServer ? .client : .server, bytes, at: offset) { handle(flow, $0) }
+            sessions[slot].feed(direction == .clientToServer ? .client : .server, bytes, at: offset) { handle(slot, $0) }
         case .gap(let flow, let direction, let offset, let length, _):
             guard let slot = slotOf[flow] else { return }
-            sessions[slot].gap(direction == .clientToServer ? .client : .server, at: offset, length: length) { handle(flow, $0) }
+            sessions[slot].gap(direction == .clientToServer ? .client : .server, at: offset, length: length) { handle(slot, $0) }
         case .end(let flow, let direction, _, _, _):
             guard let slot = slotOf[flow] else { return }
-            sessions[slot].end(direction == .clientToServer ? .client : .server) { handle(flow, $0) }
+            sessions[slot].end(direction == .clientToServer ? .client : .server) { handle(slot, $0) }
         case .closed(let flow, _):
-            if let slot = slotOf.removeValue(forKey: flow) {
-                sessions[slot] = SMTPSession()
-                freeSlots.append(slot)
+            guard let slot = slotOf.removeValue(forKey: flow) else { return }
+            if !notes[slot].waiting.isEmpty {
+                for (_, id) in notes[slot].waiting.sorted(by: { $0.key < $1.key }) {
+                    seen.append(SeenMessage(client: notes[slot].client, server: notes[slot].server, id: id, code: nil))
+                }
+                notes[slot].waiting.removeAll(keepingCapacity: true)
             }
-            if let note = notes.removeValue(forKey: flow) {
-                for (_, id) in note.waiting.sorted(by: { $0.key < $1.key }) { messages.append("\(note.name) \(id) null") }
-            }
+            freeSlots.append(slot)
         default: break
         }
     }
@@ -211,13 +241,28 @@ private func smtpLoop(_ path: String, _ result: inout StageResult, _ tracer: All
     reassembler.finish(emit: stream)
     result.packets = outcome.framesRead
     result.counters = [("commands", commands), ("replies", replies), ("end_of_data", endOfData), ("incomplete", incomplete)]
-    result.messages = messages
+    result.messages = seen.map { message in
+        let id = message.id.map { String(decoding: idBytes[$0], as: UTF8.self) } ?? "null"
+        return "\(message.client)>\(message.server) \(id) \(message.code.map(String.init) ?? "null")"
+    }
 }
 
-/// The whole pipeline as `smtpscope analyze --format jsonl` runs it, JSON Lines written to a file.
+/// The whole pipeline as `smtpscope analyze --format jsonl` runs it: each flow's JSON line
+/// written to a file as the flow closes (no record kept), then messages and the summary.
 private func analyzeRun(_ path: String, _ result: inout StageResult, output: String, _ tracer: AllocationCounter?) throws {
     let capture = try OfflineCapture(path: path)
-    let analyzer = Analyzer()
+    guard let file = fopen(output, "w") else { throw BenchError("cannot write \(output)") }
+    var lines: UInt64 = 0
+    var bytes: UInt64 = 0
+    var writer = JSONLinesEncoder.LineWriter()
+    func write(_ line: UnsafeRawBufferPointer) {
+        if let base = line.baseAddress { fwrite(base, 1, line.count, file) }
+        lines &+= 1
+        bytes &+= UInt64(line.count)
+    }
+    var options = AnalysisOptions()
+    options.retainFlowRecords = false
+    let analyzer = Analyzer(options: options, onFlow: { flow in writer.write(flow, bytesTo: write) })
     analyzer.beginCapture(name: path)
     let outcome = capture.readPackets { info, frame in
         tracer?.at(info.frameNumber)
@@ -226,15 +271,7 @@ private func analyzeRun(_ path: String, _ result: inout StageResult, output: Str
     }
     analyzer.noteRead(outcome)
     let analysis = analyzer.finish()
-    guard let file = fopen(output, "w") else { throw BenchError("cannot write \(output)") }
-    var lines: UInt64 = 0
-    var bytes: UInt64 = 0
-    for line in JSONLinesEncoder.encode(analysis) {
-        fputs(line, file)
-        fputs("\n", file)
-        lines &+= 1
-        bytes &+= UInt64(line.utf8.count + 1)
-    }
+    writer.writeEnd(messages: analysis.messages, summary: analysis.summary, bytesTo: write)
     fclose(file)
     result.packets = outcome.framesRead
     result.counters = [("jsonl_lines", lines), ("jsonl_bytes", bytes)]

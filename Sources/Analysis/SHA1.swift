@@ -1,0 +1,79 @@
+/// SHA-1 (FIPS 180-4 §6.1), for the Community ID's hash input: written on the stack with no
+/// allocation (the crypto library's hasher allocates a context for every flow). Not for
+/// security: Community ID uses SHA-1 as a fixed, published mixing function.
+enum SHA1 {
+    /// Writes the 20-byte digest of `input` at `digest`.
+    static func hash(_ input: UnsafeRawBufferPointer, into digest: UnsafeMutablePointer<UInt8>) {
+        var state: (UInt32, UInt32, UInt32, UInt32, UInt32) = (0x6745_2301, 0xEFCD_AB89, 0x98BA_DCFE, 0x1032_5476, 0xC3D2_E1F0)
+        withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 80) { schedule in
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 128) { tail in
+                guard let words = schedule.baseAddress, let last = tail.baseAddress else { return }
+                let count = input.count
+                let whole = count / 64
+                if let base = input.baseAddress {
+                    for block in 0..<whole { compress(UnsafeRawPointer(base + block * 64), words, &state) }
+                }
+                // The rest, a 1 bit, zeros, then the length in bits (big-endian) to end a block.
+                let rest = count - whole * 64
+                if rest > 0, let base = input.baseAddress {
+                    last.update(from: base.advanced(by: whole * 64).assumingMemoryBound(to: UInt8.self), count: rest)
+                }
+                let blocks = rest + 9 <= 64 ? 1 : 2
+                last[rest] = 0x80
+                for index in (rest + 1)..<(blocks * 64) { last[index] = 0 }
+                let bits = UInt64(count) &* 8
+                for index in 0..<8 { last[blocks * 64 - 1 - index] = UInt8(truncatingIfNeeded: bits >> UInt64(8 * index)) }
+                for block in 0..<blocks { compress(UnsafeRawPointer(last + block * 64), words, &state) }
+            }
+        }
+        put(state.0, at: digest)
+        put(state.1, at: digest + 4)
+        put(state.2, at: digest + 8)
+        put(state.3, at: digest + 12)
+        put(state.4, at: digest + 16)
+    }
+
+    private static func put(_ word: UInt32, at out: UnsafeMutablePointer<UInt8>) {
+        out[0] = UInt8(truncatingIfNeeded: word >> 24)
+        out[1] = UInt8(truncatingIfNeeded: word >> 16)
+        out[2] = UInt8(truncatingIfNeeded: word >> 8)
+        out[3] = UInt8(truncatingIfNeeded: word)
+    }
+
+    @inline(__always)
+    private static func rotl(_ x: UInt32, _ n: UInt32) -> UInt32 { x << n | x >> (32 - n) }
+
+    /// One 64-byte block into `state` (`w`: room for the 80-word schedule).
+    private static func compress(
+        _ block: UnsafeRawPointer, _ w: UnsafeMutablePointer<UInt32>, _ state: inout (UInt32, UInt32, UInt32, UInt32, UInt32)
+    ) {
+        for t in 0..<16 { w[t] = UInt32(bigEndian: block.loadUnaligned(fromByteOffset: t * 4, as: UInt32.self)) }
+        for t in 16..<80 { w[t] = rotl(w[t - 3] ^ w[t - 8] ^ w[t - 14] ^ w[t - 16], 1) }
+        var (a, b, c, d, e) = state
+        for t in 0..<80 {
+            let f: UInt32
+            let k: UInt32
+            switch t {
+            case 0..<20:
+                f = (b & c) | (~b & d)
+                k = 0x5A82_7999
+            case 20..<40:
+                f = b ^ c ^ d
+                k = 0x6ED9_EBA1
+            case 40..<60:
+                f = (b & c) | (b & d) | (c & d)
+                k = 0x8F1B_BCDC
+            default:
+                f = b ^ c ^ d
+                k = 0xCA62_C1D6
+            }
+            let temp = rotl(a, 5) &+ f &+ e &+ k &+ w[t]
+            e = d
+            d = c
+            c = rotl(b, 30)
+            b = a
+            a = temp
+        }
+        state = (state.0 &+ a, state.1 &+ b, state.2 &+ c, state.3 &+ d, state.4 &+ e)
+    }
+}
