@@ -21,7 +21,9 @@ struct FlowTracker<Dialog: SMTPDialog> {
     /// The text of this flow's records (addresses, header fields, reply texts, banner,
     /// Community ID): recycled with the tracker, from its front only once no record of an
     /// earlier flow still refers to it (else appended to or replaced, never overwritten).
-    private var texts = TextArena(initialCapacity: 1024, maxCapacity: 16 * 1024)
+    /// Starts small: a flow without payload writes only its Community ID, and its record may
+    /// wait in the merge queue (with `--threads`) holding the store.
+    private var texts = TextArena(initialCapacity: 128, maxCapacity: 16 * 1024)
     /// The storage of the last record's transaction list, emptied in place for the next flow
     /// once that record is gone (else the list gets new storage, the record keeping its own).
     private var recordList: [TransactionRecord] = []
@@ -104,8 +106,9 @@ struct FlowTracker<Dialog: SMTPDialog> {
         findings.removeAll()
         Self.addStartFindings(info, to: &findings)
         self.findings = findings
-        dialogBox?.dialog.reset()
-        self.dialogBox = dialogBox
+        // The dialog goes back to the shared pool, not to the next flow: a flow that never
+        // carries payload (one SYN of a flood) must not hold a dialog it does not need.
+        if let dialogBox { shared.keepSpare(dialogBox) }
         ring.removeAll()
         self.ring = ring
         transactions.removeAll(keepingCapacity: true)
@@ -119,9 +122,9 @@ struct FlowTracker<Dialog: SMTPDialog> {
         }
         recordList.removeAll(keepingCapacity: true)
         self.recordList = recordList
-        // Last: the old flow's state above no longer refers to the store.
-        texts.recycle()
-        self.texts = texts
+        // Last: the old flow's state above no longer refers to the store. It goes back to
+        // the shared pool (like the dialog): a flow that never needs it must not hold it.
+        if texts.recycle() { shared.keepSpare(texts) }
     }
 
     // MARK: stream events
@@ -377,9 +380,15 @@ struct FlowTracker<Dialog: SMTPDialog> {
     /// The dialog, started now if this is the first thing fed to it.
     private mutating func startedDialog() -> DialogBox<Dialog> {
         if let dialogBox { return dialogBox }
-        let box = DialogBox(shared.makeDialog())
+        adoptSpareTexts()
+        let box = shared.spareDialog() ?? DialogBox(shared.makeDialog())
         dialogBox = box
         return box
+    }
+
+    /// Takes a recycled text store from the pool unless this flow already has one.
+    private mutating func adoptSpareTexts() {
+        if !texts.hasStore, let spare = shared.spareTexts() { texts = spare }
     }
 
     private mutating func note(frame: UInt64, at timestamp: Int64) {
@@ -552,6 +561,7 @@ struct FlowTracker<Dialog: SMTPDialog> {
             firstFrame: info.firstFrame, lastFrame: lastFrame, packets: summary?.packets ?? 0,
             endReason: endReason, closedBy: closedBy, banner: nil, tls: tlsStartNanoseconds != nil, midstream: info.midstream,
             transactions: records, findings: findings.all)
+        adoptSpareTexts()
         flow.communityIDText = CommunityID.v1(info.client, info.server, into: &texts)
         flow.bannerText = banner
         recordList = records

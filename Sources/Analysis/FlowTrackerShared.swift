@@ -20,6 +20,35 @@ final class FlowTrackerShared<Dialog: SMTPDialog> {
     /// Whether trackers queue each transaction as soon as its outcome is known (the live
     /// hook). Off, they build no provisional records: the flow record decides everything at close.
     var reportsLive = false
+    /// Dialogs of closed flows, reset, for the next flows that carry payload (their buffers
+    /// and text stores are kept). Bounded; the trackers of one stage share it on one thread.
+    private var spareDialogs: [DialogBox<Dialog>] = []
+    private static var maxSpareDialogs: Int { 32 }
+
+    /// Text stores of closed flows' records, recycled (nothing refers to them any more).
+    private var spareTextArenas: [TextArena] = []
+
+    /// A recycled text store, if one is kept.
+    func spareTexts() -> TextArena? { spareTextArenas.popLast() }
+
+    /// Keeps a recycled text store for a later flow, unless enough are kept.
+    func keepSpare(_ texts: TextArena) {
+        guard spareTextArenas.count < Self.maxSpareDialogs else { return }
+        if spareTextArenas.capacity == 0 { spareTextArenas.reserveCapacity(Self.maxSpareDialogs) }
+        spareTextArenas.append(texts)
+    }
+
+    /// A reset dialog from a closed flow, if one is kept.
+    func spareDialog() -> DialogBox<Dialog>? { spareDialogs.popLast() }
+
+    /// Keeps `box` (its closed flow's tracker is being reused) for a later flow, reset now,
+    /// unless enough are kept.
+    func keepSpare(_ box: DialogBox<Dialog>) {
+        guard spareDialogs.count < Self.maxSpareDialogs else { return }
+        box.dialog.reset()
+        if spareDialogs.capacity == 0 { spareDialogs.reserveCapacity(Self.maxSpareDialogs) }
+        spareDialogs.append(box)
+    }
 
     init(options: AnalysisOptions, makeDialog: @escaping () -> Dialog) {
         segmentRingCapacity = options.segmentRingCapacity

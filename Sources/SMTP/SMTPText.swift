@@ -177,6 +177,9 @@ public struct TextArena {
     /// The store text is written to now (nil before the first text).
     var current: TextStore? { store }
 
+    /// Whether a store has been allocated (an arena starts without one).
+    public var hasStore: Bool { store != nil }
+
     /// `lines` copied in (strings stay as they are: they are already kept).
     public mutating func copy(_ lines: ReplyLines) -> ReplyLines {
         guard case .stored = lines.storage else { return lines }
