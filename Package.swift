@@ -15,7 +15,6 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
-        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         .systemLibrary(
@@ -29,10 +28,7 @@ let package = Package(
         .target(name: "SMTP"),
         .target(
             name: "Analysis",
-            dependencies: [
-                "Wire", "Capture", "Reassembly", "SMTP",
-                .product(name: "Crypto", package: "swift-crypto"),
-            ]
+            dependencies: ["Wire", "Capture", "Reassembly", "SMTP"]
         ),
         .target(name: "Report"),
         .executableTarget(
