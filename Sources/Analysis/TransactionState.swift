@@ -48,7 +48,7 @@ struct MessageFacts {
         messageID = summary.messageIDText.map { texts.copy($0) }
         subject = summary.subjectText.map { texts.copy($0) }
         size = summary.size
-        fingerprint = SMTPText(summary.fingerprint)
+        fingerprint = texts.copy(summary.fingerprintText)
     }
 }
 

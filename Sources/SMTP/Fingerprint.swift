@@ -152,11 +152,17 @@ struct Fingerprint: Sendable {
     var hex: String {
         let v = value
         return String(unsafeUninitializedCapacity: 16) { out in
-            for i in 0..<16 {
-                let nibble = UInt8(truncatingIfNeeded: v >> UInt64(60 - 4 * i)) & 0xF
-                out[i] = nibble < 10 ? 0x30 + nibble : 0x57 + nibble
-            }
-            return 16
+            Self.writeHex(v, into: UnsafeMutableRawBufferPointer(out))
         }
+    }
+
+    /// Writes the 16 lower-case hex digits of `value` to the front of `out` (at least 16
+    /// bytes); returns 16.
+    static func writeHex(_ value: UInt64, into out: UnsafeMutableRawBufferPointer) -> Int {
+        for i in 0..<16 {
+            let nibble = UInt8(truncatingIfNeeded: value >> UInt64(60 - 4 * i)) & 0xF
+            out[i] = nibble < 10 ? 0x30 + nibble : 0x57 + nibble
+        }
+        return 16
     }
 }

@@ -60,6 +60,8 @@ struct MessageScanner {
     }
 
     var fingerprint: String { digest.hex }
+    /// The XXH64 digest ``fingerprint`` spells out.
+    var fingerprintValue: UInt64 { digest.value }
     var headersTruncated: Bool { headers.truncated }
     func headerFields(maxValueLength: Int, arena: inout TextArena) -> HeaderFields {
         headers.parse(maxValueLength: maxValueLength, arena: &arena)

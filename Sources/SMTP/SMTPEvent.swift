@@ -148,7 +148,12 @@ public struct MessageSummary: Sendable, Hashable {
     public var toText: SMTPText?
     /// Stable hex digest (XXH64, seed 0, 16 lower-case hex digits) of exactly the bytes `size` counts; identical messages in
     /// different connections have identical fingerprints.
-    public var fingerprint: String
+    public var fingerprint: String {
+        get { fingerprintText.string }
+        set { fingerprintText = SMTPText(newValue) }
+    }
+    /// ``fingerprint`` as the session holds it (a string is made when read).
+    public var fingerprintText: SMTPText
     /// The header block exceeded its cap; header fields after the cap are unknown.
     public var headersTruncated: Bool
 
@@ -183,12 +188,12 @@ public struct MessageSummary: Sendable, Hashable {
         self.init(
             transaction: transaction, mailFrom: mailFrom.map(SMTPText.init), rcptTo: ReplyLines(rcptTo), dataOffset: dataOffset,
             size: size, fields: fields,
-            fingerprint: fingerprint, headersTruncated: headersTruncated)
+            fingerprint: SMTPText(fingerprint), headersTruncated: headersTruncated)
     }
 
     init(
         transaction: Int, mailFrom: SMTPText?, rcptTo: ReplyLines, dataOffset: UInt64, size: UInt64, fields: HeaderFields,
-        fingerprint: String, headersTruncated: Bool
+        fingerprint: SMTPText, headersTruncated: Bool
     ) {
         self.transaction = transaction
         self.mailFromText = mailFrom
@@ -200,7 +205,7 @@ public struct MessageSummary: Sendable, Hashable {
         dateText = fields.date
         fromText = fields.from
         toText = fields.to
-        self.fingerprint = fingerprint
+        self.fingerprintText = fingerprint
         self.headersTruncated = headersTruncated
     }
 }

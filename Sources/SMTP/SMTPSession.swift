@@ -228,9 +228,13 @@ public struct SMTPSession {
     mutating func summary(_ t: OpenTransaction, size: UInt64? = nil, fingerprint: String? = nil) -> MessageSummary {
         headerText.recycle()
         let fields = scanner.headerFields(maxValueLength: options.maxHeaderValueLength, arena: &headerText)
+        // The 16 hex digits go in the header store too: one over the small-string limit, a
+        // String would be a heap allocation per message.
+        let digest = scanner.fingerprintValue
+        let hex = fingerprint.map(SMTPText.init) ?? headerText.text(count: 16) { Fingerprint.writeHex(digest, into: $0) }
         return MessageSummary(
             transaction: t.index, mailFrom: t.mailFrom, rcptTo: t.rcptTo, dataOffset: t.dataOffset,
-            size: size ?? scanner.size, fields: fields, fingerprint: fingerprint ?? scanner.fingerprint,
+            size: size ?? scanner.size, fields: fields, fingerprint: hex,
             headersTruncated: scanner.headersTruncated)
     }
 

@@ -44,36 +44,75 @@ extension IPAddress: CustomStringConvertible {
         "\(value >> 24).\((value >> 16) & 0xff).\((value >> 8) & 0xff).\(value & 0xff)"
     }
 
+    /// Written into a stack buffer (at most 39 bytes), then made a string once: no per-group
+    /// strings or arrays.
     private static func rfc5952(high: UInt64, low: UInt64) -> String {
-        var groups = [UInt16](repeating: 0, count: 8)
-        for index in 0..<4 {
-            groups[index] = UInt16(truncatingIfNeeded: high >> (48 - 16 * UInt64(index)))
-            groups[index + 4] = UInt16(truncatingIfNeeded: low >> (48 - 16 * UInt64(index)))
+        func group(_ index: Int) -> UInt16 {
+            UInt16(truncatingIfNeeded: (index < 4 ? high : low) >> UInt64(48 - 16 * (index & 3)))
         }
         // Longest run of zero groups, at least two long; first one wins a tie.
         var bestStart = -1
         var bestLength = 1
         var index = 0
         while index < 8 {
-            guard groups[index] == 0 else { index += 1; continue }
+            guard group(index) == 0 else { index += 1; continue }
             var end = index
-            while end < 8, groups[end] == 0 { end += 1 }
+            while end < 8, group(end) == 0 { end += 1 }
             if end - index > bestLength {
                 bestStart = index
                 bestLength = end - index
             }
             index = end
         }
-        func hex(_ range: Range<Int>) -> String {
-            groups[range].map { String($0, radix: 16) }.joined(separator: ":")
-        }
-        guard bestStart >= 0 else { return hex(0..<8) }
         // IPv4-compatible (::a.b.c.d) and IPv4-mapped (::ffff:a.b.c.d) in mixed notation,
         // with the same test as BIND's inet_ntop6, which Wireshark follows.
-        if bestStart == 0, bestLength == 6 || (bestLength == 5 && groups[5] == 0xffff) {
-            return (bestLength == 6 ? "::" : "::ffff:") + dottedQuad(UInt32(truncatingIfNeeded: low))
+        let mixed = bestStart == 0 && (bestLength == 6 || (bestLength == 5 && group(5) == 0xffff))
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 40) { out in
+            var n = 0
+            func put(_ byte: UInt8) {
+                out[n] = byte
+                n += 1
+            }
+            func putHex(_ value: UInt16) {
+                var shift = 12
+                while shift > 0, (value >> UInt16(shift)) & 0xF == 0 { shift -= 4 }
+                while shift >= 0 {
+                    let digit = UInt8(truncatingIfNeeded: value >> UInt16(shift)) & 0xF
+                    put(digit < 10 ? 0x30 + digit : 0x57 + digit)
+                    shift -= 4
+                }
+            }
+            if mixed {
+                put(UInt8(ascii: ":"))
+                put(UInt8(ascii: ":"))
+                if bestLength == 5 {
+                    putHex(0xffff)
+                    put(UInt8(ascii: ":"))
+                }
+                for part in 0..<4 {
+                    if part > 0 { put(UInt8(ascii: ".")) }
+                    let byte = UInt8(truncatingIfNeeded: low >> UInt64(24 - 8 * part))
+                    if byte >= 100 { put(0x30 + byte / 100) }
+                    if byte >= 10 { put(0x30 + (byte / 10) % 10) }
+                    put(0x30 + byte % 10)
+                }
+            } else {
+                var at = 0
+                while at < 8 {
+                    if at == bestStart {
+                        put(UInt8(ascii: ":"))
+                        put(UInt8(ascii: ":"))
+                        at += bestLength
+                        continue
+                    }
+                    if at > 0, at != bestStart + bestLength { put(UInt8(ascii: ":")) }
+                    putHex(group(at))
+                    at += 1
+                }
+            }
+            // Up to 15 bytes make a small string: no allocation at all.
+            return String(decoding: UnsafeBufferPointer(rebasing: out[..<n]), as: UTF8.self)
         }
-        return hex(0..<bestStart) + "::" + hex((bestStart + bestLength)..<8)
     }
 }
 

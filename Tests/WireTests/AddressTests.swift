@@ -22,6 +22,34 @@ import Wire
         #expect(IPAddress(input)?.description == expected)
     }
 
+    /// Hand-written RFC 5952 §4 cases for the text written without intermediate strings:
+    /// leading zeros dropped, lower case, the longest zero run compressed (the first on a
+    /// tie), a single zero group left alone, the longest text, mixed notation.
+    @Test(arguments: [
+        ("2001:db8::1", "2001:db8::1"),
+        ("2001:0db8:000a:0b00:0000:0000:0000:0001", "2001:db8:a:b00::1"),
+        ("2001:DB8:ABCD:EF01:0:0:0:0", "2001:db8:abcd:ef01::"),
+        ("1:0:0:2:0:0:0:3", "1:0:0:2::3"),
+        ("1:0:0:2:0:0:3:4", "1::2:0:0:3:4"),
+        ("1:0:2:3:4:5:6:7", "1:0:2:3:4:5:6:7"),
+        ("0:0:0:0:0:0:0:1", "::1"),
+        ("0:1:0:0:0:0:0:0", "0:1::"),
+        ("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"),
+        ("1000:200:30:4:5:60:700:8000", "1000:200:30:4:5:60:700:8000"),
+        ("::ffff:255.255.255.255", "::ffff:255.255.255.255"),
+        ("::ffff:10.0.100.9", "::ffff:10.0.100.9"),
+        ("::10.0.0.1", "::10.0.0.1"),
+    ])
+    func ipv6TextRFC5952(input: String, expected: String) {
+        #expect(IPAddress(input)?.description == expected)
+    }
+
+    @Test func ipv6TextFromValues() {
+        #expect(IPAddress.v6(high: 0x2001_0db8_0000_0000, low: 1).description == "2001:db8::1")
+        #expect(IPAddress.v6(high: 0, low: 0).description == "::")
+        #expect(IPAddress.v6(high: 0, low: 0x0000_ffff_c000_0201).description == "::ffff:192.0.2.1")
+    }
+
     @Test func ipv4Text() {
         #expect(IPAddress("192.0.2.1") == .v4(0xC000_0201))
         #expect(IPAddress.v4(0xC000_0201).description == "192.0.2.1")
