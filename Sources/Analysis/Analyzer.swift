@@ -44,25 +44,27 @@ public final class Analyzer {
     // (~8% of the reader's instructions with worker threads, where the reader is the critical path).
     @exclusivity(unchecked) private var decoder = PacketDecoder()
     /// The flows of the current input, on this thread (`threads` 1).
-    private var stage: FlowStage?
+    @exclusivity(unchecked) private var stage: FlowStage?
     /// The flows of the current input, split over worker threads (`threads` > 1).
-    private var parallel: ParallelFlows?
+    @exclusivity(unchecked) private var parallel: ParallelFlows?
     private var flows: [FlowRecord] = []
     private var counts = SummaryCounts()
     private var messages: MessageTable
     @exclusivity(unchecked) private var captures: [CaptureStats] = []
-    private var capturing = false
+    @exclusivity(unchecked) private var capturing = false
+    /// `onRecord != nil`, read per frame without the dynamic access check of an observed property.
+    @exclusivity(unchecked) private var live = false
     /// The capture clock: the latest timestamp of every frame of the input so far.
     @exclusivity(unchecked) private var now: Int64 = .min
-    private var nextSweep: Int64 = .min
+    @exclusivity(unchecked) private var nextSweep: Int64 = .min
     /// Idle flows are expired on ticks of the capture clock, at most once per second of it,
     /// before the frame that moves the clock past the tick (the same frames whichever thread
     /// holds which flow).
     @exclusivity(unchecked) private var nextTick: Int64 = .min
 
     /// - Parameters:
-    ///   - threads: worker threads that split the flows by a hash of their addresses (1, the
-    ///     default, analyses on the calling thread). Records, their order and the summary are
+    ///   - threads: threads that split the flows by a hash of their addresses: the calling
+    ///     thread and `threads` − 1 workers (1, the default, analyses on the calling thread). Records, their order and the summary are
     ///     the same for any count unless a flow-table or buffer limit of
     ///     ``AnalysisOptions/reassembly`` is reached: those limits are divided among the workers.
     ///     With `onRecord` (live) the analysis runs on the calling thread. With workers, frame
@@ -76,7 +78,7 @@ public final class Analyzer {
         self.onRecord = onRecord
         messages = MessageTable(options: options)
         if threads > 1 && onRecord == nil {
-            parallel = ParallelFlows(options: options, workers: threads)
+            parallel = ParallelFlows(options: options, threads: threads)
         } else {
             stage = FlowStage(options: options) { [unowned self] record, _ in self.deliver(record) }
             connectLiveHook()
@@ -85,6 +87,7 @@ public final class Analyzer {
 
     /// Trackers queue decided transactions for the live hook only when there is one.
     private func connectLiveHook() {
+        live = onRecord != nil
         stage?.onTransaction = onRecord == nil ? nil : { [unowned self] record in self.onRecord?(.transaction(record)) }
     }
 
@@ -145,7 +148,7 @@ public final class Analyzer {
         case .failed: captures[index].decodeErrors += 1
         case .fragmentHeld, .notTCP: break
         }
-        if onRecord != nil && now >= nextSweep { sweep() }
+        if live && now >= nextSweep { sweep() }
     }
 
     /// How reading the current input ended: `packets` becomes the number of records read

@@ -43,6 +43,24 @@ final class ParallelBatch: @unchecked Sendable {
         var record: FlowRecord
     }
 
+    /// Where a stage's callbacks write: the batch being processed (a reference the closures
+    /// can hold without capturing their owner before it exists).
+    final class Slot {
+        var batch: ParallelBatch?
+    }
+
+    /// A stage for one share of the flows whose opens and closes go into the slot's batch.
+    static func collectingStage(options: AnalysisOptions) -> (FlowStage, Slot) {
+        let slot = Slot()
+        let stage = FlowStage(options: options) { record, order in
+            slot.batch?.closed.append(Closed(order: order, record: record))
+        }
+        stage.onOpen = { info in
+            slot.batch?.opened.append(Opened(frame: info.firstFrame, flow: info.id.index))
+        }
+        return (stage, slot)
+    }
+
     /// Entries past which the reader ends the round.
     let entryLimit: Int
     /// Payload bytes past which the reader ends the round (one more segment may follow).
@@ -51,17 +69,20 @@ final class ParallelBatch: @unchecked Sendable {
     // Appended to for every segment by the one thread that owns the batch: `@exclusivity(unchecked)`
     // spares the dynamic access checks of class properties on that path.
     @exclusivity(unchecked) private(set) var entries: [Entry] = []
-    /// Payload of every segment entry, back to back.
-    @exclusivity(unchecked) private(set) var payload: [UInt8] = []
+    /// Payload of every segment entry, back to back: `payloadCount` bytes used of
+    /// `payloadCapacity` (raw storage: one copy per segment, no generic append).
+    @exclusivity(unchecked) private var payload: UnsafeMutableRawPointer
+    @exclusivity(unchecked) private var payloadCount = 0
+    @exclusivity(unchecked) private var payloadCapacity: Int
     var opened: [Opened] = []
     var closed: [Closed] = []
     /// Reassembly limits the worker reached while processing this batch.
     var limitsHit: UInt64 = 0
 
-    /// Payload bytes of one round over all workers. Small rounds, many of them in flight
-    /// (``ParallelFlows``), keep both workers busy when one flow's burst lands on one of them:
-    /// measured on the 1 GiB bench capture, 256 KiB × 32 rounds beat 2 MiB × 3 by 20 %.
-    static let roundPayload = 256 << 10
+    /// Payload bytes of one round over all lanes. Measured on the 1 GiB bench capture with two
+    /// threads: 1 MiB rounds (8 in flight) beat 256 KiB ones (32 in flight) by about 10 %, as
+    /// each round wakes the worker once; 2 and 4 MiB were no faster.
+    static let roundPayload = 1 << 20
 
     /// A batch of one of `workers` workers: a round holds about ``roundPayload`` bytes and 2,048
     /// entries over all workers (at least 16 KiB and 128 per batch). Storage is reserved once,
@@ -72,15 +93,36 @@ final class ParallelBatch: @unchecked Sendable {
         entryLimit = max(128, 2_048 / workers)
         payloadLimit = max(16 << 10, Self.roundPayload / workers)
         entries.reserveCapacity(entryLimit + 4)
-        payload.reserveCapacity(payloadLimit + 2_048)
+        payloadCapacity = payloadLimit + 2_048
+        payload = UnsafeMutableRawPointer.allocate(byteCount: payloadCapacity, alignment: 16)
     }
 
+    deinit {
+        payload.deallocate()
+    }
+
+    /// Steps and payload bytes the reader handled itself for this batch's share (see
+    /// ``ParallelFlows``): they are not stored, but bound the round like stored ones.
+    private var inlineSteps = 0
+    private var inlinePayload = 0
+
     /// True when the round this batch belongs to should end.
-    var isFull: Bool { entries.count >= entryLimit || payload.count >= payloadLimit }
+    var isFull: Bool {
+        entries.count &+ inlineSteps >= entryLimit || payloadCount &+ inlinePayload >= payloadLimit
+    }
+
+    /// Counts a step the reader handled itself, `payloadCount` bytes of segment payload.
+    @inline(__always)
+    func countInline(payloadCount: Int) {
+        inlineSteps &+= 1
+        inlinePayload &+= payloadCount
+    }
 
     func appendSegment(_ segment: TCPSegment, payload bytes: UnsafeRawBufferPointer, frame: UInt64, timestampNanoseconds: Int64, now: Int64) {
-        let start = payload.count
-        payload.append(contentsOf: bytes)
+        let start = payloadCount
+        if bytes.count > payloadCapacity &- start { grow(toHold: bytes.count) }
+        if let source = bytes.baseAddress { (payload + start).copyMemory(from: source, byteCount: bytes.count) }
+        payloadCount = start &+ bytes.count
         entries.append(Entry(
             kind: .segment, frame: frame, timestampNanoseconds: timestampNanoseconds, now: now, payloadStart: start,
             payloadCount: bytes.count, segment: segment))
@@ -92,26 +134,38 @@ final class ParallelBatch: @unchecked Sendable {
             segment: Self.noSegment))
     }
 
+    /// A segment larger than the room left (a batch holds one frame past its limit; a 64 KiB
+    /// offloaded segment needs more): the storage grows once and the batch keeps it.
+    private func grow(toHold count: Int) {
+        let capacity = max(payloadCapacity * 2, payloadCount + count)
+        let larger = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
+        larger.copyMemory(from: payload, byteCount: payloadCount)
+        payload.deallocate()
+        payload = larger
+        payloadCapacity = capacity
+    }
+
     /// Calls `body` with each entry and, for segments, its payload (borrowed for the call).
     func forEachEntry(_ body: (Entry, UnsafeRawBufferPointer) -> Void) {
-        payload.withUnsafeBytes { arena in
-            for entry in entries {
-                let end = entry.payloadStart + entry.payloadCount
-                let bytes = entry.kind == .segment && entry.payloadStart >= 0 && end <= arena.count
-                    ? UnsafeRawBufferPointer(rebasing: arena[entry.payloadStart..<end])
-                    : UnsafeRawBufferPointer(start: nil, count: 0)
-                body(entry, bytes)
-            }
+        let arena = UnsafeRawBufferPointer(start: payload, count: payloadCount)
+        for entry in entries {
+            let end = entry.payloadStart + entry.payloadCount
+            let bytes = entry.kind == .segment && entry.payloadStart >= 0 && end <= arena.count
+                ? UnsafeRawBufferPointer(rebasing: arena[entry.payloadStart..<end])
+                : UnsafeRawBufferPointer(start: nil, count: 0)
+            body(entry, bytes)
         }
     }
 
     /// Empties the batch for reuse, keeping its storage.
     func reset() {
         entries.removeAll(keepingCapacity: true)
-        payload.removeAll(keepingCapacity: true)
+        payloadCount = 0
         opened.removeAll(keepingCapacity: true)
         closed.removeAll(keepingCapacity: true)
         limitsHit = 0
+        inlineSteps = 0
+        inlinePayload = 0
     }
 
     private static let noSegment = TCPSegment(

@@ -15,25 +15,12 @@ final class ParallelWorker: @unchecked Sendable {
     private var exited = false
 
     private let stage: FlowStage
+    private let currentBox: ParallelBatch.Slot
 
     init(options: AnalysisOptions) {
         // Set up before the thread starts; used only by it afterwards.
-        let box = CurrentBatch()
-        stage = FlowStage(options: options) { record, order in
-            box.batch?.closed.append(ParallelBatch.Closed(order: order, record: record))
-        }
-        stage.onOpen = { info in
-            box.batch?.opened.append(ParallelBatch.Opened(frame: info.firstFrame, flow: info.id.index))
-        }
-        self.currentBox = box
+        (stage, currentBox) = ParallelBatch.collectingStage(options: options)
     }
-
-    /// The stage's callbacks write into the batch being processed through this box (a
-    /// reference the closures can hold without capturing the worker before it exists).
-    private final class CurrentBatch {
-        var batch: ParallelBatch?
-    }
-    private let currentBox: CurrentBatch
 
     /// Starts the thread.
     func start() {

@@ -105,13 +105,14 @@ struct AnalysisSettings: ParsableArguments {
 
 /// How many threads analyse the flows (`analyze` only; other commands run on one thread).
 struct ThreadOptions: ParsableArguments {
-    /// The default: one worker per core.
+    /// The default: one thread per core.
     static var cores: Int { max(1, ProcessInfo.processInfo.activeProcessorCount) }
 
     @Option(help: ArgumentHelp(
-        "Worker threads that split the connections between them by address hash (default: the number of cores; 1 = all on one thread). "
+        "Threads that split the connections between them by address hash: the reading thread and n-1 workers "
+            + "(default: the number of cores; 1 = all on one thread). "
             + "The output is identical for any count unless a flow-table or buffer limit (--max-flows, --max-out-of-order-total) "
-            + "is reached, which is reported: each worker gets an equal share of those limits.",
+            + "is reached, which is reported: each thread gets a share of those limits by its share of the connections.",
         valueName: "n"))
     var threads: Int?
 
