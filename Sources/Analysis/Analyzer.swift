@@ -51,6 +51,9 @@ public final class Analyzer {
     private var counts = SummaryCounts()
     private var messages: MessageTable
     @exclusivity(unchecked) private var captures: [CaptureStats] = []
+    /// Per-frame counts of the current input not yet added to its `captures` entry: counted in
+    /// a plain struct, without the array's uniqueness check on every frame (see ``flushCounts()``).
+    @exclusivity(unchecked) private var pending = PendingCounts()
     @exclusivity(unchecked) private var capturing = false
     /// `onRecord != nil`, read per frame without the dynamic access check of an observed property.
     @exclusivity(unchecked) private var live = false
@@ -104,6 +107,7 @@ public final class Analyzer {
     /// Starts a new input; ends the previous one if still open.
     public func beginCapture(name: String) {
         if capturing { endCapture() }
+        flushCounts()
         captures.append(CaptureStats(index: captures.count, name: name))
         decoder = PacketDecoder()
         stage?.begin(capture: captures.count - 1)
@@ -117,8 +121,7 @@ public final class Analyzer {
     /// Feeds one frame; `frame` is borrowed for the duration of the call.
     public func process(_ info: CaptureInfo, frame: UnsafeRawBufferPointer) {
         if !capturing { beginCapture(name: "capture \(captures.count)") }
-        let index = captures.count - 1
-        captures[index].count(info)
+        pending.count(info)
         now = max(now, info.timestampNanoseconds)
         if now >= nextTick {
             nextTick = now > .max - 1_000_000_000 ? .max : now + 1_000_000_000
@@ -144,8 +147,8 @@ public final class Analyzer {
             return
         }
         switch result {
-        case .tcp: captures[index].tcpSegments += 1
-        case .failed: captures[index].decodeErrors += 1
+        case .tcp: pending.tcpSegments &+= 1
+        case .failed: pending.decodeErrors &+= 1
         case .fragmentHeld, .notTCP: break
         }
         if live && now >= nextSweep { sweep() }
@@ -154,6 +157,7 @@ public final class Analyzer {
     /// How reading the current input ended: `packets` becomes the number of records read
     /// (a BPF filter's skipped frames included), and a failed record is kept as the read error.
     public func noteRead(_ outcome: ReadOutcome) {
+        flushCounts()
         guard !captures.isEmpty else { return }
         let index = captures.count - 1
         captures[index].packets = max(captures[index].packets, outcome.framesRead)
@@ -164,6 +168,7 @@ public final class Analyzer {
 
     /// Live capture: the kernel's drop count for the current input (libpcap `ps_drop`).
     public func noteDrops(_ dropped: UInt64) {
+        flushCounts()
         guard !captures.isEmpty else { return }
         captures[captures.count - 1].drops = dropped
     }
@@ -171,6 +176,7 @@ public final class Analyzer {
     /// Live idle tick: advances capture time with no packet (reply and idle timeouts).
     public func advanceClock(to timestampNanoseconds: Int64) {
         guard capturing else { return }
+        flushCounts()
         now = max(now, timestampNanoseconds)
         tick(beforeFrame: captures[captures.count - 1].packets &+ 1)
         sweep()
@@ -179,6 +185,7 @@ public final class Analyzer {
     /// End of the current input: every open flow is closed as `capture_end`.
     public func endCapture() {
         guard capturing else { return }
+        flushCounts()
         let index = captures.count - 1
         if let stage {
             stage.now = now
@@ -199,12 +206,20 @@ public final class Analyzer {
     /// Ends the run: flows, correlated messages and the summary.
     public func finish() -> AnalysisResult {
         endCapture()
+        flushCounts()
         let found = messages.messages()
         let summary = SummaryRecord(
             captures: captures, counts: counts, messages: found, forgotten: messages.forgotten,
             correlationEvictedMessages: messages.evictedMessages,
             correlationDroppedTransactions: messages.droppedTransactions)
         return AnalysisResult(flows: flows, messages: found, summary: summary)
+    }
+
+    /// Adds the pending per-frame counts to the current input's entry.
+    private func flushCounts() {
+        guard !captures.isEmpty else { return }
+        pending.add(to: &captures[captures.count - 1])
+        pending = PendingCounts()
     }
 
     // MARK: flows
@@ -234,5 +249,37 @@ public final class Analyzer {
         guard let stage, onRecord != nil else { return }
         stage.now = now
         stage.sweep()
+    }
+}
+
+/// What ``Analyzer/process(_:frame:)`` counts per frame, added to a ``CaptureStats`` in one go.
+private struct PendingCounts {
+    var frames: UInt64 = 0
+    var capturedBytes: UInt64 = 0
+    var truncatedFrames: UInt64 = 0
+    var tcpSegments: UInt64 = 0
+    var decodeErrors: UInt64 = 0
+    var firstNanoseconds: Int64?
+    var lastNanoseconds: Int64 = 0
+
+    @inline(__always)
+    mutating func count(_ info: CaptureInfo) {
+        frames &+= 1
+        capturedBytes &+= UInt64(clamping: info.capturedLength)
+        if info.capturedLength < info.wireLength { truncatedFrames &+= 1 }
+        if firstNanoseconds == nil { firstNanoseconds = info.timestampNanoseconds }
+        lastNanoseconds = info.timestampNanoseconds
+    }
+
+    func add(to stats: inout CaptureStats) {
+        stats.packets &+= frames
+        stats.framesAnalyzed &+= frames
+        stats.capturedBytes &+= capturedBytes
+        stats.truncatedFrames &+= truncatedFrames
+        stats.tcpSegments &+= tcpSegments
+        stats.decodeErrors &+= decodeErrors
+        guard frames > 0 else { return }
+        if stats.firstNanoseconds == nil { stats.firstNanoseconds = firstNanoseconds }
+        stats.lastNanoseconds = lastNanoseconds
     }
 }

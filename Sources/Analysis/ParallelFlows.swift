@@ -215,29 +215,23 @@ final class ParallelFlows {
         return share
     }
 
-    /// The hash slot of `segment`'s flow: a fixed hash of its two endpoints in canonical order,
-    /// so both directions go to the same lane and a run is reproducible.
+    /// The hash slot of `segment`'s flow: a fixed hash of its two endpoints that is the same
+    /// both ways (the addresses and the ports combined with XOR), so both directions go to the
+    /// same lane and a run is reproducible. Only the balance between lanes depends on it.
     @inline(__always)
     static func slot(for segment: TCPSegment, count: Int) -> Int {
-        let key = FlowKey(segment)
-        var hash: UInt64 = 0x9E37_79B9_7F4A_7C15
-        mix(&hash, key.lower)
-        mix(&hash, key.upper)
-        hash ^= hash >> 33
-        hash = hash &* 0xFF51_AFD7_ED55_8CCD
-        hash ^= hash >> 33
-        return Int(hash % UInt64(max(1, count)))
-    }
-
-    private static func mix(_ hash: inout UInt64, _ endpoint: Endpoint) {
-        switch endpoint.address {
-        case .v4(let address):
-            hash = (hash ^ UInt64(address)) &* 0x1000_0000_01B3
-        case .v6(let high, let low):
-            hash = (hash ^ high) &* 0x1000_0000_01B3
-            hash = (hash ^ low) &* 0x1000_0000_01B3
+        var hash = UInt64(segment.source.port ^ segment.destination.port) &* 0x9E37_79B9_7F4A_7C15
+        switch (segment.source.address, segment.destination.address) {
+        case (.v4(let a), .v4(let b)):
+            hash ^= UInt64(a ^ b)
+        case (.v6(let aHigh, let aLow), .v6(let bHigh, let bLow)):
+            hash ^= (aHigh ^ bHigh) &* 0xFF51_AFD7_ED55_8CCD
+            hash ^= aLow ^ bLow
+        case (.v4(let a), .v6(let high, let low)), (.v6(let high, let low), .v4(let a)):
+            hash ^= UInt64(a) ^ high ^ low
         }
-        hash = (hash ^ UInt64(endpoint.port)) &* 0x1000_0000_01B3
-        hash ^= hash >> 29
+        hash = (hash ^ (hash >> 32)) &* 0xD6E8_FEB8_6659_FD93
+        // The high 32 bits scaled to 0..<count (no division).
+        return Int(truncatingIfNeeded: ((hash >> 32) &* UInt64(truncatingIfNeeded: max(1, count))) >> 32)
     }
 }
