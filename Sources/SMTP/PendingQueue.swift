@@ -14,7 +14,10 @@ struct PendingQueue {
 
     mutating func pop() -> ReplyContext? {
         guard head < items.count else { return nil }
-        let item = items[head]
+        // Moved out (a value without references left in its place): no retain here and no
+        // release when the slot is cleared.
+        var item = ReplyContext.unsolicited
+        swap(&item, &items[head])
         head += 1
         if head == items.count {
             items.removeAll(keepingCapacity: true)

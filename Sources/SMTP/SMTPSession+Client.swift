@@ -80,12 +80,12 @@ extension SMTPSession {
             return
         }
         commandText.recycle()
-        let (verb, argument, masked) = clientFramer.withContent(line, in: bytes) { content in
-            let (verb, argumentBytes) = Parsing.command(content, maxArgument: options.maxArgumentLength)
-            return (verb, commandText.text(argumentBytes), Parsing.isMaskedVerb(content))
+        let (verb, known, argument, masked) = clientFramer.withContent(line, in: bytes) { content in
+            let (verb, known, argumentBytes) = Parsing.command(content, maxArgument: options.maxArgumentLength)
+            return (verb, known, commandText.text(argumentBytes), Parsing.isMaskedVerb(content))
         }
         if clientResync {
-            guard Parsing.knownVerbs.contains(verb) else { return }
+            guard known != nil else { return }
             clientResync = false
             if !clientResyncQuiet { anomaly(.dataAfterGap, .client, line.offset, emit: emit) }
             clientResyncQuiet = false
@@ -96,10 +96,10 @@ extension SMTPSession {
         if masked { anomaly(.commandMasked, .client, line.offset, emit: emit) }
         statistics.commands += 1
         nearMissAfterEnd = nil
-        let command = SMTPCommand(verb: verb, argumentText: argument, offset: line.offset, length: line.length)
+        let command = SMTPCommand(verb: verb, known: known, argumentText: argument, offset: line.offset, length: line.length)
 
-        switch verb {
-        case "MAIL":
+        switch known {
+        case .mail:
             _ = startTransaction(at: line.offset, emit: emit)
             if transaction != nil {
                 transaction?.mailFrom = argument.withBytes { bytes in
@@ -108,7 +108,7 @@ extension SMTPSession {
             }
             emit(.command(command))
             push(.command(command), at: line.offset, emit: emit)
-        case "RCPT":
+        case .rcpt:
             emit(.command(command))
             push(.command(command), at: line.offset, emit: emit)
             if var t = transaction {
@@ -123,24 +123,24 @@ extension SMTPSession {
                 }
                 transaction = t
             }
-        case "DATA":
+        case .data:
             let index = transaction?.index ?? startTransaction(at: line.offset, emit: emit)
             emit(.command(command))
             push(.command(command), at: line.offset, emit: emit)
             enterHold(.data(transaction: index, afterCRLF: line.ending == .crlf), at: lineEnd)
-        case "BDAT":
+        case .bdat:
             bdat(command, lineEnd: lineEnd, emit: emit)
-        case "RSET", "HELO", "EHLO", "LHLO":
+        case .rset, .helo, .ehlo, .lhlo:
             // RFC 5321 §4.1.1.1/§4.1.1.5: these abort any open transaction.
             transaction = nil
             emit(.command(command))
             push(.command(command), at: line.offset, emit: emit)
-        case "STARTTLS":
+        case .starttls:
             emit(.command(command))
             push(.command(command), at: line.offset, emit: emit)
             starttlsClientOffset = lineEnd
             enterHold(.starttls, at: lineEnd)
-        case "AUTH":
+        case .auth:
             emit(.command(command))
             push(.command(command), at: line.offset, emit: emit)
             enterHold(.auth(command), at: lineEnd)

@@ -116,8 +116,8 @@ extension SMTPSession {
 
     /// What a reply to `command` changes.
     private mutating func answered(_ command: SMTPCommand, by reply: SMTPReply, emit: (SMTPEvent) -> Void) {
-        switch command.verb {
-        case "EHLO":
+        switch command.knownVerb {
+        case .ehlo:
             if reply.code / 100 == 2 && !options.reportsExtensions {
                 var first = true
                 var masked = 0
@@ -153,14 +153,14 @@ extension SMTPSession {
             } else if reply.code == 500 || reply.code == 502 {
                 anomaly(.ehloRejected, .server, reply.offset, emit: emit)
             }
-        case "RCPT":
+        case .rcpt:
             if reply.code >= 400, let address = command.argumentText.withBytes({ Parsing.address($0, prefix: "TO:") }),
                 var recipients = transaction?.rcptTo.strings, let at = recipients.firstIndex(of: address)
             {
                 recipients.remove(at: at)
                 transaction?.rcptTo = ReplyLines(recipients)
             }
-        case "DATA":
+        case .data:
             guard case .hold(.data(let index, let afterCRLF)) = clientMode else { return }
             if reply.code == 354 {
                 startDataMessage(transaction: index, afterCRLF: afterCRLF, emit: emit)
@@ -168,7 +168,7 @@ extension SMTPSession {
                 // Rejected DATA: the client had no right to send content; read on as commands.
                 releaseHeld(as: .commands, emit: emit)
             }
-        case "STARTTLS":
+        case .starttls:
             if case .hold(.starttls) = clientMode {
                 if reply.code == 220 {
                     statistics.encryptedBytes &+= UInt64(held.count)
@@ -181,7 +181,7 @@ extension SMTPSession {
             } else if clientMode == .encrypted && reply.code == 220 {
                 beginTLS(serverOffset: reply.endOffset, emit: emit)
             }
-        case "AUTH":
+        case .auth:
             guard case .hold(.auth(let auth)) = clientMode else { return }
             if reply.code == 334 { authResponsePending = auth }
             releaseHeld(as: .commands, emit: emit)
