@@ -145,7 +145,9 @@ struct FlowTracker<Dialog: SMTPDialog> {
             let context = EventContext(side: side, frame: segment.frame, timestampNanoseconds: segment.timestampNanoseconds)
             // Each event is handled as it fires (nothing here reads the dialog, so the order
             // of effects is the same as collecting them first), with no per-chunk buffer.
-            startedDialog().dialog.feed(side, bytes, at: offset) { handle($0, context: context) }
+            startedDialog()._withUnsafeGuaranteedRef { box in
+                box.dialog.feed(side, bytes, at: offset) { handle($0, context: context) }
+            }
         case .retransmission(_, let direction, let offset, let length, let segment, let conflicting):
             note(frame: segment.frame, at: segment.timestampNanoseconds)
             if conflicting {
@@ -160,7 +162,9 @@ struct FlowTracker<Dialog: SMTPDialog> {
             findings.add(code, frames: [lastFrame], message: "\(length) \(side) bytes at stream offset \(offset) \(words)")
             for index in transactions.indices where isOpen(transactions[index]) { transactions[index].gapped = true }
             let context = EventContext(side: side, frame: lastFrame, timestampNanoseconds: lastNanoseconds)
-            startedDialog().dialog.gap(side, at: offset, length: length) { handle($0, context: context) }
+            startedDialog()._withUnsafeGuaranteedRef { box in
+                box.dialog.gap(side, at: offset, length: length) { handle($0, context: context) }
+            }
         case .end(_, let direction, let reason, let frame, let timestamp):
             note(frame: frame, at: timestamp)
             handleEnd(direction == .clientToServer ? .client : .server, reason: reason, frame: frame, at: timestamp)
@@ -202,7 +206,9 @@ struct FlowTracker<Dialog: SMTPDialog> {
             }
         }
         let context = EventContext(side: side, frame: frame, timestampNanoseconds: timestamp, endReason: reason)
-        startedDialog().dialog.end(side) { handle($0, context: context) }
+        startedDialog()._withUnsafeGuaranteedRef { box in
+            box.dialog.end(side) { handle($0, context: context) }
+        }
         reportDecided(now: timestamp)
     }
 
@@ -381,9 +387,16 @@ struct FlowTracker<Dialog: SMTPDialog> {
         if let rareBox { change(&rareBox.state) }
     }
 
-    /// The dialog, started now if this is the first thing fed to it.
-    private mutating func startedDialog() -> DialogBox<Dialog> {
-        if let dialogBox { return dialogBox }
+    /// The dialog, started now if this is the first thing fed to it. Unretained: `dialogBox`
+    /// keeps it, and nothing reached from the dialog's events changes `dialogBox` (only
+    /// `reuse`, by the owner, does), so no retain and release per fed chunk.
+    @inline(__always)
+    private mutating func startedDialog() -> Unmanaged<DialogBox<Dialog>> {
+        if let dialogBox { return Unmanaged.passUnretained(dialogBox) }
+        return Unmanaged.passUnretained(startDialog())
+    }
+
+    private mutating func startDialog() -> DialogBox<Dialog> {
         adoptSpareTexts()
         let box = shared.spareDialog() ?? DialogBox(shared.makeDialog())
         dialogBox = box

@@ -76,7 +76,7 @@ extension SMTPSession {
             authResponsePending = nil
             clientFramer.withContent(line, in: bytes) { _ in }
             push(.command(auth), at: line.offset, emit: emit)
-            enterHold(.auth(auth), at: lineEnd)
+            enterHold(.auth, at: lineEnd, auth: auth)
             return
         }
         commandText.recycle()
@@ -143,7 +143,7 @@ extension SMTPSession {
         case .auth:
             emit(.command(command))
             push(.command(command), at: line.offset, emit: emit)
-            enterHold(.auth(command), at: lineEnd)
+            enterHold(.auth, at: lineEnd, auth: command)
         default:
             emit(.command(command))
             push(.command(command), at: line.offset, emit: emit)
@@ -186,8 +186,9 @@ extension SMTPSession {
         }
     }
 
-    private mutating func enterHold(_ verdict: Verdict, at offset: UInt64) {
+    private mutating func enterHold(_ verdict: Verdict, at offset: UInt64, auth: SMTPCommand? = nil) {
         clientMode = .hold(verdict)
+        heldAuth = auth
         heldOffset = offset
         held.removeAll(keepingCapacity: true)
     }
@@ -197,6 +198,7 @@ extension SMTPSession {
         let bytes = held
         held = []
         clientMode = mode
+        heldAuth = nil
         guard !bytes.isEmpty else { return }
         let offset = heldOffset
         bytes.withUnsafeBytes { processClient($0, at: offset, emit: emit) }

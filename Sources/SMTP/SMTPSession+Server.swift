@@ -182,7 +182,7 @@ extension SMTPSession {
                 beginTLS(serverOffset: reply.endOffset, emit: emit)
             }
         case .auth:
-            guard case .hold(.auth(let auth)) = clientMode else { return }
+            guard case .hold(.auth) = clientMode, let auth = heldAuth else { return }
             if reply.code == 334 { authResponsePending = auth }
             releaseHeld(as: .commands, emit: emit)
         default:
@@ -233,6 +233,7 @@ extension SMTPSession {
             switch clientMode {
             case .hold:
                 held = []
+                heldAuth = nil
                 clientMode = .commands
             case .data, .bdat:
                 endMessageIncomplete(.gap, emit: emit)

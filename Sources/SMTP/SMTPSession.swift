@@ -16,8 +16,8 @@ public struct SMTPSession {
         case data(transaction: Int, afterCRLF: Bool)
         /// After STARTTLS: 220 makes them TLS, anything else commands.
         case starttls
-        /// After AUTH or an AUTH response line: 334 makes the next line a response.
-        case auth(SMTPCommand)
+        /// After AUTH or an AUTH response line (`heldAuth`): 334 makes the next line a response.
+        case auth
     }
     enum ClientMode: Equatable {
         case commands
@@ -38,6 +38,9 @@ public struct SMTPSession {
     var heldOffset: UInt64 = 0
     /// The next client line answers a 334 (RFC 4954) and is no command.
     var authResponsePending: SMTPCommand?
+    /// The AUTH command whose reply decides the held bytes (`.hold(.auth)`), kept out of
+    /// `clientMode` so that the mode, read on every chunk, holds no reference to copy.
+    var heldAuth: SMTPCommand?
     var starttlsClientOffset: UInt64 = 0
 
     // Server side.
