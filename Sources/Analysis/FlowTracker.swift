@@ -558,11 +558,12 @@ struct FlowTracker<Dialog: SMTPDialog> {
         records.reserveCapacity(transactions.count + (tlsStartNanoseconds == nil ? 0 : 1))
         // Made once for the flow and its transactions (each is a text conversion).
         let endpoints = endpointRecords()
-        for state in transactions {
-            guard let resolution = state.resolve(moment) else { continue }
-            let transaction = record(state, resolution, endpoints: endpoints)
-            records.append(transaction)
+        // By index, the record appended last: states and records are read in place, not copied.
+        for index in transactions.indices {
+            guard let resolution = transactions[index].resolve(moment) else { continue }
+            let transaction = record(transactions[index], resolution, endpoints: endpoints)
             addOutcomeFindings(transaction)
+            records.append(transaction)
         }
         if let tlsStart = tlsStartNanoseconds {
             records.append(TransactionRecord(
