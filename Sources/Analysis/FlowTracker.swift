@@ -225,9 +225,8 @@ struct FlowTracker<Dialog: SMTPDialog> {
                     stopAtTransactionLimit(context: context)
                     return
                 }
-                var state = TransactionState(index: index, startNanoseconds: ring.entry(containing: offset)?.timestampNanoseconds ?? context.timestampNanoseconds)
-                state.startNanoseconds = min(state.startNanoseconds, context.timestampNanoseconds)
-                transactions.append(state)
+                let start = ring.entry(containing: offset)?.timestampNanoseconds ?? context.timestampNanoseconds
+                transactions.append(TransactionState(index: index, startNanoseconds: min(start, context.timestampNanoseconds)))
             }
         case .command(let command):
             handleCommand(command, context: context)
@@ -324,10 +323,13 @@ struct FlowTracker<Dialog: SMTPDialog> {
         // The joined text is built only where it is kept or inspected (most replies need none).
         if reply.code == 421 { reply421Frame = context.frame }
         var masked = false
-        reply.text.forEachLine(while: { line in
-            masked = Self.offersMaskedStarttls(line)
-            return !masked
-        })
+        // Most replies hold no `x` at all, so no line of theirs can start with `XXXXXXXA`.
+        if reply.text.mayContainLetter(UInt8(ascii: "x")) {
+            reply.text.forEachLine(while: { line in
+                masked = Self.offersMaskedStarttls(line)
+                return !masked
+            })
+        }
         if masked {
             findings.add(.starttlsMasked, frames: [context.frame], message: "the EHLO reply offers XXXXXXXA where STARTTLS was: masked by a middlebox")
         }
@@ -561,9 +563,11 @@ struct FlowTracker<Dialog: SMTPDialog> {
         // By index, the record appended last: states and records are read in place, not copied.
         for index in transactions.indices {
             guard let resolution = transactions[index].resolve(moment) else { continue }
-            let transaction = record(transactions[index], resolution, endpoints: endpoints)
-            addOutcomeFindings(transaction)
-            records.append(transaction)
+            records.append(record(transactions[index], resolution, endpoints: endpoints))
+            switch resolution.diagnosis {
+            case .splitTerminatorStall, .unanswered, .terminatorNotReceived: addOutcomeFindings(records[records.count - 1])
+            default: break
+            }
         }
         if let tlsStart = tlsStartNanoseconds {
             records.append(TransactionRecord(
@@ -700,10 +704,9 @@ struct FlowTracker<Dialog: SMTPDialog> {
             var end = start
             if start < bytes.count && bytes[start] == UInt8(ascii: "<") {
                 start += 1
-                end = start
-                while end < bytes.count && bytes[end] != UInt8(ascii: ">") { end += 1 }
+                end = ByteScan.index(of: UInt8(ascii: ">"), in: bytes, from: start)
             } else {
-                while end < bytes.count && bytes[end] != UInt8(ascii: " ") { end += 1 }
+                end = ByteScan.index(of: UInt8(ascii: " "), in: bytes, from: start)
                 if end == start { return .some(nil) }
             }
             return .some(start..<end)

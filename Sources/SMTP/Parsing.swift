@@ -38,26 +38,10 @@ enum Parsing {
         }
     }
 
-    /// The index of the first `byte` in `bytes[from...]`, or `bytes.count` when there is none.
-    /// Eight bytes at a time: a byte equal to `byte` is a zero byte of the word XORed with it,
-    /// and the lowest zero byte of a word is found exactly by the borrow trick (only bytes
-    /// above it can be misreported).
+    /// The index of the first `byte` in `bytes[from...]`, or `bytes.count` (``ByteScan``).
+    @inline(__always)
     static func index(of byte: UInt8, in bytes: UnsafeRawBufferPointer, from: Int) -> Int {
-        let n = bytes.count
-        var i = max(0, from)
-        guard i < n, let base = bytes.baseAddress else { return n }
-        let pattern = UInt64(byte) &* 0x0101_0101_0101_0101
-        while i &+ 8 <= n {
-            let word = base.loadUnaligned(fromByteOffset: i, as: UInt64.self).littleEndian ^ pattern
-            let zeros = (word &- 0x0101_0101_0101_0101) & ~word & 0x8080_8080_8080_8080
-            if zeros != 0 { return i &+ zeros.trailingZeroBitCount >> 3 }
-            i &+= 8
-        }
-        while i < n {
-            if base.load(fromByteOffset: i, as: UInt8.self) == byte { return i }
-            i &+= 1
-        }
-        return n
+        ByteScan.index(of: byte, in: bytes, from: from)
     }
 
     static func string<C: Collection>(_ bytes: C, cap: Int) -> String where C.Element == UInt8 {
@@ -246,5 +230,50 @@ extension String {
         while let f = s.first, f == " " || f == "\t" { s = s.dropFirst() }
         while let l = s.last, l == " " || l == "\t" { s = s.dropLast() }
         return String(s)
+    }
+}
+
+/// Byte searches over borrowed bytes, eight bytes at a time.
+public enum ByteScan {
+    /// The index of the first `byte` in `bytes[from...]`, or `bytes.count` when there is none.
+    /// A byte equal to `byte` is a zero byte of the word XORed with it, and the lowest zero
+    /// byte of a word is found exactly by the borrow trick (only bytes above it can be
+    /// misreported).
+    public static func index(of byte: UInt8, in bytes: UnsafeRawBufferPointer, from: Int) -> Int {
+        let n = bytes.count
+        var i = max(0, from)
+        guard i < n, let base = bytes.baseAddress else { return n }
+        let pattern = UInt64(byte) &* 0x0101_0101_0101_0101
+        while i &+ 8 <= n {
+            let word = base.loadUnaligned(fromByteOffset: i, as: UInt64.self).littleEndian ^ pattern
+            let zeros = (word &- 0x0101_0101_0101_0101) & ~word & 0x8080_8080_8080_8080
+            if zeros != 0 { return i &+ zeros.trailingZeroBitCount >> 3 }
+            i &+= 8
+        }
+        while i < n {
+            if base.load(fromByteOffset: i, as: UInt8.self) == byte { return i }
+            i &+= 1
+        }
+        return n
+    }
+
+    /// Whether `bytes` hold the ASCII letter `letter` in either case (`letter` lower case).
+    /// A byte ORed with 0x20 equals a lower-case letter only when it is that letter in
+    /// either case.
+    public static func containsLetter(_ letter: UInt8, in bytes: UnsafeRawBufferPointer) -> Bool {
+        let n = bytes.count
+        guard n > 0, let base = bytes.baseAddress else { return false }
+        let pattern = UInt64(letter) &* 0x0101_0101_0101_0101
+        var i = 0
+        while i &+ 8 <= n {
+            let word = (base.loadUnaligned(fromByteOffset: i, as: UInt64.self) | 0x2020_2020_2020_2020) ^ pattern
+            if (word &- 0x0101_0101_0101_0101) & ~word & 0x8080_8080_8080_8080 != 0 { return true }
+            i &+= 8
+        }
+        while i < n {
+            if base.load(fromByteOffset: i, as: UInt8.self) | 0x20 == letter { return true }
+            i &+= 1
+        }
+        return false
     }
 }

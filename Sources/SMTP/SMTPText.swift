@@ -364,6 +364,20 @@ public struct ReplyLines: Sendable, Hashable {
         return ascii
     }
 
+    /// Whether some line may hold the ASCII letter `letter` (lower case) in either case: false
+    /// means none does; true may also come from the store's length prefixes.
+    public func mayContainLetter(_ letter: UInt8) -> Bool {
+        switch storage {
+        case .strings(let lines):
+            for var line in lines where line.withUTF8({ ByteScan.containsLetter(letter, in: UnsafeRawBufferPointer($0)) }) {
+                return true
+            }
+            return false
+        case .stored(let store, let start, let used, _):
+            return store.withBytes(Int(start), Int(used)) { ByteScan.containsLetter(letter, in: $0) }
+        }
+    }
+
     /// Calls `body` with each line's bytes (valid only during the call) while it returns true.
     public func forEachLine(while body: (UnsafeRawBufferPointer) -> Bool) {
         switch storage {
