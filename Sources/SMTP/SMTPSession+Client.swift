@@ -75,7 +75,7 @@ extension SMTPSession {
             // The answer to a 334: not a command; the next reply answers the AUTH exchange.
             authResponsePending = nil
             clientFramer.withContent(line, in: bytes) { _ in }
-            push(.command(auth), at: line.offset, emit: emit)
+            push(command: auth, at: line.offset, emit: emit)
             enterHold(.auth, at: lineEnd, auth: auth)
             return
         }
@@ -95,7 +95,8 @@ extension SMTPSession {
         if line.bareCR { anomaly(.bareCR, .client, line.offset, emit: emit) }
         if masked { anomaly(.commandMasked, .client, line.offset, emit: emit) }
         statistics.commands += 1
-        nearMissAfterEnd = nil
+        // Checked first: clearing calls the value's destroy even when there is none.
+        if nearMissAfterEnd != nil { nearMissAfterEnd = nil }
         let command = SMTPCommand(verb: verb, known: known, argumentText: argument, offset: line.offset, length: line.length)
 
         switch known {
@@ -107,10 +108,10 @@ extension SMTPSession {
                 }
             }
             emit(.command(command))
-            push(.command(command), at: line.offset, emit: emit)
+            push(command: command, at: line.offset, emit: emit)
         case .rcpt:
             emit(.command(command))
-            push(.command(command), at: line.offset, emit: emit)
+            push(command: command, at: line.offset, emit: emit)
             if var t = transaction {
                 transaction = nil  // `t` the only owner of the list while it grows
                 argument.withBytes { bytes in
@@ -126,7 +127,7 @@ extension SMTPSession {
         case .data:
             let index = transaction?.index ?? startTransaction(at: line.offset, emit: emit)
             emit(.command(command))
-            push(.command(command), at: line.offset, emit: emit)
+            push(command: command, at: line.offset, emit: emit)
             enterHold(.data(transaction: index, afterCRLF: line.ending == .crlf), at: lineEnd)
         case .bdat:
             bdat(command, lineEnd: lineEnd, emit: emit)
@@ -134,19 +135,19 @@ extension SMTPSession {
             // RFC 5321 §4.1.1.1/§4.1.1.5: these abort any open transaction.
             transaction = nil
             emit(.command(command))
-            push(.command(command), at: line.offset, emit: emit)
+            push(command: command, at: line.offset, emit: emit)
         case .starttls:
             emit(.command(command))
-            push(.command(command), at: line.offset, emit: emit)
+            push(command: command, at: line.offset, emit: emit)
             starttlsClientOffset = lineEnd
             enterHold(.starttls, at: lineEnd)
         case .auth:
             emit(.command(command))
-            push(.command(command), at: line.offset, emit: emit)
+            push(command: command, at: line.offset, emit: emit)
             enterHold(.auth, at: lineEnd, auth: command)
         default:
             emit(.command(command))
-            push(.command(command), at: line.offset, emit: emit)
+            push(command: command, at: line.offset, emit: emit)
         }
     }
 
@@ -166,7 +167,7 @@ extension SMTPSession {
             // The server will refuse it; without a size the chunk cannot be counted, so read on as commands.
             anomaly(.malformedBDAT, .client, command.offset, emit: emit)
             emit(.command(command))
-            push(.command(command), at: command.offset, emit: emit)
+            push(command: command, at: command.offset, emit: emit)
             return
         }
         let index = transaction?.index ?? startTransaction(at: command.offset, emit: emit)
@@ -178,7 +179,7 @@ extension SMTPSession {
             emit(.messageStarted(transaction: index, offset: lineEnd))
         }
         emit(.bdatChunk(transaction: index, size: size, last: last, offset: lineEnd))
-        if !last { push(.command(command), at: command.offset, emit: emit) }
+        if !last { push(command: command, at: command.offset, emit: emit) }
         clientMode = .bdat(remaining: size, last: last)
         if size == 0 {
             clientMode = .commands

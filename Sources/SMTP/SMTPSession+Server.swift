@@ -90,14 +90,20 @@ extension SMTPSession {
                 return
             }
         }
-        if let context = pending.pop() {
+        if let (context, verb) = pending.pop() {
             if case .endOfData(let index) = context, let n = nearMissAfterEnd, n.transaction == index {
                 nearMissAfterEnd?.armed = true
-            } else {
+            } else if nearMissAfterEnd != nil {
                 nearMissAfterEnd = nil
             }
-            emit(.reply(reply, answering: context))
-            if case .command(let command) = context { answered(command, by: reply, emit: emit) }
+            // What the reply changes depends on the command's verb (and a refused RCPT's
+            // address): read before the context moves into the event, which is not copied.
+            var refusedAddress: String?
+            if verb == .rcpt, reply.code >= 400, case .command(let command) = context {
+                refusedAddress = command.argumentText.withBytes { Parsing.address($0, prefix: "TO:") }
+            }
+            emit(.reply(reply, answering: consume context))
+            if let verb { answered(verb, refusedAddress: refusedAddress, by: reply, emit: emit) }
             return
         }
         if clientMode == .data, let t = transaction, t.messageActive, let first = scanner.firstNearMiss, reply.code != 421 {
@@ -109,14 +115,15 @@ extension SMTPSession {
             // server ended the message early and answered the smuggled commands too.
             emit(.smugglingAccepted(transaction: n.transaction, terminator: n.terminator, smuggled: n.envelope))
         }
-        nearMissAfterEnd = nil
+        if nearMissAfterEnd != nil { nearMissAfterEnd = nil }
         anomaly(.unsolicitedReply, .server, reply.offset, emit: emit)
         emit(.reply(reply, answering: .unsolicited))
     }
 
-    /// What a reply to `command` changes.
-    private mutating func answered(_ command: SMTPCommand, by reply: SMTPReply, emit: (SMTPEvent) -> Void) {
-        switch command.knownVerb {
+    /// What a reply to a command with `verb` changes (`refusedAddress`: the path of a RCPT
+    /// the reply refused).
+    private mutating func answered(_ verb: SMTPVerb, refusedAddress: String?, by reply: SMTPReply, emit: (SMTPEvent) -> Void) {
+        switch verb {
         case .ehlo:
             if reply.code / 100 == 2 && !options.reportsExtensions {
                 var first = true
@@ -154,8 +161,8 @@ extension SMTPSession {
                 anomaly(.ehloRejected, .server, reply.offset, emit: emit)
             }
         case .rcpt:
-            if reply.code >= 400, let address = command.argumentText.withBytes({ Parsing.address($0, prefix: "TO:") }),
-                var recipients = transaction?.rcptTo.strings, let at = recipients.firstIndex(of: address)
+            if let address = refusedAddress, var recipients = transaction?.rcptTo.strings,
+                let at = recipients.firstIndex(of: address)
             {
                 recipients.remove(at: at)
                 transaction?.rcptTo = ReplyLines(recipients)

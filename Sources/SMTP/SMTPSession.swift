@@ -220,12 +220,22 @@ public struct SMTPSession {
     }
 
     mutating func push(_ context: ReplyContext, at offset: UInt64, emit: (SMTPEvent) -> Void) {
+        push(context, verb: nil, at: offset, emit: emit)
+    }
+
+    /// Queues `command` for its reply, with its known verb beside it.
+    mutating func push(command: SMTPCommand, at offset: UInt64, emit: (SMTPEvent) -> Void) {
+        let verb = command.knownVerb
+        push(.command(command), verb: verb, at: offset, emit: emit)
+    }
+
+    private mutating func push(_ context: ReplyContext, verb: SMTPVerb?, at offset: UInt64, emit: (SMTPEvent) -> Void) {
         if pending.count >= options.maxPendingCommands {
             _ = pending.pop()
             statistics.droppedPendingCommands += 1
             anomaly(.tooManyPendingCommands, .client, offset, emit: emit)
         }
-        pending.push(context)
+        pending.push(context, verb: verb)
     }
 
     mutating func summary(_ t: OpenTransaction, size: UInt64? = nil, fingerprint: String? = nil) -> MessageSummary {
