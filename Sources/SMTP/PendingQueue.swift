@@ -9,10 +9,10 @@ struct PendingQueue {
     var count: Int { items.count - head }
     var isEmpty: Bool { head == items.count }
 
-    mutating func push(_ item: ReplyContext, verb: SMTPVerb? = nil) {
+    mutating func push(_ item: consuming ReplyContext, verb: SMTPVerb? = nil) {
         // A pipelined transaction queues a few commands: grow once, not by doubling from one.
         if items.capacity == 0 { items.reserveCapacity(8) }
-        items.append((item, verb))
+        items.append((consume item, verb))
     }
 
     mutating func pop() -> Entry? {

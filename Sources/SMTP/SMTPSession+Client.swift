@@ -112,8 +112,7 @@ extension SMTPSession {
         case .rcpt:
             emit(.command(command))
             push(command: command, at: line.offset, emit: emit)
-            if var t = transaction {
-                transaction = nil  // `t` the only owner of the list while it grows
+            if var t = transaction.take() {  // moved out: `t` the only owner of the list while it grows
                 argument.withBytes { bytes in
                     guard let range = Parsing.addressRange(bytes, prefix: "TO:") else { return }
                     if t.rcptTo.count < options.maxRecipients {
@@ -133,7 +132,7 @@ extension SMTPSession {
             bdat(command, lineEnd: lineEnd, emit: emit)
         case .rset, .helo, .ehlo, .lhlo:
             // RFC 5321 §4.1.1.1/§4.1.1.5: these abort any open transaction.
-            transaction = nil
+            if transaction != nil { transaction = nil }
             emit(.command(command))
             push(command: command, at: line.offset, emit: emit)
         case .starttls:

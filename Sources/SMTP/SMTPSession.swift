@@ -224,18 +224,18 @@ public struct SMTPSession {
     }
 
     /// Queues `command` for its reply, with its known verb beside it.
-    mutating func push(command: SMTPCommand, at offset: UInt64, emit: (SMTPEvent) -> Void) {
+    mutating func push(command: consuming SMTPCommand, at offset: UInt64, emit: (SMTPEvent) -> Void) {
         let verb = command.knownVerb
-        push(.command(command), verb: verb, at: offset, emit: emit)
+        push(.command(consume command), verb: verb, at: offset, emit: emit)
     }
 
-    private mutating func push(_ context: ReplyContext, verb: SMTPVerb?, at offset: UInt64, emit: (SMTPEvent) -> Void) {
+    private mutating func push(_ context: consuming ReplyContext, verb: SMTPVerb?, at offset: UInt64, emit: (SMTPEvent) -> Void) {
         if pending.count >= options.maxPendingCommands {
             _ = pending.pop()
             statistics.droppedPendingCommands += 1
             anomaly(.tooManyPendingCommands, .client, offset, emit: emit)
         }
-        pending.push(context, verb: verb)
+        pending.push(consume context, verb: verb)
     }
 
     mutating func summary(_ t: OpenTransaction, size: UInt64? = nil, fingerprint: String? = nil) -> MessageSummary {
