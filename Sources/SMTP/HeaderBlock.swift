@@ -117,6 +117,12 @@ struct HeaderCollector {
                 return
             }
             finish()
+            // A wanted name starts with m, s, d, f or t (any case): most lines stop here.
+            guard let first = line.first else { return }
+            switch first | 0x20 {
+            case UInt8(ascii: "m"), UInt8(ascii: "s"), UInt8(ascii: "d"), UInt8(ascii: "f"), UInt8(ascii: "t"): break
+            default: return
+            }
             let colon = Parsing.index(of: 0x3A, in: line, from: 0)
             guard colon < line.count else { return }
             var nameEnd = colon

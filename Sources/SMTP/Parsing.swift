@@ -94,9 +94,7 @@ enum Parsing {
         while i < bytes.count && bytes[i] == 0x20 { i += 1 }
         if i < bytes.count && bytes[i] == 0x3C {  // <
             let start = i + 1
-            var end = start
-            while end < bytes.count && bytes[end] != 0x3E { end += 1 }
-            return start..<end
+            return start..<index(of: 0x3E, in: bytes, from: start)
         }
         var end = i
         while end < bytes.count && bytes[end] != 0x20 { end += 1 }
