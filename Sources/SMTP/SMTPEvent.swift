@@ -227,11 +227,26 @@ public struct MessageSummary: Sendable, Hashable {
     /// (`abc\r\n.\nMAIL…` has size 3, `abc`; `abc\n.\n…` too).
     public var size: UInt64
     /// The header fields as the session holds them (strings are made when read).
-    public var messageIDText: SMTPText?
-    public var subjectText: SMTPText?
-    public var dateText: SMTPText?
-    public var fromText: SMTPText?
-    public var toText: SMTPText?
+    public var messageIDText: SMTPText? {
+        get { fields.messageID }
+        set { fields.messageID = newValue }
+    }
+    public var subjectText: SMTPText? {
+        get { fields.subject }
+        set { fields.subject = newValue }
+    }
+    public var dateText: SMTPText? {
+        get { fields.date }
+        set { fields.date = newValue }
+    }
+    public var fromText: SMTPText? {
+        get { fields.from }
+        set { fields.from = newValue }
+    }
+    public var toText: SMTPText? {
+        get { fields.to }
+        set { fields.to = newValue }
+    }
     /// Stable hex digest (XXH64, seed 0, 16 lower-case hex digits) of exactly the bytes `size` counts; identical messages in
     /// different connections have identical fingerprints.
     public var fingerprint: String {
@@ -242,6 +257,9 @@ public struct MessageSummary: Sendable, Hashable {
     public var fingerprintText: SMTPText
     /// The header block exceeded its cap; header fields after the cap are unknown.
     public var headersTruncated: Bool
+    /// The header fields, kept as the session's parser made them (moved in, not copied field
+    /// by field); read through ``messageIDText`` … ``toText``.
+    var fields: HeaderFields
 
     public var messageID: String? {
         get { messageIDText?.string }
@@ -286,11 +304,7 @@ public struct MessageSummary: Sendable, Hashable {
         self.rcptToList = rcptTo
         self.dataOffset = dataOffset
         self.size = size
-        messageIDText = fields.messageID
-        subjectText = fields.subject
-        dateText = fields.date
-        fromText = fields.from
-        toText = fields.to
+        self.fields = fields
         self.fingerprintText = fingerprint
         self.headersTruncated = headersTruncated
     }

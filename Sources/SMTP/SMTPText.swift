@@ -259,9 +259,20 @@ public struct TextArena {
         }
         let (target, keptStart) = storeWithRoom(need, keeping: keeping)
         let start = keeping == nil ? target.used : keptStart
-        var prefix = UInt32(count).littleEndian
-        withUnsafeBytes(of: &prefix) { _ = target.append($0) }
-        _ = target.append(UnsafeRawBufferPointer(rebasing: bytes[0..<count]))
+        // Prefix and bytes written in one go (the store has room for both: see `storeWithRoom`).
+        target.withUnsafeMutablePointers { header, base in
+            let at = header.pointee.used
+            guard header.pointee.capacity &- at >= need else {
+                var prefix = UInt32(count).littleEndian
+                withUnsafeBytes(of: &prefix) { _ = target.append($0) }
+                _ = target.append(UnsafeRawBufferPointer(rebasing: bytes[0..<count]))
+                return
+            }
+            let out = UnsafeMutableRawPointer(base + at)
+            out.storeBytes(of: UInt32(count).littleEndian, as: UInt32.self)
+            if count > 0, let source = bytes.baseAddress { (out + 4).copyMemory(from: source, byteCount: count) }
+            header.pointee.used = at &+ need
+        }
         return ReplyLines(store: target, start: start, bytes: (keeping?.count ?? 0) + need, lines: lineCount + 1)
     }
 }
