@@ -145,7 +145,9 @@ struct FlowTracker<Dialog: SMTPDialog> {
             let context = EventContext(side: side, frame: segment.frame, timestampNanoseconds: segment.timestampNanoseconds)
             // Each event is handled as it fires (nothing here reads the dialog, so the order
             // of effects is the same as collecting them first), with no per-chunk buffer.
-            startedDialog().dialog.feed(side, bytes, at: offset) { handle($0, context: context) }
+            startedDialog()._withUnsafeGuaranteedRef { box in
+                box.dialog.feed(side, bytes, at: offset) { handle($0, context: context) }
+            }
         case .retransmission(_, let direction, let offset, let length, let segment, let conflicting):
             note(frame: segment.frame, at: segment.timestampNanoseconds)
             if conflicting {
@@ -160,7 +162,9 @@ struct FlowTracker<Dialog: SMTPDialog> {
             findings.add(code, frames: [lastFrame], message: "\(length) \(side) bytes at stream offset \(offset) \(words)")
             for index in transactions.indices where isOpen(transactions[index]) { transactions[index].gapped = true }
             let context = EventContext(side: side, frame: lastFrame, timestampNanoseconds: lastNanoseconds)
-            startedDialog().dialog.gap(side, at: offset, length: length) { handle($0, context: context) }
+            startedDialog()._withUnsafeGuaranteedRef { box in
+                box.dialog.gap(side, at: offset, length: length) { handle($0, context: context) }
+            }
         case .end(_, let direction, let reason, let frame, let timestamp):
             note(frame: frame, at: timestamp)
             handleEnd(direction == .clientToServer ? .client : .server, reason: reason, frame: frame, at: timestamp)
@@ -202,7 +206,9 @@ struct FlowTracker<Dialog: SMTPDialog> {
             }
         }
         let context = EventContext(side: side, frame: frame, timestampNanoseconds: timestamp, endReason: reason)
-        startedDialog().dialog.end(side) { handle($0, context: context) }
+        startedDialog()._withUnsafeGuaranteedRef { box in
+            box.dialog.end(side) { handle($0, context: context) }
+        }
         reportDecided(now: timestamp)
     }
 
@@ -219,9 +225,8 @@ struct FlowTracker<Dialog: SMTPDialog> {
                     stopAtTransactionLimit(context: context)
                     return
                 }
-                var state = TransactionState(index: index, startNanoseconds: ring.entry(containing: offset)?.timestampNanoseconds ?? context.timestampNanoseconds)
-                state.startNanoseconds = min(state.startNanoseconds, context.timestampNanoseconds)
-                transactions.append(state)
+                let start = ring.entry(containing: offset)?.timestampNanoseconds ?? context.timestampNanoseconds
+                transactions.append(TransactionState(index: index, startNanoseconds: min(start, context.timestampNanoseconds)))
             }
         case .command(let command):
             handleCommand(command, context: context)
@@ -275,14 +280,13 @@ struct FlowTracker<Dialog: SMTPDialog> {
     }
 
     private mutating func handleCommand(_ command: SMTPCommand, context: EventContext) {
-        let verb = Self.uppercasedVerb(command.verb)
-        switch verb {
-        case "MAIL":
+        switch Self.knownVerb(of: command) {
+        case .mail:
             // A MAIL opens a new transaction unless the SMTP layer just announced it.
             let reuse = transactions.last.map { $0.mailFrom == nil && !$0.dataCommandSeen && $0.reply == nil } ?? false
             let at = reuse ? transactions.count - 1 : current((transactions.last?.index ?? -1) + 1, context: context)
             transactions[at].mailFrom = command.argumentText.withBytes { Self.pathText(in: $0, after: "FROM:", texts: &texts) }
-        case "RCPT":
+        case .rcpt:
             let at = current(nil, context: context)
             guard transactions[at].rcptTo.count < 1000 else { return }
             var list = transactions[at].rcptTo
@@ -296,14 +300,19 @@ struct FlowTracker<Dialog: SMTPDialog> {
                 list = texts.appending(line: UnsafeRawBufferPointer(rebasing: bytes[range]), to: list)
             }
             transactions[at].rcptTo = list
-        case "DATA", "BDAT":
+        case .data, .bdat:
             let at = current(nil, context: context)
             transactions[at].dataCommandSeen = true
             if transactions[at].dataFrame == nil { transactions[at].dataFrame = frame(at: command.offset, context: context) }
-        case "QUIT", "RSET":
-            if verb == "QUIT" { quitSeen = true }
-            clientGaveUp(kind: verb == "QUIT" ? .quit : .rset, frame: context.frame, at: context.timestampNanoseconds, needsPause: true)
-        default:
+        case .quit:
+            quitSeen = true
+            clientGaveUp(kind: .quit, frame: context.frame, at: context.timestampNanoseconds, needsPause: true)
+        case .rset:
+            clientGaveUp(kind: .rset, frame: context.frame, at: context.timestampNanoseconds, needsPause: true)
+        case .some:
+            break  // no known verb is all `X`
+        case nil:
+            let verb = Self.uppercasedVerb(command.verb)
             if verb.count >= 3 && verb.allSatisfy({ $0 == "X" }) {
                 findings.add(.commandMasked, frames: [context.frame], message: "the client command arrived as \(command.verb) (frame \(context.frame)): rewritten by a middlebox")
             }
@@ -314,10 +323,13 @@ struct FlowTracker<Dialog: SMTPDialog> {
         // The joined text is built only where it is kept or inspected (most replies need none).
         if reply.code == 421 { reply421Frame = context.frame }
         var masked = false
-        reply.text.forEachLine(while: { line in
-            masked = Self.offersMaskedStarttls(line)
-            return !masked
-        })
+        // Most replies hold no `x` at all, so no line of theirs can start with `XXXXXXXA`.
+        if reply.text.mayContainLetter(UInt8(ascii: "x")) {
+            reply.text.forEachLine(while: { line in
+                masked = Self.offersMaskedStarttls(line)
+                return !masked
+            })
+        }
         if masked {
             findings.add(.starttlsMasked, frames: [context.frame], message: "the EHLO reply offers XXXXXXXA where STARTTLS was: masked by a middlebox")
         }
@@ -329,14 +341,14 @@ struct FlowTracker<Dialog: SMTPDialog> {
                 findings.add(.bannerMasked, frames: [context.frame], message: "the greeting is masked (\"\(reply.code) \(text.prefix(40))\", frame \(context.frame)): an SMTP fixup is in the path")
             }
         case .command(let command):
-            let verb = Self.uppercasedVerb(command.verb)
-            if verb == "EHLO" && (reply.code == 500 || reply.code == 502) {
+            let verb = Self.knownVerb(of: command)
+            if verb == .ehlo && (reply.code == 500 || reply.code == 502) {
                 findings.add(.ehloRejected, frames: [context.frame], message: "EHLO was answered \(reply.code) (frame \(context.frame))")
             }
-            if verb == "RCPT" && reply.code >= 400, let path = command.argumentText.withBytes({ Self.path(in: $0, after: "TO:") }) {
+            if verb == .rcpt && reply.code >= 400, let path = command.argumentText.withBytes({ Self.path(in: $0, after: "TO:") }) {
                 refuseRecipient(path)
             }
-            if (verb == "DATA" || verb == "BDAT") && reply.code >= 400, let at = transactions.lastIndex(where: { $0.dataCommandSeen && $0.reply == nil }) {
+            if (verb == .data || verb == .bdat) && reply.code >= 400, let at = transactions.lastIndex(where: { $0.dataCommandSeen && $0.reply == nil }) {
                 transactions[at].reply = ReplyRecord(code: reply.code, textValue: texts.joined(reply.text), frame: context.frame, timeNanoseconds: context.timestampNanoseconds, latencyNanoseconds: nil)
             }
         case .endOfData(let index):
@@ -377,9 +389,16 @@ struct FlowTracker<Dialog: SMTPDialog> {
         if let rareBox { change(&rareBox.state) }
     }
 
-    /// The dialog, started now if this is the first thing fed to it.
-    private mutating func startedDialog() -> DialogBox<Dialog> {
-        if let dialogBox { return dialogBox }
+    /// The dialog, started now if this is the first thing fed to it. Unretained: `dialogBox`
+    /// keeps it, and nothing reached from the dialog's events changes `dialogBox` (only
+    /// `reuse`, by the owner, does), so no retain and release per fed chunk.
+    @inline(__always)
+    private mutating func startedDialog() -> Unmanaged<DialogBox<Dialog>> {
+        if let dialogBox { return Unmanaged.passUnretained(dialogBox) }
+        return Unmanaged.passUnretained(startDialog())
+    }
+
+    private mutating func startDialog() -> DialogBox<Dialog> {
         adoptSpareTexts()
         let box = shared.spareDialog() ?? DialogBox(shared.makeDialog())
         dialogBox = box
@@ -541,11 +560,14 @@ struct FlowTracker<Dialog: SMTPDialog> {
         records.reserveCapacity(transactions.count + (tlsStartNanoseconds == nil ? 0 : 1))
         // Made once for the flow and its transactions (each is a text conversion).
         let endpoints = endpointRecords()
-        for state in transactions {
-            guard let resolution = state.resolve(moment) else { continue }
-            let transaction = record(state, resolution, endpoints: endpoints)
-            records.append(transaction)
-            addOutcomeFindings(transaction)
+        // By index, the record appended last: states and records are read in place, not copied.
+        for index in transactions.indices {
+            guard let resolution = transactions[index].resolve(moment) else { continue }
+            records.append(record(transactions[index], resolution, endpoints: endpoints))
+            switch resolution.diagnosis {
+            case .splitTerminatorStall, .unanswered, .terminatorNotReceived: addOutcomeFindings(records[records.count - 1])
+            default: break
+            }
         }
         if let tlsStart = tlsStartNanoseconds {
             records.append(TransactionRecord(
@@ -667,26 +689,56 @@ struct FlowTracker<Dialog: SMTPDialog> {
     static func quickPathRange(in bytes: UnsafeRawBufferPointer, after keyword: String) -> Range<Int>?? {
         // Printable ASCII: one byte per Character, so bytes give the answer Characters give,
         // without uppercasing a copy of the whole argument.
-        for byte in bytes where !isPrintableASCII(byte) { return .none }
-        var start = 0
-        var matched = bytes.count >= keyword.utf8.count
-        for key in keyword.utf8 {
-            guard isPrintableASCII(key) else { return .none }
-            if matched && asciiUppercased(bytes[start]) != key { matched = false }
-            if matched { start += 1 }
+        guard allPrintableASCII(bytes) else { return .none }
+        var keyword = keyword
+        return keyword.withUTF8 { key -> Range<Int>?? in
+            var start = 0
+            var matched = bytes.count >= key.count
+            for key in key {
+                guard isPrintableASCII(key) else { return .none }
+                if matched && asciiUppercased(bytes[start]) != key { matched = false }
+                if matched { start += 1 }
+            }
+            if !matched { start = 0 }
+            while start < bytes.count && bytes[start] == UInt8(ascii: " ") { start += 1 }
+            var end = start
+            if start < bytes.count && bytes[start] == UInt8(ascii: "<") {
+                start += 1
+                end = ByteScan.index(of: UInt8(ascii: ">"), in: bytes, from: start)
+            } else {
+                end = ByteScan.index(of: UInt8(ascii: " "), in: bytes, from: start)
+                if end == start { return .some(nil) }
+            }
+            return .some(start..<end)
         }
-        if !matched { start = 0 }
-        while start < bytes.count && bytes[start] == UInt8(ascii: " ") { start += 1 }
-        var end = start
-        if start < bytes.count && bytes[start] == UInt8(ascii: "<") {
-            start += 1
-            end = start
-            while end < bytes.count && bytes[end] != UInt8(ascii: ">") { end += 1 }
-        } else {
-            while end < bytes.count && bytes[end] != UInt8(ascii: " ") { end += 1 }
-            if end == start { return .some(nil) }
+    }
+
+    /// Every byte is printable ASCII (0x20...0x7E); eight at a time: a byte below 0x20 sets
+    /// its top bit in `w - 0x20…` (where it is clear in `w`), one at 0x7F or above in `w + 1…`
+    /// or in `w`. Borrows and carries only reach bytes above the first such byte.
+    static func allPrintableASCII(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        let n = bytes.count
+        guard n > 0, let base = bytes.baseAddress else { return true }
+        var i = 0
+        while i &+ 8 <= n {
+            let w = base.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            let low = (w &- 0x2020_2020_2020_2020) & ~w
+            let high = (w &+ 0x0101_0101_0101_0101) | w
+            if (low | high) & 0x8080_8080_8080_8080 != 0 { return false }
+            i &+= 8
         }
-        return .some(start..<end)
+        while i < n {
+            guard isPrintableASCII(base.load(fromByteOffset: i, as: UInt8.self)) else { return false }
+            i &+= 1
+        }
+        return true
+    }
+
+    /// The known verb `command.verb` upper-cased is (a verb the session read is upper-cased
+    /// and matched already; one injected by a test may be in any case).
+    @inline(__always)
+    static func knownVerb(of command: SMTPCommand) -> SMTPVerb? {
+        command.knownVerb ?? SMTPVerb(uppercasedVerb(command.verb))
     }
 
     /// The verb upper-cased as `String.uppercased()` does; an upper-case ASCII verb (every

@@ -315,8 +315,13 @@ public struct FlowRecord: Sendable, Hashable {
     /// inside TLS (`encrypted`) is not a problem by itself: most mail today goes over STARTTLS,
     /// and a clean encrypted delivery must not make `analyze` exit 1.
     public var hasProblems: Bool {
-        transactions.contains { $0.diagnosis != .ok && $0.diagnosis != .encrypted }
-            || findings.contains { $0.severity >= .warning }
+        // By index: each record is read in place, not copied out (with all its text).
+        for index in transactions.indices {
+            let diagnosis = transactions[index].diagnosis
+            if diagnosis != .ok && diagnosis != .encrypted { return true }
+        }
+        for index in findings.indices where findings[index].severity >= .warning { return true }
+        return false
     }
 }
 

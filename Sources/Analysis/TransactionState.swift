@@ -44,7 +44,7 @@ struct MessageFacts {
     var size: UInt64
     var fingerprint: SMTPText
 
-    init(_ summary: MessageSummary, texts: inout TextArena) {
+    init(_ summary: borrowing MessageSummary, texts: inout TextArena) {
         messageID = summary.messageIDText.map { texts.copy($0) }
         subject = summary.subjectText.map { texts.copy($0) }
         size = summary.size

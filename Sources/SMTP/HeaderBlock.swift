@@ -83,8 +83,7 @@ struct HeaderCollector {
             var start = 0
             let n = block.count
             while start < n {
-                var stop = start
-                while stop < n && block[stop] != 0x0A { stop += 1 }
+                let stop = Parsing.index(of: 0x0A, in: block, from: start)
                 var lineEnd = stop
                 if stop < n && lineEnd > start && block[lineEnd - 1] == 0x0D { lineEnd -= 1 }
                 reader.line(UnsafeRawBufferPointer(rebasing: block[start..<lineEnd]))
@@ -118,7 +117,14 @@ struct HeaderCollector {
                 return
             }
             finish()
-            guard let colon = line.firstIndex(of: 0x3A) else { return }
+            // A wanted name starts with m, s, d, f or t (any case): most lines stop here.
+            guard let first = line.first else { return }
+            switch first | 0x20 {
+            case UInt8(ascii: "m"), UInt8(ascii: "s"), UInt8(ascii: "d"), UInt8(ascii: "f"), UInt8(ascii: "t"): break
+            default: return
+            }
+            let colon = Parsing.index(of: 0x3A, in: line, from: 0)
+            guard colon < line.count else { return }
             var nameEnd = colon
             while nameEnd > 0, line[nameEnd - 1] == 0x20 || line[nameEnd - 1] == 0x09 { nameEnd -= 1 }
             guard let field = WantedField(name: UnsafeRawBufferPointer(rebasing: line[0..<nameEnd])),
@@ -168,20 +174,26 @@ struct HeaderCollector {
     private enum WantedField {
         case messageID, subject, date, from, to
 
-        /// The field named by `name` (ASCII, any case), or nil.
+        /// The field named by `name` (ASCII, any case), or nil. Read on every header line:
+        /// decided by the length first, then by the bytes of the one or two names that fit.
         init?(name: UnsafeRawBufferPointer) {
-            for (spelling, field) in WantedField.spellings where spelling.count == name.count {
-                var equal = true
-                for i in 0..<name.count where Parsing.lower(name[i]) != spelling[i] {
-                    equal = false
-                    break
-                }
-                if equal {
-                    self = field
-                    return
-                }
+            switch name.count {
+            case 10 where Self.matches(name, "message-id"): self = .messageID
+            case 7 where Self.matches(name, "subject"): self = .subject
+            case 4 where Self.matches(name, "date"): self = .date
+            case 4 where Self.matches(name, "from"): self = .from
+            case 2 where Self.matches(name, "to"): self = .to
+            default: return nil
             }
-            return nil
+        }
+
+        /// `name` is `spelling` (lower-case ASCII of the same length) in any case.
+        @inline(__always)
+        private static func matches(_ name: UnsafeRawBufferPointer, _ spelling: StaticString) -> Bool {
+            let count = min(name.count, spelling.utf8CodeUnitCount)
+            let bytes = spelling.utf8Start
+            for i in 0..<count where Parsing.lower(name[i]) != bytes[i] { return false }
+            return true
         }
 
         func isSet(in fields: HeaderFields) -> Bool {
@@ -193,10 +205,5 @@ struct HeaderCollector {
             case .to: fields.to != nil
             }
         }
-
-        private static let spellings: [([UInt8], WantedField)] = [
-            (Array("message-id".utf8), .messageID), (Array("subject".utf8), .subject), (Array("date".utf8), .date),
-            (Array("from".utf8), .from), (Array("to".utf8), .to),
-        ]
     }
 }

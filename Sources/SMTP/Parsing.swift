@@ -38,31 +38,34 @@ enum Parsing {
         }
     }
 
+    /// The index of the first `byte` in `bytes[from...]`, or `bytes.count` (``ByteScan``).
+    @inline(__always)
+    static func index(of byte: UInt8, in bytes: UnsafeRawBufferPointer, from: Int) -> Int {
+        ByteScan.index(of: byte, in: bytes, from: from)
+    }
+
     static func string<C: Collection>(_ bytes: C, cap: Int) -> String where C.Element == UInt8 {
         String(decoding: bytes.prefix(cap), as: UTF8.self)
     }
 
-    /// Splits a command line into its upper-cased verb and the argument after one space
-    /// (its first `maxArgument` bytes, borrowed from `line`).
-    static func command(_ line: UnsafeRawBufferPointer, maxArgument: Int) -> (verb: String, argument: UnsafeRawBufferPointer) {
-        var space = line.count
-        for i in 0..<line.count where line[i] == 0x20 {
-            space = i
-            break
-        }
-        let verb = verb(UnsafeRawBufferPointer(rebasing: line[0..<min(space, 64)]))
+    /// Splits a command line into its upper-cased verb (and which known verb it is) and the
+    /// argument after one space (its first `maxArgument` bytes, borrowed from `line`).
+    static func command(_ line: UnsafeRawBufferPointer, maxArgument: Int)
+        -> (verb: String, known: SMTPVerb?, argument: UnsafeRawBufferPointer)
+    {
+        let space = index(of: 0x20, in: line, from: 0)
+        let verbBytes = UnsafeRawBufferPointer(rebasing: line[0..<min(space, 64)])
+        let known = SMTPVerb.matching(verbBytes, caseInsensitive: true)
+        let verb = known?.text ?? verb(verbBytes)
         let argStart = min(space + 1, line.count)
         let argEnd = argStart + min(line.count - argStart, max(0, maxArgument))
-        return (verb, UnsafeRawBufferPointer(rebasing: line[argStart..<argEnd]))
+        return (verb, known, UnsafeRawBufferPointer(rebasing: line[argStart..<argEnd]))
     }
 
     /// The upper-cased verb: a known verb is its static string (no allocation), any other is
     /// built from the bytes.
     static func verb(_ bytes: UnsafeRawBufferPointer) -> String {
-        known: for (spelling, verb) in knownVerbSpellings where spelling.count == bytes.count {
-            for i in 0..<bytes.count where upper(bytes[i]) != spelling[i] { continue known }
-            return verb
-        }
+        if let known = SMTPVerb.matching(bytes, caseInsensitive: true) { return known.text }
         return String(unsafeUninitializedCapacity: bytes.count) { out in
             for i in 0..<bytes.count { out[i] = upper(bytes[i]) }
             return bytes.count
@@ -91,9 +94,7 @@ enum Parsing {
         while i < bytes.count && bytes[i] == 0x20 { i += 1 }
         if i < bytes.count && bytes[i] == 0x3C {  // <
             let start = i + 1
-            var end = start
-            while end < bytes.count && bytes[end] != 0x3E { end += 1 }
-            return start..<end
+            return start..<index(of: 0x3E, in: bytes, from: start)
         }
         var end = i
         while end < bytes.count && bytes[end] != 0x20 { end += 1 }
@@ -166,6 +167,10 @@ enum Parsing {
     /// `isMaskedKeyword(ehloKeyword(line))` on the line's bytes (an ASCII line; any other
     /// through the strings).
     static func isMaskedKeyword(_ line: UnsafeRawBufferPointer) -> Bool {
+        // Most lines decide on their first byte: an ASCII one whose upper case is no `X`
+        // starts a keyword that is no run of `X`s (upper-casing keeps ASCII ASCII).
+        guard let first = line.first else { return false }
+        if first < 0x80 && upper(first) != 0x58 { return false }
         var end = 0
         for b in line {
             if b >= 0x80 { return isMaskedKeyword(ehloKeyword(line)) }
@@ -192,8 +197,6 @@ enum Parsing {
         "AUTH", "STARTTLS", "TURN", "ETRN", "ATRN", "XCLIENT", "XFORWARD",
     ]
     static let knownVerbs: Set<String> = Set(knownVerbList)
-    /// Each known verb's bytes with its string.
-    private static let knownVerbSpellings: [([UInt8], String)] = knownVerbList.map { (Array($0.utf8), $0) }
 
     /// MAIL FROM, RCPT TO and Message-ID in text a lenient server read as commands.
     static func smuggledEnvelope(_ bytes: [UInt8], maxRecipients: Int, cap: Int) -> SmuggledEnvelope {
@@ -225,5 +228,50 @@ extension String {
         while let f = s.first, f == " " || f == "\t" { s = s.dropFirst() }
         while let l = s.last, l == " " || l == "\t" { s = s.dropLast() }
         return String(s)
+    }
+}
+
+/// Byte searches over borrowed bytes, eight bytes at a time.
+public enum ByteScan {
+    /// The index of the first `byte` in `bytes[from...]`, or `bytes.count` when there is none.
+    /// A byte equal to `byte` is a zero byte of the word XORed with it, and the lowest zero
+    /// byte of a word is found exactly by the borrow trick (only bytes above it can be
+    /// misreported).
+    public static func index(of byte: UInt8, in bytes: UnsafeRawBufferPointer, from: Int) -> Int {
+        let n = bytes.count
+        var i = max(0, from)
+        guard i < n, let base = bytes.baseAddress else { return n }
+        let pattern = UInt64(byte) &* 0x0101_0101_0101_0101
+        while i &+ 8 <= n {
+            let word = base.loadUnaligned(fromByteOffset: i, as: UInt64.self).littleEndian ^ pattern
+            let zeros = (word &- 0x0101_0101_0101_0101) & ~word & 0x8080_8080_8080_8080
+            if zeros != 0 { return i &+ zeros.trailingZeroBitCount >> 3 }
+            i &+= 8
+        }
+        while i < n {
+            if base.load(fromByteOffset: i, as: UInt8.self) == byte { return i }
+            i &+= 1
+        }
+        return n
+    }
+
+    /// Whether `bytes` hold the ASCII letter `letter` in either case (`letter` lower case).
+    /// A byte ORed with 0x20 equals a lower-case letter only when it is that letter in
+    /// either case.
+    public static func containsLetter(_ letter: UInt8, in bytes: UnsafeRawBufferPointer) -> Bool {
+        let n = bytes.count
+        guard n > 0, let base = bytes.baseAddress else { return false }
+        let pattern = UInt64(letter) &* 0x0101_0101_0101_0101
+        var i = 0
+        while i &+ 8 <= n {
+            let word = (base.loadUnaligned(fromByteOffset: i, as: UInt64.self) | 0x2020_2020_2020_2020) ^ pattern
+            if (word &- 0x0101_0101_0101_0101) & ~word & 0x8080_8080_8080_8080 != 0 { return true }
+            i &+= 8
+        }
+        while i < n {
+            if base.load(fromByteOffset: i, as: UInt8.self) | 0x20 == letter { return true }
+            i &+= 1
+        }
+        return false
     }
 }

@@ -9,7 +9,16 @@ public enum SMTPSide: Sendable, Hashable {
 /// One client command line.
 public struct SMTPCommand: Sendable, Hashable {
     /// The verb, upper-cased as written (`MAIL`, `EHLO`, `XXXX` …).
-    public var verb: String
+    public var verb: String {
+        get { verbText }
+        set {
+            verbText = newValue
+            knownVerb = SMTPVerb(newValue)
+        }
+    }
+    private var verbText: String
+    /// ``verb`` when it is one of the verbs the session knows (matched without comparing strings).
+    public private(set) var knownVerb: SMTPVerb?
     /// The rest of the line after the verb and one space, without the line ending (capped),
     /// as the session holds it: a `String` is made only when ``argument`` is read.
     public var argumentText: SMTPText
@@ -29,10 +38,87 @@ public struct SMTPCommand: Sendable, Hashable {
     }
 
     public init(verb: String, argumentText: SMTPText, offset: UInt64, length: Int) {
-        self.verb = verb
+        self.init(verb: verb, known: SMTPVerb(verb), argumentText: argumentText, offset: offset, length: length)
+    }
+
+    /// `known` is `SMTPVerb(verb)`, already found.
+    init(verb: String, known: SMTPVerb?, argumentText: SMTPText, offset: UInt64, length: Int) {
+        verbText = verb
+        knownVerb = known
         self.argumentText = argumentText
         self.offset = offset
         self.length = length
+    }
+}
+
+/// The command verbs a session knows (RFC 5321 and extensions it follows).
+public enum SMTPVerb: UInt8, Sendable, Hashable, CaseIterable {
+    case helo, ehlo, lhlo, mail, rcpt, data, bdat, rset, noop, quit, vrfy, expn, help, auth, starttls, turn, etrn, atrn
+    case xclient, xforward
+
+    /// The verb spelled exactly `text` (upper case), or nil.
+    public init?(_ text: String) {
+        var text = text
+        guard let verb = text.withUTF8({ Self.matching(UnsafeRawBufferPointer($0), caseInsensitive: false) }) else {
+            return nil
+        }
+        self = verb
+    }
+
+    /// The verb as written in upper case.
+    public var text: String {
+        switch self {
+        case .helo: "HELO"
+        case .ehlo: "EHLO"
+        case .lhlo: "LHLO"
+        case .mail: "MAIL"
+        case .rcpt: "RCPT"
+        case .data: "DATA"
+        case .bdat: "BDAT"
+        case .rset: "RSET"
+        case .noop: "NOOP"
+        case .quit: "QUIT"
+        case .vrfy: "VRFY"
+        case .expn: "EXPN"
+        case .help: "HELP"
+        case .auth: "AUTH"
+        case .starttls: "STARTTLS"
+        case .turn: "TURN"
+        case .etrn: "ETRN"
+        case .atrn: "ATRN"
+        case .xclient: "XCLIENT"
+        case .xforward: "XFORWARD"
+        }
+    }
+
+    /// The verb whose spelling is `bytes` (ASCII letters in any case when `caseInsensitive`).
+    /// Decided by the first letter and the length, then the bytes of the few that fit.
+    static func matching(_ bytes: UnsafeRawBufferPointer, caseInsensitive: Bool) -> SMTPVerb? {
+        guard bytes.count >= 4, bytes.count <= 8 else { return nil }
+        func fold(_ b: UInt8) -> UInt8 { caseInsensitive ? Parsing.upper(b) : b }
+        func matches(_ spelling: StaticString) -> Bool {
+            guard spelling.utf8CodeUnitCount == bytes.count else { return false }
+            let target = spelling.utf8Start
+            for i in 1..<bytes.count where fold(bytes[i]) != target[i] { return false }
+            return true
+        }
+        switch fold(bytes[0]) {
+        case UInt8(ascii: "A"): return matches("AUTH") ? .auth : matches("ATRN") ? .atrn : nil
+        case UInt8(ascii: "B"): return matches("BDAT") ? .bdat : nil
+        case UInt8(ascii: "D"): return matches("DATA") ? .data : nil
+        case UInt8(ascii: "E"): return matches("EHLO") ? .ehlo : matches("EXPN") ? .expn : matches("ETRN") ? .etrn : nil
+        case UInt8(ascii: "H"): return matches("HELO") ? .helo : matches("HELP") ? .help : nil
+        case UInt8(ascii: "L"): return matches("LHLO") ? .lhlo : nil
+        case UInt8(ascii: "M"): return matches("MAIL") ? .mail : nil
+        case UInt8(ascii: "N"): return matches("NOOP") ? .noop : nil
+        case UInt8(ascii: "Q"): return matches("QUIT") ? .quit : nil
+        case UInt8(ascii: "R"): return matches("RCPT") ? .rcpt : matches("RSET") ? .rset : nil
+        case UInt8(ascii: "S"): return matches("STARTTLS") ? .starttls : nil
+        case UInt8(ascii: "T"): return matches("TURN") ? .turn : nil
+        case UInt8(ascii: "V"): return matches("VRFY") ? .vrfy : nil
+        case UInt8(ascii: "X"): return matches("XCLIENT") ? .xclient : matches("XFORWARD") ? .xforward : nil
+        default: return nil
+        }
     }
 }
 
@@ -141,11 +227,26 @@ public struct MessageSummary: Sendable, Hashable {
     /// (`abc\r\n.\nMAIL…` has size 3, `abc`; `abc\n.\n…` too).
     public var size: UInt64
     /// The header fields as the session holds them (strings are made when read).
-    public var messageIDText: SMTPText?
-    public var subjectText: SMTPText?
-    public var dateText: SMTPText?
-    public var fromText: SMTPText?
-    public var toText: SMTPText?
+    public var messageIDText: SMTPText? {
+        get { fields.messageID }
+        set { fields.messageID = newValue }
+    }
+    public var subjectText: SMTPText? {
+        get { fields.subject }
+        set { fields.subject = newValue }
+    }
+    public var dateText: SMTPText? {
+        get { fields.date }
+        set { fields.date = newValue }
+    }
+    public var fromText: SMTPText? {
+        get { fields.from }
+        set { fields.from = newValue }
+    }
+    public var toText: SMTPText? {
+        get { fields.to }
+        set { fields.to = newValue }
+    }
     /// Stable hex digest (XXH64, seed 0, 16 lower-case hex digits) of exactly the bytes `size` counts; identical messages in
     /// different connections have identical fingerprints.
     public var fingerprint: String {
@@ -156,6 +257,9 @@ public struct MessageSummary: Sendable, Hashable {
     public var fingerprintText: SMTPText
     /// The header block exceeded its cap; header fields after the cap are unknown.
     public var headersTruncated: Bool
+    /// The header fields, kept as the session's parser made them (moved in, not copied field
+    /// by field); read through ``messageIDText`` … ``toText``.
+    var fields: HeaderFields
 
     public var messageID: String? {
         get { messageIDText?.string }
@@ -200,11 +304,7 @@ public struct MessageSummary: Sendable, Hashable {
         self.rcptToList = rcptTo
         self.dataOffset = dataOffset
         self.size = size
-        messageIDText = fields.messageID
-        subjectText = fields.subject
-        dateText = fields.date
-        fromText = fields.from
-        toText = fields.to
+        self.fields = fields
         self.fingerprintText = fingerprint
         self.headersTruncated = headersTruncated
     }

@@ -75,17 +75,17 @@ extension SMTPSession {
             // The answer to a 334: not a command; the next reply answers the AUTH exchange.
             authResponsePending = nil
             clientFramer.withContent(line, in: bytes) { _ in }
-            push(.command(auth), at: line.offset, emit: emit)
-            enterHold(.auth(auth), at: lineEnd)
+            push(command: auth, at: line.offset, emit: emit)
+            enterHold(.auth, at: lineEnd, auth: auth)
             return
         }
         commandText.recycle()
-        let (verb, argument, masked) = clientFramer.withContent(line, in: bytes) { content in
-            let (verb, argumentBytes) = Parsing.command(content, maxArgument: options.maxArgumentLength)
-            return (verb, commandText.text(argumentBytes), Parsing.isMaskedVerb(content))
+        let (verb, known, argument, masked) = clientFramer.withContent(line, in: bytes) { content in
+            let (verb, known, argumentBytes) = Parsing.command(content, maxArgument: options.maxArgumentLength)
+            return (verb, known, commandText.text(argumentBytes), Parsing.isMaskedVerb(content))
         }
         if clientResync {
-            guard Parsing.knownVerbs.contains(verb) else { return }
+            guard known != nil else { return }
             clientResync = false
             if !clientResyncQuiet { anomaly(.dataAfterGap, .client, line.offset, emit: emit) }
             clientResyncQuiet = false
@@ -95,11 +95,12 @@ extension SMTPSession {
         if line.bareCR { anomaly(.bareCR, .client, line.offset, emit: emit) }
         if masked { anomaly(.commandMasked, .client, line.offset, emit: emit) }
         statistics.commands += 1
-        nearMissAfterEnd = nil
-        let command = SMTPCommand(verb: verb, argumentText: argument, offset: line.offset, length: line.length)
+        // Checked first: clearing calls the value's destroy even when there is none.
+        if nearMissAfterEnd != nil { nearMissAfterEnd = nil }
+        let command = SMTPCommand(verb: verb, known: known, argumentText: argument, offset: line.offset, length: line.length)
 
-        switch verb {
-        case "MAIL":
+        switch known {
+        case .mail:
             _ = startTransaction(at: line.offset, emit: emit)
             if transaction != nil {
                 transaction?.mailFrom = argument.withBytes { bytes in
@@ -107,12 +108,11 @@ extension SMTPSession {
                 }
             }
             emit(.command(command))
-            push(.command(command), at: line.offset, emit: emit)
-        case "RCPT":
+            push(command: command, at: line.offset, emit: emit)
+        case .rcpt:
             emit(.command(command))
-            push(.command(command), at: line.offset, emit: emit)
-            if var t = transaction {
-                transaction = nil  // `t` the only owner of the list while it grows
+            push(command: command, at: line.offset, emit: emit)
+            if var t = transaction.take() {  // moved out: `t` the only owner of the list while it grows
                 argument.withBytes { bytes in
                     guard let range = Parsing.addressRange(bytes, prefix: "TO:") else { return }
                     if t.rcptTo.count < options.maxRecipients {
@@ -123,30 +123,30 @@ extension SMTPSession {
                 }
                 transaction = t
             }
-        case "DATA":
+        case .data:
             let index = transaction?.index ?? startTransaction(at: line.offset, emit: emit)
             emit(.command(command))
-            push(.command(command), at: line.offset, emit: emit)
+            push(command: command, at: line.offset, emit: emit)
             enterHold(.data(transaction: index, afterCRLF: line.ending == .crlf), at: lineEnd)
-        case "BDAT":
+        case .bdat:
             bdat(command, lineEnd: lineEnd, emit: emit)
-        case "RSET", "HELO", "EHLO", "LHLO":
+        case .rset, .helo, .ehlo, .lhlo:
             // RFC 5321 §4.1.1.1/§4.1.1.5: these abort any open transaction.
-            transaction = nil
+            if transaction != nil { transaction = nil }
             emit(.command(command))
-            push(.command(command), at: line.offset, emit: emit)
-        case "STARTTLS":
+            push(command: command, at: line.offset, emit: emit)
+        case .starttls:
             emit(.command(command))
-            push(.command(command), at: line.offset, emit: emit)
+            push(command: command, at: line.offset, emit: emit)
             starttlsClientOffset = lineEnd
             enterHold(.starttls, at: lineEnd)
-        case "AUTH":
+        case .auth:
             emit(.command(command))
-            push(.command(command), at: line.offset, emit: emit)
-            enterHold(.auth(command), at: lineEnd)
+            push(command: command, at: line.offset, emit: emit)
+            enterHold(.auth, at: lineEnd, auth: command)
         default:
             emit(.command(command))
-            push(.command(command), at: line.offset, emit: emit)
+            push(command: command, at: line.offset, emit: emit)
         }
     }
 
@@ -166,7 +166,7 @@ extension SMTPSession {
             // The server will refuse it; without a size the chunk cannot be counted, so read on as commands.
             anomaly(.malformedBDAT, .client, command.offset, emit: emit)
             emit(.command(command))
-            push(.command(command), at: command.offset, emit: emit)
+            push(command: command, at: command.offset, emit: emit)
             return
         }
         let index = transaction?.index ?? startTransaction(at: command.offset, emit: emit)
@@ -178,7 +178,7 @@ extension SMTPSession {
             emit(.messageStarted(transaction: index, offset: lineEnd))
         }
         emit(.bdatChunk(transaction: index, size: size, last: last, offset: lineEnd))
-        if !last { push(.command(command), at: command.offset, emit: emit) }
+        if !last { push(command: command, at: command.offset, emit: emit) }
         clientMode = .bdat(remaining: size, last: last)
         if size == 0 {
             clientMode = .commands
@@ -186,8 +186,9 @@ extension SMTPSession {
         }
     }
 
-    private mutating func enterHold(_ verdict: Verdict, at offset: UInt64) {
+    private mutating func enterHold(_ verdict: Verdict, at offset: UInt64, auth: SMTPCommand? = nil) {
         clientMode = .hold(verdict)
+        heldAuth = auth
         heldOffset = offset
         held.removeAll(keepingCapacity: true)
     }
@@ -197,6 +198,7 @@ extension SMTPSession {
         let bytes = held
         held = []
         clientMode = mode
+        heldAuth = nil
         guard !bytes.isEmpty else { return }
         let offset = heldOffset
         bytes.withUnsafeBytes { processClient($0, at: offset, emit: emit) }

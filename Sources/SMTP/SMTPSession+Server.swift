@@ -90,14 +90,20 @@ extension SMTPSession {
                 return
             }
         }
-        if let context = pending.pop() {
+        if let (context, verb) = pending.pop() {
             if case .endOfData(let index) = context, let n = nearMissAfterEnd, n.transaction == index {
                 nearMissAfterEnd?.armed = true
-            } else {
+            } else if nearMissAfterEnd != nil {
                 nearMissAfterEnd = nil
             }
-            emit(.reply(reply, answering: context))
-            if case .command(let command) = context { answered(command, by: reply, emit: emit) }
+            // What the reply changes depends on the command's verb (and a refused RCPT's
+            // address): read before the context moves into the event, which is not copied.
+            var refusedAddress: String?
+            if verb == .rcpt, reply.code >= 400, case .command(let command) = context {
+                refusedAddress = command.argumentText.withBytes { Parsing.address($0, prefix: "TO:") }
+            }
+            emit(.reply(reply, answering: consume context))
+            if let verb { answered(verb, refusedAddress: refusedAddress, by: reply, emit: emit) }
             return
         }
         if clientMode == .data, let t = transaction, t.messageActive, let first = scanner.firstNearMiss, reply.code != 421 {
@@ -109,15 +115,16 @@ extension SMTPSession {
             // server ended the message early and answered the smuggled commands too.
             emit(.smugglingAccepted(transaction: n.transaction, terminator: n.terminator, smuggled: n.envelope))
         }
-        nearMissAfterEnd = nil
+        if nearMissAfterEnd != nil { nearMissAfterEnd = nil }
         anomaly(.unsolicitedReply, .server, reply.offset, emit: emit)
         emit(.reply(reply, answering: .unsolicited))
     }
 
-    /// What a reply to `command` changes.
-    private mutating func answered(_ command: SMTPCommand, by reply: SMTPReply, emit: (SMTPEvent) -> Void) {
-        switch command.verb {
-        case "EHLO":
+    /// What a reply to a command with `verb` changes (`refusedAddress`: the path of a RCPT
+    /// the reply refused).
+    private mutating func answered(_ verb: SMTPVerb, refusedAddress: String?, by reply: SMTPReply, emit: (SMTPEvent) -> Void) {
+        switch verb {
+        case .ehlo:
             if reply.code / 100 == 2 && !options.reportsExtensions {
                 var first = true
                 var masked = 0
@@ -153,14 +160,14 @@ extension SMTPSession {
             } else if reply.code == 500 || reply.code == 502 {
                 anomaly(.ehloRejected, .server, reply.offset, emit: emit)
             }
-        case "RCPT":
-            if reply.code >= 400, let address = command.argumentText.withBytes({ Parsing.address($0, prefix: "TO:") }),
-                var recipients = transaction?.rcptTo.strings, let at = recipients.firstIndex(of: address)
+        case .rcpt:
+            if let address = refusedAddress, var recipients = transaction?.rcptTo.strings,
+                let at = recipients.firstIndex(of: address)
             {
                 recipients.remove(at: at)
                 transaction?.rcptTo = ReplyLines(recipients)
             }
-        case "DATA":
+        case .data:
             guard case .hold(.data(let index, let afterCRLF)) = clientMode else { return }
             if reply.code == 354 {
                 startDataMessage(transaction: index, afterCRLF: afterCRLF, emit: emit)
@@ -168,7 +175,7 @@ extension SMTPSession {
                 // Rejected DATA: the client had no right to send content; read on as commands.
                 releaseHeld(as: .commands, emit: emit)
             }
-        case "STARTTLS":
+        case .starttls:
             if case .hold(.starttls) = clientMode {
                 if reply.code == 220 {
                     statistics.encryptedBytes &+= UInt64(held.count)
@@ -181,8 +188,8 @@ extension SMTPSession {
             } else if clientMode == .encrypted && reply.code == 220 {
                 beginTLS(serverOffset: reply.endOffset, emit: emit)
             }
-        case "AUTH":
-            guard case .hold(.auth(let auth)) = clientMode else { return }
+        case .auth:
+            guard case .hold(.auth) = clientMode, let auth = heldAuth else { return }
             if reply.code == 334 { authResponsePending = auth }
             releaseHeld(as: .commands, emit: emit)
         default:
@@ -233,6 +240,7 @@ extension SMTPSession {
             switch clientMode {
             case .hold:
                 held = []
+                heldAuth = nil
                 clientMode = .commands
             case .data, .bdat:
                 endMessageIncomplete(.gap, emit: emit)

@@ -16,8 +16,8 @@ public struct SMTPSession {
         case data(transaction: Int, afterCRLF: Bool)
         /// After STARTTLS: 220 makes them TLS, anything else commands.
         case starttls
-        /// After AUTH or an AUTH response line: 334 makes the next line a response.
-        case auth(SMTPCommand)
+        /// After AUTH or an AUTH response line (`heldAuth`): 334 makes the next line a response.
+        case auth
     }
     enum ClientMode: Equatable {
         case commands
@@ -38,6 +38,9 @@ public struct SMTPSession {
     var heldOffset: UInt64 = 0
     /// The next client line answers a 334 (RFC 4954) and is no command.
     var authResponsePending: SMTPCommand?
+    /// The AUTH command whose reply decides the held bytes (`.hold(.auth)`), kept out of
+    /// `clientMode` so that the mode, read on every chunk, holds no reference to copy.
+    var heldAuth: SMTPCommand?
     var starttlsClientOffset: UInt64 = 0
 
     // Server side.
@@ -217,12 +220,22 @@ public struct SMTPSession {
     }
 
     mutating func push(_ context: ReplyContext, at offset: UInt64, emit: (SMTPEvent) -> Void) {
+        push(context, verb: nil, at: offset, emit: emit)
+    }
+
+    /// Queues `command` for its reply, with its known verb beside it.
+    mutating func push(command: consuming SMTPCommand, at offset: UInt64, emit: (SMTPEvent) -> Void) {
+        let verb = command.knownVerb
+        push(.command(consume command), verb: verb, at: offset, emit: emit)
+    }
+
+    private mutating func push(_ context: consuming ReplyContext, verb: SMTPVerb?, at offset: UInt64, emit: (SMTPEvent) -> Void) {
         if pending.count >= options.maxPendingCommands {
             _ = pending.pop()
             statistics.droppedPendingCommands += 1
             anomaly(.tooManyPendingCommands, .client, offset, emit: emit)
         }
-        pending.push(context)
+        pending.push(consume context, verb: verb)
     }
 
     mutating func summary(_ t: OpenTransaction, size: UInt64? = nil, fingerprint: String? = nil) -> MessageSummary {

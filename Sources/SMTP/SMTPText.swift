@@ -259,9 +259,20 @@ public struct TextArena {
         }
         let (target, keptStart) = storeWithRoom(need, keeping: keeping)
         let start = keeping == nil ? target.used : keptStart
-        var prefix = UInt32(count).littleEndian
-        withUnsafeBytes(of: &prefix) { _ = target.append($0) }
-        _ = target.append(UnsafeRawBufferPointer(rebasing: bytes[0..<count]))
+        // Prefix and bytes written in one go (the store has room for both: see `storeWithRoom`).
+        target.withUnsafeMutablePointers { header, base in
+            let at = header.pointee.used
+            guard header.pointee.capacity &- at >= need else {
+                var prefix = UInt32(count).littleEndian
+                withUnsafeBytes(of: &prefix) { _ = target.append($0) }
+                _ = target.append(UnsafeRawBufferPointer(rebasing: bytes[0..<count]))
+                return
+            }
+            let out = UnsafeMutableRawPointer(base + at)
+            out.storeBytes(of: UInt32(count).littleEndian, as: UInt32.self)
+            if count > 0, let source = bytes.baseAddress { (out + 4).copyMemory(from: source, byteCount: count) }
+            header.pointee.used = at &+ need
+        }
         return ReplyLines(store: target, start: start, bytes: (keeping?.count ?? 0) + need, lines: lineCount + 1)
     }
 }
@@ -362,6 +373,20 @@ public struct ReplyLines: Sendable, Hashable {
             return true
         })
         return ascii
+    }
+
+    /// Whether some line may hold the ASCII letter `letter` (lower case) in either case: false
+    /// means none does; true may also come from the store's length prefixes.
+    public func mayContainLetter(_ letter: UInt8) -> Bool {
+        switch storage {
+        case .strings(let lines):
+            for var line in lines where line.withUTF8({ ByteScan.containsLetter(letter, in: UnsafeRawBufferPointer($0)) }) {
+                return true
+            }
+            return false
+        case .stored(let store, let start, let used, _):
+            return store.withBytes(Int(start), Int(used)) { ByteScan.containsLetter(letter, in: $0) }
+        }
     }
 
     /// Calls `body` with each line's bytes (valid only during the call) while it returns true.
