@@ -135,9 +135,9 @@ struct MessageScanner {
     /// End of the plain run from `start`: the index of the first `\r` or `\n` that is not the
     /// start of `\r\n` plus an ordinary byte (see `isOrdinary`), or `bytes.count`. From the
     /// current position, SIMD compares skip 32 (then 16) bytes without a line break (see
-    /// `candidateLanes`); otherwise the first break is taken from the compare's lanes and, when it
-    /// begins a plain line end, the search goes on just after that. A line costs about one compare
-    /// per 32 bytes and one check, with no per-bit bookkeeping.
+    /// `candidateLanes`); otherwise the first candidate is found by testing the lane words in
+    /// order and, when it begins a plain line end, the search goes on just after that. A line
+    /// costs about two 32-byte compares and one check.
     @inline(never)  // its own function: the block loop keeps its constants and bounds in registers
     private static func plainRun(in bytes: UnsafeRawBufferPointer, from start: Int) -> Int {
         let n = bytes.count
@@ -152,10 +152,18 @@ struct MessageScanner {
                     j &+= 32
                     continue
                 }
-                // The first candidate of the 32 lanes, without branches (see `firstBit`): the
-                // first block's bit if it has one (< 128), else 128 + the second block's.
-                let bit = LineBreakSearch.firstBit(first)
-                let p = j &+ (bit &+ (LineBreakSearch.firstBit(second) & (0 &- (bit &>> 7)))) &>> 3
+                // The first candidate: the words in order (a line end is one per ~60 bytes,
+                // so a test per word costs less than combining all four without branches).
+                let p: Int
+                if first.low != 0 {
+                    p = j &+ first.low.trailingZeroBitCount &>> 3
+                } else if first.high != 0 {
+                    p = j &+ 8 &+ first.high.trailingZeroBitCount &>> 3
+                } else if second.low != 0 {
+                    p = j &+ 16 &+ second.low.trailingZeroBitCount &>> 3
+                } else {
+                    p = j &+ 24 &+ second.high.trailingZeroBitCount &>> 3
+                }
                 guard isPlainLineEnd(base, at: p) else {
                     if isBreak(base, at: p) { return p }
                     j = p &+ 1
@@ -177,8 +185,28 @@ struct MessageScanner {
                 }
                 j = p &+ 3
             }
+            // The last block ends 2 bytes before the chunk's end and overlaps the bytes
+            // already read (`j` is past its start here): its lanes before `j` are ignored.
+            let last = n &- 18
+            while j < n &- 2 {
+                let lanes = candidateLanes(base + last)
+                let skipped = UInt64(truncatingIfNeeded: j &- last) &* 8  // 8...120 bits
+                let low = skipped < 64 ? lanes.low & (~0 &<< skipped) : 0
+                let high = skipped < 64 ? lanes.high : lanes.high & (~0 &<< (skipped &- 64))
+                if low | high == 0 {
+                    j = n &- 2
+                    break
+                }
+                let p = last &+ LineBreakSearch.lane((low, high))
+                guard isPlainLineEnd(base, at: p) else {
+                    if isBreak(base, at: p) { return p }
+                    j = p &+ 1
+                    continue
+                }
+                j = p &+ 3
+            }
         }
-        // The rest byte by byte.
+        // The rest (the last two bytes, or a short chunk) byte by byte.
         while j < n {
             let b = bytes[j]
             if b == cr || b == lf {
