@@ -38,7 +38,7 @@ struct Fingerprint: Sendable {
         let fill = Int(total & 31)
         total &+= 1
         withUnsafeMutableBytes(of: &buffer) { $0[fill] = byte }
-        if fill == 31 { consumeBuffer() }
+        if fill == 31 { consumeBufferOutOfLine() }
     }
 
     /// Adds `bytes[range]` (a range inside `bytes`).
@@ -140,6 +140,9 @@ struct Fingerprint: Sendable {
     private static func word(_ p: UnsafeRawPointer, _ offset: Int) -> UInt64 {
         UInt64(littleEndian: p.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
     }
+
+    @inline(never)  // keeps `add(_: UInt8)` small enough to inline into the scanner's byte path
+    private mutating func consumeBufferOutOfLine() { consumeBuffer() }
 
     @inline(__always)
     private mutating func consumeBuffer() {

@@ -77,6 +77,7 @@ struct MessageScanner {
 
     /// Reads DATA bytes from `bytes[start...]` (`bytes[0]` at stream offset `base`) until the
     /// strict terminator, a near miss to report, or the chunk's end. Returns the index reached.
+    @inline(never)  // one body per message chunk; its own frame keeps the caller's small
     mutating func scan(
         _ bytes: UnsafeRawBufferPointer, from start: Int, base: UInt64, options: SMTPOptions
     ) -> (end: Int, stop: ScanStop) {
@@ -254,6 +255,7 @@ struct MessageScanner {
     /// Advances the strict machine; true when `b` completed `\r\n.\r\n`. Line breaks are
     /// content at once (the CRLF before the final dot ends the last line, RFC 5321 §4.1.1.4);
     /// only a line-start dot and a `\r` right after it wait for the next byte.
+    @inline(never)  // off the fast path: keeps `scan` small
     private mutating func stepStrict(_ b: UInt8, _ options: SMTPOptions) -> Bool {
         switch strict {
         case .text:
@@ -370,6 +372,7 @@ struct MessageScanner {
     /// Remembers the content read before the break at `offset`. A held line-start dot is not
     /// counted (stuffing, or part of a near miss); a held `\r` after it is, as it is content
     /// unless `offset` holds the `\n` that completes the strict terminator (the message ends).
+    @inline(never)  // off the fast path: keeps `scan` small
     private mutating func noteBreak(at offset: UInt64) {
         var s = size
         var d = digest
@@ -381,6 +384,7 @@ struct MessageScanner {
     }
 
     /// Notes a near miss; true when it is to be reported.
+    @inline(never)  // off the fast path: keeps `scan` small
     private mutating func recordNearMiss(_ found: TerminatorInfo, options: SMTPOptions) -> Bool {
         if firstNearMiss == nil {
             let before = breaks.entry(at: found.offset)
@@ -392,8 +396,16 @@ struct MessageScanner {
     }
 
     /// Keeps the bytes of `range` that lie after the first near miss, up to the cap.
+    @inline(__always)
     private mutating func retain(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>, base: UInt64, options: SMTPOptions) {
-        guard firstNearMiss != nil, !range.isEmpty else { return }
+        if firstNearMiss != nil { retainAfterNearMiss(bytes, range, base: base, options: options) }
+    }
+
+    @inline(never)  // off the fast path: keeps `scan` small
+    private mutating func retainAfterNearMiss(
+        _ bytes: UnsafeRawBufferPointer, _ range: Range<Int>, base: UInt64, options: SMTPOptions
+    ) {
+        guard !range.isEmpty else { return }
         var lower = range.lowerBound
         let firstOffset = base &+ UInt64(lower)
         if firstOffset < afterNearMissOffset {
