@@ -136,9 +136,9 @@ struct MessageScanner {
     /// End of the plain run from `start`: the index of the first `\r` or `\n` that is not the
     /// start of `\r\n` plus an ordinary byte (see `isOrdinary`), or `bytes.count`. From the
     /// current position, SIMD compares skip 32 (then 16) bytes without a line break (see
-    /// `candidateLanes`); otherwise the first candidate is found by testing the lane words in
-    /// order and, when it begins a plain line end, the search goes on just after that. A line
-    /// costs about two 32-byte compares and one check.
+    /// `candidates`); otherwise the first candidate is taken from the compare's lanes (see
+    /// `nibbles`) and, when it begins a plain line end, the search goes on just after that. A
+    /// line of ~60 bytes costs about two 32-byte compares and one check (~60 instructions).
     @inline(never)  // its own function: the block loop keeps its constants and bounds in registers
     private static func plainRun(in bytes: UnsafeRawBufferPointer, from start: Int) -> Int {
         let n = bytes.count
@@ -147,24 +147,14 @@ struct MessageScanner {
         // place. `j` stays in 0...n: the index arithmetic cannot overflow.
         if let base = bytes.baseAddress, n >= 18 {
             while j <= n &- 34 {
-                let first = candidateLanes(base + j)
-                let second = candidateLanes(base + j + 16)
-                if first.low | first.high | second.low | second.high == 0 {
+                let first = candidates(base + j)
+                let second = candidates(base + j + 16)
+                let any = unsafeBitCast(first | second, to: SIMD2<UInt64>.self)
+                if any[0] | any[1] == 0 {
                     j &+= 32
                     continue
                 }
-                // The first candidate: the words in order (a line end is one per ~60 bytes,
-                // so a test per word costs less than combining all four without branches).
-                let p: Int
-                if first.low != 0 {
-                    p = j &+ first.low.trailingZeroBitCount &>> 3
-                } else if first.high != 0 {
-                    p = j &+ 8 &+ first.high.trailingZeroBitCount &>> 3
-                } else if second.low != 0 {
-                    p = j &+ 16 &+ second.low.trailingZeroBitCount &>> 3
-                } else {
-                    p = j &+ 24 &+ second.high.trailingZeroBitCount &>> 3
-                }
+                let p = j &+ firstCandidate(first, second)
                 guard isPlainLineEnd(base, at: p) else {
                     if isBreak(base, at: p) { return p }
                     j = p &+ 1
@@ -229,6 +219,48 @@ struct MessageScanner {
         let mask: SIMDMask<SIMD16<Int8>> = v | SIMD16<UInt8>(repeating: 0x07) .== SIMD16<UInt8>(repeating: 0x0F)
         let halves = unsafeBitCast(mask, to: SIMD2<UInt64>.self)
         return (UInt64(littleEndian: halves[0]), UInt64(littleEndian: halves[1]))
+    }
+
+    /// `candidateLanes` as a vector: 0xFF where the byte at `p + k` is 0x08...0x0F, else 0.
+    @inline(__always)
+    private static func candidates(_ p: UnsafeRawPointer) -> SIMD16<UInt8> {
+        let v = p.loadUnaligned(as: SIMD16<UInt8>.self)
+        let mask: SIMDMask<SIMD16<Int8>> = v | SIMD16<UInt8>(repeating: 0x07) .== SIMD16<UInt8>(repeating: 0x0F)
+        return unsafeBitCast(mask, to: SIMD16<UInt8>.self)
+    }
+
+    /// Index (0..<32) of the first candidate lane of two consecutive blocks, one of which has
+    /// one. Without branches: where a line ends in a block is random, and a mispredicted branch
+    /// per line costs more than these steps (measured: testing the four words in order takes
+    /// 7 M fewer instructions on the 100 MB capture but ~6 % more time).
+    @inline(__always)
+    private static func firstCandidate(_ first: SIMD16<UInt8>, _ second: SIMD16<UInt8>) -> Int {
+        #if _endian(little)
+        // The first block's bit if it has one (< 64), else 64 + the second block's; byte k's
+        // nibble starts at bit 4k.
+        let low = nibbles(first).trailingZeroBitCount  // 64 when the first block has none
+        return (low &+ (nibbles(second).trailingZeroBitCount & (0 &- (low &>> 6)))) &>> 2
+        #else
+        let bit = LineBreakSearch.firstBit(halves(first))
+        return (bit &+ (LineBreakSearch.firstBit(halves(second)) & (0 &- (bit &>> 7)))) &>> 3
+        #endif
+    }
+
+    /// The 16 lanes of `candidates` in 64 bits, 4 per byte: byte k of the block sets bits
+    /// 4k...4k+3 when it is a candidate. Each little-endian 16-bit pair shifted right by 4 keeps
+    /// the high nibble of its first byte and the low nibble of its second in its low byte; one
+    /// shift, a mask and a pack (SSE2's movemask is not reachable from Swift).
+    @inline(__always)
+    private static func nibbles(_ lanes: SIMD16<UInt8>) -> UInt64 {
+        let pairs = unsafeBitCast(lanes, to: SIMD8<UInt16>.self) &>> 4
+        return unsafeBitCast(SIMD8<UInt8>(truncatingIfNeeded: pairs), to: UInt64.self)
+    }
+
+    /// `lanes` as `LineBreakSearch.lanes` gives them (for big-endian machines).
+    @inline(__always)
+    private static func halves(_ lanes: SIMD16<UInt8>) -> (low: UInt64, high: UInt64) {
+        let words = unsafeBitCast(lanes, to: SIMD2<UInt64>.self)
+        return (UInt64(littleEndian: words[0]), UInt64(littleEndian: words[1]))
     }
 
     @inline(__always)
