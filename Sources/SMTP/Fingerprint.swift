@@ -38,7 +38,7 @@ struct Fingerprint: Sendable {
         let fill = Int(total & 31)
         total &+= 1
         withUnsafeMutableBytes(of: &buffer) { $0[fill] = byte }
-        if fill == 31 { consumeBuffer() }
+        if fill == 31 { consumeBufferOutOfLine() }
     }
 
     /// Adds `bytes[range]` (a range inside `bytes`).
@@ -53,7 +53,7 @@ struct Fingerprint: Sendable {
         if fill > 0 {
             let take = min(32 &- fill, end &- i)
             withUnsafeMutableBytes(of: &buffer) { dst in
-                dst.baseAddress.map { ($0 + fill).copyMemory(from: base + i, byteCount: take) }
+                dst.baseAddress.map { Self.copySmall(from: base + i, to: $0 + fill, count: take) }
             }
             i &+= take
             guard fill &+ take == 32 else { return }
@@ -63,23 +63,21 @@ struct Fingerprint: Sendable {
             var a = v1, b = v2, c = v3, d = v4
             var p = base + i
             let stripes = (end &- i) &>> 5
-            // Two stripes per turn: fewer loop steps per byte, same rounds in the same order.
-            for _ in 0..<(stripes &>> 1) {
-                a = Self.round(a, Self.word(p, 0))
-                b = Self.round(b, Self.word(p, 8))
-                c = Self.round(c, Self.word(p, 16))
-                d = Self.round(d, Self.word(p, 24))
-                a = Self.round(a, Self.word(p, 32))
-                b = Self.round(b, Self.word(p, 40))
-                c = Self.round(c, Self.word(p, 48))
-                d = Self.round(d, Self.word(p, 56))
+            // Four stripes per turn: fewer loop steps per byte, same rounds in the same order.
+            for _ in 0..<(stripes &>> 2) {
+                Self.stripe(&a, &b, &c, &d, p)
+                Self.stripe(&a, &b, &c, &d, p + 32)
+                Self.stripe(&a, &b, &c, &d, p + 64)
+                Self.stripe(&a, &b, &c, &d, p + 96)
+                p += 128
+            }
+            if stripes & 2 != 0 {
+                Self.stripe(&a, &b, &c, &d, p)
+                Self.stripe(&a, &b, &c, &d, p + 32)
                 p += 64
             }
             if stripes & 1 != 0 {
-                a = Self.round(a, Self.word(p, 0))
-                b = Self.round(b, Self.word(p, 8))
-                c = Self.round(c, Self.word(p, 16))
-                d = Self.round(d, Self.word(p, 24))
+                Self.stripe(&a, &b, &c, &d, p)
             }
             v1 = a
             v2 = b
@@ -90,8 +88,50 @@ struct Fingerprint: Sendable {
         if i < end {
             let rest = end &- i
             withUnsafeMutableBytes(of: &buffer) { dst in
-                dst.baseAddress.map { $0.copyMemory(from: base + i, byteCount: rest) }
+                dst.baseAddress.map { Self.copySmall(from: base + i, to: $0, count: rest) }
             }
+        }
+    }
+
+    /// One 32-byte stripe at `p` into the four lanes.
+    @inline(__always)
+    private static func stripe(
+        _ a: inout UInt64, _ b: inout UInt64, _ c: inout UInt64, _ d: inout UInt64, _ p: UnsafeRawPointer
+    ) {
+        a = round(a, word(p, 0))
+        b = round(b, word(p, 8))
+        c = round(c, word(p, 16))
+        d = round(d, word(p, 24))
+    }
+
+    /// Copies `count` (1...32) bytes with a few fixed-size moves (two that overlap when `count`
+    /// is not a power of two) instead of a `memmove` call: a stripe's tail is copied once per
+    /// call, and calls come once per line-break run of a chunk.
+    @inline(__always)
+    private static func copySmall(from src: UnsafeRawPointer, to dst: UnsafeMutableRawPointer, count: Int) {
+        if count >= 16 {
+            let head = src.loadUnaligned(as: SIMD16<UInt8>.self)
+            let tail = src.loadUnaligned(fromByteOffset: count &- 16, as: SIMD16<UInt8>.self)
+            dst.storeBytes(of: head, as: SIMD16<UInt8>.self)
+            dst.storeBytes(of: tail, toByteOffset: count &- 16, as: SIMD16<UInt8>.self)
+        } else if count >= 8 {
+            let head = src.loadUnaligned(as: UInt64.self)
+            let tail = src.loadUnaligned(fromByteOffset: count &- 8, as: UInt64.self)
+            dst.storeBytes(of: head, as: UInt64.self)
+            dst.storeBytes(of: tail, toByteOffset: count &- 8, as: UInt64.self)
+        } else if count >= 4 {
+            let head = src.loadUnaligned(as: UInt32.self)
+            let tail = src.loadUnaligned(fromByteOffset: count &- 4, as: UInt32.self)
+            dst.storeBytes(of: head, as: UInt32.self)
+            dst.storeBytes(of: tail, toByteOffset: count &- 4, as: UInt32.self)
+        } else if count > 0 {
+            // 1...3 bytes: first, middle and last (some of them the same byte).
+            let first = src.load(as: UInt8.self)
+            let middle = src.load(fromByteOffset: count &>> 1, as: UInt8.self)
+            let last = src.load(fromByteOffset: count &- 1, as: UInt8.self)
+            dst.storeBytes(of: first, as: UInt8.self)
+            dst.storeBytes(of: middle, toByteOffset: count &>> 1, as: UInt8.self)
+            dst.storeBytes(of: last, toByteOffset: count &- 1, as: UInt8.self)
         }
     }
 
@@ -101,6 +141,10 @@ struct Fingerprint: Sendable {
         UInt64(littleEndian: p.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
     }
 
+    @inline(never)  // keeps `add(_: UInt8)` small enough to inline into the scanner's byte path
+    private mutating func consumeBufferOutOfLine() { consumeBuffer() }
+
+    @inline(__always)
     private mutating func consumeBuffer() {
         v1 = Self.round(v1, UInt64(littleEndian: buffer.0))
         v2 = Self.round(v2, UInt64(littleEndian: buffer.1))
