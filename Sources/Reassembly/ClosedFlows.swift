@@ -1,3 +1,5 @@
+import Wire
+
 /// Tuples of recently closed flows, kept briefly so that late ACKs, repeated FINs and
 /// retransmissions after the close do not open a new (mid-stream) flow.
 ///
@@ -9,12 +11,13 @@
 /// Each tuple is stored once, in a FIFO ring of closings that also holds the last-seen
 /// time of the closing that owns its tuple; the lookup table holds only the ring index of
 /// that closing (4 bytes a slot) and hashes and compares tuples through the ring. A
-/// connection-heavy minute keeps thousands of closed tuples: 64 bytes of ring and 4 to 8 of
-/// table each, where the layout before kept 56 and 48 to 96 (hash, position and last-seen
-/// time in the table), and a dictionary plus queue twice that.
+/// connection-heavy minute keeps thousands of closed tuples: 29 bytes of ring (an IPv4
+/// tuple in 13, ``TupleColumn``) and 4 to 8 of table each, where the layout before kept 56
+/// and 48 to 96 (the whole tuple in the ring; hash, position and last-seen time in the
+/// table), and a dictionary plus queue twice that.
 struct ClosedFlows {
     // The ring: positions grow without end; a position's element is at `position & ringMask`.
-    private var ringKeys: [FlowKey] = []
+    private var ringKeys = TupleColumn(count: 0)
     private var ringSince: [Int64] = []
     /// Last packet time of the tuple, for the element its table slot names (stale elements: unused).
     private var ringLastSeen: [Int64] = []
@@ -127,7 +130,7 @@ struct ClosedFlows {
     private mutating func append(_ key: FlowKey, since: Int64) -> Int {
         if queued == ringKeys.count { growRing() }
         let index = Int(truncatingIfNeeded: tail) & ringMask
-        ringKeys[index] = key
+        ringKeys.set(index, key)
         ringSince[index] = since
         ringLastSeen[index] = since
         tail &+= 1
@@ -144,7 +147,7 @@ struct ClosedFlows {
 
     private mutating func growRing() {
         let capacity = max(64, ringKeys.count * 2)
-        var keys = [FlowKey](repeating: .placeholder, count: capacity)
+        var keys = TupleColumn(count: capacity)
         var since = [Int64](repeating: 0, count: capacity)
         var lastSeen = [Int64](repeating: 0, count: capacity)
         let oldMask = ringMask
@@ -152,13 +155,13 @@ struct ClosedFlows {
         while position != tail {
             let old = Int(truncatingIfNeeded: position) & oldMask
             let new = Int(truncatingIfNeeded: position) & (capacity - 1)
-            keys[new] = ringKeys[old]
+            keys.set(new, ringKeys[old])
             since[new] = ringSince[old]
             lastSeen[new] = ringLastSeen[old]
             position &+= 1
         }
         // The table names live elements (positions head..<tail) by index: renumber them.
-        if !ringKeys.isEmpty {
+        if ringKeys.count > 0 {
             for slot in table.indices where table[slot] != 0 {
                 let old = Int(table[slot]) - 1
                 let position = head &+ UInt64((old &- Int(truncatingIfNeeded: head)) & oldMask)
@@ -183,7 +186,7 @@ struct ClosedFlows {
         let mask = table.count - 1
         var slot = home(hasher.hash(key))
         while table[slot] != 0 {
-            if ringKeys[index(slot)] == key { return slot }
+            if ringKeys.holds(key, at: index(slot)) { return slot }
             slot = (slot &+ 1) & mask
         }
         return nil
@@ -233,5 +236,57 @@ struct ClosedFlows {
             while table[slot] != 0 { slot = (slot &+ 1) & mask }
             table[slot] = entry
         }
+    }
+}
+
+/// Tuples by ring index, compactly: an IPv4 pair (the common case) as both addresses in one
+/// word and both ports in another; any other pair in a side table the word numbers.
+struct TupleColumn {
+    private var words: [UInt64]
+    private var ports: [UInt32]
+    private var wide: [Bool]
+    private var others: [UInt64: FlowKey] = [:]
+    private var nextNumber: UInt64 = 0
+
+    init(count: Int) {
+        words = [UInt64](repeating: 0, count: count)
+        ports = [UInt32](repeating: 0, count: count)
+        wide = [Bool](repeating: false, count: count)
+    }
+
+    var count: Int { words.count }
+
+    private static func narrow(_ key: FlowKey) -> (word: UInt64, ports: UInt32)? {
+        guard case .v4(let a) = key.low.address, case .v4(let b) = key.high.address else { return nil }
+        return (UInt64(a) << 32 | UInt64(b), UInt32(key.low.port) << 16 | UInt32(key.high.port))
+    }
+
+    subscript(index: Int) -> FlowKey {
+        if wide[index] { return others[words[index]] ?? .placeholder }
+        var key = FlowKey.placeholder
+        key.low = Endpoint(address: .v4(UInt32(truncatingIfNeeded: words[index] >> 32)), port: UInt16(truncatingIfNeeded: ports[index] >> 16))
+        key.high = Endpoint(address: .v4(UInt32(truncatingIfNeeded: words[index])), port: UInt16(truncatingIfNeeded: ports[index]))
+        return key
+    }
+
+    /// Replaces the tuple at `index` (its side entry, if any, goes).
+    mutating func set(_ index: Int, _ key: FlowKey) {
+        if wide[index] { others[words[index]] = nil }
+        if let (word, pair) = Self.narrow(key) {
+            words[index] = word
+            ports[index] = pair
+            wide[index] = false
+        } else {
+            nextNumber &+= 1
+            others[nextNumber] = key
+            words[index] = nextNumber
+            wide[index] = true
+        }
+    }
+
+    /// Whether the tuple at `index` is `key` (without building it).
+    func holds(_ key: FlowKey, at index: Int) -> Bool {
+        if let (word, pair) = Self.narrow(key) { return !wide[index] && words[index] == word && ports[index] == pair }
+        return wide[index] && others[words[index]] == key
     }
 }
