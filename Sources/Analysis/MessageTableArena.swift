@@ -163,24 +163,30 @@ enum PageCoding {
             out.removeAll(keepingCapacity: true)
             let count = source.count
             var literalStart = 0
-            var at = 0
-            while at + PageCoding.minMatch <= count {
-                let word = UInt32(source[at]) | UInt32(source[at + 1]) << 8 | UInt32(source[at + 2]) << 16 | UInt32(source[at + 3]) << 24
-                let slot = Int((word &* 2_654_435_761) >> UInt32(32 - PageCoding.hashBits))
-                let candidate = Int(table[slot])
-                table[slot] = Int32(truncatingIfNeeded: at)
-                guard candidate >= 0, at - candidate <= 65_535,
-                      source[candidate] == source[at], source[candidate + 1] == source[at + 1],
-                      source[candidate + 2] == source[at + 2], source[candidate + 3] == source[at + 3]
-                else {
-                    at += 1
-                    continue
+            guard let base = source.baseAddress, count >= PageCoding.minMatch else {
+                PageCoding.appendSequence(source, literals: 0..<count, distance: 0, match: 0, to: &out)
+                return out[...]
+            }
+            table.withUnsafeMutableBufferPointer { table in
+                var at = 0
+                while at + PageCoding.minMatch <= count {
+                    // Positions below `count` (the loop's bound), candidates below `at`.
+                    let word = UnsafeRawPointer(base + at).loadUnaligned(as: UInt32.self)
+                    let slot = Int((word &* 2_654_435_761) >> UInt32(32 - PageCoding.hashBits))
+                    let candidate = Int(table[slot])
+                    table[slot] = Int32(truncatingIfNeeded: at)
+                    guard candidate >= 0, at - candidate <= 65_535,
+                          UnsafeRawPointer(base + candidate).loadUnaligned(as: UInt32.self) == word
+                    else {
+                        at += 1
+                        continue
+                    }
+                    var length = PageCoding.minMatch
+                    while at + length < count && base[candidate + length] == base[at + length] { length += 1 }
+                    PageCoding.appendSequence(source, literals: literalStart..<at, distance: at - candidate, match: length, to: &out)
+                    at += length
+                    literalStart = at
                 }
-                var length = PageCoding.minMatch
-                while at + length < count && source[candidate + length] == source[at + length] { length += 1 }
-                PageCoding.appendSequence(source, literals: literalStart..<at, distance: at - candidate, match: length, to: &out)
-                at += length
-                literalStart = at
             }
             PageCoding.appendSequence(source, literals: literalStart..<count, distance: 0, match: 0, to: &out)
             return out[...]
@@ -209,37 +215,67 @@ enum PageCoding {
     }
 
     /// Unpacks `source` into `out` (replacing its contents); false on malformed input.
+    /// A first pass checks every sequence and sizes the output; the second copies runs whole.
     static func unpack(_ source: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) -> Bool {
         out.removeAll(keepingCapacity: true)
-        var at = 0
-        func length(_ start: Int) -> Int? {
-            var total = start
-            guard start == 15 else { return total }
-            while at < source.count {
-                let byte = Int(source[at])
+        guard let size = unpackedSize(source) else { return false }
+        out.append(contentsOf: repeatElement(0, count: size))
+        return out.withUnsafeMutableBufferPointer { target in
+            guard let base = target.baseAddress, let input = source.baseAddress else { return size == 0 }
+            var at = 0, written = 0
+            while true {
+                let token = Int(input[at])
                 at += 1
-                total += byte
-                if byte < 255 { return total }
+                let literals = length(token >> 4, source, &at) ?? 0
+                (base + written).update(from: input + at, count: literals)
+                at += literals
+                written += literals
+                if at == source.count { return true }
+                let distance = Int(input[at]) | Int(input[at + 1]) << 8
+                at += 2
+                let match = (length(token & 15, source, &at) ?? 0) + minMatch
+                if distance >= match {
+                    (base + written).update(from: base + written - distance, count: match)
+                } else {
+                    // Overlapping: the run repeats bytes it is writing.
+                    for n in 0..<match { base[written + n] = base[written + n - distance] }
+                }
+                written += match
             }
-            return nil
         }
+    }
+
+    /// The unpacked size when every sequence of `source` is well formed (counts within the
+    /// input, distances within what precedes them, literals-only last); else nil.
+    static func unpackedSize(_ source: UnsafeBufferPointer<UInt8>) -> Int? {
+        var at = 0, written = 0
         while at < source.count {
             let token = Int(source[at])
             at += 1
-            guard let literals = length(token >> 4), literals <= source.count - at else { return false }
-            out.append(contentsOf: UnsafeBufferPointer(rebasing: source[at..<at + literals]))
+            guard let literals = length(token >> 4, source, &at), literals <= source.count - at else { return nil }
             at += literals
-            if at == source.count { return true }
-            guard source.count - at >= 2 else { return false }
+            written += literals
+            if at == source.count { return written }
+            guard source.count - at >= 2 else { return nil }
             let distance = Int(source[at]) | Int(source[at + 1]) << 8
             at += 2
-            guard let extra = length(token & 15), distance >= 1, distance <= out.count else { return false }
-            var from = out.count - distance
-            for _ in 0..<(extra + minMatch) {
-                out.append(out[from])
-                from += 1
-            }
+            guard let extra = length(token & 15, source, &at), distance >= 1, distance <= written,
+                  extra <= Int(Int32.max) - written else { return nil }
+            written += extra + minMatch
         }
-        return false
+        return nil
+    }
+
+    /// A 4-bit count, plus the bytes that follow it when it is 15; nil when they run out.
+    private static func length(_ start: Int, _ source: UnsafeBufferPointer<UInt8>, _ at: inout Int) -> Int? {
+        guard start == 15 else { return start }
+        var total = start
+        while at < source.count {
+            let byte = Int(source[at])
+            at += 1
+            total += byte
+            if byte < 255 { return total }
+        }
+        return nil
     }
 }
