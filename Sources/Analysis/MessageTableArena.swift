@@ -33,6 +33,8 @@ struct RecordArena: Sendable {
     /// The last sealed page unpacked, and its number (-1: none).
     private var unpacked: [UInt8] = []
     private var unpackedPage = -1
+    /// Bytes of `unpacked` that belong to that page (the buffer only ever grows).
+    private var unpackedCount = 0
     /// Reused by sealing: the packed bytes and the packer's hash table.
     private var packer = PageCoding.Packer()
 
@@ -64,10 +66,14 @@ struct RecordArena: Sendable {
         guard page >= 0 && page < sealed.count else { return Self.read([], at: position, body) }
         guard isPacked[page] else { return Self.read(sealed[page], at: position, body) }
         if unpackedPage != page {
-            unpackedPage = sealed[page].withUnsafeBufferPointer { PageCoding.unpack($0, into: &unpacked) } ? page : -1
-            if unpackedPage < 0 { unpacked.removeAll(keepingCapacity: true) }
+            let size = sealed[page].withUnsafeBufferPointer { PageCoding.unpack($0, into: &unpacked) }
+            unpackedPage = size == nil ? -1 : page
+            unpackedCount = size ?? 0
         }
-        return Self.read(unpacked, at: position, body)
+        return unpacked.withUnsafeBufferPointer { buffer in
+            var reader = ByteReader(UnsafeBufferPointer(rebasing: buffer[..<min(unpackedCount, buffer.count)]), at: position)
+            return body(&reader)
+        }
     }
 
     /// Bytes of the record at `offset`, its length prefix included.
@@ -214,14 +220,14 @@ enum PageCoding {
         out.append(UInt8(truncatingIfNeeded: rest))
     }
 
-    /// Unpacks `source` into `out` (replacing its contents); false on malformed input.
-    /// A first pass checks every sequence and sizes the output; the second copies runs whole.
-    static func unpack(_ source: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) -> Bool {
-        out.removeAll(keepingCapacity: true)
-        guard let size = unpackedSize(source) else { return false }
-        out.append(contentsOf: repeatElement(0, count: size))
-        return out.withUnsafeMutableBufferPointer { target in
-            guard let base = target.baseAddress, let input = source.baseAddress else { return size == 0 }
+    /// Unpacks `source` into the first bytes of `out` (grown when too short, never shrunk)
+    /// and returns how many; nil on malformed input. A first pass checks every sequence and
+    /// sizes the output; the second copies runs whole.
+    static func unpack(_ source: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) -> Int? {
+        guard let size = unpackedSize(source) else { return nil }
+        if out.count < size { out.append(contentsOf: repeatElement(0, count: size - out.count)) }
+        return out.withUnsafeMutableBufferPointer { target -> Int? in
+            guard let base = target.baseAddress, let input = source.baseAddress else { return size == 0 ? 0 : nil }
             var at = 0, written = 0
             while true {
                 let token = Int(input[at])
@@ -230,7 +236,7 @@ enum PageCoding {
                 (base + written).update(from: input + at, count: literals)
                 at += literals
                 written += literals
-                if at == source.count { return true }
+                if at == source.count { return size }
                 let distance = Int(input[at]) | Int(input[at + 1]) << 8
                 at += 2
                 let match = (length(token & 15, source, &at) ?? 0) + minMatch
