@@ -9,17 +9,18 @@
 /// ``messages()`` equals ``Correlator/messages(from:windowNanoseconds:)`` over the same
 /// transactions, whatever order they were noted in.
 ///
-/// Memory: an identity seen once (most are) costs a 24-byte slot, about 7 bytes of hash
+/// Memory: an identity seen once (most are) costs a 16-byte slot, about 7 bytes of hash
 /// index, and its entry packed into a shared byte arena (``EntryCoding``): about 20 bytes
 /// of view and lengths plus the envelope's text, a hex fingerprint in 8 bytes and a MAIL
-/// FROM without the end it shares with the Message-ID (131 bytes in all for the 100 bytes
-/// of text in `MessageTableMemoryBenchmark`, 850 before the packing). The identity
-/// string is not stored: the index files slots by a 64-bit hash of it and a match is
-/// confirmed against the identity the entry's envelope implies, so equal hashes (odds about
-/// n²/2⁶⁵ among n identities, ~7·10⁻¹¹ at 50,000) cost a comparison, never a wrong answer.
-/// Entries that change are packed anew at the arena's end; the arena is compacted when
-/// more than half of it is left behind. It grows by 64 KiB chunks, never by copying what it
-/// holds, so its growth never holds two copies at once.
+/// FROM without the end it shares with the Message-ID; the arena's full pages are packed
+/// again (``RecordArena``), to about half. In all 63 bytes for the 100 bytes of text in
+/// `MessageTableMemoryBenchmark` (131 with unpacked pages and 24-byte slots, 850 before any
+/// packing). The identity string is not stored: the index files slots by a 32-bit hash of
+/// it and a match is confirmed against the identity the entry's envelope implies, so equal
+/// hashes (about one new identity in 86,000 meets one among 50,000) cost a comparison,
+/// never a wrong answer. Entries that change are packed anew at the arena's end; the arena
+/// is compacted when more than half of it is left behind. It grows by 8 KiB pages, never by
+/// copying what it holds.
 public struct MessageTable: Sendable {
     public let windowNanoseconds: Int64
     /// At most 2³¹ - 1 (slots are numbered in 32 bits).
@@ -34,27 +35,30 @@ public struct MessageTable: Sendable {
 
     /// Where one identity's entry is, and its place in the recency list.
     struct Slot: Sendable {
-        var hash: UInt64
-        /// Chunk << 32 | position of the entry's record in `chunks` (a position is below the
-        /// chunk size, or 0 in a chunk of its own); -1 when the slot is free.
-        var offset: Int
+        /// The identity's 64-bit hash folded to 32 bits (``fold(_:)``).
+        var hash: UInt32
+        /// Where the entry's record is in the ``RecordArena``; ``free`` when the slot is free.
+        var offset: UInt32
         /// Less and more recently noted identities (-1: none); `newer` links free slots.
         var older: Int32
         var newer: Int32
+
+        static let free = UInt32.max
     }
 
     private var slots = SlotPages()
     private var index = SlotIndex()
-    /// The arena: records never straddle chunks; one larger than a chunk gets its own.
-    private var chunks: [[UInt8]] = []
+    private var arena = RecordArena()
     /// Arena bytes written, garbage included.
     private var used = 0
-    static let chunkSize = 1 << 16
     /// Arena bytes no entry uses any more.
     private var garbage = 0
     /// Times the arena was compacted (for tests).
     private(set) var compactions = 0
     private var freeSlot: Int32 = -1
+    /// One bit per slot: set when its entry has two or more views, so that ``messages()``
+    /// and eviction read only those entries.
+    private var seenAgain: [UInt64] = []
     /// Least and most recently noted identity: the ends of a list linked through the slots.
     private var oldest: Int32 = -1
     private var newest: Int32 = -1
@@ -70,7 +74,7 @@ public struct MessageTable: Sendable {
 
     /// Bytes allocated for the arena (and how many of them are garbage), the slots and the index.
     var footprint: (arena: Int, garbage: Int, slots: Int, index: Int) {
-        (chunks.reduce(0) { $0 + $1.capacity }, garbage, slots.capacity * MemoryLayout<Slot>.stride,
+        (arena.capacity, garbage, slots.capacity * MemoryLayout<Slot>.stride,
          index.capacity * MemoryLayout<UInt32>.stride)
     }
 
@@ -92,6 +96,12 @@ public struct MessageTable: Sendable {
         self.hashing = hashing
     }
 
+    /// With an arena of at most `maxPages` pages (tests: reaching the limit).
+    init(windowNanoseconds: Int64, maxMessages: Int, maxTransactionsPerMessage: Int, maxPages: Int) {
+        self.init(windowNanoseconds: windowNanoseconds, maxMessages: maxMessages, maxTransactionsPerMessage: maxTransactionsPerMessage)
+        arena = RecordArena(maxPages: maxPages)
+    }
+
     /// The standard library's string hash (SipHash-1-3, keyed per process): canonically
     /// equivalent strings, which ``Correlator``'s dictionary treats as one key, hash alike.
     static func hash(_ identity: String) -> UInt64 {
@@ -100,6 +110,9 @@ public struct MessageTable: Sendable {
         return UInt64(truncatingIfNeeded: hasher.finalize())
     }
 
+    /// The 32 bits of a 64-bit hash the slots and the index keep.
+    static func fold(_ hash: UInt64) -> UInt32 { UInt32(truncatingIfNeeded: hash ^ hash >> 32) }
+
     /// Adds the transaction's view, or replaces the one noted before for the same
     /// (capture, flow, transaction), e.g. a provisional live verdict by the final one.
     /// Returns the identity when the table changed for it; nil when the transaction has
@@ -107,7 +120,7 @@ public struct MessageTable: Sendable {
     @discardableResult
     public mutating func note(_ record: TransactionRecord) -> String? {
         guard let identity = Correlator.identity(of: record, reusing: &identityText) else { return nil }
-        let hash = hashing(identity)
+        let hash = Self.fold(hashing(identity))
         envelope.removeAll(keepingCapacity: true)
         EntryCoding.appendEnvelope(of: record, to: &envelope)
         let view = AttemptView(record)
@@ -120,6 +133,7 @@ public struct MessageTable: Sendable {
             body.removeAll(keepingCapacity: true)
             entry.encode(into: &body)
             replaceRecord(of: slot)
+            if entry.seen.count >= 2 { setSeenAgain(slot, true) }
         } else {
             if count >= maxMessages { evictOldest() }
             let slot = allocate(hash: hash)
@@ -135,14 +149,18 @@ public struct MessageTable: Sendable {
 
     /// The message record of `identity`; nil with fewer than two transactions.
     public func message(identity: String) -> MessageRecord? {
-        find(identity, hash: hashing(identity), envelope: nil)?.entry.message(windowNanoseconds: windowNanoseconds)
+        var table = self  // reading may unpack a page into the copy's buffer
+        return table.find(identity, hash: Self.fold(hashing(identity)), envelope: nil)?.entry.message(windowNanoseconds: windowNanoseconds)
     }
 
     /// Every identity seen in two or more transactions, ordered as ``Correlator`` orders them.
     public func messages() -> [MessageRecord] {
+        var table = self  // reading may unpack a page into the copy's buffer
         var found: [(message: MessageRecord, first: TransactionKey)] = []
-        for slot in slots.indices where slots[slot].offset >= 0 && views(slot) >= 2 {
-            let entry = self.entry(slot)
+        // In arena order: each packed page is unpacked once.
+        let again = slots.indices.filter(isSeenAgain).sorted { slots[$0].offset < slots[$1].offset }
+        for slot in again {
+            let entry = table.entry(slot)
             guard let message = entry.message(windowNanoseconds: windowNanoseconds) else { continue }
             found.append((message, entry.first))
         }
@@ -159,8 +177,9 @@ public struct MessageTable: Sendable {
     /// The slot of `identity` and its entry. A candidate whose first envelope has the same
     /// bytes as `envelope` is the same identity; any other is compared by the identity its
     /// envelope implies.
-    private func find(_ identity: String, hash: UInt64, envelope: [UInt8]?) -> (slot: Int, entry: Entry)? {
+    private mutating func find(_ identity: String, hash: UInt32, envelope: [UInt8]?) -> (slot: Int, entry: Entry)? {
         var found: Entry?
+        let index = self.index  // the probe reads its own reference while reading entries changes `self`
         let slot = index.first(hash: hash, slots: slots) { slot in
             let entry = self.entry(slot)
             guard entry.envelopes.first == envelope || entry.identity == identity else { return false }
@@ -171,77 +190,56 @@ public struct MessageTable: Sendable {
         return (slot, found)
     }
 
-    private func entry(_ slot: Int) -> Entry {
-        record(at: slots[slot].offset) { reader in
+    private mutating func entry(_ slot: Int) -> Entry { Self.entry(at: slots[slot].offset, in: &arena) }
+
+    private static func entry(at offset: UInt32, in arena: inout RecordArena) -> Entry {
+        arena.read(at: offset) { reader in
             _ = reader.varint()
             return Entry.decode(&reader)
         }
     }
 
-    private func views(_ slot: Int) -> UInt64 {
-        record(at: slots[slot].offset) { reader in
-            _ = reader.varint()
-            return Entry.viewCount(&reader)
-        }
+    /// Slots holding an entry, by the place of their record in the arena.
+    private func liveSlotsInArenaOrder() -> [Int] {
+        slots.indices.filter { slots[$0].offset != Slot.free }.sorted { slots[$0].offset < slots[$1].offset }
     }
 
-    private func record<T>(at offset: Int, _ read: (inout ByteReader) -> T) -> T { Self.record(at: offset, in: chunks, read) }
-
-    /// Reads the record at `offset`: from its chunk, at its position.
-    private static func record<T>(at offset: Int, in chunks: [[UInt8]], _ read: (inout ByteReader) -> T) -> T {
-        let chunk = offset >> 32
-        let bytes = chunk >= 0 && chunk < chunks.count ? chunks[chunk] : []
-        return bytes.withUnsafeBufferPointer { buffer in
-            var reader = ByteReader(buffer, at: offset & 0xFFFF_FFFF)
-            return read(&reader)
-        }
-    }
-
-    private func recordSize(at offset: Int) -> Int { Self.recordSize(at: offset, in: chunks) }
-
-    /// Bytes of the record at `offset`, its length prefix included.
-    private static func recordSize(at offset: Int, in chunks: [[UInt8]]) -> Int {
-        record(at: offset, in: chunks) { reader in
-            let start = reader.at
-            let length = Int(clamping: reader.varint())
-            return reader.at - start + min(length, reader.bytes.count - reader.at)
-        }
-    }
-
-    /// Packs `body` as the slot's record in the last chunk, or a new one; the old record becomes garbage.
+    /// Packs `body` as the slot's record at the arena's end; the old record becomes garbage.
     private mutating func replaceRecord(of slot: Int) {
-        if slots[slot].offset >= 0 { garbage += recordSize(at: slots[slot].offset) }
-        var size = body.count + 1
-        var rest = body.count >> 7
-        while rest > 0 { size += 1; rest >>= 7 }
-        slots[slot].offset = place(size: size)
-        chunks[chunks.count - 1].appendVarint(UInt64(body.count))
-        chunks[chunks.count - 1].append(contentsOf: body)
+        makeRoom(keeping: slot)
+        if slots[slot].offset != Slot.free { garbage += arena.recordSize(at: slots[slot].offset) }
+        let (offset, size) = arena.append(body)
+        slots[slot].offset = offset
         used += size
     }
 
-    /// Where a record of `size` bytes goes: the end of the last chunk if it fits, else a new chunk.
-    private mutating func place(size: Int) -> Int {
-        if let last = chunks.last, last.capacity - last.count >= size { return (chunks.count - 1) << 32 | last.count }
-        var chunk: [UInt8] = []
-        chunk.reserveCapacity(max(Self.chunkSize, size))
-        chunks.append(chunk)
-        return (chunks.count - 1) << 32
+    /// Keeps the arena within the pages its 32-bit offsets number: compacts it, and if that
+    /// is not enough (about 4 GiB of entries), forgets the least recently noted identities, a
+    /// quarter of the entries' bytes, as reaching `maxMessages` would (counted in ``evictedMessages``).
+    private mutating func makeRoom(keeping slot: Int) {
+        guard arena.isFull else { return }
+        compact()
+        guard arena.isFull else { return }
+        // A quarter of the entries' bytes at once: one compaction makes room for many records.
+        let target = used - used / 4
+        while used - garbage > target && oldest >= 0 && Int(oldest) != slot { evictOldest() }
+        compact()
     }
 
-    /// Copies the live records into fresh chunks once more than half of the arena is garbage.
+    /// Copies the live records into a fresh arena once more than half of the arena is garbage.
     private mutating func compactIfWasteful() {
-        guard used >= Self.chunkSize && garbage * 2 > used else { return }
-        let old = chunks
-        chunks = []
+        guard used >= RecordArena.pageSize && garbage * 2 > used else { return }
+        compact()
+    }
+
+    private mutating func compact() {
+        var old = arena
+        arena = RecordArena(maxPages: old.maxPages)
         used = 0
-        for slot in slots.indices where slots[slot].offset >= 0 && slots[slot].offset >> 32 < old.count {
-            let offset = slots[slot].offset
-            let size = Self.recordSize(at: offset, in: old)
-            let start = offset & 0xFFFF_FFFF
-            slots[slot].offset = place(size: size)
-            chunks[chunks.count - 1].append(contentsOf: old[offset >> 32][start..<start + size])
-            used += size
+        for slot in liveSlotsInArenaOrder() {
+            let record = old.recordBytes(at: slots[slot].offset)
+            slots[slot].offset = arena.appendRecord(record)
+            used += record.count
         }
         garbage = 0
         compactions += 1
@@ -249,14 +247,24 @@ public struct MessageTable: Sendable {
 
     // MARK: slots and the recency list
 
-    private mutating func allocate(hash: UInt64) -> Int {
+    /// Whether the slot's entry has two or more views (a message; once so, it stays so).
+    private func isSeenAgain(_ slot: Int) -> Bool {
+        slot >> 6 < seenAgain.count && seenAgain[slot >> 6] & 1 << UInt64(slot & 63) != 0
+    }
+
+    private mutating func setSeenAgain(_ slot: Int, _ value: Bool) {
+        while slot >> 6 >= seenAgain.count { seenAgain.append(0) }
+        if value { seenAgain[slot >> 6] |= 1 << UInt64(slot & 63) } else { seenAgain[slot >> 6] &= ~(1 << UInt64(slot & 63)) }
+    }
+
+    private mutating func allocate(hash: UInt32) -> Int {
         if freeSlot >= 0 {
             let slot = Int(freeSlot)
             freeSlot = slots[slot].newer
-            slots[slot] = Slot(hash: hash, offset: -1, older: -1, newer: -1)
+            slots[slot] = Slot(hash: hash, offset: Slot.free, older: -1, newer: -1)
             return slot
         }
-        slots.append(Slot(hash: hash, offset: -1, older: -1, newer: -1))
+        slots.append(Slot(hash: hash, offset: Slot.free, older: -1, newer: -1))
         return slots.count - 1
     }
 
@@ -264,10 +272,11 @@ public struct MessageTable: Sendable {
         guard oldest >= 0 else { return }
         let slot = Int(oldest)
         unlink(slot)
-        if views(slot) >= 2, let message = entry(slot).message(windowNanoseconds: windowNanoseconds) { forgotten.add(message) }
+        if isSeenAgain(slot), let message = entry(slot).message(windowNanoseconds: windowNanoseconds) { forgotten.add(message) }
         index.remove(slot, hash: slots[slot].hash, slots: slots)
-        garbage += recordSize(at: slots[slot].offset)
-        slots[slot] = Slot(hash: 0, offset: -1, older: -1, newer: freeSlot)
+        garbage += arena.recordSize(at: slots[slot].offset)
+        slots[slot] = Slot(hash: 0, offset: Slot.free, older: -1, newer: freeSlot)
+        setSeenAgain(slot, false)
         freeSlot = Int32(truncatingIfNeeded: slot)
         evictedMessages += 1
     }

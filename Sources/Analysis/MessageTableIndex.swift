@@ -1,4 +1,4 @@
-/// Open-addressing hash index from an identity's 64-bit hash to its ``MessageTable`` slot:
+/// Open-addressing hash index from an identity's 32-bit hash to its ``MessageTable`` slot:
 /// 4 bytes per bucket, at most 3/4 of the buckets used, linear probing, deletion by
 /// shifting later members of the run back (no tombstones, so lookups stay short after
 /// many evictions). Equal hashes are allowed: the caller tells apart the slots a probe
@@ -11,10 +11,10 @@ struct SlotIndex: Sendable {
 
     private var mask: Int { buckets.count - 1 }
 
-    private func home(_ hash: UInt64) -> Int { Int(truncatingIfNeeded: hash) & mask }
+    private func home(_ hash: UInt32) -> Int { Int(truncatingIfNeeded: hash) & mask }
 
     /// Offers each slot filed under `hash`, in probe order, until `matches` accepts one.
-    func first(hash: UInt64, slots: SlotPages, where matches: (Int) -> Bool) -> Int? {
+    func first(hash: UInt32, slots: SlotPages, where matches: (Int) -> Bool) -> Int? {
         guard !buckets.isEmpty else { return nil }
         var at = home(hash)
         while buckets[at] != 0 {
@@ -26,7 +26,7 @@ struct SlotIndex: Sendable {
     }
 
     /// Files `slot` (below `UInt32.max`) under `hash`.
-    mutating func insert(_ slot: Int, hash: UInt64, slots: SlotPages) {
+    mutating func insert(_ slot: Int, hash: UInt32, slots: SlotPages) {
         if (count + 1) * 4 > buckets.count * 3 { grow(slots: slots) }
         var at = home(hash)
         while buckets[at] != 0 { at = (at + 1) & mask }
@@ -35,7 +35,7 @@ struct SlotIndex: Sendable {
     }
 
     /// Unfiles `slot`, which must be filed under `hash`.
-    mutating func remove(_ slot: Int, hash: UInt64, slots: SlotPages) {
+    mutating func remove(_ slot: Int, hash: UInt32, slots: SlotPages) {
         guard !buckets.isEmpty else { return }
         var hole = home(hash)
         while buckets[hole] != UInt32(truncatingIfNeeded: slot + 1) {

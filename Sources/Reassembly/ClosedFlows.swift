@@ -1,3 +1,5 @@
+import Wire
+
 /// Tuples of recently closed flows, kept briefly so that late ACKs, repeated FINs and
 /// retransmissions after the close do not open a new (mid-stream) flow.
 ///
@@ -6,22 +8,25 @@
 /// its last packet, so memory depends on the rate of connections, not on capture length.
 /// Expiry runs in order of closing; a tuple refreshed by a late packet is requeued then.
 ///
-/// Each tuple is stored once, in a FIFO ring of closings; the lookup table holds only the
-/// tuple's hash, its ring position and its last-seen time (24 bytes a slot) and compares
-/// tuples through the ring. A connection-heavy minute keeps thousands of closed tuples, so
-/// this halves what the old dictionary-plus-queue layout held per tuple (the largest part of
-/// the memory that grew between a 100 MB and a 1 GiB capture).
+/// Each tuple is stored once, in a FIFO ring of closings that also holds the last-seen
+/// time of the closing that owns its tuple; the lookup table holds only the ring index of
+/// that closing (4 bytes a slot) and hashes and compares tuples through the ring. A
+/// connection-heavy minute keeps thousands of closed tuples: 29 bytes of ring (an IPv4
+/// tuple in 13, ``TupleColumn``) and 4 to 8 of table each, where the layout before kept 56
+/// and 48 to 96 (the whole tuple in the ring; hash, position and last-seen time in the
+/// table), and a dictionary plus queue twice that.
 struct ClosedFlows {
     // The ring: positions grow without end; a position's element is at `position & ringMask`.
-    private var ringKeys: [FlowKey] = []
+    private var ringKeys = TupleColumn(count: 0)
     private var ringSince: [Int64] = []
+    /// Last packet time of the tuple, for the element its table slot names (stale elements: unused).
+    private var ringLastSeen: [Int64] = []
     private var head: UInt64 = 0
     private var tail: UInt64 = 0
 
-    // The table: open addressing, linear probing, backward-shift deletion; hash 0 = empty.
-    private var hashes: [UInt64] = []
-    private var positions: [UInt64] = []
-    private var lastSeen: [Int64] = []
+    // The table: open addressing, linear probing, backward-shift deletion; ring index + 1
+    // per slot, 0 = empty. The home slot is the top bits of the tuple's hash.
+    private var table: [UInt32] = []
     private var shift: UInt64 = 64
     private let hasher: FlowKeyHasher
 
@@ -41,12 +46,13 @@ struct ClosedFlows {
     /// reached it yet: the answer depends on the tuple's own packets alone, not on the others queued.
     mutating func absorb(_ key: FlowKey, at now: Int64, retention: Int64) -> Bool {
         guard let slot = slot(of: key) else { return false }
-        let (idle, overflow) = now.subtractingReportingOverflow(lastSeen[slot])
+        let element = index(slot)
+        let (idle, overflow) = now.subtractingReportingOverflow(ringLastSeen[element])
         if !overflow && idle > retention {
             removeSlot(slot)
             return false
         }
-        lastSeen[slot] = now
+        ringLastSeen[element] = now
         return true
     }
 
@@ -58,7 +64,8 @@ struct ClosedFlows {
     /// Keeps `key` as closed; past `limit` tuples the oldest is dropped first.
     /// Returns the number of tuples dropped for room.
     mutating func insert(_ key: FlowKey, lastSeen seen: Int64, limit: Int) -> Int {
-        let limit = max(limit, 1)
+        // The ring (at most twice the limit, rounded up to a power of two) is indexed in 32 bits.
+        let limit = min(max(limit, 1), 1 << 30)
         var dropped = 0
         // Stale elements (tuples removed or requeued) count toward the ring's bound too, so
         // the ring never holds more than twice the limit.
@@ -68,13 +75,13 @@ struct ClosedFlows {
                 dropped += 1
             }
         }
-        let position = append(key, since: seen)
-        if let slot = slot(of: key) {
+        let existing = slot(of: key)
+        let element = append(key, since: seen)
+        if let existing {
             // Closed again before it was forgotten: the new closing owns the tuple.
-            positions[slot] = position
-            lastSeen[slot] = seen
+            table[existing] = UInt32(truncatingIfNeeded: element + 1)
         } else {
-            insertSlot(hash: hasher.hash(key), position: position, lastSeen: seen)
+            insertSlot(hash: hasher.hash(key), element: element)
         }
         return dropped
     }
@@ -94,12 +101,14 @@ struct ClosedFlows {
             let (age, overflow) = now.subtractingReportingOverflow(ringSince[Int(truncatingIfNeeded: head) & ringMask])
             guard !overflow, age > retention, let front = popFront() else { return }
             guard let slot = liveSlot(front.key, position: front.position) else { continue }
-            let (idle, idleOverflow) = now.subtractingReportingOverflow(lastSeen[slot])
+            let seen = ringLastSeen[index(slot)]
+            let (idle, idleOverflow) = now.subtractingReportingOverflow(seen)
             if !idleOverflow && idle > retention {
                 removeSlot(slot)
             } else {
-                // Refreshed by a late packet: it waits again from its last packet.
-                positions[slot] = append(front.key, since: lastSeen[slot])
+                // Refreshed by a late packet: it waits again from its last packet. (The ring
+                // has room: the element just popped is free, and is read no more.)
+                table[slot] = UInt32(truncatingIfNeeded: append(front.key, since: seen) + 1)
             }
         }
     }
@@ -116,15 +125,16 @@ struct ClosedFlows {
 
     private var ringMask: Int { ringKeys.count &- 1 }
 
-    /// Appends a closing and returns its position; the ring doubles when full.
-    private mutating func append(_ key: FlowKey, since: Int64) -> UInt64 {
+    /// Appends a closing (last seen when it closed) and returns its ring index; the ring
+    /// doubles when full.
+    private mutating func append(_ key: FlowKey, since: Int64) -> Int {
         if queued == ringKeys.count { growRing() }
         let index = Int(truncatingIfNeeded: tail) & ringMask
-        ringKeys[index] = key
+        ringKeys.set(index, key)
         ringSince[index] = since
-        let position = tail
+        ringLastSeen[index] = since
         tail &+= 1
-        return position
+        return index
     }
 
     /// The oldest closing. Its element stays readable until the next append.
@@ -137,33 +147,46 @@ struct ClosedFlows {
 
     private mutating func growRing() {
         let capacity = max(64, ringKeys.count * 2)
-        var keys = [FlowKey](repeating: .placeholder, count: capacity)
+        var keys = TupleColumn(count: capacity)
         var since = [Int64](repeating: 0, count: capacity)
+        var lastSeen = [Int64](repeating: 0, count: capacity)
         let oldMask = ringMask
         var position = head
         while position != tail {
             let old = Int(truncatingIfNeeded: position) & oldMask
             let new = Int(truncatingIfNeeded: position) & (capacity - 1)
-            keys[new] = ringKeys[old]
+            keys.set(new, ringKeys[old])
             since[new] = ringSince[old]
+            lastSeen[new] = ringLastSeen[old]
             position &+= 1
+        }
+        // The table names live elements (positions head..<tail) by index: renumber them.
+        if ringKeys.count > 0 {
+            for slot in table.indices where table[slot] != 0 {
+                let old = Int(table[slot]) - 1
+                let position = head &+ UInt64((old &- Int(truncatingIfNeeded: head)) & oldMask)
+                table[slot] = UInt32(truncatingIfNeeded: Int(truncatingIfNeeded: position) & (capacity - 1) + 1)
+            }
         }
         ringKeys = keys
         ringSince = since
+        ringLastSeen = lastSeen
     }
 
     // MARK: table
 
+    /// The ring index a used slot names.
+    private func index(_ slot: Int) -> Int { Int(table[slot]) &- 1 }
+
+    private func home(_ hash: UInt64) -> Int { Int(truncatingIfNeeded: hash >> shift) }
+
     /// The slot holding `key`, if any.
     private func slot(of key: FlowKey) -> Int? {
         guard count > 0 else { return nil }
-        let hash = hasher.hash(key)
-        let mask = hashes.count - 1
-        var slot = Int(truncatingIfNeeded: hash >> shift)
-        while hashes[slot] != 0 {
-            if hashes[slot] == hash && ringKeys[Int(truncatingIfNeeded: positions[slot]) & ringMask] == key {
-                return slot
-            }
+        let mask = table.count - 1
+        var slot = home(hasher.hash(key))
+        while table[slot] != 0 {
+            if ringKeys.holds(key, at: index(slot)) { return slot }
             slot = (slot &+ 1) & mask
         }
         return nil
@@ -171,57 +194,99 @@ struct ClosedFlows {
 
     /// The slot of `key` when the closing at `position` still owns it (not removed, requeued or closed again).
     private func liveSlot(_ key: FlowKey, position: UInt64) -> Int? {
-        guard let slot = slot(of: key), positions[slot] == position else { return nil }
+        guard let slot = slot(of: key), index(slot) == Int(truncatingIfNeeded: position) & ringMask else { return nil }
         return slot
     }
 
-    private mutating func insertSlot(hash: UInt64, position: UInt64, lastSeen seen: Int64) {
-        if (count + 1) * 2 > hashes.count { growTable() }
-        let mask = hashes.count - 1
-        var slot = Int(truncatingIfNeeded: hash >> shift)
-        while hashes[slot] != 0 { slot = (slot &+ 1) & mask }
-        hashes[slot] = hash
-        positions[slot] = position
-        lastSeen[slot] = seen
+    private mutating func insertSlot(hash: UInt64, element: Int) {
+        if (count + 1) * 2 > table.count { growTable() }
+        let mask = table.count - 1
+        var slot = home(hash)
+        while table[slot] != 0 { slot = (slot &+ 1) & mask }
+        table[slot] = UInt32(truncatingIfNeeded: element + 1)
         count += 1
     }
 
     private mutating func removeSlot(_ slot: Int) {
-        let mask = hashes.count - 1
+        let mask = table.count - 1
         // Backward shift: pull later entries of the probe run into the hole.
         var hole = slot
         var next = (hole &+ 1) & mask
-        while hashes[next] != 0 {
-            let home = Int(truncatingIfNeeded: hashes[next] >> shift)
+        while table[next] != 0 {
+            let home = home(hasher.hash(ringKeys[index(next)]))
             // Move `next` into `hole` unless its home lies cyclically in (hole, next].
             if (hole &- home) & mask < (next &- home) & mask {
-                hashes[hole] = hashes[next]
-                positions[hole] = positions[next]
-                lastSeen[hole] = lastSeen[next]
+                table[hole] = table[next]
                 hole = next
             }
             next = (next &+ 1) & mask
         }
-        hashes[hole] = 0
+        table[hole] = 0
         count -= 1
     }
 
     private mutating func growTable() {
-        let oldHashes = hashes
-        let oldPositions = positions
-        let oldLastSeen = lastSeen
-        let capacity = max(16, hashes.count * 2)
+        let old = table
+        let capacity = max(16, table.count * 2)
         shift = UInt64(64 - capacity.trailingZeroBitCount)
-        hashes = [UInt64](repeating: 0, count: capacity)
-        positions = [UInt64](repeating: 0, count: capacity)
-        lastSeen = [Int64](repeating: 0, count: capacity)
+        table = [UInt32](repeating: 0, count: capacity)
         let mask = capacity - 1
-        for old in oldHashes.indices where oldHashes[old] != 0 {
-            var slot = Int(truncatingIfNeeded: oldHashes[old] >> shift)
-            while hashes[slot] != 0 { slot = (slot &+ 1) & mask }
-            hashes[slot] = oldHashes[old]
-            positions[slot] = oldPositions[old]
-            lastSeen[slot] = oldLastSeen[old]
+        for entry in old where entry != 0 {
+            var slot = home(hasher.hash(ringKeys[Int(entry) - 1]))
+            while table[slot] != 0 { slot = (slot &+ 1) & mask }
+            table[slot] = entry
         }
+    }
+}
+
+/// Tuples by ring index, compactly: an IPv4 pair (the common case) as both addresses in one
+/// word and both ports in another; any other pair in a side table the word numbers.
+struct TupleColumn {
+    private var words: [UInt64]
+    private var ports: [UInt32]
+    private var wide: [Bool]
+    private var others: [UInt64: FlowKey] = [:]
+    private var nextNumber: UInt64 = 0
+
+    init(count: Int) {
+        words = [UInt64](repeating: 0, count: count)
+        ports = [UInt32](repeating: 0, count: count)
+        wide = [Bool](repeating: false, count: count)
+    }
+
+    var count: Int { words.count }
+
+    private static func narrow(_ key: FlowKey) -> (word: UInt64, ports: UInt32)? {
+        guard case .v4(let a) = key.low.address, case .v4(let b) = key.high.address else { return nil }
+        return (UInt64(a) << 32 | UInt64(b), UInt32(key.low.port) << 16 | UInt32(key.high.port))
+    }
+
+    subscript(index: Int) -> FlowKey {
+        if wide[index] { return others[words[index]] ?? .placeholder }
+        var key = FlowKey.placeholder
+        key.low = Endpoint(address: .v4(UInt32(truncatingIfNeeded: words[index] >> 32)), port: UInt16(truncatingIfNeeded: ports[index] >> 16))
+        key.high = Endpoint(address: .v4(UInt32(truncatingIfNeeded: words[index])), port: UInt16(truncatingIfNeeded: ports[index]))
+        return key
+    }
+
+    /// Replaces the tuple at `index` (its side entry, if any, goes).
+    mutating func set(_ index: Int, _ key: FlowKey) {
+        if wide[index] { others[words[index]] = nil }
+        if let (word, pair) = Self.narrow(key) {
+            words[index] = word
+            ports[index] = pair
+            wide[index] = false
+        } else {
+            nextNumber &+= 1
+            others[nextNumber] = key
+            words[index] = nextNumber
+            wide[index] = true
+        }
+    }
+
+    /// Whether the tuple at `index` is `key` (without building it).
+    func holds(_ key: FlowKey, at index: Int) -> Bool {
+        if let (word, pair) = Self.narrow(key) { return !wide[index] && words[index] == word && ports[index] == pair }
+        return wide[index] && others[words[index]] == key
     }
 }

@@ -9,13 +9,13 @@ import Testing
         var model: [MessageTable.Slot] = []
         let count = SlotPages.pageSize * 2 + 17
         for n in 0..<count {
-            let slot = MessageTable.Slot(hash: UInt64(n) &* 0x9E37_79B9_7F4A_7C15, offset: n, older: Int32(n) - 1, newer: Int32(n) + 1)
+            let slot = MessageTable.Slot(hash: UInt32(truncatingIfNeeded: UInt64(n) &* 0x9E37_79B9_7F4A_7C15), offset: UInt32(n), older: Int32(n) - 1, newer: Int32(n) + 1)
             pages.append(slot)
             model.append(slot)
         }
         for n in stride(from: 0, to: count, by: 97) {
-            pages[n].offset = -n
-            model[n].offset = -n
+            pages[n].offset = ~UInt32(n)
+            model[n].offset = ~UInt32(n)
             pages[n].newer = 7
             model[n].newer = 7
         }

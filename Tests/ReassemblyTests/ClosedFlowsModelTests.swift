@@ -3,7 +3,7 @@ import Wire
 
 @testable import Reassembly
 
-/// The compact closed-tuple store (tuples once in a ring, 24-byte table slots) against the
+/// The compact closed-tuple store (tuples once in a ring, 4-byte table slots) against the
 /// straightforward model it replaced: a dictionary from tuple to (last seen, serial) plus a
 /// FIFO queue of closings, the serial telling which closing owns the tuple.
 @Suite struct ClosedFlowsModelTests {
@@ -50,6 +50,43 @@ import Wire
                 }
             }
         }
+    }
+
+    /// 6,000 distinct tuples closed in turn, some refreshed or closed again, the oldest
+    /// expiring meanwhile: closings come faster after the first 2,000, so the ring and the
+    /// table grow while thousands of tuples are held and the ring's head has moved (the
+    /// table's ring indices renumbered each time), then all expire.
+    @Test func agreesWithTheModelWhileTheRingGrows() {
+        var random = SplitMix64(seed: 77)
+        var store = ClosedFlows(seed: 5)
+        var model = Model()
+        let retention: Int64 = 3_000
+        var now: Int64 = 0
+        func key(_ n: Int) -> Key { n % 5 == 0 ? FlowKeyTableTests.key6(n) : FlowKeyTableTests.key(n) }
+        for n in 0..<6_000 {
+            now += n < 2_000 ? 3 : 1
+            #expect(store.insert(key(n), lastSeen: now, limit: 100_000) == model.insert(key(n), lastSeen: now, limit: 100_000))
+            let earlier = Int(random.next() % UInt64(n + 1))
+            switch random.next() % 3 {
+            case 0: #expect(store.absorb(key(earlier), at: now, retention: retention) == model.absorb(key(earlier), at: now, retention: retention))
+            case 1: #expect(store.insert(key(earlier), lastSeen: now, limit: 100_000) == model.insert(key(earlier), lastSeen: now, limit: 100_000))
+            default: break
+            }
+            store.expire(now: now, retention: retention)
+            model.expire(now: now, retention: retention)
+        }
+        #expect(store.count == model.entries.count && store.count > 2_000)
+        #expect(store.queued == model.queue.count)
+        for step in 0..<4 {
+            now += retention / 2
+            store.expire(now: now, retention: retention)
+            model.expire(now: now, retention: retention)
+            #expect(store.count == model.entries.count, "after \(step + 1) half-retentions")
+        }
+        for n in stride(from: 0, to: 6_000, by: 7) {
+            #expect(store.absorb(key(n), at: now, retention: retention) == model.absorb(key(n), at: now, retention: retention))
+        }
+        #expect(store.count == 0)
     }
 
     @Test(arguments: [1 as UInt64, 2, 3])
