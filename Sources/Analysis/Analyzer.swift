@@ -66,8 +66,9 @@ public final class Analyzer {
     @exclusivity(unchecked) private var nextTick: Int64 = .min
 
     /// - Parameters:
-    ///   - threads: threads that split the flows by a hash of their addresses: the calling
-    ///     thread and `threads` − 1 workers (1, the default, analyses on the calling thread). Records, their order and the summary are
+    ///   - threads: threads in all: the calling thread reads, decodes and merges, and
+    ///     `threads` − 1 workers split the flows by a hash of their addresses (1, the default,
+    ///     analyses on the calling thread). Records, their order and the summary are
     ///     the same for any count unless a flow-table or buffer limit of
     ///     ``AnalysisOptions/reassembly`` is reached: those limits are divided among the workers.
     ///     With `onRecord` (live) the analysis runs on the calling thread. With workers, frame

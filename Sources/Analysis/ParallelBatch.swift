@@ -49,7 +49,7 @@ final class ParallelBatch: @unchecked Sendable {
         var batch: ParallelBatch?
     }
 
-    /// A stage for one share of the flows whose opens and closes go into the slot's batch.
+    /// A stage for one worker's share of the flows whose opens and closes go into the slot's batch.
     static func collectingStage(options: AnalysisOptions) -> (FlowStage, Slot) {
         let slot = Slot()
         let stage = FlowStage(options: options) { record, order in
@@ -79,9 +79,9 @@ final class ParallelBatch: @unchecked Sendable {
     /// Reassembly limits the worker reached while processing this batch.
     var limitsHit: UInt64 = 0
 
-    /// Payload bytes of one round over all lanes. Measured on the 1 GiB bench capture with two
+    /// Payload bytes of one round over all workers. Measured on the 1 GiB bench capture with two
     /// threads: 1 MiB rounds (8 in flight) beat 256 KiB ones (32 in flight) by about 10 %, as
-    /// each round wakes the worker once; 2 and 4 MiB were no faster.
+    /// each round wakes a waiting worker once; 2 and 4 MiB were no faster.
     static let roundPayload = 1 << 20
 
     /// A batch of one of `workers` workers: a round holds about ``roundPayload`` bytes and 2,048
@@ -101,22 +101,8 @@ final class ParallelBatch: @unchecked Sendable {
         payload.deallocate()
     }
 
-    /// Steps and payload bytes the reader handled itself for this batch's share (see
-    /// ``ParallelFlows``): they are not stored, but bound the round like stored ones.
-    private var inlineSteps = 0
-    private var inlinePayload = 0
-
     /// True when the round this batch belongs to should end.
-    var isFull: Bool {
-        entries.count &+ inlineSteps >= entryLimit || payloadCount &+ inlinePayload >= payloadLimit
-    }
-
-    /// Counts a step the reader handled itself, `payloadCount` bytes of segment payload.
-    @inline(__always)
-    func countInline(payloadCount: Int) {
-        inlineSteps &+= 1
-        inlinePayload &+= payloadCount
-    }
+    var isFull: Bool { entries.count >= entryLimit || payloadCount >= payloadLimit }
 
     func appendSegment(_ segment: TCPSegment, payload bytes: UnsafeRawBufferPointer, frame: UInt64, timestampNanoseconds: Int64, now: Int64) {
         let start = payloadCount
@@ -164,8 +150,6 @@ final class ParallelBatch: @unchecked Sendable {
         opened.removeAll(keepingCapacity: true)
         closed.removeAll(keepingCapacity: true)
         limitsHit = 0
-        inlineSteps = 0
-        inlinePayload = 0
     }
 
     private static let noSegment = TCPSegment(

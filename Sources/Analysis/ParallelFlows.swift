@@ -2,112 +2,92 @@ import Wire
 
 /// The reader's side of a parallel analysis (like Suricata's autofp or Zeek's cluster
 /// workers): the ``Analyzer`` decodes every frame on its own thread and hands each segment on
-/// an SMTP port to the lane its flow hashes to; lanes reassemble and track their flows; the
-/// merger, on the reader's thread, puts their closed flows back in the exact order and
+/// an SMTP port to the worker its flow hashes to; workers reassemble and track their flows;
+/// the merger, on the reader's thread, puts their closed flows back in the exact order and
 /// numbering one thread would have produced.
 ///
-/// With `threads` N there are N lanes: N − 1 worker threads, and the reader's own lane, whose
-/// flows the reader handles itself as it decodes them (no copy, no hand-over). Reading,
-/// decoding and merging already keep the reader busy, so its lane takes a smaller share of
-/// the flows: one hash slot against nine per worker (a tenth of the flows with two threads;
-/// on the 1 GiB bench capture a fifth and a sixteenth were slower, and with none the reader
-/// sat idle waiting for the worker). N threads, not N + 1, share N cores.
+/// With `threads` N there are N − 1 workers: reading, decoding, copying segments out and
+/// merging keep the reading thread busy on its own. Measured on the 1 GiB bench capture with
+/// two threads, the reader took as long as the one worker; giving the reader a share of the
+/// flows too (followed in place, without a copy) made it the slower of the two and the run
+/// about 10 % slower with a tenth of the flows (5 % with a thirtieth).
 ///
-/// Frames go out in rounds: every lane gets one batch per round (maybe empty), ended when
+/// Frames go out in rounds: every worker gets one batch per round (maybe empty), ended when
 /// any batch is full. At most ``roundsInFlight`` rounds are out at once; the reader then
 /// waits for the oldest, merges it and reuses its batches (backpressure, bounded memory: at
-/// most (``roundsInFlight`` + 1) × lanes batches, about 8 MiB of payload in all).
+/// most (``roundsInFlight`` + 1) × workers batches, about 8 MiB of payload in all).
 ///
 /// Exactness: a flow's events depend only on its own segments, the capture clock shipped with
-/// each segment, and the clock ticks, which go to every lane at the same frames. Flows are
-/// numbered in order of their opening frame across lanes; closes are ordered by
+/// each segment, and the clock ticks, which go to every worker at the same frames. Flows are
+/// numbered in order of their opening frame across workers; closes are ordered by
 /// ``CloseOrder`` (frame, then tick / segment / capture end). Only limits that span flows
 /// (``ReassemblyOptions/maxFlows``, ``ReassemblyOptions/maxOutOfOrderBytesTotal``,
-/// ``ReassemblyOptions/maxClosedFlows``) differ: each lane gets a share by its hash slots.
+/// ``ReassemblyOptions/maxClosedFlows``) differ: each worker gets an equal share.
 final class ParallelFlows {
     /// Rounds out at once: about 8 MiB of payload in flight, 4 to 32 rounds.
     let roundsInFlight: Int
 
-    /// Hash slots of a worker lane; the reader's lane has one.
-    static let workerSlots = 9
-
     /// The followed ports as a bitmap (one test per segment, no hashing).
     private let ports: [UInt64]
-    /// Lane of each hash slot (slot 0 is the reader's lane 0; lane `l` > 0 is `workers[l - 1]`).
-    private let laneOfSlot: [Int]
     private let workers: [ParallelWorker]
-    /// The reader's own lane: its stage, and the slot through which it writes into `filling[0]`.
-    @exclusivity(unchecked) private var inline: FlowStage
-    private let inlineSlot: ParallelBatch.Slot
-    /// The batches being filled, one per lane.
+    /// The batches being filled, one per worker.
     @exclusivity(unchecked) private var filling: [ParallelBatch]
     private var spare: [ParallelBatch] = []
-    /// Rounds handed to the workers, oldest first (each one batch per lane).
+    /// Rounds handed to the workers, oldest first (each one batch per worker).
     private var inFlight: [[ParallelBatch]] = []
     @exclusivity(unchecked) private var roundFull = false
     private var running = true
 
     // Merge state of the current input.
     private var nextFlow = 0
-    /// Per lane: its flow numbers of open flows → numbers in the whole input.
+    /// Per worker: its flow numbers of open flows → numbers in the whole input.
     private var flowNumbers: [[Int: Int]]
     private var limitsHit: UInt64 = 0
-    private var openScratch: [(frame: UInt64, lane: Int, flow: Int)] = []
-    private var closeScratch: [(order: CloseOrder, lane: Int, index: Int)] = []
+    private var openScratch: [(frame: UInt64, worker: Int, flow: Int)] = []
+    private var closeScratch: [(order: CloseOrder, worker: Int, index: Int)] = []
 
-    /// `threads` lanes (at least 2): the reader's and `threads` − 1 worker threads.
-    init(options: AnalysisOptions, threads count: Int) {
-        let lanes = max(2, count)
+    /// `threads` in all (at least 2): the reader's and `threads` − 1 worker threads.
+    init(options: AnalysisOptions, threads: Int) {
+        let count = max(1, threads - 1)
         var bitmap = [UInt64](repeating: 0, count: 1024)
         for port in options.reassembly.ports { bitmap[Int(port >> 6)] |= 1 << UInt64(port & 63) }
         ports = bitmap
-        laneOfSlot = [0] + (1..<lanes).flatMap { lane in Array(repeating: lane, count: Self.workerSlots) }
-        let slots = laneOfSlot.count
-        (inline, inlineSlot) = ParallelBatch.collectingStage(options: Self.share(options, slots: 1, of: slots))
-        let workerOptions = Self.share(options, slots: Self.workerSlots, of: slots)
-        workers = (1..<lanes).map { _ in ParallelWorker(options: workerOptions) }
-        filling = (0..<lanes).map { _ in ParallelBatch(workers: lanes) }
-        inlineSlot.batch = filling[0]
-        let round = max(ParallelBatch.roundPayload, (filling.first?.payloadLimit ?? 0) * lanes)
+        var share = options
+        share.reassembly.maxFlows = Self.share(options.reassembly.maxFlows, of: count)
+        share.reassembly.maxOutOfOrderBytesTotal = Self.share(options.reassembly.maxOutOfOrderBytesTotal, of: count)
+        share.reassembly.maxClosedFlows = Self.share(options.reassembly.maxClosedFlows, of: count)
+        workers = (0..<count).map { _ in ParallelWorker(options: share) }
+        filling = (0..<count).map { _ in ParallelBatch(workers: count) }
+        let round = max(ParallelBatch.roundPayload, (filling.first?.payloadLimit ?? 0) * count)
         roundsInFlight = min(32, max(4, (8 << 20) / round))
-        flowNumbers = Array(repeating: [:], count: lanes)
+        flowNumbers = Array(repeating: [:], count: count)
         for worker in workers { worker.start() }
     }
 
-    /// Starts input `capture`: lanes empty their flow tables, numbering restarts at 0.
+    /// Starts input `capture`: workers empty their flow tables, numbering restarts at 0.
     func begin(capture: Int) {
-        inline.begin(capture: capture)
-        for batch in filling.dropFirst() { batch.append(.begin, frame: UInt64(max(0, capture)), now: .min) }
+        for batch in filling { batch.append(.begin, frame: UInt64(max(0, capture)), now: .min) }
         nextFlow = 0
         for index in flowNumbers.indices { flowNumbers[index].removeAll(keepingCapacity: true) }
         limitsHit = 0
     }
 
-    /// Hands one decoded segment to its flow's lane: the reader's own is handled at once,
-    /// a worker's is copied into its batch (`payload` is borrowed). Segments on other ports are
-    /// left out, as the reassembler would ignore them.
+    /// Hands one decoded segment to its flow's worker (copied; `payload` is borrowed).
+    /// Segments on other ports are left out, as the reassembler would ignore them.
     @inline(__always)
     func dispatch(_ segment: TCPSegment, payload: UnsafeRawBufferPointer, frame: UInt64, timestampNanoseconds: Int64, now: Int64) {
         guard follows(segment.source.port) || follows(segment.destination.port) else { return }
-        let lane = laneOfSlot.withUnsafeBufferPointer { $0[Self.slot(for: segment, count: $0.count)] }
-        let batch = filling[lane]
-        if lane == 0 {
-            inline.now = now
-            inline.process(segment, payload: payload, frame: frame, timestampNanoseconds: timestampNanoseconds)
-            batch.countInline(payloadCount: payload.count)
-        } else {
-            batch.appendSegment(segment, payload: payload, frame: frame, timestampNanoseconds: timestampNanoseconds, now: now)
-        }
+        let batch = filling[Self.slot(for: segment, count: filling.count)]
+        batch.appendSegment(segment, payload: payload, frame: frame, timestampNanoseconds: timestampNanoseconds, now: now)
         if batch.isFull { roundFull = true }
     }
 
-    /// The clock tick before `frame`, for every lane.
+    /// The clock tick before `frame`, for every worker.
     func tick(beforeFrame frame: UInt64, now: Int64) {
-        inline.now = now
-        inline.tick(beforeFrame: frame)
-        filling[0].countInline(payloadCount: 0)
-        for batch in filling.dropFirst() { batch.append(.tick, frame: frame, now: now) }
-        if filling.contains(where: \.isFull) { roundFull = true }
+        for batch in filling {
+            batch.append(.tick, frame: frame, now: now)
+            if batch.isFull { roundFull = true }
+        }
     }
 
     /// After each frame: ends the round when a batch is full (merging the oldest round
@@ -117,12 +97,10 @@ final class ParallelFlows {
         if roundFull { sendRound(deliver: deliver) }
     }
 
-    /// End of the input: lanes close their open flows; everything is merged and delivered.
+    /// End of the input: workers close their open flows; everything is merged and delivered.
     /// Returns the reassembly limits reached in this input.
     func finish(now: Int64, deliver: (FlowRecord) -> Void) -> UInt64 {
-        inline.now = now
-        inline.finish()
-        for batch in filling.dropFirst() { batch.append(.finish, frame: .max, now: now) }
+        for batch in filling { batch.append(.finish, frame: .max, now: now) }
         sendRound(deliver: deliver)
         while !inFlight.isEmpty { mergeOldest(deliver: deliver) }
         defer { limitsHit = 0 }
@@ -141,13 +119,9 @@ final class ParallelFlows {
 
     private func sendRound(deliver: (FlowRecord) -> Void) {
         while inFlight.count >= roundsInFlight { mergeOldest(deliver: deliver) }
-        // The reader's lane is done with its batch already.
-        filling[0].limitsHit = inline.limitsHit
-        inline.limitsHit = 0
-        for (worker, batch) in zip(workers, filling.dropFirst()) { worker.submit(batch) }
+        for (worker, batch) in zip(workers, filling) { worker.submit(batch) }
         inFlight.append(filling)
-        for index in filling.indices { filling[index] = spare.popLast() ?? ParallelBatch(workers: filling.count) }
-        inlineSlot.batch = filling[0]
+        for index in filling.indices { filling[index] = spare.popLast() ?? ParallelBatch(workers: workers.count) }
         roundFull = false
     }
 
@@ -156,32 +130,32 @@ final class ParallelFlows {
     private func mergeOldest(deliver: (FlowRecord) -> Void) {
         guard !inFlight.isEmpty else { return }
         let sent = inFlight.removeFirst()
-        let round = [sent[0]] + workers.map { $0.takeProcessed() }
+        let round = zip(workers, sent).map { worker, _ in worker.takeProcessed() }
 
         openScratch.removeAll(keepingCapacity: true)
-        for (lane, batch) in round.enumerated() {
-            for opened in batch.opened { openScratch.append((opened.frame, lane, opened.flow)) }
+        for (worker, batch) in round.enumerated() {
+            for opened in batch.opened { openScratch.append((opened.frame, worker, opened.flow)) }
         }
         openScratch.sort { $0.frame < $1.frame }
         for opened in openScratch {
-            flowNumbers[opened.lane][opened.flow] = nextFlow
+            flowNumbers[opened.worker][opened.flow] = nextFlow
             nextFlow += 1
         }
 
         closeScratch.removeAll(keepingCapacity: true)
-        for (lane, batch) in round.enumerated() {
+        for (worker, batch) in round.enumerated() {
             limitsHit &+= batch.limitsHit
             for index in batch.closed.indices {
                 let local = batch.closed[index].record.flow
-                let global = flowNumbers[lane].removeValue(forKey: local) ?? local
+                let global = flowNumbers[worker].removeValue(forKey: local) ?? local
                 Self.renumber(&batch.closed[index].record, as: global)
                 var order = batch.closed[index].order
                 if order.step == .captureEnd { order.rank = UInt64(clamping: global) }
-                closeScratch.append((order, lane, index))
+                closeScratch.append((order, worker, index))
             }
         }
         closeScratch.sort { $0.order < $1.order }
-        for close in closeScratch { deliver(round[close.lane].closed[close.index].record) }
+        for close in closeScratch { deliver(round[close.worker].closed[close.index].record) }
 
         for batch in round {
             batch.reset()
@@ -202,22 +176,13 @@ final class ParallelFlows {
         for index in record.transactions.indices { record.transactions[index].flow = flow }
     }
 
-    /// `options` with the limits that span flows cut to `slots` of `total` hash slots (rounded up).
-    private static func share(_ options: AnalysisOptions, slots: Int, of total: Int) -> AnalysisOptions {
-        func cut(_ limit: Int) -> Int {
-            let (product, overflow) = limit.multipliedReportingOverflow(by: slots)
-            return overflow ? limit / total * slots : max(1, (product + total - 1) / total)
-        }
-        var share = options
-        share.reassembly.maxFlows = cut(options.reassembly.maxFlows)
-        share.reassembly.maxOutOfOrderBytesTotal = cut(options.reassembly.maxOutOfOrderBytesTotal)
-        share.reassembly.maxClosedFlows = cut(options.reassembly.maxClosedFlows)
-        return share
+    private static func share(_ limit: Int, of count: Int) -> Int {
+        max(1, limit / count + (limit % count == 0 ? 0 : 1))
     }
 
-    /// The hash slot of `segment`'s flow: a fixed hash of its two endpoints that is the same
-    /// both ways (the addresses and the ports combined with XOR), so both directions go to the
-    /// same lane and a run is reproducible. Only the balance between lanes depends on it.
+    /// The worker (of `count`) of `segment`'s flow: a fixed hash of its two endpoints that is
+    /// the same both ways (the addresses and the ports combined with XOR), so both directions go
+    /// to the same worker and a run is reproducible. Only the balance between workers depends on it.
     @inline(__always)
     static func slot(for segment: TCPSegment, count: Int) -> Int {
         var hash = UInt64(segment.source.port ^ segment.destination.port) &* 0x9E37_79B9_7F4A_7C15

@@ -109,10 +109,10 @@ struct ThreadOptions: ParsableArguments {
     static var cores: Int { max(1, ProcessInfo.processInfo.activeProcessorCount) }
 
     @Option(help: ArgumentHelp(
-        "Threads that split the connections between them by address hash: the reading thread and n-1 workers "
+        "Threads: the reading thread and n-1 workers that split the connections between them by address hash "
             + "(default: the number of cores; 1 = all on one thread). "
             + "The output is identical for any count unless a flow-table or buffer limit (--max-flows, --max-out-of-order-total) "
-            + "is reached, which is reported: each thread gets a share of those limits by its share of the connections.",
+            + "is reached, which is reported: each worker gets an equal share of those limits.",
         valueName: "n"))
     var threads: Int?
 

@@ -81,7 +81,8 @@ import Wire
         var options = AnalysisOptions()
         options.reassembly.maxFlows = 4
         options.retainFlowRecords = true
-        let analyzer = Analyzer(options: options, threads: 2)
+        // Three threads: two workers, each with a table of two flows.
+        let analyzer = Analyzer(options: options, threads: 3)
         var frameNumber: UInt64 = 0
         analyzer.beginCapture(name: "outside")
         feed(Self.inputs(backwards: false)[0], to: analyzer, frameNumber: &frameNumber)

@@ -2,11 +2,11 @@
 import Testing
 import Wire
 
-/// How ``ParallelFlows`` spreads connections over its lanes: both directions of a connection
-/// must land in the same lane (or its packets would be split between two reassemblers), and the
-/// lanes must share the connections about evenly (a hash that sent everything to one lane would
+/// How ``ParallelFlows`` spreads connections over its workers: both directions of a connection
+/// must land in the same worker (or its packets would be split between two reassemblers), and the
+/// workers must share the connections about evenly (a hash that sent everything to one would
 /// still give the right output, one thread's worth of speed: only this test would notice).
-@Suite struct ParallelLaneTests {
+@Suite struct ParallelWorkerChoiceTests {
     static func segment(_ source: Endpoint, _ destination: Endpoint) -> TCPSegment {
         TCPSegment(
             source: source, destination: destination, sequenceNumber: 1, acknowledgmentNumber: 0,
@@ -25,7 +25,7 @@ import Wire
     }
 
     @Test(arguments: [2, 10, 37])
-    func bothDirectionsShareALaneAndLanesShareTheLoad(slots: Int) {
+    func bothDirectionsShareAWorkerAndWorkersShareTheLoad(slots: Int) {
         var counts = [Int](repeating: 0, count: slots)
         let connections = Self.connections
         for (client, server) in connections {
