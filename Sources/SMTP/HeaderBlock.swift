@@ -36,11 +36,29 @@ struct HeaderCollector {
         }
     }
 
-    /// Header blocks run to a few KiB (Received lines): one allocation instead of doubling from
-    /// empty; held only while the block is read.
+    /// Room for a usual header block at once (a larger one doubles it, up to the cap).
     @inline(__always)
     private mutating func reserve(cap: Int) {
-        if bytes.capacity == 0 { bytes.reserveCapacity(min(max(cap, 0), 8192)) }
+        if bytes.capacity == 0 { bytes.reserveCapacity(min(max(cap, 0), Self.keptCapacity)) }
+    }
+
+    /// Storage kept from one message to the next of a session (and of the sessions that reuse
+    /// it): a usual block fits, so a steady stream of messages allocates nothing for it; a
+    /// larger block's storage is let go, so an open connection holds at most this much.
+    static let keptCapacity = 2048
+
+    /// Starts a new header block, keeping the storage unless a larger block grew it past
+    /// ``keptCapacity`` (the allocator may round the reserved room up a little).
+    mutating func restart() {
+        if bytes.capacity < 2 * Self.keptCapacity {
+            bytes.removeAll(keepingCapacity: true)
+        } else {
+            bytes = []
+        }
+        collecting = true
+        truncated = false
+        last1 = 0x0A
+        last2 = 0
     }
 
     /// `add(_:cap:)` for each byte of `chunk[range]`, a line at a time: only a `\n` can end
