@@ -32,7 +32,7 @@ public struct AnalysisOptions: Sendable {
     /// unfinished transactions are incomplete. Bounds a tracker on a connection that never ends.
     public var maxTransactionsPerFlow: Int = 10_000
     /// Message identities (Message-ID, or fingerprint plus envelope) correlation follows at
-    /// most, about 131 bytes each for one seen once (`MessageTableMemoryBenchmark`);
+    /// most, about 63 bytes each for one seen once (`MessageTableMemoryBenchmark`);
     /// beyond it the least recently seen is forgotten and counted (summary `correlation_evicted`;
     /// a forgotten message seen twice or more still counts in the summary, but prints no record
     /// at the end). A retry later than this many other messages goes unnoticed.
