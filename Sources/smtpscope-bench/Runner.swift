@@ -62,9 +62,11 @@ struct Runner {
         if stages.contains("tshark"), !skipTshark { table.rows.append(tsharkRow(packets: packets)) }
 
         var flatness: (small: CLIRuns.Outcome, other: CLIRuns.Outcome, otherPath: String)?
+        var peakConnections: (this: Int?, other: Int?) = (nil, nil)
         if let flatnessPath, let smtpscope = cli.smtpscope, let single {
             warmPageCache(flatnessPath)
             if let other = cli.analyze(smtpscope, flatnessPath, threads: cli.hasThreads ? 1 : nil, tag: "flat") {
+                peakConnections = (PeakConcurrency.of(jsonLines: single.output), PeakConcurrency.of(jsonLines: other.output))
                 try? FileManager.default.removeItem(atPath: other.output)
                 flatness = (single, other, flatnessPath)
             }
@@ -99,6 +101,8 @@ struct Runner {
                 + (flatness.small.run.peakIsChilds && flatness.other.run.peakIsChilds ? "" : " (* a figure may be ours: see below the table)"))
             let mix = TrafficMix.describe([path, flatness.otherPath])
             print("  mix (\(sizeLabel(path)) / \(sizeLabel(flatness.otherPath))): " + mix.text)
+            print("  peak connections open at once (flow records' start and end): "
+                + "\(peakConnections.this.map(String.init) ?? "?") / \(peakConnections.other.map(String.init) ?? "?")")
             verdict.add("peak RSS flat", "within 10%", format(abs(small - other) / min(small, other) * 100, 1) + "% apart"
                 + (mix.same ? "" : " (mix differs)"), mix.same ? within : nil)
         }
