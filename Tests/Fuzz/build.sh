@@ -31,30 +31,12 @@ module() {
     done
     if ((stale)); then
         echo "build: module $name" >&2
-        (cd "$build" && swiftc "${flags[@]}" -module-name "$name" -I "$build" -I "$build/crypto" \
-            -I "$root/Sources/CLibpcap" "$@" \
+        (cd "$build" && swiftc "${flags[@]}" -module-name "$name" -I "$build" \
+            -I "$root/Sources/CLibpcap" -I "$root/Sources/CByteMask/include" "$@" \
             -emit-module -emit-module-path "$build/$name.swiftmodule" \
             -c -o "$object" "${sources[@]}")
         rebuilt=1  # modules after this one import it
     fi
-}
-
-# swift-crypto (Analysis hashes Community IDs with it) is C and assembly
-# besides Swift: taken, uninstrumented, from a SwiftPM build of the package.
-crypto() {
-    local archive="$build/crypto/libsmtpscope-crypto.a"
-    [[ -f $archive ]] && return
-    local products
-    products=$(cd "$root" && swift build --target Crypto --show-bin-path)
-    if [[ ! -f $products/Modules/Crypto.swiftmodule ]]; then
-        echo "build: swift-crypto via SwiftPM" >&2
-        (cd "$root" && swift build --target Crypto >&2)
-    fi
-    mkdir -p "$build/crypto"
-    cp "$products"/Modules/{Crypto,CryptoBoringWrapper}.swiftmodule "$build/crypto/"
-    rm -f "$archive"
-    find "$products"/{Crypto,CryptoBoringWrapper,CCryptoBoringSSL,CCryptoBoringSSLShims}.build -name '*.o' -print0 |
-        xargs -0 ar rcs "$archive"
 }
 
 # Which modules each harness needs, in dependency order.
@@ -62,10 +44,7 @@ case $harness in
 wire) modules=(Wire) ;;
 reassembly) modules=(Wire Reassembly SMTP) ;;
 smtp) modules=(SMTP) ;;
-pcap)
-    crypto
-    modules=(Wire Reassembly SMTP Capture Analysis)
-    ;;
+pcap) modules=(Wire Reassembly SMTP Capture Analysis) ;;
 *)
     echo "unknown harness: $harness" >&2
     exit 2
@@ -90,14 +69,14 @@ reassembly) shared+=("$replay/StreamChecker.swift" "$replay/Pipeline.swift" "$re
 smtp) shared+=("$replay/SMTPReplay.swift") ;;
 pcap)
     shared+=("$replay/StreamChecker.swift" "$replay/Pipeline.swift" "$replay/CaptureReplay.swift")
-    extra=(-I "$root/Sources/CLibpcap" -I "$build/crypto" -lpcap "$build/crypto/libsmtpscope-crypto.a")
+    extra=(-I "$root/Sources/CLibpcap" -lpcap)
     ;;
 esac
 
 echo "build: harness $harness" >&2
 # From the build folder: swiftc leaves module files in the current directory.
 cd "$build"
-swiftc "${flags[@]}" -module-name "Fuzz_$harness" -I "$build" \
+swiftc "${flags[@]}" -module-name "Fuzz_$harness" -I "$build" -I "$root/Sources/CByteMask/include" \
     "$here/Harnesses/$harness.swift" "${shared[@]}" "${objects[@]}" "${extra[@]}" \
     -o "$build/fuzz-$harness.new" 2> >(grep -v "Cannot export local symbol" >&2)
 # Replace, not overwrite: a running fuzzer keeps its binary.
