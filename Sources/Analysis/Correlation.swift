@@ -1,3 +1,5 @@
+import SMTP
+
 /// One transaction as one capture saw it.
 public struct AttemptView: Sendable, Hashable {
     public var capture: Int
@@ -125,8 +127,67 @@ public enum Correlator {
                 return true
             }
             if fast { return text }
+        } else {
+            // Without Message-ID, no identity without a fingerprint (decided before any string is made).
+            guard let fingerprint = record.fingerprintText, !fingerprint.withBytes({ $0.isEmpty }) else { return nil }
+            if fingerprintIdentity(of: record, into: &text) { return text }
         }
         return identity(messageID: record.messageID, fingerprint: record.fingerprint, mailFrom: record.mailFrom, rcptTo: record.rcptTo)
+    }
+
+    /// ``identity(messageID:fingerprint:mailFrom:rcptTo:)`` of a record without Message-ID,
+    /// `"fp:" + fingerprint + "|" + mailFrom + "|" + rcptTo.sorted().joined(separator: ",")`,
+    /// written into `text` when every part is ASCII (ASCII strings sort as their bytes).
+    /// False (nothing decided) otherwise.
+    private static func fingerprintIdentity(of record: TransactionRecord, into text: inout String) -> Bool {
+        guard let fingerprint = record.fingerprintText else { return false }
+        let lines = record.rcptToList
+        return fingerprint.withBytes { print -> Bool in
+            guard !print.isEmpty, isASCII(print) else { return false }
+            let from = record.mailFromText ?? SMTPText("")
+            return from.withBytes { from -> Bool in
+                guard isASCII(from) else { return false }
+                var ascii = true
+                lines.forEachLine(while: { line in
+                    ascii = isASCII(line)
+                    return ascii
+                })
+                guard ascii else { return false }
+                text.removeAll(keepingCapacity: true)
+                appendASCII("fp:", to: &text)
+                appendASCII(print, to: &text)
+                appendASCII("|", to: &text)
+                appendASCII(from, to: &text)
+                appendASCII("|", to: &text)
+                // ASCII strings sort as their bytes.
+                var first = true
+                lines.forEachLineInByteOrder { line in
+                    if !first { appendASCII(",", to: &text) }
+                    first = false
+                    appendASCII(line, to: &text)
+                }
+                return true
+            }
+        }
+    }
+
+    private static func isASCII(_ raw: UnsafeRawBufferPointer) -> Bool {
+        JSONByteWriter.isASCII(UnsafeBufferPointer(start: raw.baseAddress?.assumingMemoryBound(to: UInt8.self), count: raw.count))
+    }
+
+    private static func appendASCII(_ literal: StaticString, to text: inout String) {
+        appendASCII(UnsafeRawBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount), to: &text)
+    }
+
+    /// Appended in pieces of at most 15 bytes: each is a small string (no allocation of its
+    /// own), copied in place.
+    private static func appendASCII(_ bytes: UnsafeRawBufferPointer, to text: inout String) {
+        var at = 0
+        while at < bytes.count {
+            let end = min(at + 15, bytes.count)
+            text.append(String(decoding: UnsafeRawBufferPointer(rebasing: bytes[at..<end]), as: UTF8.self))
+            at = end
+        }
     }
 
     /// The identity of a transaction with this envelope.

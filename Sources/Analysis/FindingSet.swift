@@ -1,3 +1,5 @@
+import SMTP
+
 /// A flow's findings: each code at most once, evidence frames merged, in order of first occurrence.
 struct FindingSet {
     private var findings: [Finding] = []
@@ -7,14 +9,28 @@ struct FindingSet {
 
     /// Reports `code`; the first message is kept, later ones only add frames and count.
     mutating func add(_ code: FindingCode, frames: [UInt64], message: @autoclosure () -> String) {
+        add(code, frames: FrameList(frames)) { SMTPText(message()) }
+    }
+
+    /// ``add(_:frames:message:)`` with the message written as bytes into `texts` (the flow's
+    /// record text, recycled with the tracker): a finding's first report makes no `String`.
+    mutating func add(_ code: FindingCode, frames: FrameList, texts: inout TextArena, message: (inout MessageWriter) -> Void) {
+        add(code, frames: frames) { MessageWriter.text(into: &texts, message) }
+    }
+
+    private mutating func add(_ code: FindingCode, frames: FrameList, message: () -> SMTPText) {
         if let index = findings.firstIndex(where: { $0.code == code }) {
             // The same evidence reported twice (e.g. by the SMTP layer and by a fallback
             // check here) is one occurrence.
-            if !frames.isEmpty && frames.allSatisfy(findings[index].frames.contains) { return }
+            if !frames.isEmpty && frames.allSatisfy(findings[index].frameList.contains) { return }
             findings[index].occurrences += 1
-            findings[index].frames = merged(findings[index].frames, frames)
+            merge(frames, into: &findings[index].frameList)
         } else {
-            findings.append(Finding(code: code, frames: merged([], frames), message: message()))
+            // A flow has few findings: room for a few at once, not grown from one.
+            if findings.capacity == 0 { findings.reserveCapacity(4) }
+            var kept = FrameList()
+            merge(frames, into: &kept)
+            findings.append(Finding(code: code, frameList: kept, messageText: message()))
         }
     }
 
@@ -37,9 +53,90 @@ struct FindingSet {
         }
     }
 
-    private func merged(_ a: [UInt64], _ b: [UInt64]) -> [UInt64] {
-        // The usual first report: already distinct, ascending and within the limit.
-        if a.isEmpty, b.count <= maxFrames, zip(b, b.dropFirst()).allSatisfy({ $0 < $1 }) { return b }
-        return Array(Set(a).union(b).sorted().prefix(maxFrames))
+    /// Adds `frames` to the ascending, distinct `kept`, which keeps its first `maxFrames`.
+    private func merge(_ frames: FrameList, into kept: inout FrameList) {
+        for frame in frames { kept.insertSorted(frame) }
+        kept.keepFirst(maxFrames)
+    }
+}
+
+/// A finding's message written in parts as bytes (numbers and durations without a `String`
+/// per part), then kept as one text.
+struct MessageWriter {
+    private let buffer: UnsafeMutableRawBufferPointer
+    private var count = 0
+    /// What did not fit in `buffer` (no message of the findings written this way gets there).
+    private var overflow: [UInt8] = []
+
+    private init(buffer: UnsafeMutableRawBufferPointer) { self.buffer = buffer }
+
+    /// The message `write` makes, copied into `texts`.
+    static func text(into texts: inout TextArena, _ write: (inout MessageWriter) -> Void) -> SMTPText {
+        withUnsafeTemporaryAllocation(byteCount: 512, alignment: 8) { buffer in
+            var writer = MessageWriter(buffer: buffer)
+            write(&writer)
+            guard writer.overflow.isEmpty else {
+                let whole = Array(UnsafeRawBufferPointer(rebasing: buffer[0..<writer.count])) + writer.overflow
+                return whole.withUnsafeBytes { texts.text($0) }
+            }
+            return texts.text(UnsafeRawBufferPointer(rebasing: buffer[0..<writer.count]))
+        }
+    }
+
+    mutating func append(_ bytes: UnsafeRawBufferPointer) {
+        let fits = min(bytes.count, buffer.count - count)
+        if fits > 0, let source = bytes.baseAddress, let target = buffer.baseAddress {
+            (target + count).copyMemory(from: source, byteCount: fits)
+            count += fits
+        }
+        if fits < bytes.count { overflow.append(contentsOf: bytes[fits...]) }
+    }
+
+    mutating func append(_ text: StaticString) {
+        append(UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+    }
+
+    /// A string's UTF-8 (a small one, such as a duration, is read in place).
+    mutating func append(_ text: String) {
+        var text = text
+        text.withUTF8 { append(UnsafeRawBufferPointer($0)) }
+    }
+
+    mutating func append(_ text: SMTPText) {
+        text.withBytes { append($0) }
+    }
+
+    /// Decimal digits, as `String(value)`.
+    mutating func append(_ value: UInt64) {
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: room for 20 digits
+        withUnsafeMutableBytes(of: &digits) { raw in
+            var rest = value
+            var at = raw.count
+            repeat {
+                at -= 1
+                raw[at] = UInt8(truncatingIfNeeded: 0x30 &+ rest % 10)
+                rest /= 10
+            } while rest > 0
+            append(UnsafeRawBufferPointer(rebasing: raw[at...]))
+        }
+    }
+
+    /// Decimal, as `String(value)` (a minus sign when negative).
+    mutating func append(_ value: Int) {
+        if value < 0 { append("-" as StaticString) }
+        append(UInt64(value.magnitude))
+    }
+
+    /// ``TimeText/duration(_:)`` (a short text: a small string, no allocation).
+    mutating func appendDuration(_ nanoseconds: Int64) {
+        append(TimeText.duration(nanoseconds))
+    }
+
+    /// `a/b/c` or `a,b`: the values with `separator` between them.
+    mutating func append(_ values: FrameList, separator: StaticString) {
+        for (index, value) in values.enumerated() {
+            if index > 0 { append(separator) }
+            append(value)
+        }
     }
 }

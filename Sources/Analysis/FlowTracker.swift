@@ -23,7 +23,7 @@ struct FlowTracker<Dialog: SMTPDialog> {
     /// earlier flow still refers to it (else appended to or replaced, never overwritten).
     /// Starts small: a flow without payload writes only its Community ID, and its record may
     /// wait in the merge queue (with `--threads`) holding the store.
-    private var texts = TextArena(initialCapacity: 128, maxCapacity: 16 * 1024)
+    private var texts = TextArena(initialCapacity: 128, maxCapacity: FlowTracker.maxTextCapacity)
     /// The storage of the last record's transaction list, emptied in place for the next flow
     /// once that record is gone (else the list gets new storage, the record keeping its own).
     private var recordList: [TransactionRecord] = []
@@ -41,11 +41,11 @@ struct FlowTracker<Dialog: SMTPDialog> {
     private var lastNanoseconds: Int64
     private var lastClientFrame: UInt64?
     private var lastClientNanoseconds: Int64?
+    /// Set for nearly every flow with payload, so kept here rather than in the rare state.
+    private var banner: SMTPText?
+    private var serverEndFrame: UInt64?
+    private var serverEndNanoseconds: Int64?
 
-    private var banner: SMTPText? {
-        get { rareBox?.state.banner }
-        set { changeRare { $0.banner = newValue } }
-    }
     private var tlsStartNanoseconds: Int64? {
         get { rareBox?.state.tlsStartNanoseconds }
         set { changeRare { $0.tlsStartNanoseconds = newValue } }
@@ -54,8 +54,6 @@ struct FlowTracker<Dialog: SMTPDialog> {
         get { rareBox?.state.firstReset }
         set { changeRare { $0.firstReset = newValue } }
     }
-    private var serverEndFrame: UInt64? { rareBox?.state.serverEndFrame }
-    private var serverEndNanoseconds: Int64? { rareBox?.state.serverEndNanoseconds }
     private var reply421Frame: UInt64? {
         get { rareBox?.state.reply421Frame }
         set { changeRare { $0.reply421Frame = newValue } }
@@ -91,14 +89,12 @@ struct FlowTracker<Dialog: SMTPDialog> {
         }
     }
 
-    /// Starts over for another flow, as `init(info:capture:shared:)` would, keeping the
-    /// storage of the dialog, the segment ring, the transaction, record and finding lists, the
-    /// text store and the rare state.
+    /// Starts over for another flow, as `init(info:capture:shared:)` would. Most of its
+    /// storage went back to the shared pools when the flow closed (what the live hook still
+    /// needed goes now); it keeps the storage its record shared (record and finding lists,
+    /// text store), emptied in place now that the record is gone (else given new storage).
     mutating func reuse(info: FlowInfo, capture: Int) {
-        let dialogBox = self.dialogBox
-        var ring = self.ring
-        var transactions = self.transactions
-        var rareBox = self.rareBox
+        releaseStorage(keepingLiveState: false)
         var texts = self.texts
         var recordList = self.recordList
         var findings = self.findings
@@ -106,25 +102,45 @@ struct FlowTracker<Dialog: SMTPDialog> {
         findings.removeAll()
         Self.addStartFindings(info, to: &findings)
         self.findings = findings
-        // The dialog goes back to the shared pool, not to the next flow: a flow that never
-        // carries payload (one SYN of a flood) must not hold a dialog it does not need.
-        if let dialogBox { shared.keepSpare(dialogBox) }
-        ring.removeAll()
-        self.ring = ring
-        transactions.removeAll(keepingCapacity: true)
-        self.transactions = transactions
-        if isKnownUniquelyReferenced(&rareBox), let rareBox {
-            var live = rareBox.state.liveTransactions
-            rareBox.state = RareFlowState()
-            live.removeAll(keepingCapacity: true)
-            rareBox.state.liveTransactions = live
-            self.rareBox = rareBox
-        }
         recordList.removeAll(keepingCapacity: true)
         self.recordList = recordList
         // Last: the old flow's state above no longer refers to the store. It goes back to
         // the shared pool (like the dialog): a flow that never needs it must not hold it.
         if texts.recycle() { shared.keepSpare(texts) }
+    }
+
+    /// Hands the flow's storage that its record does not share, emptied, back to the shared
+    /// pools (see ``FlowTrackerShared``): the dialog, the segment ring, the transaction
+    /// states and the rare state. With `keepingLiveState`, what the live hook reads after
+    /// the close stays: the transaction states and the rare state.
+    private mutating func releaseStorage(keepingLiveState: Bool) {
+        if let box = dialogBox {
+            dialogBox = nil
+            shared.keepSpare(box)
+        }
+        if ring.hasStorage {
+            var kept = SegmentRing(capacity: shared.segmentRingCapacity)
+            swap(&kept, &ring)
+            kept.removeAll()
+            shared.keepSpare(ring: kept)
+        }
+        guard !keepingLiveState else { return }
+        if transactions.capacity > 0 {
+            var kept: [TransactionState] = []
+            swap(&kept, &transactions)
+            kept.removeAll(keepingCapacity: true)
+            shared.keepSpare(states: kept)
+        }
+        if var box = rareBox {
+            rareBox = nil
+            if isKnownUniquelyReferenced(&box) {
+                var live = box.state.liveTransactions
+                box.state = RareFlowState()
+                live.removeAll(keepingCapacity: true)
+                box.state.liveTransactions = live
+                shared.keepSpare(rareBox: box)
+            }
+        }
     }
 
     // MARK: stream events
@@ -185,10 +201,8 @@ struct FlowTracker<Dialog: SMTPDialog> {
             if real { clientGaveUp(kind: reason == .rst ? .rst : .fin, frame: frame, at: timestamp) }
         } else {
             serverEnd = reason
-            changeRare {
-                $0.serverEndFrame = frame
-                $0.serverEndNanoseconds = timestamp
-            }
+            serverEndFrame = frame
+            serverEndNanoseconds = timestamp
             // Closing after the client closed, or after QUIT, is the normal end; otherwise the
             // server stopped waiting for the client.
             if real && !quitSeen && clientEnd == nil && !transactions.contains(where: { $0.awaitingEndOfDataReply }) {
@@ -226,6 +240,7 @@ struct FlowTracker<Dialog: SMTPDialog> {
                     return
                 }
                 let start = ring.entry(containing: offset)?.timestampNanoseconds ?? context.timestampNanoseconds
+                adoptSpareStates()
                 transactions.append(TransactionState(index: index, startNanoseconds: min(start, context.timestampNanoseconds)))
             }
         case .command(let command):
@@ -249,7 +264,7 @@ struct FlowTracker<Dialog: SMTPDialog> {
             transactions[at].terminator = geometry(of: terminator, context: context, messageStart: summary.dataOffset)
             let record = transactions[at].terminator
             if record.isSplit {
-                findings.add(.eodSplit, frames: record.frames, message: Self.splitMessage(record))
+                addFinding(.eodSplit, frames: record.frameList) { Self.splitMessage(record, into: &$0) }
             }
         case .nearMissTerminator(_, let terminator):
             let geometry = geometry(of: terminator, context: context)
@@ -345,8 +360,16 @@ struct FlowTracker<Dialog: SMTPDialog> {
             if verb == .ehlo && (reply.code == 500 || reply.code == 502) {
                 findings.add(.ehloRejected, frames: [context.frame], message: "EHLO was answered \(reply.code) (frame \(context.frame))")
             }
-            if verb == .rcpt && reply.code >= 400, let path = command.argumentText.withBytes({ Self.path(in: $0, after: "TO:") }) {
-                refuseRecipient(path)
+            if verb == .rcpt && reply.code >= 400 {
+                command.argumentText.withBytes { bytes in
+                    switch Self.quickPathRange(in: bytes, after: "TO:") {
+                    case .some(.some(let range)): refuseRecipient(UnsafeRawBufferPointer(rebasing: bytes[range]))
+                    case .some(.none): break
+                    case .none:
+                        guard var path = Self.path(in: bytes, after: "TO:") else { return }
+                        path.withUTF8 { refuseRecipient(UnsafeRawBufferPointer($0)) }
+                    }
+                }
             }
             if (verb == .data || verb == .bdat) && reply.code >= 400, let at = transactions.lastIndex(where: { $0.dataCommandSeen && $0.reply == nil }) {
                 transactions[at].reply = ReplyRecord(code: reply.code, textValue: texts.joined(reply.text), frame: context.frame, timeNanoseconds: context.timestampNanoseconds, latencyNanoseconds: nil)
@@ -373,18 +396,19 @@ struct FlowTracker<Dialog: SMTPDialog> {
     /// A refused RCPT is no recipient of the message (as `MessageSummary.rcptTo`). With
     /// pipelining the reply may come after later commands, but always before the reply to the
     /// transaction's end of data: the transaction is the latest unanswered one that names it.
-    private mutating func refuseRecipient(_ path: String) {
-        // Rare (a refused recipient): the list is made into strings and kept as those.
-        guard let at = transactions.lastIndex(where: { $0.reply == nil && $0.rcptTo.strings.contains(path) }) else { return }
-        var list = transactions[at].rcptTo.strings
-        guard let position = list.lastIndex(of: path) else { return }
-        list.remove(at: position)
-        transactions[at].rcptTo = ReplyLines(list)
+    private mutating func refuseRecipient(_ path: UnsafeRawBufferPointer) {
+        // Lines compared as their strings compare (as bytes when ASCII); the list without the
+        // refused line is written into the flow's text store.
+        guard let at = transactions.lastIndex(where: { $0.reply == nil && $0.rcptTo.index(ofLine: path) != nil }),
+            let position = transactions[at].rcptTo.index(ofLine: path, last: true)
+        else { return }
+        transactions[at].rcptTo = texts.removing(line: position, from: transactions[at].rcptTo)
     }
 
     /// Changes the rare state, allocating it on first use (and copying it first if a copy of
     /// this tracker still shares it).
     private mutating func changeRare(_ change: (inout RareFlowState) -> Void) {
+        if rareBox == nil { rareBox = shared.spareRareBox() }
         if !isKnownUniquelyReferenced(&rareBox) { rareBox = RareFlowStateBox(rareBox?.state ?? RareFlowState()) }
         if let rareBox { change(&rareBox.state) }
     }
@@ -399,15 +423,34 @@ struct FlowTracker<Dialog: SMTPDialog> {
     }
 
     private mutating func startDialog() -> DialogBox<Dialog> {
-        adoptSpareTexts()
+        adoptSpareTexts(payload: true)
+        if !ring.hasStorage, let spare = shared.spareRing() { ring = spare }
         let box = shared.spareDialog() ?? DialogBox(shared.makeDialog())
         dialogBox = box
         return box
     }
 
-    /// Takes a recycled text store from the pool unless this flow already has one.
-    private mutating func adoptSpareTexts() {
-        if !texts.hasStore, let spare = shared.spareTexts() { texts = spare }
+    /// Takes a recycled text store from the pool unless this flow already has one. Without
+    /// one, a flow that carries `payload` starts its own at the size of a usual flow's text
+    /// (banner, envelope, header fields, reply: a few hundred bytes), not grown to it from the
+    /// 128 bytes of a flow that writes only its Community ID.
+    private mutating func adoptSpareTexts(payload: Bool = false) {
+        guard !texts.hasStore else { return }
+        if let spare = shared.spareTexts() {
+            texts = spare
+        } else if payload {
+            texts = TextArena(initialCapacity: 512, maxCapacity: Self.maxTextCapacity)
+        }
+    }
+
+    /// The largest text store a tracker keeps for its next flows.
+    private static var maxTextCapacity: Int { 16 * 1024 }
+
+    /// Takes emptied transaction-state storage from the pool unless this flow has some (else
+    /// room for a few, not grown from one).
+    private mutating func adoptSpareStates() {
+        guard transactions.capacity == 0 else { return }
+        if let spare = shared.spareStates() { transactions = spare } else { transactions.reserveCapacity(4) }
     }
 
     private mutating func note(frame: UInt64, at timestamp: Int64) {
@@ -424,6 +467,7 @@ struct FlowTracker<Dialog: SMTPDialog> {
             return last
         }
         let newIndex = index ?? ((transactions.last?.index ?? -1) + 1)
+        adoptSpareStates()
         transactions.append(TransactionState(index: newIndex, startNanoseconds: context.timestampNanoseconds))
         // One past the limit at most: the caller fills it in, and nothing after it is followed.
         if transactions.count > shared.maxTransactions { stopAtTransactionLimit(context: context) }
@@ -473,11 +517,12 @@ struct FlowTracker<Dialog: SMTPDialog> {
             return record
         }
         var record = TerminatorRecord(
-            seen: true, style: terminator.style.rawValue, splitAfter: geometry.splitAfter,
+            seen: true, style: terminator.style.rawValue,
             timeNanoseconds: geometry.lastTimestampNanoseconds,
             spreadNanoseconds: geometry.lastTimestampNanoseconds &- geometry.firstTimestampNanoseconds,
             offset: terminator.offset)
         record.frameList = geometry.frameList
+        record.splitPositions = geometry.splitPositions
         return record
     }
 
@@ -505,10 +550,21 @@ struct FlowTracker<Dialog: SMTPDialog> {
             let waited = done.map { timestamp &- $0 }
             if needsPause, let waited, waited < shared.pipelinedCommandGraceNanoseconds { continue }
             transactions[index].gaveUp = GiveUpRecord(kind: kind, frame: frame, timeNanoseconds: timestamp, waitedNanoseconds: waited)
-            let terminatorFrames = transactions[index].terminator.frames
-            let after = waited.map { " \(TimeText.duration($0)) after the end of data" } ?? ""
-            findings.add(.clientTimeout, frames: terminatorFrames + [frame],
-                         message: "the client gave up (\(kind.rawValue.uppercased()), frame \(frame))\(after) while the reply was still pending")
+            var frames = transactions[index].terminator.frameList
+            frames.append(frame)
+            addFinding(.clientTimeout, frames: frames) { m in
+                m.append("the client gave up (" as StaticString)
+                m.append(Self.upperName(kind))
+                m.append(", frame " as StaticString)
+                m.append(frame)
+                m.append(")" as StaticString)
+                if let waited {
+                    m.append(" " as StaticString)
+                    m.appendDuration(waited)
+                    m.append(" after the end of data" as StaticString)
+                }
+                m.append(" while the reply was still pending" as StaticString)
+            }
         }
     }
 
@@ -551,13 +607,20 @@ struct FlowTracker<Dialog: SMTPDialog> {
         if let summary { note(frame: summary.lastFrame, at: summary.lastTimestampNanoseconds) }
         if let reset = firstReset {
             let sender = summary?.resetBy.map { $0 == .clientToServer ? SMTPSide.client : .server } ?? reset.reportedOn
-            findings.add(.reset, frames: [reset.frame], message: "the \(sender) reset the connection (frame \(reset.frame))")
+            addFinding(.reset, frames: FrameList(reset.frame)) { m in
+                m.append(sender == .client ? "the client reset the connection (frame " as StaticString : "the server reset the connection (frame ")
+                m.append(reset.frame)
+                m.append(")" as StaticString)
+            }
         }
         let moment = moment(now: max(now, lastNanoseconds), closing: true)
         var records: [TransactionRecord] = []
         swap(&records, &recordList)  // the only owner while it grows
         records.removeAll(keepingCapacity: true)
-        records.reserveCapacity(transactions.count + (tlsStartNanoseconds == nil ? 0 : 1))
+        // A few at once for a tracker's first flows, not grown from one (none for a flow
+        // without transactions: a record kept by the caller would hold the room).
+        let recordCount = transactions.count + (tlsStartNanoseconds == nil ? 0 : 1)
+        if recordCount > 0 { records.reserveCapacity(max(4, recordCount)) }
         // Made once for the flow and its transactions (each is a text conversion).
         let endpoints = endpointRecords()
         // By index, the record appended last: states and records are read in place, not copied.
@@ -587,33 +650,83 @@ struct FlowTracker<Dialog: SMTPDialog> {
         flow.communityIDText = CommunityID.v1(info.client, info.server, into: &texts)
         flow.bannerText = banner
         recordList = records
+        // The flow is decided: the storage its record does not share serves the next flows
+        // from now on, even if the stage drops this tracker rather than reuse it.
+        releaseStorage(keepingLiveState: shared.reportsLive)
         return flow
     }
 
     private mutating func addOutcomeFindings(_ transaction: TransactionRecord) {
+        // Written only here: most transactions need no finding (and no text).
         switch transaction.diagnosis {
         case .splitTerminatorStall, .unanswered:
-            // Built only here: most transactions need no finding (and no text).
-            let terminatorFrames = transaction.terminator.frames.map(String.init).joined(separator: "/")
-            let split = transaction.terminator.isSplit
-                ? "split after byte \(transaction.terminator.splitAfter.map(String.init).joined(separator: ",")) across frames \(terminatorFrames)"
-                : "in frame \(terminatorFrames)"
-            let waited = transaction.gaveUp.flatMap { gaveUp in
-                gaveUp.waitedNanoseconds.map {
-                    gaveUp.kind == .timeout
-                        ? " the capture went on for \(TimeText.duration($0)) without one"
-                        : " the client gave up after \(TimeText.duration($0)) (\(gaveUp.kind.rawValue.uppercased()))"
+            let terminator = transaction.terminator
+            var frames = terminator.frameList
+            if let frame = transaction.gaveUp?.frame { frames.append(frame) }
+            let serverClosed = serverEnd == .fin || serverEnd == .rst
+            addFinding(.eodUnanswered, frames: frames) { m in
+                m.append("transaction " as StaticString)
+                m.append(transaction.index)
+                m.append(": end of data " as StaticString)
+                if terminator.isSplit {
+                    m.append("split after byte " as StaticString)
+                    m.append(terminator.splitPositions, separator: ",")
+                    m.append(" across frames " as StaticString)
+                } else {
+                    m.append("in frame " as StaticString)
                 }
-            } ?? (serverEnd == .fin || serverEnd == .rst ? " the server side closed the connection" : "")
-            let late = transaction.outcome == .acceptedLate ? "; the reply came only after that" : ""
-            findings.add(.eodUnanswered, frames: transaction.terminator.frames + [transaction.gaveUp?.frame].compactMap { $0 },
-                         message: "transaction \(transaction.index): end of data \(split), no reply in time;\(waited)\(late)")
+                m.append(terminator.frameList, separator: "/")
+                m.append(", no reply in time;" as StaticString)
+                if let gaveUp = transaction.gaveUp, let waited = gaveUp.waitedNanoseconds {
+                    if gaveUp.kind == .timeout {
+                        m.append(" the capture went on for " as StaticString)
+                        m.appendDuration(waited)
+                        m.append(" without one" as StaticString)
+                    } else {
+                        m.append(" the client gave up after " as StaticString)
+                        m.appendDuration(waited)
+                        m.append(" (" as StaticString)
+                        m.append(Self.upperName(gaveUp.kind))
+                        m.append(")" as StaticString)
+                    }
+                } else if serverClosed {
+                    m.append(" the server side closed the connection" as StaticString)
+                }
+                if transaction.outcome == .acceptedLate { m.append("; the reply came only after that" as StaticString) }
+            }
         case .terminatorNotReceived:
-            let frames = [transaction.dataFrame, lastClientFrame].compactMap { $0 }
-            findings.add(.eodMissing, frames: frames,
-                         message: "transaction \(transaction.index): DATA began (frame \(transaction.dataFrame.map(String.init) ?? "?")), \(transaction.size ?? 0) message bytes arrived, no end of data before the connection ended")
+            var frames = FrameList()
+            if let frame = transaction.dataFrame { frames.append(frame) }
+            if let frame = lastClientFrame { frames.append(frame) }
+            addFinding(.eodMissing, frames: frames) { m in
+                m.append("transaction " as StaticString)
+                m.append(transaction.index)
+                m.append(": DATA began (frame " as StaticString)
+                if let frame = transaction.dataFrame { m.append(frame) } else { m.append("?" as StaticString) }
+                m.append("), " as StaticString)
+                m.append(transaction.size ?? 0)
+                m.append(" message bytes arrived, no end of data before the connection ended" as StaticString)
+            }
         default:
             break
+        }
+    }
+
+    /// Reports `code` with its message written into the flow's text store (see
+    /// ``FindingSet/add(_:frames:texts:message:)``).
+    private mutating func addFinding(_ code: FindingCode, frames: FrameList, message: (inout MessageWriter) -> Void) {
+        adoptSpareTexts()
+        findings.add(code, frames: frames, texts: &texts, message: message)
+    }
+
+    /// `kind.rawValue.uppercased()`.
+    private static func upperName(_ kind: GiveUpRecord.Kind) -> StaticString {
+        switch kind {
+        case .quit: return "QUIT"
+        case .rset: return "RSET"
+        case .fin: return "FIN"
+        case .rst: return "RST"
+        case .timeout: return "TIMEOUT"
         }
     }
 
@@ -660,6 +773,19 @@ struct FlowTracker<Dialog: SMTPDialog> {
             message += " between first and last part"
         }
         return message
+    }
+
+    /// ``splitMessage(_:)`` written as bytes.
+    static func splitMessage(_ record: TerminatorRecord, into m: inout MessageWriter) {
+        m.append("end of data split after byte " as StaticString)
+        m.append(record.splitPositions, separator: ",")
+        m.append(" across frames " as StaticString)
+        m.append(record.frameList, separator: "/")
+        if let spread = record.spreadNanoseconds {
+            m.append(", " as StaticString)
+            m.appendDuration(spread)
+            m.append(" between first and last part" as StaticString)
+        }
     }
 
     /// The path in `FROM:<a@b> SIZE=1` → `a@b`; `<>` → empty string.
@@ -833,22 +959,19 @@ struct FlowTracker<Dialog: SMTPDialog> {
 }
 
 /// A flow's state that most flows never set (a SYN-only flow sets none of it until it ends).
-private struct RareFlowState {
-    var banner: SMTPText?
+struct RareFlowState {
     var tlsStartNanoseconds: Int64?
     /// The first RST: its frame and the direction whose end it was reported as. An RST ends
     /// both directions, and one already ended by FIN is not reported again, so that direction
     /// need not be the sender's; `FlowSummary.resetBy` names the sender at close.
     var firstReset: (frame: UInt64, reportedOn: SMTPSide)?
-    var serverEndFrame: UInt64?
-    var serverEndNanoseconds: Int64?
     var reply421Frame: UInt64?
     var liveTransactions: [TransactionRecord] = []
 }
 
 /// Holds ``RareFlowState`` out of line. Unchecked access: it is changed only inside
 /// `FlowTracker.changeRare`, whose closures never reach the tracker.
-private final class RareFlowStateBox {
+final class RareFlowStateBox {
     @exclusivity(unchecked) var state: RareFlowState
 
     init(_ state: RareFlowState) { self.state = state }

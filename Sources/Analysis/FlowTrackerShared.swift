@@ -22,33 +22,42 @@ final class FlowTrackerShared<Dialog: SMTPDialog> {
     var reportsLive = false
     /// Dialogs of closed flows, reset, for the next flows that carry payload (their buffers
     /// and text stores are kept). Bounded; the trackers of one stage share it on one thread.
-    private var spareDialogs: [DialogBox<Dialog>] = []
-    private static var maxSpareDialogs: Int { 32 }
+    private var spareDialogs = SparePool<DialogBox<Dialog>>()
 
     /// Text stores of closed flows' records, recycled (nothing refers to them any more).
-    private var spareTextArenas: [TextArena] = []
+    private var spareTextArenas = SparePool<TextArena>()
+
+    /// The storage of closed flows' segment rings, transaction states and rare state,
+    /// emptied, for the next flows. A tracker hands it back (with its dialog) as its flow
+    /// closes, not when it is reused, so that it outlives a tracker the stage drops (its pool
+    /// of spare trackers is full) and a tracker made new for a burst of opens starts from it
+    /// rather than from nothing.
+    private var spareRings = SparePool<SegmentRing>()
+    private var spareStateLists = SparePool<[TransactionState]>()
+    private var spareRareBoxes = SparePool<RareFlowStateBox>()
 
     /// A recycled text store, if one is kept.
-    func spareTexts() -> TextArena? { spareTextArenas.popLast() }
+    func spareTexts() -> TextArena? { spareTextArenas.take() }
 
-    /// Keeps a recycled text store for a later flow, unless enough are kept.
-    func keepSpare(_ texts: TextArena) {
-        guard spareTextArenas.count < Self.maxSpareDialogs else { return }
-        if spareTextArenas.capacity == 0 { spareTextArenas.reserveCapacity(Self.maxSpareDialogs) }
-        spareTextArenas.append(texts)
-    }
+    /// Keeps a text store for a later flow, unless enough are kept.
+    func keepSpare(_ texts: TextArena) { spareTextArenas.keep(texts) }
 
     /// A reset dialog from a closed flow, if one is kept.
-    func spareDialog() -> DialogBox<Dialog>? { spareDialogs.popLast() }
+    func spareDialog() -> DialogBox<Dialog>? { spareDialogs.take() }
 
-    /// Keeps `box` (its closed flow's tracker is being reused) for a later flow, reset now,
-    /// unless enough are kept.
+    /// Keeps `box` (its flow has closed) for a later flow, reset now, unless enough are kept.
     func keepSpare(_ box: DialogBox<Dialog>) {
-        guard spareDialogs.count < Self.maxSpareDialogs else { return }
+        guard !spareDialogs.isFull else { return }
         box.dialog.reset()
-        if spareDialogs.capacity == 0 { spareDialogs.reserveCapacity(Self.maxSpareDialogs) }
-        spareDialogs.append(box)
+        spareDialogs.keep(box)
     }
+
+    func spareRing() -> SegmentRing? { spareRings.take() }
+    func keepSpare(ring: SegmentRing) { spareRings.keep(ring) }
+    func spareStates() -> [TransactionState]? { spareStateLists.take() }
+    func keepSpare(states: [TransactionState]) { spareStateLists.keep(states) }
+    func spareRareBox() -> RareFlowStateBox? { spareRareBoxes.take() }
+    func keepSpare(rareBox: RareFlowStateBox) { spareRareBoxes.keep(rareBox) }
 
     init(options: AnalysisOptions, makeDialog: @escaping () -> Dialog) {
         segmentRingCapacity = options.segmentRingCapacity
@@ -68,6 +77,24 @@ extension FlowTrackerShared where Dialog == SMTPSession {
         // keyword list would only repeat that finding (same code, same frame).
         smtp.reportsExtensions = false
         self.init(options: options) { SMTPSession(options: smtp) }
+    }
+}
+
+/// At most ``limit`` kept items, taken last in, first out.
+struct SparePool<Element> {
+    /// 16 left flows of a burst of opens to start from nothing; 32 cover nearly all of the
+    /// generated mix's bursts (see `FlowStage.maxSpareTrackers`).
+    static var limit: Int { 32 }
+    private var items: [Element] = []
+
+    var isFull: Bool { items.count >= Self.limit }
+
+    mutating func take() -> Element? { items.popLast() }
+
+    mutating func keep(_ item: Element) {
+        guard !isFull else { return }
+        if items.capacity == 0 { items.reserveCapacity(Self.limit) }
+        items.append(item)
     }
 }
 

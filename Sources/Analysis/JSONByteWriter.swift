@@ -217,6 +217,12 @@ struct JSONByteWriter {
         if !written { string(text.string) }
     }
 
+    /// ``string(_:)`` of the string `bytes` decode to (written from them when they are ASCII
+    /// or valid UTF-8).
+    mutating func text(bytes: UnsafeRawBufferPointer) {
+        if !asciiString(bytes) { string(String(decoding: bytes, as: UTF8.self)) }
+    }
+
     /// ``string(_:)`` of each line's string, in an array.
     mutating func lines(_ lines: ReplyLines) {
         beginArray()
@@ -226,16 +232,51 @@ struct JSONByteWriter {
         endArray()
     }
 
-    /// ASCII `raw` as a JSON string (with its comma); false (nothing written) for other bytes.
+    /// ASCII or valid UTF-8 `raw` as a JSON string (with its comma): those bytes are the
+    /// UTF-8 of the string they decode to. False (nothing written) for other bytes, which
+    /// decoding repairs.
     private mutating func asciiString(_ raw: UnsafeRawBufferPointer) -> Bool {
         let utf8 = UnsafeBufferPointer(start: raw.baseAddress?.assumingMemoryBound(to: UInt8.self), count: raw.count)
-        guard Self.isASCII(utf8) else { return false }
+        guard Self.isASCII(utf8) || Self.isValidUTF8(utf8) else { return false }
         let comma = needsComma
         if plainString(utf8, comma: comma) { return true }
         if comma { byte(UInt8(ascii: ",")) }
         byte(UInt8(ascii: "\""))
         escaped(utf8)
         byte(UInt8(ascii: "\""))
+        return true
+    }
+
+    /// Well-formed UTF-8 (Unicode Table 3-7: no overlong forms, surrogates or values past
+    /// U+10FFFF), which `String(decoding:as:)` keeps byte for byte.
+    static func isValidUTF8(_ utf8: UnsafeBufferPointer<UInt8>) -> Bool {
+        let count = utf8.count
+        var index = 0
+        func continuation(_ at: Int, _ low: UInt8 = 0x80, _ high: UInt8 = 0xBF) -> Bool {
+            at < count && utf8[at] >= low && utf8[at] <= high
+        }
+        while index < count {
+            let lead = utf8[index]
+            switch lead {
+            case 0x00...0x7F:
+                index += 1
+            case 0xC2...0xDF:
+                guard continuation(index + 1) else { return false }
+                index += 2
+            case 0xE0...0xEF:
+                let low: UInt8 = lead == 0xE0 ? 0xA0 : 0x80
+                let high: UInt8 = lead == 0xED ? 0x9F : 0xBF
+                guard continuation(index + 1, low, high), continuation(index + 2) else { return false }
+                index += 3
+            case 0xF0...0xF4:
+                let low: UInt8 = lead == 0xF0 ? 0x90 : 0x80
+                let high: UInt8 = lead == 0xF4 ? 0x8F : 0xBF
+                guard continuation(index + 1, low, high), continuation(index + 2), continuation(index + 3) else { return false }
+                index += 4
+            default:
+                return false
+            }
+        }
         return true
     }
 

@@ -17,7 +17,7 @@ extension JSONByteWriter {
         beginObject()
         key("ip")
         let start = count + 1
-        string(endpoint.ip)
+        endpoint.withIPBytes { text(bytes: $0) }
         let ip = start..<max(start, count - 1)
         key("port"); uint(UInt64(endpoint.port))
         endObject()
@@ -147,7 +147,7 @@ extension JSONByteWriter {
         endArray()
         key("split_after")
         beginArray()
-        for position in t.splitAfter { int(position) }
+        for position in t.splitPositions { int(Int(truncatingIfNeeded: position)) }
         endArray()
         key("time"); seconds(t.timeNanoseconds)
         key("spread"); seconds(t.spreadNanoseconds)
@@ -179,17 +179,20 @@ extension JSONByteWriter {
         beginObject()
         key("code"); string(f.code.rawValue)
         key("severity"); string(f.severity.rawValue)
-        key("frames"); uints(f.frames)
-        key("message"); string(f.message)
+        key("frames")
+        beginArray()
+        for frame in f.frameList { uint(frame) }
+        endArray()
+        key("message"); text(f.messageText)
         key("occurrences"); int(f.occurrences)
         key("wireshark_filter")
-        if f.frames.isEmpty {
+        if f.frameList.isEmpty {
             null()
         } else {
             // WiresharkFilter.frames(_:), built in place.
             separate()
             raw("\"frame.number in {")
-            for (index, frame) in f.frames.enumerated() {
+            for (index, frame) in f.frameList.enumerated() {
                 if index > 0 { byte(UInt8(ascii: " ")) }
                 digits(frame)
             }

@@ -68,6 +68,8 @@ public struct MessageTable: Sendable {
     private var body: [UInt8] = []
     /// The identity being noted, written in place (no string per transaction).
     private var identityText = ""
+    /// The entry ``find(_:hash:envelope:)`` decoded last, its buffers reused by the next lookup.
+    private var found = Entry()
 
     /// Identities held now.
     public var count: Int { index.count }
@@ -124,16 +126,14 @@ public struct MessageTable: Sendable {
         envelope.removeAll(keepingCapacity: true)
         EntryCoding.appendEnvelope(of: record, to: &envelope)
         let view = AttemptView(record)
-        if let found = find(identity, hash: hash, envelope: envelope) {
-            let slot = found.slot
+        if let slot = find(identity, hash: hash, envelope: envelope) {
             unlink(slot)
             link(slot)
-            var entry = found.entry
-            guard entry.note(view, envelope: envelope, limit: maxTransactionsPerMessage, dropped: &droppedTransactions) else { return nil }
+            guard found.note(view, envelope: envelope, limit: maxTransactionsPerMessage, dropped: &droppedTransactions) else { return nil }
             body.removeAll(keepingCapacity: true)
-            entry.encode(into: &body)
+            found.encode(into: &body)
             replaceRecord(of: slot)
-            if entry.seen.count >= 2 { setSeenAgain(slot, true) }
+            if found.seen.count >= 2 { setSeenAgain(slot, true) }
         } else {
             if count >= maxMessages { evictOldest() }
             let slot = allocate(hash: hash)
@@ -150,7 +150,8 @@ public struct MessageTable: Sendable {
     /// The message record of `identity`; nil with fewer than two transactions.
     public func message(identity: String) -> MessageRecord? {
         var table = self  // reading may unpack a page into the copy's buffer
-        return table.find(identity, hash: Self.fold(hashing(identity)), envelope: nil)?.entry.message(windowNanoseconds: windowNanoseconds)
+        guard table.find(identity, hash: Self.fold(hashing(identity)), envelope: nil) != nil else { return nil }
+        return table.found.message(windowNanoseconds: windowNanoseconds)
     }
 
     /// Every identity seen in two or more transactions, ordered as ``Correlator`` orders them.
@@ -174,20 +175,21 @@ public struct MessageTable: Sendable {
 
     // MARK: entries
 
-    /// The slot of `identity` and its entry. A candidate whose first envelope has the same
-    /// bytes as `envelope` is the same identity; any other is compared by the identity its
-    /// envelope implies.
-    private mutating func find(_ identity: String, hash: UInt32, envelope: [UInt8]?) -> (slot: Int, entry: Entry)? {
-        var found: Entry?
+    /// The slot of `identity`, its entry decoded into ``found``. A candidate whose first
+    /// envelope has the same bytes as `envelope` is the same identity; any other is compared
+    /// by the identity its envelope implies.
+    private mutating func find(_ identity: String, hash: UInt32, envelope: [UInt8]?) -> Int? {
         let index = self.index  // the probe reads its own reference while reading entries changes `self`
-        let slot = index.first(hash: hash, slots: slots) { slot in
-            let entry = self.entry(slot)
-            guard entry.envelopes.first == envelope || entry.identity == identity else { return false }
-            found = entry
-            return true
+        return index.first(hash: hash, slots: slots) { slot in
+            let offset = slots[slot].offset
+            arena.read(at: offset) { reader in
+                _ = reader.varint()
+                Entry.decode(&reader, into: &found)
+            }
+            // As `envelopes.first == envelope` of optionals (no envelope matches no envelope).
+            let sameBytes = envelope.map { found.envelopeCount > 0 && found.envelope(0).elementsEqual($0) } ?? (found.envelopeCount == 0)
+            return sameBytes || found.identity == identity
         }
-        guard let slot, let found else { return nil }
-        return (slot, found)
     }
 
     private mutating func entry(_ slot: Int) -> Entry { Self.entry(at: slots[slot].offset, in: &arena) }

@@ -17,8 +17,10 @@ struct TransactionKey: Sendable, Hashable, Comparable {
 
 extension MessageTable {
     /// One identity's entry, unpacked from the arena to be changed or reported; packed back
-    /// with ``encode(into:)``. Envelopes stay in their packed form: two are the same when
-    /// their bytes are.
+    /// with ``encode(into:)``. Envelopes stay in their packed form, one after the other in
+    /// one buffer: two are the same when their bytes are. The table decodes the entries it
+    /// looks up into one reused entry (``decode(_:into:)``), so a lookup allocates nothing
+    /// once that entry's buffers have grown.
     struct Entry: Sendable {
         struct Seen: Sendable {
             var view: AttemptView
@@ -29,19 +31,42 @@ extension MessageTable {
 
         /// Sorted by (start, capture, flow, transaction), as ``Correlator`` sorts a group.
         var seen: [Seen] = []
-        var envelopes: [[UInt8]] = []
+        /// The envelopes' packed bytes, one after the other; envelope `i` ends at `envelopeEnds[i]`.
+        private(set) var envelopeBytes: [UInt8] = []
+        private(set) var envelopeEnds: [Int] = []
         /// The lowest transaction ever noted: breaks ties in the message order.
         var first = TransactionKey(capture: .max, flow: .max, transaction: .max)
+
+        var envelopeCount: Int { envelopeEnds.count }
+
+        /// Envelope `index`'s packed bytes.
+        func envelope(_ index: Int) -> ArraySlice<UInt8> {
+            let start = index == 0 ? 0 : envelopeEnds[index - 1]
+            return envelopeBytes[start..<envelopeEnds[index]]
+        }
+
+        private func envelopeIndex(of envelope: [UInt8]) -> Int? {
+            for index in envelopeEnds.indices where self.envelope(index).elementsEqual(envelope) { return index }
+            return nil
+        }
+
+        private mutating func appendEnvelope<C: Collection>(_ bytes: C) where C.Element == UInt8 {
+            envelopeBytes.append(contentsOf: bytes)
+            envelopeEnds.append(envelopeBytes.count)
+        }
 
         /// Adds or replaces the view; true when anything changed.
         mutating func note(_ view: AttemptView, envelope: [UInt8], limit: Int, dropped: inout Int) -> Bool {
             let key = TransactionKey(view)
             first = min(first, key)
             if let at = seen.firstIndex(where: { $0.key == key }) {
-                if seen[at].view == view && envelopes[seen[at].envelope] == envelope { return false }
+                if seen[at].view == view && self.envelope(seen[at].envelope).elementsEqual(envelope) { return false }
                 remove(at: at)
             }
-            let index = envelopes.firstIndex(of: envelope) ?? { envelopes.append(envelope); return envelopes.count - 1 }()
+            let index = envelopeIndex(of: envelope) ?? {
+                appendEnvelope(envelope)
+                return envelopeEnds.count - 1
+            }()
             let new = Seen(view: view, envelope: index)
             let at = seen.firstIndex { new.order < $0.order } ?? seen.count
             seen.insert(new, at: at)
@@ -56,13 +81,17 @@ extension MessageTable {
         private mutating func remove(at index: Int) {
             let envelope = seen.remove(at: index).envelope
             guard !seen.contains(where: { $0.envelope == envelope }) else { return }
-            envelopes.remove(at: envelope)
+            let start = envelope == 0 ? 0 : envelopeEnds[envelope - 1]
+            let length = envelopeEnds[envelope] - start
+            envelopeBytes.removeSubrange(start..<envelopeEnds[envelope])
+            envelopeEnds.remove(at: envelope)
+            for i in envelope..<envelopeEnds.count { envelopeEnds[i] -= length }
             for i in seen.indices where seen[i].envelope > envelope { seen[i].envelope -= 1 }
         }
 
         func message(windowNanoseconds: Int64) -> MessageRecord? {
             guard seen.count >= 2, let head = seen.first else { return nil }
-            let text = envelopes.map(Self.text)
+            let text = envelopeEnds.indices.map { Self.text(envelope($0)) }
             let lead = text[head.envelope]
             return Correlator.message(
                 views: seen.map(\.view), messageID: seen.lazy.compactMap { text[$0.envelope].messageID }.first,
@@ -71,32 +100,39 @@ extension MessageTable {
         }
 
         /// The identity every envelope of the entry implies.
-        var identity: String? { envelopes.first.flatMap { Self.text($0).identity } }
+        var identity: String? { envelopeEnds.isEmpty ? nil : Self.text(envelope(0)).identity }
 
-        static func text(_ envelope: [UInt8]) -> EntryCoding.Envelope {
+        static func text(_ envelope: ArraySlice<UInt8>) -> EntryCoding.Envelope {
             envelope.withUnsafeBufferPointer { bytes in
                 var reader = ByteReader(bytes, at: 0)
                 return EntryCoding.readEnvelope(&reader, decode: true) ?? EntryCoding.Envelope()
             }
         }
 
+        /// The lowest key among the views (nil without views).
+        private var lowestSeenKey: TransactionKey? {
+            var lowest: TransactionKey?
+            for item in seen where lowest.map({ item.key < $0 }) ?? true { lowest = item.key }
+            return lowest
+        }
+
         // MARK: packing
 
         /// Appends the record body (without its length prefix).
         func encode(into bytes: inout [UInt8]) {
-            let storesFirst = seen.map(\.key).min() != first
+            let storesFirst = lowestSeenKey != first
             bytes.appendVarint(UInt64(seen.count) << 1 | (storesFirst ? 1 : 0))
-            if seen.count > 1 { bytes.appendVarint(UInt64(envelopes.count)) }
+            if seen.count > 1 { bytes.appendVarint(UInt64(envelopeEnds.count)) }
             if storesFirst {
                 bytes.appendSigned(first.capture)
                 bytes.appendSigned(first.flow)
                 bytes.appendSigned(first.transaction)
             }
             for item in seen {
-                if envelopes.count > 1 { bytes.appendVarint(UInt64(item.envelope)) }
+                if envelopeEnds.count > 1 { bytes.appendVarint(UInt64(item.envelope)) }
                 EntryCoding.appendView(item.view, to: &bytes)
             }
-            for envelope in envelopes { bytes.append(contentsOf: envelope) }
+            bytes.append(contentsOf: envelopeBytes)
         }
 
         /// The body of an entry of one view, as ``encode(into:)`` would write it, without building one.
@@ -110,10 +146,20 @@ extension MessageTable {
         static func viewCount(_ reader: inout ByteReader) -> UInt64 { reader.varint() >> 1 }
 
         static func decode(_ reader: inout ByteReader) -> Entry {
+            var entry = Entry()
+            decode(&reader, into: &entry)
+            return entry
+        }
+
+        /// Decodes into `entry`, whose buffers are emptied and reused.
+        static func decode(_ reader: inout ByteReader, into entry: inout Entry) {
+            entry.seen.removeAll(keepingCapacity: true)
+            entry.envelopeBytes.removeAll(keepingCapacity: true)
+            entry.envelopeEnds.removeAll(keepingCapacity: true)
+            entry.first = TransactionKey(capture: .max, flow: .max, transaction: .max)
             let head = reader.varint()
             let views = head >> 1
             let envelopeCount = views > 1 ? reader.varint() : 1
-            var entry = Entry()
             if head & 1 != 0 {
                 entry.first = TransactionKey(capture: reader.signed(), flow: reader.signed(), transaction: reader.signed())
             }
@@ -127,13 +173,13 @@ extension MessageTable {
             while n < envelopeCount && !reader.failed {
                 let start = reader.at
                 _ = EntryCoding.readEnvelope(&reader, decode: false)
-                entry.envelopes.append(Array(UnsafeBufferPointer(rebasing: reader.bytes[start..<reader.at])))
+                entry.appendEnvelope(UnsafeBufferPointer(rebasing: reader.bytes[start..<reader.at]))
                 n += 1
             }
             // Only a bug could leave a view pointing past the envelopes; keep it harmless.
-            entry.seen.removeAll { $0.envelope < 0 || $0.envelope >= entry.envelopes.count }
-            if head & 1 == 0, let lowest = entry.seen.map(\.key).min() { entry.first = lowest }
-            return entry
+            let envelopes = entry.envelopeEnds.count
+            entry.seen.removeAll { $0.envelope < 0 || $0.envelope >= envelopes }
+            if head & 1 == 0, let lowest = entry.lowestSeenKey { entry.first = lowest }
         }
     }
 }

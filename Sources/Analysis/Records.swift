@@ -4,31 +4,70 @@ import Wire
 
 /// One side of a connection as printed: address text and port.
 public struct EndpointRecord: Sendable, Hashable {
-    public var ip: String
+    /// The address as kept: its text, or an IPv6 address whose text is written where it is
+    /// printed (``withIPBytes(_:)``): longer than a small string, it would be a heap
+    /// allocation per flow record.
+    enum Address: Sendable {
+        case text(String)
+        case ipv6(IPAddress)
+    }
+    var address: Address
+    public var ip: String {
+        get {
+            switch address {
+            case .text(let text): return text
+            case .ipv6(let address): return address.description
+            }
+        }
+        set { address = .text(newValue) }
+    }
     public var port: UInt16
     public init(ip: String, port: UInt16) {
-        self.ip = ip
+        self.address = .text(ip)
         self.port = port
     }
     public init(_ endpoint: Endpoint) {
-        self.init(ip: endpoint.address.description, port: endpoint.port)
+        // An IPv4 text is a small string (no allocation): made once here.
+        self.address = endpoint.address.isIPv4 ? .text(endpoint.address.description) : .ipv6(endpoint.address)
+        self.port = endpoint.port
+    }
+
+    /// Calls `body` with ``ip``'s UTF-8 bytes (valid only during the call).
+    func withIPBytes<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
+        switch address {
+        case .text(var text): return text.withUTF8 { body(UnsafeRawBufferPointer($0)) }
+        case .ipv6(let address): return address.withTextBytes(body)
+        }
+    }
+
+    // Equal and hashed as the text and the port they print as.
+    public static func == (a: EndpointRecord, b: EndpointRecord) -> Bool {
+        guard a.port == b.port else { return false }
+        if case .ipv6(let x) = a.address, case .ipv6(let y) = b.address { return x == y }  // the text is canonical
+        return a.ip == b.ip
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(ip)
+        hasher.combine(port)
     }
 }
 
-/// Frame numbers in order: up to two kept in place (a terminator's usual one or two
-/// frames, so a record needs no array for them), more in an array.
+/// Frame numbers in order: up to six kept in place (a terminator's frames, at most five for
+/// its five bytes, and a finding's usual evidence, so a record needs no array for them),
+/// more in an array.
 public struct FrameList: Sendable, Hashable, RandomAccessCollection {
-    // One form per content (so that synthesized equality is the lists'): up to two frames
-    // in `first`/`second` with `spill` empty, more all in `spill` with the others zero.
-    private var first: UInt64 = 0
-    private var second: UInt64 = 0
+    static let inlineCapacity = 6
+    // One form per content: up to six frames in `inline` with `spill` empty, more all in
+    // `spill` with `inlineCount` zero.
+    private var inline: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0)
     private var inlineCount = 0
     private var spill: [UInt64] = []
 
     public init() {}
 
     public init(_ frame: UInt64) {
-        first = frame
+        inline.0 = frame
         inlineCount = 1
     }
 
@@ -41,24 +80,73 @@ public struct FrameList: Sendable, Hashable, RandomAccessCollection {
 
     public subscript(index: Int) -> UInt64 {
         guard spill.isEmpty else { return spill[index] }
-        return index == 0 ? first : second
+        precondition(index >= 0 && index < inlineCount, "FrameList index out of range")
+        var frames = inline
+        return withUnsafeBytes(of: &frames) { $0.load(fromByteOffset: index &* 8, as: UInt64.self) }
     }
 
     public mutating func append(_ frame: UInt64) {
         guard spill.isEmpty else { return spill.append(frame) }
-        switch inlineCount {
-        case 0:
-            first = frame
-            inlineCount = 1
-        case 1:
-            second = frame
-            inlineCount = 2
-        default:
-            spill = [first, second, frame]
-            first = 0
-            second = 0
+        guard inlineCount < Self.inlineCapacity else {
+            spill = Array(self)
+            spill.append(frame)
+            inline = (0, 0, 0, 0, 0, 0)
             inlineCount = 0
+            return
         }
+        let at = inlineCount
+        withUnsafeMutableBytes(of: &inline) { $0.storeBytes(of: frame, toByteOffset: at &* 8, as: UInt64.self) }
+        inlineCount += 1
+    }
+
+    /// Inserts `frame` where it keeps an ascending list ascending, unless it is there already.
+    mutating func insertSorted(_ frame: UInt64) {
+        var at = count
+        while at > 0 && self[at - 1] > frame { at -= 1 }
+        if at > 0 && self[at - 1] == frame { return }
+        guard spill.isEmpty, inlineCount < Self.inlineCapacity else {
+            if spill.isEmpty { spill = Array(self) }
+            spill.insert(frame, at: at)
+            inline = (0, 0, 0, 0, 0, 0)
+            inlineCount = 0
+            return
+        }
+        let n = inlineCount
+        withUnsafeMutableBytes(of: &inline) { raw in
+            var i = n
+            while i > at {
+                raw.storeBytes(of: raw.load(fromByteOffset: (i - 1) &* 8, as: UInt64.self), toByteOffset: i &* 8, as: UInt64.self)
+                i -= 1
+            }
+            raw.storeBytes(of: frame, toByteOffset: at &* 8, as: UInt64.self)
+        }
+        inlineCount += 1
+    }
+
+    /// Keeps the first `limit` frames.
+    mutating func keepFirst(_ limit: Int) {
+        guard count > limit else { return }
+        let kept = Swift.max(0, limit)
+        if spill.isEmpty {
+            withUnsafeMutableBytes(of: &inline) { raw in
+                for i in kept..<inlineCount { raw.storeBytes(of: 0, toByteOffset: i &* 8, as: UInt64.self) }
+            }
+            inlineCount = kept
+        } else if kept > Self.inlineCapacity {
+            spill.removeLast(spill.count - kept)
+        } else {
+            let frames = spill
+            spill = []
+            inlineCount = 0
+            for frame in frames.prefix(kept) { append(frame) }
+        }
+    }
+
+    public static func == (a: FrameList, b: FrameList) -> Bool { a.elementsEqual(b) }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(count)
+        for frame in self { hasher.combine(frame) }
     }
 }
 
@@ -75,7 +163,12 @@ public struct TerminatorRecord: Sendable, Hashable {
         set { frameList = FrameList(newValue) }
     }
     /// Byte positions (1…length-1) after which a segment boundary falls; empty = one segment.
-    public var splitAfter: [Int]
+    public var splitAfter: [Int] {
+        get { splitPositions.map { Int(truncatingIfNeeded: $0) } }
+        set { splitPositions = FrameList(newValue.map { UInt64(truncatingIfNeeded: $0) }) }
+    }
+    /// ``splitAfter`` as kept (positions in place, no array: there are at most four).
+    public var splitPositions: FrameList
     /// Capture time the last terminator byte arrived (ns since the epoch).
     public var timeNanoseconds: Int64?
     /// Time between the first and the last segment of the terminator.
@@ -93,14 +186,14 @@ public struct TerminatorRecord: Sendable, Hashable {
         self.seen = seen
         self.style = style
         self.frameList = FrameList(frames)
-        self.splitAfter = splitAfter
+        self.splitPositions = FrameList(splitAfter.map { UInt64(truncatingIfNeeded: $0) })
         self.timeNanoseconds = timeNanoseconds
         self.spreadNanoseconds = spreadNanoseconds
         self.retransmissionFrames = retransmissionFrames
         self.offset = offset
     }
 
-    public var isSplit: Bool { !splitAfter.isEmpty }
+    public var isSplit: Bool { !splitPositions.isEmpty }
 }
 
 /// The reply to end-of-data (or to DATA/BDAT when that was refused).
@@ -232,17 +325,32 @@ public struct TransactionRecord: Sendable, Hashable {
 public struct Finding: Sendable, Hashable {
     public var code: FindingCode
     public var severity: Severity { code.severity }
+    /// ``frames`` as kept (in place up to six: no array for the usual evidence).
+    public var frameList: FrameList
     /// Evidence frames, ascending.
-    public var frames: [UInt64]
+    public var frames: [UInt64] {
+        get { Array(frameList) }
+        set { frameList = FrameList(newValue) }
+    }
+    /// ``message`` as kept (see ``TransactionRecord/mailFromText``).
+    public var messageText: SMTPText
     /// What was seen, in words, with numbers.
-    public var message: String
+    public var message: String {
+        get { messageText.string }
+        set { messageText = SMTPText(newValue) }
+    }
     /// How many times the trigger fired in the flow (reported once).
     public var occurrences: Int
 
     public init(code: FindingCode, frames: [UInt64], message: String, occurrences: Int = 1) {
+        self.init(code: code, frameList: FrameList(frames), messageText: SMTPText(message), occurrences: occurrences)
+    }
+
+    /// A finding whose frames and message are kept as given.
+    public init(code: FindingCode, frameList: FrameList, messageText: SMTPText, occurrences: Int = 1) {
         self.code = code
-        self.frames = frames
-        self.message = message
+        self.frameList = frameList
+        self.messageText = messageText
         self.occurrences = occurrences
     }
 }

@@ -20,6 +20,9 @@ struct SegmentRing {
 
     var capacity: Int { Int(limit) }
 
+    /// Whether the entries' storage is allocated (it is on the first chunk).
+    var hasStorage: Bool { entries.capacity > 0 }
+
     init(capacity: Int) {
         limit = Int32(clamping: max(1, capacity))
     }
@@ -53,8 +56,9 @@ struct TerminatorGeometry: Equatable {
     /// Distinct frames in byte order.
     var frameList: FrameList
     var frames: [UInt64] { Array(frameList) }
-    /// Positions 1…length-1 after which a segment boundary falls.
-    var splitAfter: [Int]
+    /// Positions 1…length-1 after which a segment boundary falls (in place: at most four).
+    var splitPositions: FrameList
+    var splitAfter: [Int] { splitPositions.map { Int(truncatingIfNeeded: $0) } }
     var firstTimestampNanoseconds: Int64
     var lastTimestampNanoseconds: Int64
     var lastFrame: UInt64
@@ -65,7 +69,7 @@ struct TerminatorGeometry: Equatable {
     /// `offset`); nil when none is remembered.
     init?(offset: UInt64, length: Int, from: Int = 0, ring: SegmentRing) {
         var frames = FrameList()
-        var splits: [Int] = []
+        var splits = FrameList()
         var previous: SegmentRing.Entry?
         var first: SegmentRing.Entry?
         var last: SegmentRing.Entry?
@@ -76,7 +80,7 @@ struct TerminatorGeometry: Equatable {
                 previous = nil
                 continue
             }
-            if let previous, previous != entry { splits.append(position) }
+            if let previous, previous != entry { splits.append(UInt64(position)) }
             if previous != entry, frames.last != entry.frame { frames.append(entry.frame) }
             if first == nil { first = entry }
             last = entry
@@ -84,7 +88,7 @@ struct TerminatorGeometry: Equatable {
         }
         guard let first, let last else { return nil }
         self.frameList = frames
-        self.splitAfter = splits
+        self.splitPositions = splits
         self.firstTimestampNanoseconds = first.timestampNanoseconds
         self.lastTimestampNanoseconds = last.timestampNanoseconds
         self.lastFrame = last.frame

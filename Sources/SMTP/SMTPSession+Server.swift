@@ -97,13 +97,15 @@ extension SMTPSession {
                 nearMissAfterEnd = nil
             }
             // What the reply changes depends on the command's verb (and a refused RCPT's
-            // address): read before the context moves into the event, which is not copied.
-            var refusedAddress: String?
+            // address, kept as where it lies in the argument: no string): read before the
+            // context moves into the event, which is not copied.
+            var refused: RefusedAddress?
             if verb == .rcpt, reply.code >= 400, case .command(let command) = context {
-                refusedAddress = command.argumentText.withBytes { Parsing.address($0, prefix: "TO:") }
+                let argument = command.argumentText
+                refused = argument.withBytes { Parsing.addressRange($0, prefix: "TO:") }.map { RefusedAddress(argument: argument, range: $0) }
             }
             emit(.reply(reply, answering: consume context))
-            if let verb { answered(verb, refusedAddress: refusedAddress, by: reply, emit: emit) }
+            if let verb { answered(verb, refused: refused, by: reply, emit: emit) }
             return
         }
         if clientMode == .data, let t = transaction, t.messageActive, let first = scanner.firstNearMiss, reply.code != 421 {
@@ -120,9 +122,15 @@ extension SMTPSession {
         emit(.reply(reply, answering: .unsolicited))
     }
 
-    /// What a reply to a command with `verb` changes (`refusedAddress`: the path of a RCPT
-    /// the reply refused).
-    private mutating func answered(_ verb: SMTPVerb, refusedAddress: String?, by reply: SMTPReply, emit: (SMTPEvent) -> Void) {
+    /// The path of a RCPT its reply refused: where it lies in the command's argument.
+    struct RefusedAddress {
+        var argument: SMTPText
+        var range: Range<Int>
+    }
+
+    /// What a reply to a command with `verb` changes (`refused`: the path of a RCPT the
+    /// reply refused).
+    private mutating func answered(_ verb: SMTPVerb, refused: RefusedAddress?, by reply: SMTPReply, emit: (SMTPEvent) -> Void) {
         switch verb {
         case .ehlo:
             if reply.code / 100 == 2 && !options.reportsExtensions {
@@ -161,12 +169,12 @@ extension SMTPSession {
                 anomaly(.ehloRejected, .server, reply.offset, emit: emit)
             }
         case .rcpt:
-            if let address = refusedAddress, var recipients = transaction?.rcptTo.strings,
-                let at = recipients.firstIndex(of: address)
-            {
-                recipients.remove(at: at)
-                transaction?.rcptTo = ReplyLines(recipients)
+            guard let refused, var t = transaction.take() else { return }
+            refused.argument.withBytes { bytes in
+                let address = UnsafeRawBufferPointer(rebasing: bytes[refused.range.clamped(to: 0..<bytes.count)])
+                if let at = t.rcptTo.index(ofLine: address) { t.rcptTo = envelopeText.removing(line: at, from: t.rcptTo) }
             }
+            transaction = t
         case .data:
             guard case .hold(.data(let index, let afterCRLF)) = clientMode else { return }
             if reply.code == 354 {

@@ -65,8 +65,8 @@ public struct SMTPSession {
     var replyText = TextArena(initialCapacity: 512)
     var headerText = TextArena(initialCapacity: 512)
     var envelopeText = TextArena(initialCapacity: 256)
-    var clientAnomalies: [SMTPAnomaly: Int] = [:]
-    var serverAnomalies: [SMTPAnomaly: Int] = [:]
+    var clientAnomalies = AnomalyCounts()
+    var serverAnomalies = AnomalyCounts()
 
     struct OpenTransaction {
         var index: Int
@@ -109,8 +109,6 @@ public struct SMTPSession {
         let headerText = self.headerText
         let envelopeText = self.envelopeText
         var scanner = self.scanner
-        var clientAnomalies = self.clientAnomalies
-        var serverAnomalies = self.serverAnomalies
         self = SMTPSession(options: options)
         // Each of these is now the only owner of its storage: emptying keeps it in place.
         held.removeAll(keepingCapacity: held.capacity <= 4096)
@@ -118,8 +116,6 @@ public struct SMTPSession {
         serverFramer.reset()
         pending.removeAll()
         scanner.reset(afterCRLF: true)
-        clientAnomalies.removeAll(keepingCapacity: true)
-        serverAnomalies.removeAll(keepingCapacity: true)
         self.held = held
         self.clientFramer = clientFramer
         self.serverFramer = serverFramer
@@ -129,8 +125,6 @@ public struct SMTPSession {
         self.headerText = headerText
         self.envelopeText = envelopeText
         self.scanner = scanner
-        self.clientAnomalies = clientAnomalies
-        self.serverAnomalies = serverAnomalies
     }
 
     /// Feeds in-order bytes of one side at stream `offset`; events are emitted synchronously.
@@ -203,16 +197,12 @@ public struct SMTPSession {
     }
 
     mutating func anomaly(_ kind: SMTPAnomaly, _ side: SMTPSide, _ offset: UInt64, emit: (SMTPEvent) -> Void) {
-        let seen: Int
+        let seen: UInt64
         switch side {
-        case .client:
-            seen = clientAnomalies[kind, default: 0]
-            clientAnomalies[kind] = seen + 1
-        case .server:
-            seen = serverAnomalies[kind, default: 0]
-            serverAnomalies[kind] = seen + 1
+        case .client: seen = clientAnomalies.note(kind)
+        case .server: seen = serverAnomalies.note(kind)
         }
-        if seen < options.maxReportsPerAnomaly {
+        if seen < UInt64(options.maxReportsPerAnomaly) {  // not negative: see init
             emit(.anomaly(kind, side: side, offset: offset))
         } else {
             statistics.suppressedAnomalies += 1

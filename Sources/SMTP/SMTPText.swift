@@ -420,3 +420,92 @@ public struct ReplyLines: Sendable, Hashable {
     public static func == (a: ReplyLines, b: ReplyLines) -> Bool { a.strings == b.strings }
     public func hash(into hasher: inout Hasher) { hasher.combine(strings) }
 }
+
+extension ReplyLines {
+    /// The position of the first line (the last with `last`) that equals `bytes` as their
+    /// `String`s compare (``strings``' `firstIndex(of:)`/`lastIndex(of:)`), nil when none.
+    /// ASCII against ASCII is compared as bytes (the same answer, no string made); other
+    /// text as `String`s, where canonically equivalent texts are equal.
+    public func index(ofLine bytes: UnsafeRawBufferPointer, last: Bool = false) -> Int? {
+        let asciiTarget = Self.isASCII(bytes)
+        var target: String?
+        var found: Int?
+        var index = 0
+        forEachLine { (line: UnsafeRawBufferPointer) -> Void in
+            defer { index += 1 }
+            if found != nil && !last { return }
+            let equal: Bool
+            if asciiTarget && Self.isASCII(line) {
+                equal = line.count == bytes.count && line.elementsEqual(bytes)
+            } else {
+                if target == nil { target = String(decoding: bytes, as: UTF8.self) }
+                equal = String(decoding: line, as: UTF8.self) == target
+            }
+            if equal { found = index }
+        }
+        return found
+    }
+
+    /// Calls `body` with each line's bytes in ascending byte order (equal lines each once, in
+    /// turn), valid only during the call. Lines kept in a store are ordered in place (at most
+    /// `maxInPlace` of them; more are copied into an array first).
+    public func forEachLineInByteOrder(_ body: (UnsafeRawBufferPointer) -> Void) {
+        let maxInPlace = 16
+        guard case .stored(let store, let start, let used, let n) = storage, Int(n) <= maxInPlace else {
+            var lines: [[UInt8]] = []
+            forEachLine { lines.append(Array($0)) }
+            for line in lines.sorted(by: { $0.lexicographicallyPrecedes($1) }) { line.withUnsafeBytes(body) }
+            return
+        }
+        store.withBytes(Int(start), Int(used)) { bytes in
+            withUnsafeTemporaryAllocation(of: Range<Int>.self, capacity: maxInPlace) { ranges in
+                var count = 0
+                var i = 0
+                while i + 4 <= bytes.count && count < maxInPlace {
+                    let length = Int(bytes.loadUnaligned(fromByteOffset: i, as: UInt32.self).littleEndian)
+                    let end = min(bytes.count, i + 4 + length)
+                    ranges[count] = (i + 4)..<end
+                    count += 1
+                    i = end
+                }
+                // Each round the least line not yet given (selection: at most 16 lines).
+                var given: UInt32 = 0
+                for _ in 0..<count {
+                    var best = -1
+                    for index in 0..<count where given & (1 << UInt32(index)) == 0 {
+                        if best < 0 || UnsafeRawBufferPointer(rebasing: bytes[ranges[index]])
+                            .lexicographicallyPrecedes(UnsafeRawBufferPointer(rebasing: bytes[ranges[best]]))
+                        {
+                            best = index
+                        }
+                    }
+                    given |= 1 << UInt32(best)
+                    body(UnsafeRawBufferPointer(rebasing: bytes[ranges[best]]))
+                }
+            }
+        }
+    }
+
+    private static func isASCII(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        for b in bytes where b >= 0x80 { return false }
+        return true
+    }
+}
+
+extension TextArena {
+    /// `lines` without the line at `index`, the others copied in (strings stay strings).
+    public mutating func removing(line index: Int, from lines: ReplyLines) -> ReplyLines {
+        guard case .stored = lines.storage else {
+            var strings = lines.strings
+            if strings.indices.contains(index) { strings.remove(at: index) }
+            return ReplyLines(strings)
+        }
+        var kept: ReplyLines?
+        var at = 0
+        lines.forEachLine { (line: UnsafeRawBufferPointer) -> Void in
+            if at != index { kept = appending(line: line, to: kept) }
+            at += 1
+        }
+        return kept ?? ReplyLines([])
+    }
+}

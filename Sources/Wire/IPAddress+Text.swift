@@ -14,8 +14,23 @@ extension IPAddress: CustomStringConvertible {
         switch self {
         case .v4(let value):
             return Self.dottedQuad(value)
-        case .v6(let high, let low):
-            return Self.rfc5952(high: high, low: low)
+        case .v6:
+            // Up to 15 bytes make a small string: no allocation at all.
+            return withTextBytes { (bytes: UnsafeRawBufferPointer) -> String in String(decoding: bytes, as: UTF8.self) }
+        }
+    }
+
+    /// Calls `body` with ``description``'s UTF-8 bytes, written on the stack (valid only
+    /// during the call): the text without a `String` (an IPv6 text is often longer than a
+    /// small string, which would be a heap allocation).
+    public func withTextBytes<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 48) { out in
+            let n: Int
+            switch self {
+            case .v4(let value): n = Self.writeDottedQuad(value, into: out)
+            case .v6(let high, let low): n = Self.writeRFC5952(high: high, low: low, into: out)
+            }
+            return body(UnsafeRawBufferPointer(UnsafeMutableBufferPointer(rebasing: out[..<n])))
         }
     }
 
@@ -44,9 +59,32 @@ extension IPAddress: CustomStringConvertible {
         "\(value >> 24).\((value >> 16) & 0xff).\((value >> 8) & 0xff).\(value & 0xff)"
     }
 
-    /// Written into a stack buffer (at most 39 bytes), then made a string once: no per-group
-    /// strings or arrays.
-    private static func rfc5952(high: UInt64, low: UInt64) -> String {
+    /// ``dottedQuad(_:)`` written into `out` (room for 15 bytes); returns the byte count.
+    private static func writeDottedQuad(_ value: UInt32, into out: UnsafeMutableBufferPointer<UInt8>) -> Int {
+        var n = 0
+        for part in 0..<4 {
+            if part > 0 {
+                out[n] = UInt8(ascii: ".")
+                n += 1
+            }
+            let byte = UInt8(truncatingIfNeeded: value >> UInt32(24 - 8 * part))
+            if byte >= 100 {
+                out[n] = 0x30 + byte / 100
+                n += 1
+            }
+            if byte >= 10 {
+                out[n] = 0x30 + (byte / 10) % 10
+                n += 1
+            }
+            out[n] = 0x30 + byte % 10
+            n += 1
+        }
+        return n
+    }
+
+    /// Written into `out` (room for 40 bytes; the text is at most 39): no per-group strings
+    /// or arrays. Returns the byte count.
+    private static func writeRFC5952(high: UInt64, low: UInt64, into out: UnsafeMutableBufferPointer<UInt8>) -> Int {
         func group(_ index: Int) -> UInt16 {
             UInt16(truncatingIfNeeded: (index < 4 ? high : low) >> UInt64(48 - 16 * (index & 3)))
         }
@@ -67,7 +105,7 @@ extension IPAddress: CustomStringConvertible {
         // IPv4-compatible (::a.b.c.d) and IPv4-mapped (::ffff:a.b.c.d) in mixed notation,
         // with the same test as BIND's inet_ntop6, which Wireshark follows.
         let mixed = bestStart == 0 && (bestLength == 6 || (bestLength == 5 && group(5) == 0xffff))
-        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 40) { out in
+        do {
             var n = 0
             func put(_ byte: UInt8) {
                 out[n] = byte
@@ -110,8 +148,7 @@ extension IPAddress: CustomStringConvertible {
                     at += 1
                 }
             }
-            // Up to 15 bytes make a small string: no allocation at all.
-            return String(decoding: UnsafeBufferPointer(rebasing: out[..<n]), as: UTF8.self)
+            return n
         }
     }
 }

@@ -137,9 +137,17 @@ private func reassemblyLoop(_ path: String, _ result: inout StageResult, _ trace
 private struct FlowNotes {
     var client: Endpoint
     var server: Endpoint
-    /// Message-IDs (where their bytes are in `idBytes`; nil: none) of messages whose end of
-    /// data was seen, waiting for their reply, by transaction.
-    var waiting: [Int: Range<Int>?] = [:]
+    /// How many of the flow's messages wait in `smtpLoop`'s `waiting`, and the lowest and
+    /// highest transaction among them (a table per flow would be allocated per new slot).
+    var waitingCount = 0
+    var lowestWaiting = Int.max
+    var highestWaiting = Int.min
+}
+
+/// A message waiting for its end-of-data reply: the slot of its flow and its transaction.
+private struct WaitingKey: Hashable {
+    var slot: Int
+    var transaction: Int
 }
 
 /// One message for the truth check: its flow's endpoints, Message-ID and reply code (nil: none).
@@ -170,6 +178,10 @@ private func smtpLoop(_ path: String, _ result: inout StageResult, _ tracer: All
     var incomplete: UInt64 = 0
     var seen: [SeenMessage] = []
     var idBytes: [UInt8] = []
+    /// Message-IDs (where their bytes are in `idBytes`; nil: none) of messages whose end of
+    /// data was seen, waiting for their reply, of every flow: one table that grows to the
+    /// most messages waiting at once.
+    var waiting: [WaitingKey: Range<Int>?] = [:]
     // As the analysis runs its sessions (it has no use for the EHLO keyword list).
     var smtpOptions = SMTPOptions()
     smtpOptions.reportsExtensions = false
@@ -178,9 +190,10 @@ private func smtpLoop(_ path: String, _ result: inout StageResult, _ tracer: All
         case .command: commands &+= 1
         case .reply(let reply, let context):
             replies &+= 1
-            if case .endOfData(let transaction) = context, !notes[slot].waiting.isEmpty,
-                let id = notes[slot].waiting.removeValue(forKey: transaction)
+            if case .endOfData(let transaction) = context, notes[slot].waitingCount > 0,
+                let id = waiting.removeValue(forKey: WaitingKey(slot: slot, transaction: transaction))
             {
+                notes[slot].waitingCount -= 1
                 seen.append(SeenMessage(client: notes[slot].client, server: notes[slot].server, id: id, code: reply.code))
             }
         case .endOfData(let summary, _):
@@ -190,7 +203,11 @@ private func smtpLoop(_ path: String, _ result: inout StageResult, _ tracer: All
                 text.withBytes { idBytes.append(contentsOf: $0) }
                 return start..<idBytes.count
             }
-            notes[slot].waiting[summary.transaction] = id
+            if waiting.updateValue(id, forKey: WaitingKey(slot: slot, transaction: summary.transaction)) == nil {
+                notes[slot].waitingCount += 1
+            }
+            notes[slot].lowestWaiting = min(notes[slot].lowestWaiting, summary.transaction)
+            notes[slot].highestWaiting = max(notes[slot].highestWaiting, summary.transaction)
         case .messageIncomplete: incomplete &+= 1
         default: break
         }
@@ -221,12 +238,17 @@ private func smtpLoop(_ path: String, _ result: inout StageResult, _ tracer: All
             sessions[slot].end(direction == .clientToServer ? .client : .server) { handle(slot, $0) }
         case .closed(let flow, _):
             guard let slot = slotOf.removeValue(forKey: flow) else { return }
-            if !notes[slot].waiting.isEmpty {
-                for (_, id) in notes[slot].waiting.sorted(by: { $0.key < $1.key }) {
+            // In transaction order, without a sorted copy per closed flow (this loop's own
+            // allocations would count as the SMTP stage's).
+            if notes[slot].waitingCount > 0 {
+                for transaction in notes[slot].lowestWaiting...notes[slot].highestWaiting {
+                    guard let id = waiting.removeValue(forKey: WaitingKey(slot: slot, transaction: transaction)) else { continue }
                     seen.append(SeenMessage(client: notes[slot].client, server: notes[slot].server, id: id, code: nil))
                 }
-                notes[slot].waiting.removeAll(keepingCapacity: true)
             }
+            notes[slot].waitingCount = 0
+            notes[slot].lowestWaiting = .max
+            notes[slot].highestWaiting = .min
             freeSlots.append(slot)
         default: break
         }
