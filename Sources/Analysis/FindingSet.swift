@@ -132,6 +132,14 @@ struct MessageWriter {
         append(TimeText.duration(nanoseconds))
     }
 
+    /// `1,3`: the positions with `separator` between them.
+    mutating func append(_ positions: SplitPositions, separator: StaticString) {
+        for (index, position) in positions.enumerated() {
+            if index > 0 { append(separator) }
+            append(position)
+        }
+    }
+
     /// `a/b/c` or `a,b`: the values with `separator` between them.
     mutating func append(_ values: FrameList, separator: StaticString) {
         for (index, value) in values.enumerated() {

@@ -446,8 +446,9 @@ struct FlowTracker<Dialog: SMTPDialog> {
     /// The largest text store a tracker keeps for its next flows.
     private static var maxTextCapacity: Int { 16 * 1024 }
 
-    /// Takes emptied transaction-state storage from the pool unless this flow has some (else
-    /// room for a few, not grown from one).
+    /// Takes emptied transaction-state storage from the pool unless this flow has some; else
+    /// makes room for four (a flow rarely has more, and this storage circulates among the
+    /// trackers through the pool: it is never part of a record).
     private mutating func adoptSpareStates() {
         guard transactions.capacity == 0 else { return }
         if let spare = shared.spareStates() { transactions = spare } else { transactions.reserveCapacity(4) }
@@ -617,10 +618,7 @@ struct FlowTracker<Dialog: SMTPDialog> {
         var records: [TransactionRecord] = []
         swap(&records, &recordList)  // the only owner while it grows
         records.removeAll(keepingCapacity: true)
-        // A few at once for a tracker's first flows, not grown from one (none for a flow
-        // without transactions: a record kept by the caller would hold the room).
-        let recordCount = transactions.count + (tlsStartNanoseconds == nil ? 0 : 1)
-        if recordCount > 0 { records.reserveCapacity(max(4, recordCount)) }
+        records.reserveCapacity(transactions.count + (tlsStartNanoseconds == nil ? 0 : 1))
         // Made once for the flow and its transactions (each is a text conversion).
         let endpoints = endpointRecords()
         // By index, the record appended last: states and records are read in place, not copied.

@@ -147,7 +147,7 @@ extension JSONByteWriter {
         endArray()
         key("split_after")
         beginArray()
-        for position in t.splitPositions { int(Int(truncatingIfNeeded: position)) }
+        for position in t.splitPositions { int(position) }
         endArray()
         key("time"); seconds(t.timeNanoseconds)
         key("spread"); seconds(t.spreadNanoseconds)

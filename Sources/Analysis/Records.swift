@@ -150,6 +150,55 @@ public struct FrameList: Sendable, Hashable, RandomAccessCollection {
     }
 }
 
+/// Byte positions after which a segment boundary falls in a terminator (1…4 for the five
+/// bytes of `\r\n.\r\n`): ascending positions below 64 kept as bits, any other list as it is.
+public struct SplitPositions: Sendable, Hashable, Sequence {
+    // One form per content: `mask` alone, or `spill` alone.
+    private var mask: UInt64 = 0
+    private var spill: [Int] = []
+
+    public init() {}
+
+    public init<S: Sequence>(_ positions: S) where S.Element == Int {
+        for position in positions { append(position) }
+    }
+
+    /// Adds a position after the others.
+    public mutating func append(_ position: Int) {
+        let highest = mask == 0 ? -1 : 63 - mask.leadingZeroBitCount
+        guard spill.isEmpty, position > highest, position < 64 else {
+            if spill.isEmpty { spill = Array(self) }
+            spill.append(position)
+            mask = 0
+            return
+        }
+        mask |= 1 << UInt64(position)
+    }
+
+    public var isEmpty: Bool { mask == 0 && spill.isEmpty }
+    public var underestimatedCount: Int { spill.isEmpty ? mask.nonzeroBitCount : spill.count }
+
+    public func makeIterator() -> Iterator { Iterator(mask: mask, spill: spill) }
+
+    public struct Iterator: IteratorProtocol {
+        var mask: UInt64
+        let spill: [Int]
+        var at = 0
+
+        public mutating func next() -> Int? {
+            guard spill.isEmpty else {
+                guard at < spill.count else { return nil }
+                defer { at += 1 }
+                return spill[at]
+            }
+            guard mask != 0 else { return nil }
+            let position = mask.trailingZeroBitCount
+            mask &= mask &- 1
+            return position
+        }
+    }
+}
+
 /// Where the end-of-data sequence fell across TCP segments.
 public struct TerminatorRecord: Sendable, Hashable {
     public var seen: Bool
@@ -164,11 +213,11 @@ public struct TerminatorRecord: Sendable, Hashable {
     }
     /// Byte positions (1…length-1) after which a segment boundary falls; empty = one segment.
     public var splitAfter: [Int] {
-        get { splitPositions.map { Int(truncatingIfNeeded: $0) } }
-        set { splitPositions = FrameList(newValue.map { UInt64(truncatingIfNeeded: $0) }) }
+        get { Array(splitPositions) }
+        set { splitPositions = SplitPositions(newValue) }
     }
-    /// ``splitAfter`` as kept (positions in place, no array: there are at most four).
-    public var splitPositions: FrameList
+    /// ``splitAfter`` as kept (in place, no array).
+    public var splitPositions: SplitPositions
     /// Capture time the last terminator byte arrived (ns since the epoch).
     public var timeNanoseconds: Int64?
     /// Time between the first and the last segment of the terminator.
@@ -186,7 +235,7 @@ public struct TerminatorRecord: Sendable, Hashable {
         self.seen = seen
         self.style = style
         self.frameList = FrameList(frames)
-        self.splitPositions = FrameList(splitAfter.map { UInt64(truncatingIfNeeded: $0) })
+        self.splitPositions = SplitPositions(splitAfter)
         self.timeNanoseconds = timeNanoseconds
         self.spreadNanoseconds = spreadNanoseconds
         self.retransmissionFrames = retransmissionFrames

@@ -57,8 +57,8 @@ struct TerminatorGeometry: Equatable {
     var frameList: FrameList
     var frames: [UInt64] { Array(frameList) }
     /// Positions 1…length-1 after which a segment boundary falls (in place: at most four).
-    var splitPositions: FrameList
-    var splitAfter: [Int] { splitPositions.map { Int(truncatingIfNeeded: $0) } }
+    var splitPositions: SplitPositions
+    var splitAfter: [Int] { Array(splitPositions) }
     var firstTimestampNanoseconds: Int64
     var lastTimestampNanoseconds: Int64
     var lastFrame: UInt64
@@ -69,7 +69,7 @@ struct TerminatorGeometry: Equatable {
     /// `offset`); nil when none is remembered.
     init?(offset: UInt64, length: Int, from: Int = 0, ring: SegmentRing) {
         var frames = FrameList()
-        var splits = FrameList()
+        var splits = SplitPositions()
         var previous: SegmentRing.Entry?
         var first: SegmentRing.Entry?
         var last: SegmentRing.Entry?
@@ -80,7 +80,7 @@ struct TerminatorGeometry: Equatable {
                 previous = nil
                 continue
             }
-            if let previous, previous != entry { splits.append(UInt64(position)) }
+            if let previous, previous != entry { splits.append(position) }
             if previous != entry, frames.last != entry.frame { frames.append(entry.frame) }
             if first == nil { first = entry }
             last = entry
