@@ -29,6 +29,25 @@ import Wire
         #expect(Array(list) == [1, 2, 3])
     }
 
+    @Test func splitPositionsComeBackAsGiven() {
+        #expect(Array(SplitPositions([1, 3])) == [1, 3])
+        #expect(Array(SplitPositions([4])) == [4])
+        #expect(Array(SplitPositions()) == [])
+        #expect(SplitPositions().isEmpty && !SplitPositions([0]).isEmpty)
+        // Not ascending, repeated or past the bits: kept as the list it is.
+        #expect(Array(SplitPositions([3, 1])) == [3, 1])
+        #expect(Array(SplitPositions([2, 2])) == [2, 2])
+        #expect(Array(SplitPositions([1, 70, 2])) == [1, 70, 2])
+        #expect(Array(SplitPositions([-1])) == [-1])
+        #expect(SplitPositions([1, 2]) == SplitPositions([1, 2]))
+        #expect(SplitPositions([1, 2]) != SplitPositions([2, 1]))
+        var record = TerminatorRecord(seen: true, splitAfter: [2, 4])
+        #expect(record.splitAfter == [2, 4])
+        #expect(record.isSplit)
+        record.splitAfter = []
+        #expect(!record.isSplit)
+    }
+
     @Test func messageNumbersAreWrittenAsStringsWriteThem() {
         var texts = TextArena(initialCapacity: 16, maxCapacity: 1024)
         let text = MessageWriter.text(into: &texts) { m in
