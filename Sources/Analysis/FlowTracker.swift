@@ -153,6 +153,8 @@ struct FlowTracker<Dialog: SMTPDialog> {
         case .data(_, let direction, let offset, let bytes, let segment):
             let side: SMTPSide = direction == .clientToServer ? .client : .server
             note(frame: segment.frame, at: segment.timestampNanoseconds)
+            // Started before the ring is first written: starting takes a ring from the pool.
+            let dialog = startedDialog()
             if side == .client {
                 ring.append(offset: offset, length: bytes.count, frame: segment.frame, timestampNanoseconds: segment.timestampNanoseconds)
                 lastClientFrame = segment.frame
@@ -161,7 +163,7 @@ struct FlowTracker<Dialog: SMTPDialog> {
             let context = EventContext(side: side, frame: segment.frame, timestampNanoseconds: segment.timestampNanoseconds)
             // Each event is handled as it fires (nothing here reads the dialog, so the order
             // of effects is the same as collecting them first), with no per-chunk buffer.
-            startedDialog()._withUnsafeGuaranteedRef { box in
+            dialog._withUnsafeGuaranteedRef { box in
                 box.dialog.feed(side, bytes, at: offset) { handle($0, context: context) }
             }
         case .retransmission(_, let direction, let offset, let length, let segment, let conflicting):
