@@ -479,6 +479,7 @@ extension ReplyLines {
                             best = index
                         }
                     }
+                    guard best >= 0 else { return }
                     given |= 1 << UInt32(best)
                     body(UnsafeRawBufferPointer(rebasing: bytes[ranges[best]]))
                 }
