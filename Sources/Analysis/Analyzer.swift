@@ -45,6 +45,9 @@ public final class Analyzer {
     @exclusivity(unchecked) private var decoder = PacketDecoder()
     /// The flows of the current input, on this thread (`threads` 1).
     @exclusivity(unchecked) private var stage: FlowStage?
+    /// `stage` again, unretained, for the per-frame path (a strong local cost a retain and
+    /// release per frame); `stage` keeps it alive and is never replaced.
+    @exclusivity(unchecked) private var stageRef: Unmanaged<FlowStage>?
     /// The flows of the current input, split over worker threads (`threads` > 1).
     @exclusivity(unchecked) private var parallel: ParallelFlows?
     private var flows: [FlowRecord] = []
@@ -84,7 +87,9 @@ public final class Analyzer {
         if threads > 1 && onRecord == nil {
             parallel = ParallelFlows(options: options, threads: threads)
         } else {
-            stage = FlowStage(options: options) { [unowned self] record, _ in self.deliver(record) }
+            let stage = FlowStage(options: options) { [unowned self] record, _ in self.deliver(record) }
+            self.stage = stage
+            stageRef = Unmanaged.passUnretained(stage)
             connectLiveHook()
         }
     }
@@ -129,12 +134,15 @@ public final class Analyzer {
             tick(beforeFrame: info.frameNumber)
         }
         let result: DecodeResult
-        if let stage {
-            stage.now = now
-            result = decoder.decode(
-                frame: frame, wireLength: info.wireLength, linkType: info.linkType, timestampNanoseconds: info.timestampNanoseconds
-            ) { segment, payload in
-                stage.process(segment, payload: payload, frame: info.frameNumber, timestampNanoseconds: info.timestampNanoseconds)
+        if let stageRef {
+            result = stageRef._withUnsafeGuaranteedRef { stage in
+                stage.now = now
+                return decoder.decode(
+                    frame: frame, wireLength: info.wireLength, linkType: info.linkType,
+                    timestampNanoseconds: info.timestampNanoseconds
+                ) { segment, payload in
+                    stage.process(segment, payload: payload, frame: info.frameNumber, timestampNanoseconds: info.timestampNanoseconds)
+                }
             }
         } else if let parallel {
             let now = now

@@ -48,6 +48,9 @@ public struct TCPReassembler {
     private var lruTail: Int32 = -1
     private var nextFlowIndex = 0
     private var outOfOrderBytes = 0
+    /// Plain in-order segments take ``FlowState/handleInOrder(_:payload:frame:timestampNanoseconds:statistics:emit:)``;
+    /// tests turn it off to compare with the general path.
+    var inOrderFastPath = true
 
     /// Spare tail boxes kept (~100 bytes each): enough for the flows that open while as
     /// many close; past it a removed flow's boxes are freed.
@@ -130,17 +133,42 @@ public struct TCPReassembler {
 
         // In place: `slots` and `statistics` are distinct stored properties, so neither is copied.
         let slot = Int(index)
+        if inOrderFastPath && handleInOrder(slot, segment, payload: payload, frame: frame, timestampNanoseconds: timestampNanoseconds, emit: emit) {
+            // Nothing buffered before or after, and the flow stays open: only the totals' checks remain.
+            finishSegment(index, frame: frame, emit: emit)
+            return
+        }
         let before = peek(slot, { $0.pendingBytes })
         let done = slots[slot].handle(
             segment, payload: payload, frame: frame, timestampNanoseconds: timestampNanoseconds, options: limits,
             statistics: &statistics, emit: emit)
         outOfOrderBytes += peek(slot, { $0.pendingBytes }) - before
         if done { closeDone(index, emit: emit) }
+        finishSegment(index, frame: frame, emit: emit)
+    }
+
+    /// The checks after every segment: the total out-of-order limit, and the peaks.
+    @inline(__always)
+    private mutating func finishSegment(_ index: Int32, frame: UInt64, emit: (StreamEvent) -> Void) {
         if outOfOrderBytes > options.maxOutOfOrderBytesTotal {
             enforceTotalLimit(current: index, frame: frame, emit: emit)
         }
         statistics.peakFlows = max(statistics.peakFlows, table.count + closed.count)
         statistics.peakOutOfOrderBytes = max(statistics.peakOutOfOrderBytes, outOfOrderBytes)
+    }
+
+    /// The in-order fast path on the flow in `slot`, in place (see ``FlowState/handleInOrder(_:payload:frame:timestampNanoseconds:statistics:emit:)``).
+    @inline(__always)
+    private mutating func handleInOrder(
+        _ slot: Int, _ segment: TCPSegment, payload: UnsafeRawBufferPointer, frame: UInt64, timestampNanoseconds: Int64,
+        emit: (StreamEvent) -> Void
+    ) -> Bool {
+        slots.withUnsafeMutableBufferPointer { flows in
+            precondition(slot >= 0 && slot < flows.count)
+            return flows[slot].handleInOrder(
+                segment, payload: payload, frame: frame, timestampNanoseconds: timestampNanoseconds,
+                statistics: &statistics, emit: emit)
+        }
     }
 
     /// Advances the capture clock (live mode's idle tick; in clock-driven use, the caller's
