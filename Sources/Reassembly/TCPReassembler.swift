@@ -94,6 +94,8 @@ public struct TCPReassembler {
         process(segment, payload: payload, frame: frame, timestampNanoseconds: timestampNanoseconds, clock: Optional(clock), emit: emit)
     }
 
+    /// Inlined into both public forms: a call in between cost a second pass of the segment's fields.
+    @inline(__always)
     private mutating func process(
         _ segment: TCPSegment, payload: UnsafeRawBufferPointer, frame: UInt64, timestampNanoseconds: Int64, clock: Int64?,
         emit: (StreamEvent) -> Void
@@ -138,6 +140,17 @@ public struct TCPReassembler {
             finishSegment(index, frame: frame, emit: emit)
             return
         }
+        handleGeneral(index, segment, payload: payload, frame: frame, timestampNanoseconds: timestampNanoseconds, emit: emit)
+    }
+
+    /// Every segment the fast path does not take (handshake, FIN, RST, holes, retransmissions):
+    /// out of line, so the per-segment path stays short.
+    @inline(never)
+    private mutating func handleGeneral(
+        _ index: Int32, _ segment: TCPSegment, payload: UnsafeRawBufferPointer, frame: UInt64, timestampNanoseconds: Int64,
+        emit: (StreamEvent) -> Void
+    ) {
+        let slot = Int(index)
         let before = peek(slot, { $0.pendingBytes })
         let done = slots[slot].handle(
             segment, payload: payload, frame: frame, timestampNanoseconds: timestampNanoseconds, options: limits,
@@ -204,6 +217,8 @@ public struct TCPReassembler {
 
     // MARK: - Flow table
 
+    /// Once per flow: kept out of line, so the per-segment path keeps its registers.
+    @inline(never)
     private mutating func open(
         key: FlowKey, segment: TCPSegment, frame: UInt64, timestampNanoseconds: Int64, emit: (StreamEvent) -> Void
     ) -> Int32 {
@@ -264,6 +279,7 @@ public struct TCPReassembler {
     }
 
     /// Ends both directions and emits `closed`; the caller then removes the flow.
+    @inline(never)
     private mutating func close(_ index: Int32, ending reason: StreamEndReason, emit: (StreamEvent) -> Void) {
         guard isLive(index) else { return }
         let slot = Int(index)
@@ -274,6 +290,7 @@ public struct TCPReassembler {
     }
 
     /// A flow whose directions both ended is reported closed and leaves only its tuple.
+    @inline(never)
     private mutating func closeDone(_ index: Int32, emit: (StreamEvent) -> Void) {
         let slot = Int(index)
         let key = peek(slot, { $0.key })
@@ -337,6 +354,7 @@ public struct TCPReassembler {
 
     /// Forces out holes, the current flow first, then the least recently
     /// active, until the total is back under its limit.
+    @inline(never)
     private mutating func enforceTotalLimit(current: Int32, frame: UInt64, emit: (StreamEvent) -> Void) {
         forceOutOfOrder(current, frame: frame, emit: emit)
         var index = lruHead
