@@ -40,7 +40,7 @@ public struct PacketDecoder {
         frame: UnsafeRawBufferPointer, wireLength: Int, linkType: LinkType, timestampNanoseconds: Int64,
         onSegment: (TCPSegment, UnsafeRawBufferPointer) -> Void
     ) -> DecodeResult {
-        statistics.frames += 1
+        statistics.frames &+= 1
         if frame.count < wireLength { statistics.truncatedFrames += 1 }
         fragments.expire(now: timestampNanoseconds, statistics: &statistics)
         let wireLength = max(wireLength, frame.count)
