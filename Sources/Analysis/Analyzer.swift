@@ -50,6 +50,8 @@ public final class Analyzer {
     @exclusivity(unchecked) private var stageRef: Unmanaged<FlowStage>?
     /// The flows of the current input, split over worker threads (`threads` > 1).
     @exclusivity(unchecked) private var parallel: ParallelFlows?
+    /// `parallel` again, unretained, for the per-frame path, as ``stageRef``.
+    @exclusivity(unchecked) private var parallelRef: Unmanaged<ParallelFlows>?
     private var flows: [FlowRecord] = []
     private var counts = SummaryCounts()
     private var messages: MessageTable
@@ -85,7 +87,9 @@ public final class Analyzer {
         self.onRecord = onRecord
         messages = MessageTable(options: options)
         if threads > 1 && onRecord == nil {
-            parallel = ParallelFlows(options: options, threads: threads)
+            let parallel = ParallelFlows(options: options, threads: threads)
+            self.parallel = parallel
+            parallelRef = Unmanaged.passUnretained(parallel)
         } else {
             let stage = FlowStage(options: options) { [unowned self] record, _ in self.deliver(record) }
             self.stage = stage
@@ -144,14 +148,19 @@ public final class Analyzer {
                     stage.process(segment, payload: payload, frame: info.frameNumber, timestampNanoseconds: info.timestampNanoseconds)
                 }
             }
-        } else if let parallel {
+        } else if let parallelRef {
             let now = now
-            result = decoder.decode(
-                frame: frame, wireLength: info.wireLength, linkType: info.linkType, timestampNanoseconds: info.timestampNanoseconds
-            ) { segment, payload in
-                parallel.dispatch(segment, payload: payload, frame: info.frameNumber, timestampNanoseconds: info.timestampNanoseconds, now: now)
+            result = parallelRef._withUnsafeGuaranteedRef { parallel in
+                let result = decoder.decode(
+                    frame: frame, wireLength: info.wireLength, linkType: info.linkType,
+                    timestampNanoseconds: info.timestampNanoseconds
+                ) { segment, payload in
+                    parallel.dispatch(
+                        segment, payload: payload, frame: info.frameNumber, timestampNanoseconds: info.timestampNanoseconds, now: now)
+                }
+                parallel.frameDone { self.deliver($0) }
+                return result
             }
-            parallel.frameDone { self.deliver($0) }
         } else {
             return
         }
