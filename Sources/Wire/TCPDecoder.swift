@@ -36,7 +36,7 @@ enum TCPDecoder {
     @inline(__always)
     static func options(_ bytes: UnsafeRawBufferPointer, headerLength: Int) -> TCPOptions {
         if headerLength == 32 && bytes.u32(minimumHeaderLength) == 0x0101_080A {
-            return TCPOptions(timestampValue: bytes.u32(minimumHeaderLength + 4), timestampEcho: bytes.u32(minimumHeaderLength + 8))
+            return TCPOptions(timestamps: bytes.u32(minimumHeaderLength + 4), echo: bytes.u32(minimumHeaderLength + 8))
         }
         if headerLength == minimumHeaderLength { return TCPOptions() }
         return parseOptions(bytes.bytes(minimumHeaderLength..<headerLength))
