@@ -5,7 +5,7 @@ import Wire
 /// pieces, a probe or a FIN. It does exactly what ``FlowState/handle(_:payload:frame:timestampNanoseconds:options:statistics:emit:)``
 /// does for such a segment, without building the context, trimming and retransmission
 /// bookkeeping the general path needs (about 400 instructions a segment).
-/// ``FlowStateFastPathTests`` feeds the same segments through both paths and compares.
+/// `InOrderFastPathTests` feeds the same segments through both paths and compares.
 extension HalfStream {
     /// Open, nothing buffered, no probe held, no FIN seen: the only state the fast path handles.
     var isQuiet: Bool {

@@ -142,7 +142,9 @@ public struct TCPReassembler {
 
         // In place: `slots` and `statistics` are distinct stored properties, so neither is copied.
         let slot = Int(index)
-        if inOrderFastPath && handleInOrder(slot, segment, payload: payload, frame: frame, timestampNanoseconds: timestampNanoseconds, emit: emit) {
+        if inOrderFastPath
+            && handleInOrder(slot, segment, payload: payload, frame: frame, timestampNanoseconds: timestampNanoseconds, emit: emit)
+        {
             // Nothing buffered before or after, and the flow stays open: only the totals' checks remain.
             finishSegment(index, frame: frame, emit: emit)
             return
@@ -177,7 +179,8 @@ public struct TCPReassembler {
         statistics.peakOutOfOrderBytes = max(statistics.peakOutOfOrderBytes, outOfOrderBytes)
     }
 
-    /// The in-order fast path on the flow in `slot`, in place (see ``FlowState/handleInOrder(_:payload:frame:timestampNanoseconds:statistics:emit:)``).
+    /// The in-order fast path on the flow in `slot`, in place
+    /// (see ``FlowState/handleInOrder(_:payload:frame:timestampNanoseconds:statistics:emit:)``).
     @inline(__always)
     private mutating func handleInOrder(
         _ slot: Int, _ segment: TCPSegment, payload: UnsafeRawBufferPointer, frame: UInt64, timestampNanoseconds: Int64,

@@ -48,9 +48,12 @@ import Wire
         var segments: [Segment] = []
         var time: Int64 = 1_000_000_000
         var flows: [(client: Side, server: Side)] = (0..<2).map { index in
-            (
-                Side(endpoint: Endpoint(address: .v4(0xC000_0201), port: UInt16(40000 + index)), isn: UInt32.random(in: 0...UInt32.max, using: &random)),
-                Side(endpoint: Endpoint(address: .v4(0xC633_6419), port: 25), isn: UInt32.max &- UInt32.random(in: 0...3000, using: &random))
+            let client = Endpoint(address: .v4(0xC000_0201), port: UInt16(40000 + index))
+            let server = Endpoint(address: .v4(0xC633_6419), port: 25)
+            // The server's ISN close below 2^32, so its stream wraps.
+            return (
+                Side(endpoint: client, isn: UInt32.random(in: 0...UInt32.max, using: &random)),
+                Side(endpoint: server, isn: UInt32.max &- UInt32.random(in: 0...3000, using: &random))
             )
         }
         func payload(_ count: Int) -> [UInt8] {
