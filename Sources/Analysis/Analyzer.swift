@@ -45,8 +45,13 @@ public final class Analyzer {
     @exclusivity(unchecked) private var decoder = PacketDecoder()
     /// The flows of the current input, on this thread (`threads` 1).
     @exclusivity(unchecked) private var stage: FlowStage?
+    /// `stage` again, unretained, for the per-frame path (a strong local cost a retain and
+    /// release per frame); `stage` keeps it alive and is never replaced.
+    @exclusivity(unchecked) private var stageRef: Unmanaged<FlowStage>?
     /// The flows of the current input, split over worker threads (`threads` > 1).
     @exclusivity(unchecked) private var parallel: ParallelFlows?
+    /// `parallel` again, unretained, for the per-frame path, as ``stageRef``.
+    @exclusivity(unchecked) private var parallelRef: Unmanaged<ParallelFlows>?
     private var flows: [FlowRecord] = []
     private var counts = SummaryCounts()
     private var messages: MessageTable
@@ -82,9 +87,13 @@ public final class Analyzer {
         self.onRecord = onRecord
         messages = MessageTable(options: options)
         if threads > 1 && onRecord == nil {
-            parallel = ParallelFlows(options: options, threads: threads)
+            let parallel = ParallelFlows(options: options, threads: threads)
+            self.parallel = parallel
+            parallelRef = Unmanaged.passUnretained(parallel)
         } else {
-            stage = FlowStage(options: options) { [unowned self] record, _ in self.deliver(record) }
+            let stage = FlowStage(options: options) { [unowned self] record, _ in self.deliver(record) }
+            self.stage = stage
+            stageRef = Unmanaged.passUnretained(stage)
             connectLiveHook()
         }
     }
@@ -129,21 +138,29 @@ public final class Analyzer {
             tick(beforeFrame: info.frameNumber)
         }
         let result: DecodeResult
-        if let stage {
-            stage.now = now
-            result = decoder.decode(
-                frame: frame, wireLength: info.wireLength, linkType: info.linkType, timestampNanoseconds: info.timestampNanoseconds
-            ) { segment, payload in
-                stage.process(segment, payload: payload, frame: info.frameNumber, timestampNanoseconds: info.timestampNanoseconds)
+        if let stageRef {
+            result = stageRef._withUnsafeGuaranteedRef { stage in
+                stage.now = now
+                return decoder.decode(
+                    frame: frame, wireLength: info.wireLength, linkType: info.linkType,
+                    timestampNanoseconds: info.timestampNanoseconds
+                ) { segment, payload in
+                    stage.process(segment, payload: payload, frame: info.frameNumber, timestampNanoseconds: info.timestampNanoseconds)
+                }
             }
-        } else if let parallel {
+        } else if let parallelRef {
             let now = now
-            result = decoder.decode(
-                frame: frame, wireLength: info.wireLength, linkType: info.linkType, timestampNanoseconds: info.timestampNanoseconds
-            ) { segment, payload in
-                parallel.dispatch(segment, payload: payload, frame: info.frameNumber, timestampNanoseconds: info.timestampNanoseconds, now: now)
+            result = parallelRef._withUnsafeGuaranteedRef { parallel in
+                let result = decoder.decode(
+                    frame: frame, wireLength: info.wireLength, linkType: info.linkType,
+                    timestampNanoseconds: info.timestampNanoseconds
+                ) { segment, payload in
+                    parallel.dispatch(
+                        segment, payload: payload, frame: info.frameNumber, timestampNanoseconds: info.timestampNanoseconds, now: now)
+                }
+                parallel.frameDone { self.deliver($0) }
+                return result
             }
-            parallel.frameDone { self.deliver($0) }
         } else {
             return
         }

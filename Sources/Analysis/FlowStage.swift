@@ -59,7 +59,9 @@ final class FlowStage {
         @exclusivity(unchecked) var tracker: FlowTracker<SMTPSession>
         init(_ tracker: FlowTracker<SMTPSession>) { self.tracker = tracker }
     }
-    @exclusivity(unchecked) private var trackers = FlowIndexTable<TrackerBox>()
+    /// Each box held retained once (taken back when its flow closes): a lookup then hands out
+    /// the box without a retain and release per event.
+    @exclusivity(unchecked) private var trackers = FlowIndexTable<Unmanaged<TrackerBox>>()
     /// Trackers of closed flows, kept for the next flows to open (with their dialog's buffers
     /// and text stores), so that steady-state connections allocate no tracker state.
     private var spareTrackers: [TrackerBox] = []
@@ -85,8 +87,18 @@ final class FlowStage {
     func begin(capture: Int) {
         self.capture = capture
         reassembler = TCPReassembler(options: options.reassembly)
-        trackers.removeAll()
+        releaseTrackers()
         now = .min
+    }
+
+    deinit {
+        releaseTrackers()
+    }
+
+    /// Empties the tracker table, giving back the reference each entry held.
+    private func releaseTrackers() {
+        for id in trackers.sortedIDs { trackers.remove(id)?.release() }
+        trackers.removeAll()
     }
 
     /// Feeds one decoded segment of frame `frame`; `payload` is borrowed for the call.
@@ -123,9 +135,11 @@ final class FlowStage {
     func sweep() {
         guard let onTransaction else { return }
         for id in trackers.sortedIDs {
-            guard let box = trackers[id] else { continue }
-            box.tracker.advanceClock(to: now)
-            for record in box.tracker.drainLive() { onTransaction(record) }
+            guard let held = trackers[id] else { continue }
+            held._withUnsafeGuaranteedRef { box in
+                box.tracker.advanceClock(to: now)
+                for record in box.tracker.drainLive() { onTransaction(record) }
+            }
         }
     }
 
@@ -136,9 +150,10 @@ final class FlowStage {
         case .opened(let info):
             if let spare = spareTrackers.popLast() {
                 spare.tracker.reuse(info: info, capture: capture)
-                trackers.insert(spare, for: info.id)
+                trackers.insert(Unmanaged.passRetained(spare), for: info.id)
             } else {
-                trackers.insert(TrackerBox(FlowTracker(info: info, capture: capture, shared: trackerShared)), for: info.id)
+                let box = TrackerBox(FlowTracker(info: info, capture: capture, shared: trackerShared))
+                trackers.insert(Unmanaged.passRetained(box), for: info.id)
             }
             onOpen?(info)
         case .closed(let id, let summary):
@@ -153,15 +168,17 @@ final class FlowStage {
     }
 
     private func forward(_ event: StreamEvent, to id: FlowID) {
-        guard let box = trackers[id] else { return }
-        box.tracker.handle(event)
-        if let onTransaction {
-            for record in box.tracker.drainLive() { onTransaction(record) }
+        guard let held = trackers[id] else { return }
+        held._withUnsafeGuaranteedRef { box in
+            box.tracker.handle(event)
+            if let onTransaction {
+                for record in box.tracker.drainLive() { onTransaction(record) }
+            }
         }
     }
 
     private func closeFlow(_ id: FlowID, summary: FlowSummary?) {
-        guard let box = trackers.remove(id) else { return }
+        guard let box = trackers.remove(id)?.takeRetainedValue() else { return }
         let record = box.tracker.close(summary: summary, now: now)
         if let onTransaction {
             for queued in box.tracker.drainLive() { onTransaction(queued) }

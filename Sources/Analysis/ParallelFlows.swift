@@ -31,7 +31,12 @@ final class ParallelFlows {
     private let ports: [UInt64]
     private let workers: [ParallelWorker]
     /// The batches being filled, one per worker.
-    @exclusivity(unchecked) private var filling: [ParallelBatch]
+    @exclusivity(unchecked) private var filling: [ParallelBatch] {
+        didSet { fillingRefs = filling.map { Unmanaged.passUnretained($0) } }
+    }
+    /// `filling` again, unretained, for the per-segment path (taking a batch out of `filling`
+    /// cost a retain and release per segment); `filling` keeps them alive.
+    @exclusivity(unchecked) private var fillingRefs: [Unmanaged<ParallelBatch>] = []
     private var spare: [ParallelBatch] = []
     /// Rounds handed to the workers, oldest first (each one batch per worker).
     private var inFlight: [[ParallelBatch]] = []
@@ -58,6 +63,7 @@ final class ParallelFlows {
         share.reassembly.maxClosedFlows = Self.share(options.reassembly.maxClosedFlows, of: count)
         workers = (0..<count).map { _ in ParallelWorker(options: share) }
         filling = (0..<count).map { _ in ParallelBatch(workers: count) }
+        fillingRefs = filling.map { Unmanaged.passUnretained($0) }
         let round = max(ParallelBatch.roundPayload, (filling.first?.payloadLimit ?? 0) * count)
         roundsInFlight = min(32, max(4, (8 << 20) / round))
         flowNumbers = Array(repeating: [:], count: count)
@@ -77,9 +83,11 @@ final class ParallelFlows {
     @inline(__always)
     func dispatch(_ segment: TCPSegment, payload: UnsafeRawBufferPointer, frame: UInt64, timestampNanoseconds: Int64, now: Int64) {
         guard follows(segment.source.port) || follows(segment.destination.port) else { return }
-        let batch = filling[Self.slot(for: segment, count: filling.count)]
-        batch.appendSegment(segment, payload: payload, frame: frame, timestampNanoseconds: timestampNanoseconds, now: now)
-        if batch.isFull { roundFull = true }
+        let full = fillingRefs[Self.slot(for: segment, count: fillingRefs.count)]._withUnsafeGuaranteedRef { batch in
+            batch.appendSegment(segment, payload: payload, frame: frame, timestampNanoseconds: timestampNanoseconds, now: now)
+            return batch.isFull
+        }
+        if full { roundFull = true }
     }
 
     /// The clock tick before `frame`, for every worker.

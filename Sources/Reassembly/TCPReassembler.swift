@@ -48,6 +48,14 @@ public struct TCPReassembler {
     private var lruTail: Int32 = -1
     private var nextFlowIndex = 0
     private var outOfOrderBytes = 0
+    /// The flow of the last segment and its slot (`recentIndex` -1: none): consecutive frames
+    /// mostly belong to one flow (7 in 10 in the generated mix), and then skip the table's hash
+    /// and probe. Cleared when that flow leaves the table.
+    private var recentKey = FlowKey.placeholder
+    private var recentIndex: Int32 = -1
+    /// Plain in-order segments take ``FlowState/handleInOrder(_:payload:frame:timestampNanoseconds:statistics:emit:)``;
+    /// tests turn it off to compare with the general path.
+    var inOrderFastPath = true
 
     /// Spare tail boxes kept (~100 bytes each): enough for the flows that open while as
     /// many close; past it a removed flow's boxes are freed.
@@ -91,6 +99,8 @@ public struct TCPReassembler {
         process(segment, payload: payload, frame: frame, timestampNanoseconds: timestampNanoseconds, clock: Optional(clock), emit: emit)
     }
 
+    /// Inlined into both public forms: a call in between cost a second pass of the segment's fields.
+    @inline(__always)
     private mutating func process(
         _ segment: TCPSegment, payload: UnsafeRawBufferPointer, frame: UInt64, timestampNanoseconds: Int64, clock: Int64?,
         emit: (StreamEvent) -> Void
@@ -108,7 +118,7 @@ public struct TCPReassembler {
         let flags = segment.flags
         let pureSyn = flags.hasSYN && !flags.hasACK
         var index: Int32 = -1
-        if let found = table[key] {
+        if let found = lookUp(key) {
             if pureSyn && peek(Int(found), { $0.isNewConnection(segment) }) {
                 statistics.flowsReused &+= 1
                 close(found, ending: .portReuse, emit: emit)
@@ -125,10 +135,30 @@ public struct TCPReassembler {
         }
         if index < 0 {
             index = open(key: key, segment: segment, frame: frame, timestampNanoseconds: timestampNanoseconds, emit: emit)
+            recentKey = key
+            recentIndex = index
         }
         touch(index, clock: now)
 
         // In place: `slots` and `statistics` are distinct stored properties, so neither is copied.
+        let slot = Int(index)
+        if inOrderFastPath
+            && handleInOrder(slot, segment, payload: payload, frame: frame, timestampNanoseconds: timestampNanoseconds, emit: emit)
+        {
+            // Nothing buffered before or after, and the flow stays open: only the totals' checks remain.
+            finishSegment(index, frame: frame, emit: emit)
+            return
+        }
+        handleGeneral(index, segment, payload: payload, frame: frame, timestampNanoseconds: timestampNanoseconds, emit: emit)
+    }
+
+    /// Every segment the fast path does not take (handshake, FIN, RST, holes, retransmissions):
+    /// out of line, so the per-segment path stays short.
+    @inline(never)
+    private mutating func handleGeneral(
+        _ index: Int32, _ segment: TCPSegment, payload: UnsafeRawBufferPointer, frame: UInt64, timestampNanoseconds: Int64,
+        emit: (StreamEvent) -> Void
+    ) {
         let slot = Int(index)
         let before = peek(slot, { $0.pendingBytes })
         let done = slots[slot].handle(
@@ -136,11 +166,32 @@ public struct TCPReassembler {
             statistics: &statistics, emit: emit)
         outOfOrderBytes += peek(slot, { $0.pendingBytes }) - before
         if done { closeDone(index, emit: emit) }
+        finishSegment(index, frame: frame, emit: emit)
+    }
+
+    /// The checks after every segment: the total out-of-order limit, and the peaks.
+    @inline(__always)
+    private mutating func finishSegment(_ index: Int32, frame: UInt64, emit: (StreamEvent) -> Void) {
         if outOfOrderBytes > options.maxOutOfOrderBytesTotal {
             enforceTotalLimit(current: index, frame: frame, emit: emit)
         }
         statistics.peakFlows = max(statistics.peakFlows, table.count + closed.count)
         statistics.peakOutOfOrderBytes = max(statistics.peakOutOfOrderBytes, outOfOrderBytes)
+    }
+
+    /// The in-order fast path on the flow in `slot`, in place
+    /// (see ``FlowState/handleInOrder(_:payload:frame:timestampNanoseconds:statistics:emit:)``).
+    @inline(__always)
+    private mutating func handleInOrder(
+        _ slot: Int, _ segment: TCPSegment, payload: UnsafeRawBufferPointer, frame: UInt64, timestampNanoseconds: Int64,
+        emit: (StreamEvent) -> Void
+    ) -> Bool {
+        slots.withUnsafeMutableBufferPointer { flows in
+            precondition(slot >= 0 && slot < flows.count)
+            return flows[slot].handleInOrder(
+                segment, payload: payload, frame: frame, timestampNanoseconds: timestampNanoseconds,
+                statistics: &statistics, emit: emit)
+        }
     }
 
     /// Advances the capture clock (live mode's idle tick; in clock-driven use, the caller's
@@ -164,6 +215,7 @@ public struct TCPReassembler {
             close(index, ending: .captureEnd, emit: emit)
         }
         table.removeAll()
+        recentIndex = -1
         closed.removeAll()
         slots = []
         links = []
@@ -176,6 +228,18 @@ public struct TCPReassembler {
 
     // MARK: - Flow table
 
+    /// The slot of `key`'s open flow, if any.
+    @inline(__always)
+    private mutating func lookUp(_ key: FlowKey) -> Int32? {
+        if recentIndex >= 0 && key == recentKey { return recentIndex }
+        guard let found = table[key] else { return nil }
+        recentKey = key
+        recentIndex = found
+        return found
+    }
+
+    /// Once per flow: kept out of line, so the per-segment path keeps its registers.
+    @inline(never)
     private mutating func open(
         key: FlowKey, segment: TCPSegment, frame: UInt64, timestampNanoseconds: Int64, emit: (StreamEvent) -> Void
     ) -> Int32 {
@@ -236,6 +300,7 @@ public struct TCPReassembler {
     }
 
     /// Ends both directions and emits `closed`; the caller then removes the flow.
+    @inline(never)
     private mutating func close(_ index: Int32, ending reason: StreamEndReason, emit: (StreamEvent) -> Void) {
         guard isLive(index) else { return }
         let slot = Int(index)
@@ -246,6 +311,7 @@ public struct TCPReassembler {
     }
 
     /// A flow whose directions both ended is reported closed and leaves only its tuple.
+    @inline(never)
     private mutating func closeDone(_ index: Int32, emit: (StreamEvent) -> Void) {
         let slot = Int(index)
         let key = peek(slot, { $0.key })
@@ -261,6 +327,7 @@ public struct TCPReassembler {
         let slot = Int(index)
         outOfOrderBytes -= peek(slot, { $0.pendingBytes })
         table.remove(peek(slot, { $0.key }))
+        if index == recentIndex { recentIndex = -1 }
         unlink(index)
         links[slot].live = false
         // Keep the tail boxes for the next flows (their windows are reset when handed out).
@@ -309,6 +376,7 @@ public struct TCPReassembler {
 
     /// Forces out holes, the current flow first, then the least recently
     /// active, until the total is back under its limit.
+    @inline(never)
     private mutating func enforceTotalLimit(current: Int32, frame: UInt64, emit: (StreamEvent) -> Void) {
         forceOutOfOrder(current, frame: frame, emit: emit)
         var index = lruHead

@@ -25,7 +25,10 @@ enum LinkDecoder {
         switch linkType {
         case .ethernet:
             guard frame.count >= ethernetHeaderLength else { return failure(.link, 0, .truncated) }
-            return etherType(frame, type: frame.u16(12), payloadOffset: ethernetHeaderLength, maxTags: maxVLANTags)
+            let type = frame.u16(12)
+            // Untagged IPv4, nearly every frame: no walk through the VLAN loop.
+            if type == 0x0800 { return .network(.ipv4, offset: ethernetHeaderLength) }
+            return etherType(frame, type: type, payloadOffset: ethernetHeaderLength, maxTags: maxVLANTags)
         case .linuxSLL:
             guard frame.count >= sllHeaderLength else { return failure(.link, 0, .truncated) }
             guard frame.u16(2) != arphrdNetlink else { return .done(.notTCP) }

@@ -40,7 +40,7 @@ public struct PacketDecoder {
         frame: UnsafeRawBufferPointer, wireLength: Int, linkType: LinkType, timestampNanoseconds: Int64,
         onSegment: (TCPSegment, UnsafeRawBufferPointer) -> Void
     ) -> DecodeResult {
-        statistics.frames += 1
+        statistics.frames &+= 1
         if frame.count < wireLength { statistics.truncatedFrames += 1 }
         fragments.expire(now: timestampNanoseconds, statistics: &statistics)
         let wireLength = max(wireLength, frame.count)
@@ -53,7 +53,8 @@ public struct PacketDecoder {
         case .network(.ipv6, let offset):
             result = decodeIPv6(frame, offset: offset, wireLength: wireLength, now: timestampNanoseconds, onSegment: onSegment)
         }
-        statistics.record(result)
+        // Per frame: the common result is counted inline, the others through the full switch.
+        if case .tcp = result { statistics.tcpSegments += 1 } else { statistics.record(result) }
         return result
     }
 

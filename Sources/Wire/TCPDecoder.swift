@@ -23,10 +23,23 @@ enum TCPDecoder {
             destination: Endpoint(address: destination, port: bytes.u16(2)),
             sequenceNumber: bytes.u32(4), acknowledgmentNumber: bytes.u32(8),
             flags: TCPFlags(rawValue: offsetAndFlags & 0x01ff), window: bytes.u16(14),
-            options: parseOptions(bytes.bytes(minimumHeaderLength..<headerLength)),
+            options: options(bytes, headerLength: headerLength),
             payloadLength: bytes.count - headerLength, wirePayloadLength: wireLength - headerLength)
         onSegment(segment, bytes.bytes(headerLength..<bytes.count))
         return .tcp
+    }
+
+    /// The options of the TCP header at the start of `bytes` (`headerLength` bytes, checked).
+    /// Inlined into the decoder: what nearly every segment after the handshake carries (Linux,
+    /// BSD), NOP, NOP, Timestamps, and no options at all are written straight into the segment;
+    /// the general loop (a call, and its result packed and unpacked) reads only the others.
+    @inline(__always)
+    static func options(_ bytes: UnsafeRawBufferPointer, headerLength: Int) -> TCPOptions {
+        if headerLength == 32 && bytes.u32(minimumHeaderLength) == 0x0101_080A {
+            return TCPOptions(timestamps: bytes.u32(minimumHeaderLength + 4), echo: bytes.u32(minimumHeaderLength + 8))
+        }
+        if headerLength == minimumHeaderLength { return TCPOptions() }
+        return parseOptions(bytes.bytes(minimumHeaderLength..<headerLength))
     }
 
     /// Reads the options smtpscope keeps; stops quietly at end-of-list or at an
@@ -40,6 +53,12 @@ enum TCPDecoder {
             options.timestampEcho = bytes.u32(8)
             return options
         }
+        return parseOptionList(bytes)
+    }
+
+    /// The general loop over an option list (no fast path).
+    static func parseOptionList(_ bytes: UnsafeRawBufferPointer) -> TCPOptions {
+        var options = TCPOptions()
         var cursor = 0
         while cursor < bytes.count {
             let kind = bytes.u8(cursor)

@@ -101,20 +101,36 @@ struct Bench: ParsableCommand {
         print(ResultLine.encode(result), terminator: "")
     }
 
-    /// /tmp/smtpscope-bench-SIZE-seedN.pcap, generated with smtpscope-gen when missing.
+    /// /tmp/smtpscope-bench-SIZE-seedN.pcap, generated with smtpscope-gen when missing or
+    /// written by another revision of the traffic model (its truth summary's `generator`
+    /// differs from `smtpscope-gen --version`).
     private func generatedCapture(size: String) throws -> String {
         let path = "/tmp/smtpscope-bench-\(size)-seed\(seed).pcap"
-        if FileManager.default.fileExists(atPath: path) { return path }
         let generator = URL(fileURLWithPath: ownExecutable()).deletingLastPathComponent().appendingPathComponent("smtpscope-gen").path
+        let revision = generatorRevision(generator)
+        let cached = FileManager.default.fileExists(atPath: path) ? TrafficMix.summary(Runner.truthPath(for: path)) : nil
+        if let cached, revision == nil || cached["generator"] == revision { return path }
         guard FileManager.default.isExecutableFile(atPath: generator) else {
             throw ValidationError("\(path) is missing and \(generator) is not built: run `swift build -c release` first")
         }
-        FileHandle.standardError.write(Data("generating \(path) (\(size), seed \(seed)) …\n".utf8))
+        let reason = cached == nil ? "" : " (it was written by generator revision \(cached?["generator"] ?? "1"), this one is \(revision ?? "?"))"
+        FileHandle.standardError.write(Data("generating \(path) (\(size), seed \(seed))\(reason) …\n".utf8))
         guard let run = runChild([generator, "--size", size, "--seed", String(seed), "-w", path], stdoutPath: "/dev/null"), run.status == 0 else {
             try? FileManager.default.removeItem(atPath: path)
             throw ValidationError("smtpscope-gen failed")
         }
         FileHandle.standardError.write(Data(String(format: "generated in %.1f s\n", run.seconds).utf8))
         return path
+    }
+
+    /// The traffic-model revision `smtpscope-gen --version` prints, nil when it cannot run.
+    private func generatorRevision(_ generator: String) -> String? {
+        guard FileManager.default.isExecutableFile(atPath: generator) else { return nil }
+        let output = temporaryPath("generator-version")
+        defer { try? FileManager.default.removeItem(atPath: output) }
+        guard let run = runChild([generator, "--version"], stdoutPath: output), run.status == 0,
+            let text = try? String(contentsOfFile: output, encoding: .utf8)
+        else { return nil }
+        return text.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 }

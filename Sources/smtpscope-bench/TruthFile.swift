@@ -71,13 +71,13 @@ enum TrafficMix {
         guard summaries.allSatisfy({ $0 != nil }) else { return ("unknown (a truth file is missing)", false) }
         let values = summaries.compactMap { $0 }
         func field(_ name: String) -> String { values.map { "\($0[name] ?? "?")" }.joined(separator: " / ") }
-        let same = Set(values.map { "\($0["concurrency"] ?? "?") \($0["seed"] ?? "?") \($0["retry_interval"] ?? "?")" }).count == 1
+        let same = Set(values.map { "\($0["concurrency"] ?? "?") \($0["seed"] ?? "?") \($0["retry_interval"] ?? "?") \($0["generator"] ?? "?")" }).count == 1
         return ("seed \(field("seed")), concurrency \(field("concurrency")), non-SMTP byte share \(field("other_share")), "
             + "transactions \(field("transactions")) -> \(same ? "same generator settings" : "DIFFERENT generator settings: unfair comparison")", same)
     }
 
     /// The `{"type":"summary",…}` record (the last line), fields as text.
-    private static func summary(_ truthPath: String) -> [String: String]? {
+    static func summary(_ truthPath: String) -> [String: String]? {
         guard let text = try? String(contentsOfFile: truthPath, encoding: .utf8),
             let line = text.split(separator: "\n").last(where: { $0.contains(#""type":"summary""#) }),
             let record = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]

@@ -15,7 +15,8 @@ struct Generate: ParsableCommand {
             Example: smtpscope-gen --size 1GiB --seed 7 -w /tmp/smtp-1g.pcap
 
             Hostile captures: smtpscope-gen adversarial KIND -w FILE [--scale N] (see `smtpscope-gen adversarial --help`).
-            """)
+            """,
+        version: Generator.revision)
 
     /// `adversarial …` goes to its own command (it shares `-w` with this one, so it cannot be a subcommand).
     static func main() {

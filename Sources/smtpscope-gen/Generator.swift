@@ -4,9 +4,15 @@ import Wire
 /// replaced by a new one when it ends), schedules retries, adds bulk and DNS
 /// traffic until it is about a fifth of the bytes, and stops starting new
 /// traffic once the traffic started adds up to the target size (what runs
-/// then, and retries, still finish). Memory depends on the
-/// concurrency, not on the target size.
+/// then, and retries, still finish). Retries keep their exact interval and
+/// count against the same budget: while they run, fewer new conversations
+/// start, so a long capture holds the same number of connections open as a
+/// short one. Memory depends on the concurrency, not on the target size.
 final class Generator {
+    /// Revision of the traffic model, in the truth summary (`generator`) and `--version`:
+    /// captures of the same seed and size are byte-identical only within one revision.
+    /// 2: retries count against the concurrency budget.
+    static let revision = "2"
     struct Options {
         var targetBytes: Int
         var seed: UInt64
@@ -26,6 +32,10 @@ final class Generator {
     private var portCounter: Int
     private var stopping = false
     private var activeBulk = 0
+    /// Conversations that hold a slot, from their launch to their end.
+    private var slotConversations = 0
+    /// Retries from their first frame to their end.
+    private var runningRetries = 0
     /// Frame bytes of the traffic started so far, estimated when it starts:
     /// payload plus about 7 % of headers and ACKs, plus the dialog.
     private var promisedSMTP = 0.0
@@ -54,6 +64,10 @@ final class Generator {
         var writes = 0
         while let (time, actor) = queue.pop() {
             now = time
+            if let retry = actor as? SMTPConversation, !retry.holdsSlot, !retry.counted {
+                retry.counted = true
+                runningRetries += 1
+            }
             actor.emitNext(self)
             writes += 1
             if !stopping, promisedSMTP + promisedOther >= Double(options.targetBytes) {
@@ -77,7 +91,7 @@ final class Generator {
             + #""smtp_frame_bytes":\#(sink.smtpBytes),"other_frame_bytes":\#(sink.otherBytes),"other_share":\#(Double(Int(share * 10_000)) / 10_000),"#
             + #""smtp_flows":\#(conversations),"bulk_flows":\#(bulkTransfers),"transactions":\#(truth.records),"#
             + #""concurrency":\#(options.concurrency),"retry_interval":\#(options.retryIntervalNanoseconds / 1_000_000_000),"#
-            + #""first_time":\#(seconds(start)),"last_time":\#(seconds(sink.lastTime))}"#
+            + #""generator":"\#(Self.revision)","first_time":\#(seconds(start)),"last_time":\#(seconds(sink.lastTime))}"#
     }
 
     func record(_ record: TruthRecord) { truth.write(record) }
@@ -91,8 +105,11 @@ final class Generator {
     }
 
     private func finished(_ actor: any TrafficActor) {
-        if let conversation = actor as? SMTPConversation, conversation.holdsSlot, !stopping {
-            startConversation(at: now + random.millis(0, 1_500))
+        if let conversation = actor as? SMTPConversation {
+            if conversation.holdsSlot { slotConversations -= 1 } else { runningRetries -= 1 }
+            while !stopping, slotConversations + runningRetries < options.concurrency {
+                startConversation(at: now + random.millis(0, 1_500))
+            }
         }
         if actor is BulkTransfer { activeBulk -= 1 }
     }
@@ -125,6 +142,7 @@ final class Generator {
             messages.append(message)
         }
         promisedSMTP += 1_500
+        slotConversations += 1
         launch(SMTPConversation(
             profile: profile, clientPort: nextPort(), messages: messages, start: time, holdsSlot: true,
             random: SplitMix64(seed: options.seed, stream: nextSerial())))

@@ -28,8 +28,11 @@ final class SMTPConversation: ScriptedFlow {
     private enum Step { case connect, ehlo, envelope, data, endOfData, afterMessage, done }
 
     let profile: ClientProfile
-    /// Takes a slot of the concurrency budget (retries do not).
+    /// Takes a slot of the concurrency budget from its launch; a retry counts
+    /// against the budget only from its first frame (``counted``).
     let holdsSlot: Bool
+    /// Set by the generator when a retry's first frame is written.
+    var counted = false
     private var messages: [MessagePlan]
     private var current = 0
     private var transactions = 0

@@ -34,8 +34,14 @@ struct Progress {
         }
     }
 
+    /// Per frame: without a terminal it is one test, inlined into the read loop.
+    @inline(__always)
     mutating func advance(info: CaptureInfo) {
         guard enabled else { return }
+        count(info)
+    }
+
+    private mutating func count(_ info: CaptureInfo) {
         frames = info.frameNumber
         seen &+= 1
         consumedBytes &+= recordOverhead &+ (info.capturedLength + 3) & ~3
