@@ -42,6 +42,21 @@ struct FindingSet {
         findings.removeAll(keepingCapacity: true)
     }
 
+    /// The list's storage, handed over (this set is left empty, without storage).
+    mutating func takeStorage() -> [Finding] {
+        var storage: [Finding] = []
+        swap(&storage, &findings)
+        return storage
+    }
+
+    /// Starts from `storage` (an emptied list) if this set has none.
+    mutating func adopt(_ storage: [Finding]) {
+        if findings.capacity == 0 { findings = storage }
+    }
+
+    /// Whether the list has storage.
+    var hasStorage: Bool { findings.capacity > 0 }
+
     /// Findings with their final messages (the list itself when no message changes, so a
     /// record shares its storage).
     var all: [Finding] {

@@ -89,30 +89,18 @@ struct FlowTracker<Dialog: SMTPDialog> {
         }
     }
 
-    /// Starts over for another flow, as `init(info:capture:shared:)` would. Most of its
-    /// storage went back to the shared pools when the flow closed (what the live hook still
-    /// needed goes now); it keeps the storage its record shared (record and finding lists,
-    /// text store), emptied in place now that the record is gone (else given new storage).
+    /// Starts over for another flow, as `init(info:capture:shared:)` would. Its storage went
+    /// back to the shared pools when the flow closed (what the live hook still needed, now).
     mutating func reuse(info: FlowInfo, capture: Int) {
         releaseStorage(keepingLiveState: false)
-        var texts = self.texts
-        var recordList = self.recordList
-        var findings = self.findings
         self = FlowTracker(info: info, capture: capture, shared: shared)
-        findings.removeAll()
-        Self.addStartFindings(info, to: &findings)
-        self.findings = findings
-        recordList.removeAll(keepingCapacity: true)
-        self.recordList = recordList
-        // Last: the old flow's state above no longer refers to the store. It goes back to
-        // the shared pool (like the dialog): a flow that never needs it must not hold it.
-        if texts.recycle() { shared.keepSpare(texts) }
     }
 
-    /// Hands the flow's storage that its record does not share, emptied, back to the shared
-    /// pools (see ``FlowTrackerShared``): the dialog, the segment ring, the transaction
-    /// states and the rare state. With `keepingLiveState`, what the live hook reads after
-    /// the close stays: the transaction states and the rare state.
+    /// Hands the flow's storage back to the shared pools (see ``FlowTrackerShared``): the
+    /// dialog, the segment ring, the transaction states and the rare state emptied; what the
+    /// record shares (record and finding lists, text store) as it is, to be emptied and
+    /// recycled there once the record is gone. With `keepingLiveState`, what the live hook
+    /// reads after the close stays: the transaction states and the rare state.
     private mutating func releaseStorage(keepingLiveState: Bool) {
         if let box = dialogBox {
             dialogBox = nil
@@ -124,6 +112,13 @@ struct FlowTracker<Dialog: SMTPDialog> {
             kept.removeAll()
             shared.keepSpare(ring: kept)
         }
+        // The record's own references to its text are all that may keep the store.
+        banner = nil
+        var records: [TransactionRecord] = []
+        swap(&records, &recordList)
+        var texts = TextArena(initialCapacity: 128, maxCapacity: Self.maxTextCapacity)
+        swap(&texts, &self.texts)
+        shared.keepAfterRecord(RecordStorage(records: records, findings: findings.takeStorage(), texts: texts))
         guard !keepingLiveState else { return }
         if transactions.capacity > 0 {
             var kept: [TransactionState] = []
@@ -619,6 +614,7 @@ struct FlowTracker<Dialog: SMTPDialog> {
         let moment = moment(now: max(now, lastNanoseconds), closing: true)
         var records: [TransactionRecord] = []
         swap(&records, &recordList)  // the only owner while it grows
+        if records.capacity == 0, let spare = shared.spareRecordList() { records = spare }
         records.removeAll(keepingCapacity: true)
         records.reserveCapacity(transactions.count + (tlsStartNanoseconds == nil ? 0 : 1))
         // Made once for the flow and its transactions (each is a text conversion).
@@ -716,6 +712,7 @@ struct FlowTracker<Dialog: SMTPDialog> {
     /// ``FindingSet/add(_:frames:texts:message:)``).
     private mutating func addFinding(_ code: FindingCode, frames: FrameList, message: (inout MessageWriter) -> Void) {
         adoptSpareTexts()
+        if !findings.hasStorage, let spare = shared.spareFindingList() { findings.adopt(spare) }
         findings.add(code, frames: frames, texts: &texts, message: message)
     }
 

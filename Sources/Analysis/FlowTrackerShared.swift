@@ -26,6 +26,12 @@ final class FlowTrackerShared<Dialog: SMTPDialog> {
 
     /// Text stores of closed flows' records, recycled (nothing refers to them any more).
     private var spareTextArenas = SparePool<TextArena>()
+    /// Record and finding lists of closed flows' records, emptied.
+    private var spareRecordLists = SparePool<[TransactionRecord]>()
+    private var spareFindingLists = SparePool<[Finding]>()
+    /// What the last closed flow's record shares with its tracker, kept until that record is
+    /// likely gone (see ``keepAfterRecord(_:)``).
+    private var afterRecord: RecordStorage?
 
     /// The storage of closed flows' segment rings, transaction states and rare state,
     /// emptied, for the next flows. A tracker hands it back (with its dialog) as its flow
@@ -37,10 +43,48 @@ final class FlowTrackerShared<Dialog: SMTPDialog> {
     private var spareRareBoxes = SparePool<RareFlowStateBox>()
 
     /// A recycled text store, if one is kept.
-    func spareTexts() -> TextArena? { spareTextArenas.take() }
+    func spareTexts() -> TextArena? {
+        recycleAfterRecord()
+        return spareTextArenas.take()
+    }
 
-    /// Keeps a text store for a later flow, unless enough are kept.
-    func keepSpare(_ texts: TextArena) { spareTextArenas.keep(texts) }
+    /// An emptied record list, if one is kept.
+    func spareRecordList() -> [TransactionRecord]? {
+        recycleAfterRecord()
+        return spareRecordLists.take()
+    }
+
+    /// An emptied finding list, if one is kept.
+    func spareFindingList() -> [Finding]? {
+        recycleAfterRecord()
+        return spareFindingLists.take()
+    }
+
+    /// Keeps what a closed flow's record shares with its tracker. The record is handed on
+    /// and, unless someone keeps it, gone before another tracker needs storage: the storage
+    /// is emptied and recycled then (lists in place, the store from its front, once nothing
+    /// refers to them; a kept record makes its lists get new storage and keeps its store).
+    func keepAfterRecord(_ storage: RecordStorage) {
+        recycleAfterRecord()
+        afterRecord = storage
+    }
+
+    private func recycleAfterRecord() {
+        guard var storage = afterRecord else { return }
+        afterRecord = nil
+        // The lists first: their records refer to the store.
+        if storage.records.capacity > 0 && !spareRecordLists.isFull {
+            storage.records.removeAll(keepingCapacity: true)
+            spareRecordLists.keep(storage.records)
+        }
+        if storage.findings.capacity > 0 && !spareFindingLists.isFull {
+            storage.findings.removeAll(keepingCapacity: true)
+            spareFindingLists.keep(storage.findings)
+        }
+        storage.records = []
+        storage.findings = []
+        if storage.texts.recycle() { spareTextArenas.keep(storage.texts) }
+    }
 
     /// A reset dialog from a closed flow, if one is kept.
     func spareDialog() -> DialogBox<Dialog>? { spareDialogs.take() }
@@ -84,6 +128,14 @@ extension FlowTrackerShared where Dialog == SMTPSession {
         smtp.reportsExtensions = false
         self.init(options: options) { SMTPSession(options: smtp) }
     }
+}
+
+/// What a flow's record shares with its tracker: its list of transaction records, its list
+/// of findings and the store of its text.
+struct RecordStorage {
+    var records: [TransactionRecord]
+    var findings: [Finding]
+    var texts: TextArena
 }
 
 /// At most ``limit`` kept items, taken last in, first out.
