@@ -53,6 +53,20 @@ esac
 
 objects=()
 rebuilt=0
+# SMTP's one C dependency (the body scan's plain run), compiled with clang and
+# instrumented alike, when its source or header is newer than the object.
+for name in "${modules[@]}"; do
+    [[ $name == SMTP ]] || continue
+    cobject="$build/CByteMask.o"
+    if [[ ! -f $cobject || $root/Sources/CByteMask/ByteMask.c -nt $cobject ||
+        $root/Sources/CByteMask/include/CByteMask.h -nt $cobject ]]; then
+        echo "build: C target CByteMask" >&2
+        clang -fsanitize=fuzzer-no-link,address -O2 -g -I "$root/Sources/CByteMask/include" \
+            -c "$root/Sources/CByteMask/ByteMask.c" -o "$cobject"
+        rebuilt=1  # its header may have changed what SMTP imports
+    fi
+    objects+=("$cobject")
+done
 for name in "${modules[@]}"; do
     module "$name"
     objects+=("$build/$name.o")
