@@ -1,6 +1,6 @@
 #include "CByteMask.h"
 
-#include <string.h>
+#include <stddef.h>
 
 #if defined(__x86_64__) && defined(__SSE2__)
 #define SMTPSCOPE_X86_64 1
@@ -17,7 +17,7 @@ static const uint8_t beginsSomething[256] = {[0x00] = 1, [LF] = 1, [CR] = 1, ['.
 /// `b[p...]` starts with `\r\n` and an ordinary byte; the caller knows all three are there.
 static inline __attribute__((always_inline)) int is_plain_line_end(const uint8_t *b, intptr_t p) {
     uint16_t pair;
-    memcpy(&pair, b + p, 2);
+    __builtin_memcpy(&pair, b + p, 2);
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
     const uint16_t crlf = CR | LF << 8;
 #else

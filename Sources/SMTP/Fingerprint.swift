@@ -45,50 +45,60 @@ struct Fingerprint: Sendable {
     mutating func add(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>) {
         guard let base = bytes.baseAddress, !range.isEmpty, range.lowerBound >= 0, range.upperBound <= bytes.count
         else { return }
-        // From here on `i` and `end` stay in `0...bytes.count`: the arithmetic cannot overflow.
-        var i = range.lowerBound
-        let end = range.upperBound
+        // `p` and `count` stay inside `bytes[range]`: the arithmetic cannot overflow.
+        var p = base + range.lowerBound
+        var count = range.count
         let fill = Int(truncatingIfNeeded: total & 31)
-        total &+= UInt64(end &- i)
+        total &+= UInt64(truncatingIfNeeded: count)
+        if fill &+ count < 32 {
+            // Still no full stripe: the bytes wait with the others.
+            withUnsafeMutableBytes(of: &buffer) { dst in
+                dst.baseAddress.map { Self.copySmall(from: p, to: $0 + fill, count: count) }
+            }
+            return
+        }
+        // The lanes stay in registers from the buffered stripe to the last full one.
+        var a = v1, b = v2, c = v3, d = v4
         if fill > 0 {
-            let take = min(32 &- fill, end &- i)
+            let take = 32 &- fill
             withUnsafeMutableBytes(of: &buffer) { dst in
-                dst.baseAddress.map { Self.copySmall(from: base + i, to: $0 + fill, count: take) }
+                dst.baseAddress.map { Self.copySmall(from: p, to: $0 + fill, count: take) }
             }
-            i &+= take
-            guard fill &+ take == 32 else { return }
-            consumeBuffer()
+            a = Self.round(a, UInt64(littleEndian: buffer.0))
+            b = Self.round(b, UInt64(littleEndian: buffer.1))
+            c = Self.round(c, UInt64(littleEndian: buffer.2))
+            d = Self.round(d, UInt64(littleEndian: buffer.3))
+            p += take
+            count &-= take
         }
-        if end &- i >= 32 {
-            var a = v1, b = v2, c = v3, d = v4
-            var p = base + i
-            let stripes = (end &- i) &>> 5
-            // Four stripes per turn: fewer loop steps per byte, same rounds in the same order.
-            for _ in 0..<(stripes &>> 2) {
-                Self.stripe(&a, &b, &c, &d, p)
-                Self.stripe(&a, &b, &c, &d, p + 32)
-                Self.stripe(&a, &b, &c, &d, p + 64)
-                Self.stripe(&a, &b, &c, &d, p + 96)
-                p += 128
-            }
-            if stripes & 2 != 0 {
-                Self.stripe(&a, &b, &c, &d, p)
-                Self.stripe(&a, &b, &c, &d, p + 32)
-                p += 64
-            }
-            if stripes & 1 != 0 {
-                Self.stripe(&a, &b, &c, &d, p)
-            }
-            v1 = a
-            v2 = b
-            v3 = c
-            v4 = d
-            i &+= stripes &<< 5
+        // Four stripes per turn: fewer loop steps per byte, same rounds in the same order.
+        for _ in 0..<(count &>> 7) {
+            Self.stripe(&a, &b, &c, &d, p)
+            Self.stripe(&a, &b, &c, &d, p + 32)
+            Self.stripe(&a, &b, &c, &d, p + 64)
+            Self.stripe(&a, &b, &c, &d, p + 96)
+            p += 128
         }
-        if i < end {
-            let rest = end &- i
+        count &= 127
+        // Up to three more, straight (a loop here costs register moves per stripe).
+        if count >= 64 {
+            Self.stripe(&a, &b, &c, &d, p)
+            Self.stripe(&a, &b, &c, &d, p + 32)
+            p += 64
+            count &-= 64
+        }
+        if count >= 32 {
+            Self.stripe(&a, &b, &c, &d, p)
+            p += 32
+            count &-= 32
+        }
+        v1 = a
+        v2 = b
+        v3 = c
+        v4 = d
+        if count > 0 {
             withUnsafeMutableBytes(of: &buffer) { dst in
-                dst.baseAddress.map { Self.copySmall(from: base + i, to: $0, count: rest) }
+                dst.baseAddress.map { Self.copySmall(from: p, to: $0, count: count) }
             }
         }
     }
