@@ -2,6 +2,8 @@
 
 #include <stddef.h>
 
+#include "XXH64Fold.h"
+
 #if defined(__x86_64__) && defined(__SSE2__)
 #define SMTPSCOPE_X86_64 1
 #include <immintrin.h>
@@ -81,8 +83,10 @@ static inline __attribute__((always_inline)) intptr_t walk(
 /// The plain run with `mask_of` for 64-byte blocks. Every block ends at least 2 bytes before
 /// the chunk's end, so a line end found in one is checked in place. `j` stays in
 /// `start...count`: no index arithmetic overflows.
+/// With `fold` (then `state` too), each block's bytes are hashed once the block is read.
 static inline __attribute__((always_inline)) intptr_t plain_run(
-    const uint8_t *b, intptr_t start, intptr_t n, uint64_t (*mask_of)(const uint8_t *)) {
+    const uint8_t *b, intptr_t start, intptr_t n, uint64_t (*mask_of)(const uint8_t *),
+    smtpscope_folder *fold, smtpscope_xxh64 *state) {
     intptr_t j = start;
     if (n >= 66) {
         while (j <= n - 66) {
@@ -90,6 +94,8 @@ static inline __attribute__((always_inline)) intptr_t plain_run(
             intptr_t stop = walk(b, j, mask_of(b + j), &reached);
             if (stop >= 0) return stop;
             j = reached > j + 64 ? reached : j + 64;
+            // Hashed 128 bytes at a time, at most 194 bytes behind the scan: still in L1.
+            if (fold && j - fold->next >= 128) smtpscope_folder_four_spilled(fold, state);
         }
         // The last block, 2 bytes before the end, overlaps bytes already read (`j` is 1...63
         // past its start): their bits are dropped.
@@ -118,18 +124,42 @@ static inline __attribute__((always_inline)) intptr_t plain_run(
     return n;
 }
 
+/// The hashing run: the plain run, then what remains of it after the last block.
+static inline __attribute__((always_inline)) intptr_t plain_run_hashing(
+    const uint8_t *b, intptr_t start, intptr_t n, uint64_t (*mask_of)(const uint8_t *), smtpscope_xxh64 *state) {
+    smtpscope_folder fold = smtpscope_folder_begin(state, b, start);
+    intptr_t end = plain_run(b, start, n, mask_of, &fold, state);
+    // The lanes went back to `state` after each four stripes; the rest from there.
+    fold.lanes = (smtpscope_lanes){state->lanes[0], state->lanes[1], state->lanes[2], state->lanes[3]};
+    smtpscope_folder_finish(&fold, state, end);
+    return end;
+}
+
 static intptr_t run_scalar(const uint8_t *b, intptr_t start, intptr_t n) {
-    return plain_run(b, start, n, mask_scalar);
+    return plain_run(b, start, n, mask_scalar, NULL, NULL);
+}
+
+static intptr_t run_hashing_scalar(const uint8_t *b, intptr_t start, intptr_t n, smtpscope_xxh64 *state) {
+    return plain_run_hashing(b, start, n, mask_scalar, state);
 }
 
 #if SMTPSCOPE_X86_64
 static intptr_t run_sse2(const uint8_t *b, intptr_t start, intptr_t n) {
-    return plain_run(b, start, n, mask_sse2);
+    return plain_run(b, start, n, mask_sse2, NULL, NULL);
+}
+
+static intptr_t run_hashing_sse2(const uint8_t *b, intptr_t start, intptr_t n, smtpscope_xxh64 *state) {
+    return plain_run_hashing(b, start, n, mask_sse2, state);
 }
 
 /// With BMI1 too (`blsr` clears a mask's lowest bit): every CPU with AVX2 has it.
 __attribute__((target("avx2,bmi"))) static intptr_t run_avx2(const uint8_t *b, intptr_t start, intptr_t n) {
-    return plain_run(b, start, n, mask_avx2);
+    return plain_run(b, start, n, mask_avx2, NULL, NULL);
+}
+
+__attribute__((target("avx2,bmi"))) static intptr_t run_hashing_avx2(
+    const uint8_t *b, intptr_t start, intptr_t n, smtpscope_xxh64 *state) {
+    return plain_run_hashing(b, start, n, mask_avx2, state);
 }
 #endif
 
@@ -189,6 +219,37 @@ intptr_t smtpscope_plain_run(const void *bytes, intptr_t start, intptr_t count) 
         __atomic_store_n(&chosen, run, __ATOMIC_RELAXED);
     }
     return run((const uint8_t *)bytes, start, count);
+}
+
+typedef intptr_t (*hashing_function)(const uint8_t *b, intptr_t start, intptr_t n, smtpscope_xxh64 *state);
+
+static hashing_function hashing_at(int level) {
+    switch (usable(level)) {
+#if SMTPSCOPE_X86_64
+    case SMTPSCOPE_SCAN_AVX2: return run_hashing_avx2;
+    case SMTPSCOPE_SCAN_SSE2: return run_hashing_sse2;
+#endif
+    default: return run_hashing_scalar;
+    }
+}
+
+/// As `chosen`, for the hashing run.
+static hashing_function chosen_hashing = NULL;
+
+intptr_t smtpscope_plain_run_hashing(const void *bytes, intptr_t start, intptr_t count, smtpscope_xxh64 *state) {
+    if (bytes == NULL || state == NULL || start < 0 || start >= count) return count;
+    hashing_function run = __atomic_load_n(&chosen_hashing, __ATOMIC_RELAXED);
+    if (run == NULL) {
+        run = hashing_at(SMTPSCOPE_SCAN_AVX2);
+        __atomic_store_n(&chosen_hashing, run, __ATOMIC_RELAXED);
+    }
+    return run((const uint8_t *)bytes, start, count, state);
+}
+
+intptr_t smtpscope_plain_run_hashing_at_level(
+    int level, const void *bytes, intptr_t start, intptr_t count, smtpscope_xxh64 *state) {
+    if (bytes == NULL || state == NULL || start < 0 || start >= count) return count;
+    return hashing_at(level)((const uint8_t *)bytes, start, count, state);
 }
 
 #if SMTPSCOPE_X86_64

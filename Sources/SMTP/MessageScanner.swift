@@ -96,10 +96,9 @@ struct MessageScanner {
                 // followed by a byte that is no `\r`, `\n`, dot or NUL: after it both machines
                 // are back in `.text`, and no terminator or near miss can begin at that `\r`
                 // (so its break needs no note).
-                let j = Self.plainRun(in: bytes, from: i)
+                let j = Self.plainRun(in: bytes, from: i, hashingInto: &digest)
                 if j > i {
                     size &+= UInt64(j - i)
-                    digest.add(bytes, i..<j)
                     if headers.collecting { headers.add(bytes, i..<j, cap: options.maxHeaderBytes) }
                     i = j
                     continue
@@ -135,16 +134,19 @@ struct MessageScanner {
     }
 
     /// End of the plain run from `start`: the index of the first `\r` or `\n` that is not the
-    /// start of `\r\n` plus an ordinary byte (none of `\r`, `\n`, `.`, NUL), or `bytes.count`.
-    /// In C (`CByteMask`): one 64-byte mask of line-break candidates per block, with AVX2 when
-    /// the CPU has it (else SSE2, or a byte loop off x86-64), and every line end of a block
-    /// taken from the same mask (about one per 60 bytes of mail text).
+    /// start of `\r\n` plus an ordinary byte (none of `\r`, `\n`, `.`, NUL), or `bytes.count`;
+    /// the run's bytes are added to `digest`. In C (`CByteMask`): one 64-byte mask of line-break
+    /// candidates per block, with AVX2 when the CPU has it (else SSE2, or a byte loop off
+    /// x86-64), every line end of a block taken from the same mask (about one per 60 bytes of
+    /// mail text), and the block's XXH64 stripes folded in while it is in cache.
     @inline(__always)
-    private static func plainRun(in bytes: UnsafeRawBufferPointer, from start: Int) -> Int {
+    private static func plainRun(
+        in bytes: UnsafeRawBufferPointer, from start: Int, hashingInto digest: inout Fingerprint
+    ) -> Int {
         let n = bytes.count
         guard let base = bytes.baseAddress, start < n else { return n }
         // The C side keeps to `start...n`; clamped all the same, as the caller slices with it.
-        return min(max(smtpscope_plain_run(base, start, n), start), n)
+        return min(max(smtpscope_plain_run_hashing(base, start, n, &digest.state), start), n)
     }
 
     // MARK: - Strict machine

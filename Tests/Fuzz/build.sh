@@ -53,16 +53,26 @@ esac
 
 objects=()
 rebuilt=0
-# SMTP's one C dependency (the body scan's plain run), compiled with clang and
-# instrumented alike, when its source or header is newer than the object.
+# SMTP's one C dependency (the body scan's plain run and XXH64), compiled with
+# clang and instrumented alike, when one of its files is newer than the object.
 for name in "${modules[@]}"; do
     [[ $name == SMTP ]] || continue
     cobject="$build/CByteMask.o"
-    if [[ ! -f $cobject || $root/Sources/CByteMask/ByteMask.c -nt $cobject ||
-        $root/Sources/CByteMask/include/CByteMask.h -nt $cobject ]]; then
+    cfiles=("$root/Sources/CByteMask"/*.c)
+    cstale=0
+    [[ -f $cobject ]] || cstale=1
+    for source in "${cfiles[@]}" "$root/Sources/CByteMask"/*.h "$root/Sources/CByteMask/include"/*.h; do
+        [[ $source -nt $cobject ]] && cstale=1
+    done
+    if ((cstale)); then
         echo "build: C target CByteMask" >&2
-        clang -fsanitize=fuzzer-no-link,address -O2 -g -I "$root/Sources/CByteMask/include" \
-            -c "$root/Sources/CByteMask/ByteMask.c" -o "$cobject"
+        objs=()
+        for source in "${cfiles[@]}"; do
+            clang -fsanitize=fuzzer-no-link,address -O2 -g -I "$root/Sources/CByteMask/include" \
+                -c "$source" -o "$build/CByteMask-$(basename "$source" .c).o"
+            objs+=("$build/CByteMask-$(basename "$source" .c).o")
+        done
+        ld -r -o "$cobject" "${objs[@]}"
         rebuilt=1  # its header may have changed what SMTP imports
     fi
     objects+=("$cobject")

@@ -23,6 +23,32 @@ intptr_t smtpscope_plain_run(const void *bytes, intptr_t start, intptr_t count);
 /// (or this architecture has not) runs the best one below it.
 intptr_t smtpscope_plain_run_at_level(int level, const void *bytes, intptr_t start, intptr_t count);
 
+/// Streaming XXH64 (seed 0) of the bytes added so far: four lanes, the count, and the
+/// `total % 32` bytes of an unfinished 32-byte stripe. The digest depends only on the bytes,
+/// never on how they were split into updates. Zeroed memory is no valid state: reset it.
+typedef struct {
+    uint64_t lanes[4];
+    uint64_t total;
+    uint8_t buffer[32];
+} smtpscope_xxh64;
+
+/// The state of no bytes.
+void smtpscope_xxh64_reset(smtpscope_xxh64 *state);
+
+/// Adds `bytes[0..<count]` (nothing when `count <= 0`).
+void smtpscope_xxh64_update(smtpscope_xxh64 *state, const void *bytes, intptr_t count);
+
+/// The XXH64 digest of all bytes added so far.
+uint64_t smtpscope_xxh64_digest(const smtpscope_xxh64 *state);
+
+/// `smtpscope_plain_run`, adding the run (`bytes[start..<end]`, end returned) to `state` as
+/// it goes: each 32-byte stripe is folded in while its block is fresh in cache.
+intptr_t smtpscope_plain_run_hashing(const void *bytes, intptr_t start, intptr_t count, smtpscope_xxh64 *state);
+
+/// `smtpscope_plain_run_hashing` at a given level (for tests and benchmarks).
+intptr_t smtpscope_plain_run_hashing_at_level(
+    int level, const void *bytes, intptr_t start, intptr_t count, smtpscope_xxh64 *state);
+
 /// The level `smtpscope_plain_run` uses on this CPU (detected once).
 int smtpscope_scan_level(void);
 
