@@ -89,13 +89,20 @@ static inline __attribute__((always_inline)) intptr_t plain_run(
     smtpscope_folder *fold, smtpscope_xxh64 *state) {
     intptr_t j = start;
     if (n >= 66) {
-        while (j <= n - 66) {
-            intptr_t reached = j;
-            intptr_t stop = walk(b, j, mask_of(b + j), &reached);
-            if (stop >= 0) return stop;
-            j = reached > j + 64 ? reached : j + 64;
-            // Hashed 128 bytes at a time, at most 194 bytes behind the scan: still in L1.
-            if (fold && j - fold->next >= 128) smtpscope_folder_four_spilled(fold, state);
+        for (;;) {
+            // With `fold`, the blocks stop each time a group of stripes waits to be hashed,
+            // so the loop tests one bound per block.
+            intptr_t bound = n - 66;
+            const intptr_t group = 32 * SMTPSCOPE_FOLD_STRIPES;
+            if (fold && fold->next + group - 1 < bound) bound = fold->next + group - 1;
+            while (j <= bound) {
+                intptr_t reached = j;
+                intptr_t stop = walk(b, j, mask_of(b + j), &reached);
+                if (stop >= 0) return stop;
+                j = reached > j + 64 ? reached : j + 64;
+            }
+            if (j > n - 66) break;
+            smtpscope_folder_fold(fold, state, SMTPSCOPE_FOLD_STRIPES);
         }
         // The last block, 2 bytes before the end, overlaps bytes already read (`j` is 1...63
         // past its start): their bits are dropped.
@@ -129,8 +136,6 @@ static inline __attribute__((always_inline)) intptr_t plain_run_hashing(
     const uint8_t *b, intptr_t start, intptr_t n, uint64_t (*mask_of)(const uint8_t *), smtpscope_xxh64 *state) {
     smtpscope_folder fold = smtpscope_folder_begin(state, b, start);
     intptr_t end = plain_run(b, start, n, mask_of, &fold, state);
-    // The lanes went back to `state` after each four stripes; the rest from there.
-    fold.lanes = (smtpscope_lanes){state->lanes[0], state->lanes[1], state->lanes[2], state->lanes[3]};
     smtpscope_folder_finish(&fold, state, end);
     return end;
 }
