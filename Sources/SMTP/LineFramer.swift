@@ -120,8 +120,7 @@ struct LineFramer {
     }
 }
 
-/// Finds `\r` and `\n` bytes 16 at a time with SIMD compares (for `LineFramer` and
-/// `MessageScanner`).
+/// Finds `\r` and `\n` bytes 16 at a time with SIMD compares (for `LineFramer`).
 enum LineBreakSearch {
     private static let cr: UInt8 = 0x0D
     private static let lf: UInt8 = 0x0A

@@ -96,10 +96,9 @@ struct MessageScanner {
                 // followed by a byte that is no `\r`, `\n`, dot or NUL: after it both machines
                 // are back in `.text`, and no terminator or near miss can begin at that `\r`
                 // (so its break needs no note).
-                let j = Self.plainRun(in: bytes, from: i)
+                let j = Self.plainRun(in: bytes, from: i, hashingInto: &digest)
                 if j > i {
                     size &+= UInt64(j - i)
-                    digest.add(bytes, i..<j)
                     if headers.collecting { headers.add(bytes, i..<j, cap: options.maxHeaderBytes) }
                     i = j
                     continue
@@ -134,116 +133,20 @@ struct MessageScanner {
         return (i, .needMore)
     }
 
-    @inline(__always)
-    private static func isOrdinary(_ b: UInt8) -> Bool {
-        b != cr && b != lf && b != dot && b != 0
-    }
-
     /// End of the plain run from `start`: the index of the first `\r` or `\n` that is not the
-    /// start of `\r\n` plus an ordinary byte (see `isOrdinary`), or `bytes.count`. From the
-    /// current position, SIMD compares skip 32 (then 16) bytes without a line break (see
-    /// `candidates`); otherwise the first candidate is taken from the compare's lanes (see
-    /// `nibbles`) and, when it begins a plain line end, the search goes on just after that. A
-    /// line of ~60 bytes costs about two 32-byte compares and one check (~60 instructions).
-    @inline(never)  // its own function: the block loop keeps its constants and bounds in registers
-    private static func plainRun(in bytes: UnsafeRawBufferPointer, from start: Int) -> Int {
+    /// start of `\r\n` plus an ordinary byte (none of `\r`, `\n`, `.`, NUL), or `bytes.count`;
+    /// the run's bytes are added to `digest`. In C (`CByteMask`): one 64-byte mask of line-break
+    /// candidates per block, with AVX2 when the CPU has it (else SSE2, or a byte loop off
+    /// x86-64), every line end of a block taken from the same mask (about one per 60 bytes of
+    /// mail text), and the block's XXH64 stripes folded in while it is in cache.
+    @inline(__always)
+    private static func plainRun(
+        in bytes: UnsafeRawBufferPointer, from start: Int, hashingInto digest: inout Fingerprint
+    ) -> Int {
         let n = bytes.count
-        var j = start
-        // Blocks end 2 bytes before the chunk's end, so a line end found in one is checked in
-        // place. `j` stays in 0...n: the index arithmetic cannot overflow.
-        if let base = bytes.baseAddress, n >= 18 {
-            // 64 bytes at a time: one bit per candidate byte, and every line end of the block
-            // is taken from the same mask (about one per 60 bytes of mail text).
-            while j <= n &- 66 {
-                var mask = smtpscope_line_break_candidates64(base + j)
-                var reached = j
-                while mask != 0 {
-                    let k = mask.trailingZeroBitCount
-                    let p = j &+ k
-                    guard isPlainLineEnd(base, at: p) else {
-                        if isBreak(base, at: p) { return p }
-                        // Another control byte (tab): plain content.
-                        mask &= mask &- 1
-                        continue
-                    }
-                    // `\r\n` and an ordinary byte: none of the three can begin anything.
-                    let after = k &+ 3
-                    mask = after < 64 ? mask & (~0 &<< UInt64(after)) : 0
-                    reached = p &+ 3
-                }
-                // A line end at the block's last two bytes reaches past it.
-                j = max(j &+ 64, reached)
-            }
-            while j <= n &- 18 {
-                let lanes = candidateLanes(base + j)
-                if lanes.low | lanes.high == 0 {
-                    j &+= 16
-                    continue
-                }
-                let p = j &+ LineBreakSearch.lane(lanes)
-                guard isPlainLineEnd(base, at: p) else {
-                    if isBreak(base, at: p) { return p }
-                    j = p &+ 1
-                    continue
-                }
-                j = p &+ 3
-            }
-            // The last block ends 2 bytes before the chunk's end and overlaps the bytes
-            // already read (`j` is past its start here): its lanes before `j` are ignored.
-            let last = n &- 18
-            while j < n &- 2 {
-                let lanes = candidateLanes(base + last)
-                let skipped = UInt64(truncatingIfNeeded: j &- last) &* 8  // 8...120 bits
-                let low = skipped < 64 ? lanes.low & (~0 &<< skipped) : 0
-                let high = skipped < 64 ? lanes.high : lanes.high & (~0 &<< (skipped &- 64))
-                if low | high == 0 {
-                    j = n &- 2
-                    break
-                }
-                let p = last &+ LineBreakSearch.lane((low, high))
-                guard isPlainLineEnd(base, at: p) else {
-                    if isBreak(base, at: p) { return p }
-                    j = p &+ 1
-                    continue
-                }
-                j = p &+ 3
-            }
-        }
-        // The rest (the last two bytes, or a short chunk) byte by byte.
-        while j < n {
-            let b = bytes[j]
-            if b == cr || b == lf {
-                guard j &+ 2 < n, let base = bytes.baseAddress, isPlainLineEnd(base, at: j) else { return j }
-                j &+= 3
-            } else {
-                j &+= 1
-            }
-        }
-        return n
-    }
-
-    /// `LineBreakSearch.lanes` with one compare instead of two: lanes of the bytes 0x08...0x0F
-    /// at `p`, that is `\r`, `\n` and six control bytes rare in mail (tab among them), which
-    /// the caller tells apart from line breaks when it meets one.
-    @inline(__always)
-    private static func candidateLanes(_ p: UnsafeRawPointer) -> (low: UInt64, high: UInt64) {
-        let v = p.loadUnaligned(as: SIMD16<UInt8>.self)
-        let mask: SIMDMask<SIMD16<Int8>> = v | SIMD16<UInt8>(repeating: 0x07) .== SIMD16<UInt8>(repeating: 0x0F)
-        let halves = unsafeBitCast(mask, to: SIMD2<UInt64>.self)
-        return (UInt64(littleEndian: halves[0]), UInt64(littleEndian: halves[1]))
-    }
-
-    @inline(__always)
-    private static func isBreak(_ p: UnsafeRawPointer, at i: Int) -> Bool {
-        let b = p.load(fromByteOffset: i, as: UInt8.self)
-        return b == cr || b == lf
-    }
-
-    /// `p[i...]` starts with `\r\n` and an ordinary byte; the caller knows all three are in the chunk.
-    @inline(__always)
-    private static func isPlainLineEnd(_ p: UnsafeRawPointer, at i: Int) -> Bool {
-        UInt16(littleEndian: p.loadUnaligned(fromByteOffset: i, as: UInt16.self)) == 0x0A0D
-            && isOrdinary(p.load(fromByteOffset: i &+ 2, as: UInt8.self))
+        guard let base = bytes.baseAddress, start < n else { return n }
+        // The C side keeps to `start...n`; clamped all the same, as the caller slices with it.
+        return min(max(smtpscope_plain_run_hashing(base, start, n, &digest.state), start), n)
     }
 
     // MARK: - Strict machine

@@ -53,6 +53,30 @@ esac
 
 objects=()
 rebuilt=0
+# SMTP's one C dependency (the body scan's plain run and XXH64), compiled with
+# clang and instrumented alike, when one of its files is newer than the object.
+for name in "${modules[@]}"; do
+    [[ $name == SMTP ]] || continue
+    cobject="$build/CByteMask.o"
+    cfiles=("$root/Sources/CByteMask"/*.c)
+    cstale=0
+    [[ -f $cobject ]] || cstale=1
+    for source in "${cfiles[@]}" "$root/Sources/CByteMask"/*.h "$root/Sources/CByteMask/include"/*.h; do
+        [[ $source -nt $cobject ]] && cstale=1
+    done
+    if ((cstale)); then
+        echo "build: C target CByteMask" >&2
+        objs=()
+        for source in "${cfiles[@]}"; do
+            clang -fsanitize=fuzzer-no-link,address -O2 -g -I "$root/Sources/CByteMask/include" \
+                -c "$source" -o "$build/CByteMask-$(basename "$source" .c).o"
+            objs+=("$build/CByteMask-$(basename "$source" .c).o")
+        done
+        ld -r -o "$cobject" "${objs[@]}"
+        rebuilt=1  # its header may have changed what SMTP imports
+    fi
+    objects+=("$cobject")
+done
 for name in "${modules[@]}"; do
     module "$name"
     objects+=("$build/$name.o")

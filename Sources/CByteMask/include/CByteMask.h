@@ -3,30 +3,57 @@
 
 #include <stdint.h>
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
+/// The message-body scan's plain run (`MessageScanner.plainRun`), in C because Swift's SIMD
+/// types reach neither `movemask` nor AVX2 chosen at run time. Three builds of the same loop
+/// differ only in how they take the 64-byte mask of line-break candidates:
+/// 0 a byte loop (any machine), 1 SSE2 (every x86-64), 2 AVX2 (chosen when the CPU has it).
+enum {
+    SMTPSCOPE_SCAN_SCALAR = 0,
+    SMTPSCOPE_SCAN_SSE2 = 1,
+    SMTPSCOPE_SCAN_AVX2 = 2,
+};
+
+/// End of the plain run in `bytes[start..<count]`: the index of the first `\r` or `\n` that
+/// does not begin `\r\n` plus an ordinary byte (none of `\r`, `\n`, `.`, NUL), or `count`.
+/// A plain line end is skipped whole (its `\r\n` and the byte after it). Reads only
+/// `bytes[start..<count]`; `0 <= start <= count`. Uses the best level this CPU has.
+intptr_t smtpscope_plain_run(const void *bytes, intptr_t start, intptr_t count);
+
+/// `smtpscope_plain_run` at a given level (for tests and benchmarks). A level the CPU lacks
+/// (or this architecture has not) runs the best one below it.
+intptr_t smtpscope_plain_run_at_level(int level, const void *bytes, intptr_t start, intptr_t count);
+
+/// Streaming XXH64 (seed 0) of the bytes added so far: four lanes, the count, and the
+/// `total % 32` bytes of an unfinished 32-byte stripe. The digest depends only on the bytes,
+/// never on how they were split into updates. Zeroed memory is no valid state: reset it.
+typedef struct {
+    uint64_t lanes[4];
+    uint64_t total;
+    uint8_t buffer[32];
+} smtpscope_xxh64;
+
+/// The state of no bytes.
+void smtpscope_xxh64_reset(smtpscope_xxh64 *state);
+
+/// Adds `bytes[0..<count]` (nothing when `count <= 0`).
+void smtpscope_xxh64_update(smtpscope_xxh64 *state, const void *bytes, intptr_t count);
+
+/// The XXH64 digest of all bytes added so far.
+uint64_t smtpscope_xxh64_digest(const smtpscope_xxh64 *state);
+
+/// `smtpscope_plain_run`, adding the run (`bytes[start..<end]`, end returned) to `state` as
+/// it goes: each 32-byte stripe is folded in while its block is fresh in cache.
+intptr_t smtpscope_plain_run_hashing(const void *bytes, intptr_t start, intptr_t count, smtpscope_xxh64 *state);
+
+/// `smtpscope_plain_run_hashing` at a given level (for tests and benchmarks).
+intptr_t smtpscope_plain_run_hashing_at_level(
+    int level, const void *bytes, intptr_t start, intptr_t count, smtpscope_xxh64 *state);
+
+/// The level `smtpscope_plain_run` uses on this CPU (detected once).
+int smtpscope_scan_level(void);
 
 /// Bit k set when byte k of the 64 bytes at `p` lies in 0x08...0x0F (`\r`, `\n` and six
-/// control bytes rare in mail, tab among them): the line-break candidates of a message body.
-/// One SSE2 compare and movemask per 16 bytes; Swift's SIMD types cannot reach movemask, so
-/// this one instruction is the whole reason for this header. `p` needs no alignment.
-static inline uint64_t smtpscope_line_break_candidates64(const void *p) {
-#if defined(__SSE2__)
-    const __m128i seven = _mm_set1_epi8(0x07);
-    const __m128i fifteen = _mm_set1_epi8(0x0F);
-    const __m128i *v = (const __m128i *)p;
-    uint64_t m0 = (uint16_t)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_or_si128(_mm_loadu_si128(v), seven), fifteen));
-    uint64_t m1 = (uint16_t)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_or_si128(_mm_loadu_si128(v + 1), seven), fifteen));
-    uint64_t m2 = (uint16_t)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_or_si128(_mm_loadu_si128(v + 2), seven), fifteen));
-    uint64_t m3 = (uint16_t)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_or_si128(_mm_loadu_si128(v + 3), seven), fifteen));
-    return m0 | (m1 << 16) | (m2 << 32) | (m3 << 48);
-#else
-    const unsigned char *b = (const unsigned char *)p;
-    uint64_t mask = 0;
-    for (int k = 0; k < 64; k++) mask |= (uint64_t)((b[k] | 0x07) == 0x0F) << k;
-    return mask;
-#endif
-}
+/// control bytes rare in mail, tab among them), computed at `level` (as above).
+uint64_t smtpscope_line_break_candidates64(int level, const void *p);
 
 #endif
