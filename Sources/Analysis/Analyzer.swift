@@ -92,6 +92,7 @@ public final class Analyzer {
             parallelRef = Unmanaged.passUnretained(parallel)
         } else {
             let stage = FlowStage(options: options) { [unowned self] record, _ in self.deliver(record) }
+            stage.recordsOutliveClose = options.retainFlowRecords
             self.stage = stage
             stageRef = Unmanaged.passUnretained(stage)
             connectLiveHook()

@@ -76,6 +76,13 @@ final class FlowStage {
     private var step = CloseOrder.Step.segment
     private var closesInFrame: UInt64 = 0
 
+    /// Whether the records handed to `onClose` stay alive after it returns (kept for the run's
+    /// end, or queued for the ordered merge): then their storage is not recycled for later flows.
+    var recordsOutliveClose: Bool {
+        get { !trackerShared.recyclesRecordStorage }
+        set { trackerShared.recyclesRecordStorage = !newValue }
+    }
+
     init(options: AnalysisOptions, onClose: @escaping (FlowRecord, CloseOrder) -> Void) {
         self.options = options
         self.onClose = onClose

@@ -32,6 +32,11 @@ final class FlowTrackerShared<Dialog: SMTPDialog> {
     /// What the last closed flow's record shares with its tracker, kept until that record is
     /// likely gone (see ``keepAfterRecord(_:)``).
     private var afterRecord: RecordStorage?
+    /// Off where records outlive their flow's close (kept for the run's end, or waiting for
+    /// the ordered merge of `--threads`): emptying the lists of a record that is still alive
+    /// would copy them, and the copies, passed on from flow to flow, held 53 MB in a
+    /// two-thread SYN flood (`smtpscope-bench adversarial syn-flood`).
+    var recyclesRecordStorage = true
 
     /// The storage of closed flows' segment rings, transaction states and rare state,
     /// emptied, for the next flows. A tracker hands it back (with its dialog) as its flow
@@ -66,6 +71,7 @@ final class FlowTrackerShared<Dialog: SMTPDialog> {
     /// refers to them; a kept record makes its lists get new storage and keeps its store).
     func keepAfterRecord(_ storage: RecordStorage) {
         recycleAfterRecord()
+        guard recyclesRecordStorage else { return }
         afterRecord = storage
     }
 

@@ -55,6 +55,7 @@ final class ParallelBatch: @unchecked Sendable {
         let stage = FlowStage(options: options) { record, order in
             slot.batch?.closed.append(Closed(order: order, record: record))
         }
+        stage.recordsOutliveClose = true  // they wait in the batch for the merge
         stage.onOpen = { info in
             slot.batch?.opened.append(Opened(frame: info.firstFrame, flow: info.id.index))
         }
