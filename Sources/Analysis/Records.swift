@@ -27,11 +27,40 @@ public struct EndpointRecord: Sendable, Hashable {
         self.port = port
     }
     public init(_ endpoint: Endpoint) {
-        // An IPv4 text is a small string (no allocation): made once here, from the digits
-        // written on the stack (the `description` interpolation costs ten times as much).
-        self.address = endpoint.address.isIPv4
-            ? .text(endpoint.address.withTextBytes { String(decoding: $0, as: UTF8.self) }) : .ipv6(endpoint.address)
+        // An IPv4 text is a small string (no allocation): made once here.
+        if case .v4(let value) = endpoint.address {
+            self.address = .text(Self.dottedQuad(value))
+        } else {
+            self.address = .ipv6(endpoint.address)
+        }
         self.port = endpoint.port
+    }
+
+    /// `IPAddress.description` of an IPv4 address, as a small string written in place (at
+    /// most 15 bytes: no allocation, no interpolation).
+    static func dottedQuad(_ value: UInt32) -> String {
+        String(unsafeUninitializedCapacity: 15) { buffer in
+            guard let base = buffer.baseAddress, buffer.count >= 15 else { return 0 }
+            var at = base
+            for shift in stride(from: 24 as UInt32, through: 0, by: -8) {
+                let octet = UInt8(truncatingIfNeeded: value >> shift)
+                if octet >= 100 {
+                    at[0] = 0x30 &+ octet / 100
+                    at[1] = 0x30 &+ octet / 10 % 10
+                    at += 2
+                } else if octet >= 10 {
+                    at[0] = 0x30 &+ octet / 10
+                    at += 1
+                }
+                at[0] = 0x30 &+ octet % 10
+                at += 1
+                if shift > 0 {
+                    at[0] = UInt8(ascii: ".")
+                    at += 1
+                }
+            }
+            return at - base
+        }
     }
 
     /// Calls `body` with ``ip``'s UTF-8 bytes (valid only during the call).
@@ -362,6 +391,33 @@ public struct TransactionRecord: Sendable, Hashable {
         self.subjectText = subject.map(SMTPText.init)
         self.size = size
         self.fingerprintText = fingerprint.map(SMTPText.init)
+        self.startNanoseconds = startNanoseconds
+        self.dataFrame = dataFrame
+        self.terminator = terminator
+        self.reply = reply
+        self.gaveUp = gaveUp
+        self.outcome = outcome
+        self.diagnosis = diagnosis
+    }
+
+    /// With the kept text as it is (the tracker's records: no strings made, nothing set twice).
+    init(
+        capture: Int, flow: Int, client: EndpointRecord, server: EndpointRecord, index: Int, mailFromText: SMTPText?,
+        rcptToList: ReplyLines, messageIDText: SMTPText?, subjectText: SMTPText?, size: UInt64?, fingerprintText: SMTPText?,
+        startNanoseconds: Int64, dataFrame: UInt64?, terminator: TerminatorRecord, reply: ReplyRecord?, gaveUp: GiveUpRecord?,
+        outcome: Outcome, diagnosis: Diagnosis
+    ) {
+        self.capture = capture
+        self.flow = flow
+        self.client = client
+        self.server = server
+        self.index = index
+        self.mailFromText = mailFromText
+        self.rcptToList = rcptToList
+        self.messageIDText = messageIDText
+        self.subjectText = subjectText
+        self.size = size
+        self.fingerprintText = fingerprintText
         self.startNanoseconds = startNanoseconds
         self.dataFrame = dataFrame
         self.terminator = terminator
