@@ -640,16 +640,15 @@ struct FlowTracker<Dialog: SMTPDialog> {
         }
         let endReason: EndReason = resetSeen ? .rst : quitSeen ? .quit : finSeen ? .fin : .open
         let closedBy = summary?.closedBy.map { $0 == .clientToServer ? SMTPSideName.client : .server }
-        var flow = FlowRecord(
-            capture: capture, flow: info.id.index, communityID: "",
+        adoptSpareTexts()
+        let communityID = CommunityID.v1(info.client, info.server, into: &texts)
+        let flow = FlowRecord(
+            capture: capture, flow: info.id.index, communityIDText: communityID,
             client: endpoints.client, server: endpoints.server,
             startNanoseconds: info.firstTimestampNanoseconds, endNanoseconds: lastNanoseconds,
             firstFrame: info.firstFrame, lastFrame: lastFrame, packets: summary?.packets ?? 0,
-            endReason: endReason, closedBy: closedBy, banner: nil, tls: tlsStartNanoseconds != nil, midstream: info.midstream,
+            endReason: endReason, closedBy: closedBy, bannerText: banner, tls: tlsStartNanoseconds != nil, midstream: info.midstream,
             transactions: records, findings: findings.all)
-        adoptSpareTexts()
-        flow.communityIDText = CommunityID.v1(info.client, info.server, into: &texts)
-        flow.bannerText = banner
         recordList = records
         // The flow is decided: the storage its record does not share serves the next flows
         // from now on, even if the stage drops this tracker rather than reuse it.
@@ -736,6 +735,7 @@ struct FlowTracker<Dialog: SMTPDialog> {
         (EndpointRecord(info.client), EndpointRecord(info.server))
     }
 
+    @inline(__always)
     private func record(
         _ state: TransactionState, _ resolution: Resolution, endpoints: (client: EndpointRecord, server: EndpointRecord)
     ) -> TransactionRecord {

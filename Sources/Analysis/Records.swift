@@ -522,6 +522,32 @@ public struct FlowRecord: Sendable, Hashable {
     }
 
     /// A Wireshark display filter showing this connection (frame range guards against port reuse).
+    /// With the kept text as it is (the tracker's records).
+    init(
+        capture: Int, flow: Int, communityIDText: SMTPText, client: EndpointRecord, server: EndpointRecord,
+        startNanoseconds: Int64, endNanoseconds: Int64, firstFrame: UInt64, lastFrame: UInt64, packets: UInt64,
+        endReason: EndReason, closedBy: SMTPSideName?, bannerText: SMTPText?, tls: Bool, midstream: Bool,
+        transactions: [TransactionRecord], findings: [Finding]
+    ) {
+        self.capture = capture
+        self.flow = flow
+        self.communityIDText = communityIDText
+        self.client = client
+        self.server = server
+        self.startNanoseconds = startNanoseconds
+        self.endNanoseconds = endNanoseconds
+        self.firstFrame = firstFrame
+        self.lastFrame = lastFrame
+        self.packets = packets
+        self.endReason = endReason
+        self.closedBy = closedBy
+        self.bannerText = bannerText
+        self.tls = tls
+        self.midstream = midstream
+        self.transactions = transactions
+        self.findings = findings
+    }
+
     public var wiresharkFilter: String {
         WiresharkFilter.flow(client: client, server: server, firstFrame: firstFrame, lastFrame: lastFrame)
     }
