@@ -259,6 +259,17 @@ struct JSONByteWriter {
         if !asciiString(bytes) { string(String(decoding: bytes, as: UTF8.self)) }
     }
 
+    /// ``string(_:)`` of an IPv4 address's dotted quad, written in place.
+    mutating func dottedQuad(_ value: UInt32) {
+        let comma = needsComma
+        var at = reserve(18)
+        if comma { at.pointee = UInt8(ascii: ","); at += 1 }
+        at.pointee = UInt8(ascii: "\"")
+        at += 1 + EndpointRecord.writeDottedQuad(value, at: at + 1)
+        at.pointee = UInt8(ascii: "\"")
+        commit(at + 1)
+    }
+
     /// ``string(_:)`` of each line's string, in an array.
     mutating func lines(_ lines: ReplyLines) {
         beginArray()

@@ -17,7 +17,11 @@ extension JSONByteWriter {
         separate()
         raw("{\"ip\":")
         let start = count + 1
-        endpoint.withIPBytes { text(bytes: $0) }
+        if case .ipv4(let value) = endpoint.address {
+            dottedQuad(value)
+        } else {
+            endpoint.withIPBytes { text(bytes: $0) }
+        }
         let ip = start..<max(start, count - 1)
         raw(",\"port\":"); uint(UInt64(endpoint.port))
         byte(UInt8(ascii: "}"))

@@ -69,7 +69,9 @@ enum EntryCoding {
         var flags = hasMessageID | hasFingerprint | hasMailFrom
         if packed != nil { flags |= packedFingerprint }
         if shared >= 2 { flags |= sharedMailFrom }
-        bytes.reserveCapacity(bytes.count + 40 + id.count + print.count + from.count + recipientBytes)
+        // Doubling when it grows: the buffer is reused, so it soon needs no more.
+        let needed = bytes.count + 40 + id.count + print.count + from.count + recipientBytes
+        if bytes.capacity < needed { bytes.reserveCapacity(max(needed, 2 * bytes.capacity)) }
         bytes.append(flags)
         bytes.appendText(id)
         if let packed {

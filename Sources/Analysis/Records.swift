@@ -9,6 +9,8 @@ public struct EndpointRecord: Sendable, Hashable {
     /// allocation per flow record.
     enum Address: Sendable {
         case text(String)
+        /// An IPv4 address, its text written where it is printed (no string at all).
+        case ipv4(UInt32)
         case ipv6(IPAddress)
     }
     var address: Address
@@ -16,6 +18,7 @@ public struct EndpointRecord: Sendable, Hashable {
         get {
             switch address {
             case .text(let text): return text
+            case .ipv4(let value): return Self.dottedQuad(value)
             case .ipv6(let address): return address.description
             }
         }
@@ -27,9 +30,8 @@ public struct EndpointRecord: Sendable, Hashable {
         self.port = port
     }
     public init(_ endpoint: Endpoint) {
-        // An IPv4 text is a small string (no allocation): made once here.
         if case .v4(let value) = endpoint.address {
-            self.address = .text(Self.dottedQuad(value))
+            self.address = .ipv4(value)
         } else {
             self.address = .ipv6(endpoint.address)
         }
@@ -41,32 +43,42 @@ public struct EndpointRecord: Sendable, Hashable {
     static func dottedQuad(_ value: UInt32) -> String {
         String(unsafeUninitializedCapacity: 15) { buffer in
             guard let base = buffer.baseAddress, buffer.count >= 15 else { return 0 }
-            var at = base
-            for shift in stride(from: 24 as UInt32, through: 0, by: -8) {
-                let octet = UInt8(truncatingIfNeeded: value >> shift)
-                if octet >= 100 {
-                    at[0] = 0x30 &+ octet / 100
-                    at[1] = 0x30 &+ octet / 10 % 10
-                    at += 2
-                } else if octet >= 10 {
-                    at[0] = 0x30 &+ octet / 10
-                    at += 1
-                }
-                at[0] = 0x30 &+ octet % 10
-                at += 1
-                if shift > 0 {
-                    at[0] = UInt8(ascii: ".")
-                    at += 1
-                }
-            }
-            return at - base
+            return writeDottedQuad(value, at: base)
         }
+    }
+
+    /// Writes the dotted quad of `value` (at most 15 bytes) at `base`; returns its length.
+    static func writeDottedQuad(_ value: UInt32, at base: UnsafeMutablePointer<UInt8>) -> Int {
+        var at = base
+        for shift in stride(from: 24 as UInt32, through: 0, by: -8) {
+            let octet = UInt8(truncatingIfNeeded: value >> shift)
+            if octet >= 100 {
+                at[0] = 0x30 &+ octet / 100
+                at[1] = 0x30 &+ octet / 10 % 10
+                at += 2
+            } else if octet >= 10 {
+                at[0] = 0x30 &+ octet / 10
+                at += 1
+            }
+            at[0] = 0x30 &+ octet % 10
+            at += 1
+            if shift > 0 {
+                at[0] = UInt8(ascii: ".")
+                at += 1
+            }
+        }
+        return at - base
     }
 
     /// Calls `body` with ``ip``'s UTF-8 bytes (valid only during the call).
     func withIPBytes<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
         switch address {
         case .text(var text): return text.withUTF8 { body(UnsafeRawBufferPointer($0)) }
+        case .ipv4(let value):
+            return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 16) { buffer in
+                guard let base = buffer.baseAddress else { return body(UnsafeRawBufferPointer(start: nil, count: 0)) }
+                return body(UnsafeRawBufferPointer(start: base, count: Self.writeDottedQuad(value, at: base)))
+            }
         case .ipv6(let address): return address.withTextBytes(body)
         }
     }
