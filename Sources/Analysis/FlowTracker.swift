@@ -619,12 +619,17 @@ struct FlowTracker<Dialog: SMTPDialog> {
         records.reserveCapacity(transactions.count + (tlsStartNanoseconds == nil ? 0 : 1))
         // Made once for the flow and its transactions (each is a text conversion).
         let endpoints = endpointRecords()
-        // By index, the record appended last: states and records are read in place, not copied.
-        for index in transactions.indices {
-            guard let resolution = transactions[index].resolve(moment) else { continue }
-            records.append(record(transactions[index], resolution, endpoints: endpoints))
-            switch resolution.diagnosis {
-            case .splitTerminatorStall, .unanswered, .terminatorNotReceived: addOutcomeFindings(records[records.count - 1])
+        // States read in place, not copied; each record made where it is stored.
+        transactions.withUnsafeBufferPointer { states in
+            for index in states.indices {
+                guard let resolution = states[index].resolve(moment) else { continue }
+                records.append(record(states[index], resolution, endpoints: endpoints))
+            }
+        }
+        // Then their findings, in transaction order (nothing above reads or adds findings).
+        for index in records.indices {
+            switch records[index].diagnosis {
+            case .splitTerminatorStall, .unanswered, .terminatorNotReceived: addOutcomeFindings(records[index])
             default: break
             }
         }
@@ -635,16 +640,15 @@ struct FlowTracker<Dialog: SMTPDialog> {
         }
         let endReason: EndReason = resetSeen ? .rst : quitSeen ? .quit : finSeen ? .fin : .open
         let closedBy = summary?.closedBy.map { $0 == .clientToServer ? SMTPSideName.client : .server }
-        var flow = FlowRecord(
-            capture: capture, flow: info.id.index, communityID: "",
+        adoptSpareTexts()
+        let communityID = CommunityID.v1(info.client, info.server, into: &texts)
+        let flow = FlowRecord(
+            capture: capture, flow: info.id.index, communityIDText: communityID,
             client: endpoints.client, server: endpoints.server,
             startNanoseconds: info.firstTimestampNanoseconds, endNanoseconds: lastNanoseconds,
             firstFrame: info.firstFrame, lastFrame: lastFrame, packets: summary?.packets ?? 0,
-            endReason: endReason, closedBy: closedBy, banner: nil, tls: tlsStartNanoseconds != nil, midstream: info.midstream,
+            endReason: endReason, closedBy: closedBy, bannerText: banner, tls: tlsStartNanoseconds != nil, midstream: info.midstream,
             transactions: records, findings: findings.all)
-        adoptSpareTexts()
-        flow.communityIDText = CommunityID.v1(info.client, info.server, into: &texts)
-        flow.bannerText = banner
         recordList = records
         // The flow is decided: the storage its record does not share serves the next flows
         // from now on, even if the stage drops this tracker rather than reuse it.
@@ -731,20 +735,16 @@ struct FlowTracker<Dialog: SMTPDialog> {
         (EndpointRecord(info.client), EndpointRecord(info.server))
     }
 
+    @inline(__always)
     private func record(
         _ state: TransactionState, _ resolution: Resolution, endpoints: (client: EndpointRecord, server: EndpointRecord)
     ) -> TransactionRecord {
-        var record = TransactionRecord(
+        TransactionRecord(
             capture: capture, flow: info.id.index, client: endpoints.client, server: endpoints.server,
-            index: state.index, size: state.message?.size,
+            index: state.index, mailFromText: state.mailFrom, rcptToList: state.rcptTo, messageIDText: state.message?.messageID,
+            subjectText: state.message?.subject, size: state.message?.size, fingerprintText: state.message?.fingerprint,
             startNanoseconds: state.startNanoseconds, dataFrame: state.dataFrame, terminator: state.terminator,
             reply: state.reply, gaveUp: state.gaveUp ?? resolution.timedOut, outcome: resolution.outcome, diagnosis: resolution.diagnosis)
-        record.mailFromText = state.mailFrom
-        record.rcptToList = state.rcptTo
-        record.messageIDText = state.message?.messageID
-        record.subjectText = state.message?.subject
-        record.fingerprintText = state.message?.fingerprint
-        return record
     }
 
     // MARK: text rules

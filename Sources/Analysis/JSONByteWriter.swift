@@ -167,6 +167,42 @@ struct JSONByteWriter {
         return true
     }
 
+    /// `"text"` (with a comma first when `comma`), copied as it is.
+    @inline(__always)
+    private mutating func copyQuoted(_ utf8: UnsafeBufferPointer<UInt8>, comma: Bool) {
+        let length = utf8.count
+        var at = reserve(length + 3)
+        if comma { at.pointee = UInt8(ascii: ","); at += 1 }
+        at.pointee = UInt8(ascii: "\"")
+        if let source = utf8.baseAddress { (at + 1).update(from: source, count: length) }
+        at += 1 + length
+        at.pointee = UInt8(ascii: "\"")
+        commit(at + 1)
+    }
+
+    /// No byte is past ASCII or ``needsEscape(_:)``: 8 bytes at a time (the last 8
+    /// overlapping the ones before), text shorter than 8 byte by byte.
+    @inline(__always)
+    static func isPlainASCII(_ utf8: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let source = utf8.baseAddress else { return true }
+        let count = utf8.count
+        guard count >= 8 else {
+            var index = 0
+            while index < count {
+                let byte = source[index]
+                if byte >= 0x80 || needsEscape(byte) { return false }
+                index += 1
+            }
+            return true
+        }
+        var index = 0
+        while index + 8 <= count {
+            if anyNeedsEscapeOrHigh(UnsafeRawPointer(source + index).loadUnaligned(as: UInt64.self)) { return false }
+            index += 8
+        }
+        return index == count || !anyNeedsEscapeOrHigh(UnsafeRawPointer(source + count - 8).loadUnaligned(as: UInt64.self))
+    }
+
     /// The position of the first byte that ``needsEscape(_:)``, or the count when none does:
     /// 8 bytes at a time (the last 8 overlapping the ones before), short text byte by byte.
     @inline(__always)
@@ -223,6 +259,17 @@ struct JSONByteWriter {
         if !asciiString(bytes) { string(String(decoding: bytes, as: UTF8.self)) }
     }
 
+    /// ``string(_:)`` of an IPv4 address's dotted quad, written in place.
+    mutating func dottedQuad(_ value: UInt32) {
+        let comma = needsComma
+        var at = reserve(18)
+        if comma { at.pointee = UInt8(ascii: ","); at += 1 }
+        at.pointee = UInt8(ascii: "\"")
+        at += 1 + EndpointRecord.writeDottedQuad(value, at: at + 1)
+        at.pointee = UInt8(ascii: "\"")
+        commit(at + 1)
+    }
+
     /// ``string(_:)`` of each line's string, in an array.
     mutating func lines(_ lines: ReplyLines) {
         beginArray()
@@ -237,8 +284,13 @@ struct JSONByteWriter {
     /// decoding repairs.
     private mutating func asciiString(_ raw: UnsafeRawBufferPointer) -> Bool {
         let utf8 = UnsafeBufferPointer(start: raw.baseAddress?.assumingMemoryBound(to: UInt8.self), count: raw.count)
-        guard Self.isASCII(utf8) || Self.isValidUTF8(utf8) else { return false }
         let comma = needsComma
+        // Most text is ASCII with nothing to escape: one pass decides both, then one copy.
+        if Self.isPlainASCII(utf8) {
+            copyQuoted(utf8, comma: comma)
+            return true
+        }
+        guard Self.isASCII(utf8) || Self.isValidUTF8(utf8) else { return false }
         if plainString(utf8, comma: comma) { return true }
         if comma { byte(UInt8(ascii: ",")) }
         byte(UInt8(ascii: "\""))
@@ -490,6 +542,20 @@ struct JSONByteWriter {
         let below = (word &- ones &* 0x20) & ~word
         let zeros = ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash) | ((delete &- ones) & ~delete)
         return (below | zeros) & highs != 0
+    }
+
+    /// Whether any of the 8 bytes of `word` ``needsEscape(_:)`` or has its high bit set.
+    @inline(__always)
+    static func anyNeedsEscapeOrHigh(_ word: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        let quote = word ^ (ones &* 0x22)
+        let backslash = word ^ (ones &* 0x5C)
+        let delete = word ^ (ones &* 0x7F)
+        // Without `& ~word`: a byte with its high bit set counts anyway.
+        let below = word &- ones &* 0x20
+        let zeros = (quote &- ones) | (backslash &- ones) | (delete &- ones)
+        return (below | zeros | word) & highs != 0
     }
 
     private mutating func escape(_ byte: UInt8) {

@@ -14,13 +14,17 @@ extension JSONByteWriter {
     /// Returns where the address's JSON text (inside its quotes) was written.
     @discardableResult
     private mutating func endpoint(_ endpoint: EndpointRecord) -> Range<Int> {
-        beginObject()
-        key("ip")
+        separate()
+        raw("{\"ip\":")
         let start = count + 1
-        endpoint.withIPBytes { text(bytes: $0) }
+        if case .ipv4(let value) = endpoint.address {
+            dottedQuad(value)
+        } else {
+            endpoint.withIPBytes { text(bytes: $0) }
+        }
         let ip = start..<max(start, count - 1)
-        key("port"); uint(UInt64(endpoint.port))
-        endObject()
+        raw(",\"port\":"); uint(UInt64(endpoint.port))
+        byte(UInt8(ascii: "}"))
         return ip
     }
 
@@ -39,42 +43,44 @@ extension JSONByteWriter {
     // MARK: flow
 
     mutating func flow(_ flow: FlowRecord) {
-        beginObject()
-        header("flow")
-        key("capture"); int(flow.capture)
-        key("flow"); int(flow.flow)
-        key("community_id"); text(flow.communityIDText)
-        key("client"); let clientIP = endpoint(flow.client)
-        key("server"); let serverIP = endpoint(flow.server)
-        key("start"); seconds(flow.startNanoseconds)
-        key("end"); seconds(flow.endNanoseconds)
-        key("first_frame"); uint(flow.firstFrame)
-        key("last_frame"); uint(flow.lastFrame)
-        key("end_reason"); literal(flow.endReason.jsonText)
-        key("closed_by")
-        if let side = flow.closedBy { literal(side.jsonText) } else { null() }
-        key("banner"); text(flow.bannerText)
-        key("tls"); bool(flow.tls)
-        key("transactions")
-        beginArray()
+        separate()
+        // Every key after the first follows a value: its comma and name are one fixed run.
+        raw("{\"type\":\"flow\",\"schema\":"); string(SMTPScopeVersion.schema)
+        raw(",\"capture\":"); int(flow.capture)
+        raw(",\"flow\":"); int(flow.flow)
+        raw(",\"community_id\":"); text(flow.communityIDText)
+        raw(",\"client\":"); let clientIP = endpoint(flow.client)
+        raw(",\"server\":"); let serverIP = endpoint(flow.server)
+        raw(",\"start\":"); seconds(flow.startNanoseconds)
+        raw(",\"end\":"); seconds(flow.endNanoseconds)
+        raw(",\"first_frame\":"); uint(flow.firstFrame)
+        raw(",\"last_frame\":"); uint(flow.lastFrame)
+        raw(",\"end_reason\":\""); raw(flow.endReason.jsonText)
+        raw("\",\"closed_by\":")
+        if let side = flow.closedBy { literal(side.jsonText) } else { raw("null") }
+        raw(",\"banner\":"); text(flow.bannerText)
+        raw(",\"tls\":")
+        if flow.tls { raw("true") } else { raw("false") }
+        raw(",\"transactions\":[")
         // Each record read where it is: a `for in` copies it out (its text retained, then released).
         flow.transactions.withUnsafeBufferPointer { records in
             guard let first = records.baseAddress else { return }
             for index in records.indices {
-                beginObject()
+                if index > 0 { byte(UInt8(ascii: ",")) }
+                byte(UInt8(ascii: "{"))
                 transactionFields(first + index)
-                endObject()
+                byte(UInt8(ascii: "}"))
             }
         }
-        endArray()
-        key("findings")
+        raw("],\"findings\":")
         beginArray()
         for finding in flow.findings { self.finding(finding) }
         endArray()
-        key("packets"); uint(flow.packets)
-        key("midstream"); bool(flow.midstream)
-        key("wireshark_filter"); flowFilter(flow, clientIP: clientIP, serverIP: serverIP)
-        endObject()
+        raw(",\"packets\":"); uint(flow.packets)
+        raw(",\"midstream\":")
+        if flow.midstream { raw("true") } else { raw("false") }
+        raw(",\"wireshark_filter\":"); flowFilter(flow, clientIP: clientIP, serverIP: serverIP)
+        byte(UInt8(ascii: "}"))
     }
 
     /// ``WiresharkFilter/flow(client:server:firstFrame:lastFrame:)`` as a JSON string, built in
@@ -106,23 +112,26 @@ extension JSONByteWriter {
     // MARK: transaction
 
     /// The transaction fields shared by `flow.transactions` and the live `transaction` record.
+    /// Every key after the first follows a value: its comma and name are one fixed run.
+    /// Fields are read where they are (an argument copied out of the record would be
+    /// retained and released around the call).
     mutating func transactionFields(_ record: UnsafePointer<TransactionRecord>) {
         key("index"); int(record.pointee.index)
-        key("mail_from"); text(record.pointee.mailFromText)
-        key("rcpt_to"); lines(record.pointee.rcptToList)
-        key("message_id"); text(record.pointee.messageIDText)
-        key("size"); uint(record.pointee.size)
-        key("fingerprint"); text(record.pointee.fingerprintText)
-        key("data_frame"); uint(record.pointee.dataFrame)
-        key("terminator"); terminator(record.pointee.terminator)
-        key("reply")
-        if let reply = record.pointee.reply { self.reply(reply) } else { null() }
-        key("outcome"); literal(record.pointee.outcome.jsonText)
-        key("diagnosis"); literal(record.pointee.diagnosis.jsonText)
-        key("start"); seconds(record.pointee.startNanoseconds)
-        key("subject"); text(record.pointee.subjectText)
-        key("gave_up")
-        if let gaveUp = record.pointee.gaveUp { self.gaveUp(gaveUp) } else { null() }
+        raw(",\"mail_from\":"); text(record.pointee.mailFromText)
+        raw(",\"rcpt_to\":"); lines(record.pointee.rcptToList)
+        raw(",\"message_id\":"); text(record.pointee.messageIDText)
+        raw(",\"size\":"); uint(record.pointee.size)
+        raw(",\"fingerprint\":"); text(record.pointee.fingerprintText)
+        raw(",\"data_frame\":"); uint(record.pointee.dataFrame)
+        raw(",\"terminator\":"); terminator(of: record)
+        raw(",\"reply\":")
+        if let reply = record.pointee.reply { self.reply(reply) } else { raw("null") }
+        raw(",\"outcome\":\""); raw(record.pointee.outcome.jsonText)
+        raw("\",\"diagnosis\":\""); raw(record.pointee.diagnosis.jsonText)
+        raw("\",\"start\":"); seconds(record.pointee.startNanoseconds)
+        raw(",\"subject\":"); text(record.pointee.subjectText)
+        raw(",\"gave_up\":")
+        if let gaveUp = record.pointee.gaveUp { self.gaveUp(gaveUp) } else { raw("null") }
     }
 
     /// The live `transaction` record.
@@ -137,33 +146,32 @@ extension JSONByteWriter {
         endObject()
     }
 
-    private mutating func terminator(_ t: TerminatorRecord) {
-        beginObject()
-        key("seen"); bool(t.seen)
-        key("style"); string(t.style)
-        key("frames")
-        beginArray()
-        for frame in t.frameList { uint(frame) }
-        endArray()
-        key("split_after")
-        beginArray()
-        for position in t.splitPositions { int(position) }
-        endArray()
-        key("time"); seconds(t.timeNanoseconds)
-        key("spread"); seconds(t.spreadNanoseconds)
-        key("retransmissions"); uints(t.retransmissionFrames)
-        key("offset"); uint(t.offset)
-        endObject()
+    private mutating func terminator(of record: UnsafePointer<TransactionRecord>) {
+        raw("{\"seen\":")
+        if record.pointee.terminator.seen { raw("true") } else { raw("false") }
+        raw(",\"style\":"); string(record.pointee.terminator.style)
+        raw(",\"frames\":[")
+        let frames = record.pointee.terminator.frameList.count
+        for index in 0..<frames { uint(record.pointee.terminator.frameList[index]) }
+        raw("],\"split_after\":[")
+        for position in record.pointee.terminator.splitPositions { int(position) }
+        raw("],\"time\":"); seconds(record.pointee.terminator.timeNanoseconds)
+        raw(",\"spread\":"); seconds(record.pointee.terminator.spreadNanoseconds)
+        raw(",\"retransmissions\":[")
+        record.pointee.terminator.retransmissionFrames.withUnsafeBufferPointer { frames in
+            for frame in frames { uint(frame) }
+        }
+        raw("],\"offset\":"); uint(record.pointee.terminator.offset)
+        byte(UInt8(ascii: "}"))
     }
 
     private mutating func reply(_ r: ReplyRecord) {
-        beginObject()
-        key("code"); int(r.code)
-        key("text"); text(r.textValue)
-        key("frame"); uint(r.frame)
-        key("latency"); seconds(r.latencyNanoseconds)
-        key("time"); seconds(r.timeNanoseconds)
-        endObject()
+        raw("{\"code\":"); int(r.code)
+        raw(",\"text\":"); text(r.textValue)
+        raw(",\"frame\":"); uint(r.frame)
+        raw(",\"latency\":"); seconds(r.latencyNanoseconds)
+        raw(",\"time\":"); seconds(r.timeNanoseconds)
+        byte(UInt8(ascii: "}"))
     }
 
     private mutating func gaveUp(_ g: GiveUpRecord) {

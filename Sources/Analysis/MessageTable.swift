@@ -63,6 +63,9 @@ public struct MessageTable: Sendable {
     private var oldest: Int32 = -1
     private var newest: Int32 = -1
     private let hashing: @Sendable (String) -> UInt64
+    /// Whether `hashing` is ``hash(_:)``, which ``add(_:)`` may then compute from the bytes
+    /// of an ASCII Message-ID without making the identity string.
+    private var hashesIdentityBytes: Bool
     /// Reused buffers: the noted transaction's envelope and a record being packed.
     private var envelope: [UInt8] = []
     private var body: [UInt8] = []
@@ -83,6 +86,7 @@ public struct MessageTable: Sendable {
     public init(windowNanoseconds: Int64, maxMessages: Int, maxTransactionsPerMessage: Int) {
         self.init(windowNanoseconds: windowNanoseconds, maxMessages: maxMessages, maxTransactionsPerMessage: maxTransactionsPerMessage,
                   hashing: { MessageTable.hash($0) })
+        hashesIdentityBytes = true
     }
 
     public init(options: AnalysisOptions) {
@@ -96,6 +100,7 @@ public struct MessageTable: Sendable {
         self.maxMessages = min(max(maxMessages, 1), Int(Int32.max))
         self.maxTransactionsPerMessage = max(maxTransactionsPerMessage, 2)
         self.hashing = hashing
+        hashesIdentityBytes = false
     }
 
     /// With an arena of at most `maxPages` pages (tests: reaching the limit).
@@ -112,6 +117,21 @@ public struct MessageTable: Sendable {
         return UInt64(truncatingIfNeeded: hasher.finalize())
     }
 
+    /// ``hash(_:)`` of the identity `"id:" + messageID` of an ASCII Message-ID, from its
+    /// bytes: a string of ASCII (always in normal form) hashes as its UTF-8 followed by a
+    /// 0xFF byte, fed to the hasher as one stream (MessageTableHashTests holds the two
+    /// equal). Nil for an empty or non-ASCII Message-ID, whose identity is decided otherwise.
+    static func asciiMessageIDHash(_ raw: UnsafeRawBufferPointer) -> UInt64? {
+        let utf8 = UnsafeBufferPointer(start: raw.baseAddress?.assumingMemoryBound(to: UInt8.self), count: raw.count)
+        guard !utf8.isEmpty, JSONByteWriter.isASCII(utf8) else { return nil }
+        var hasher = Hasher()
+        let prefix: StaticString = "id:"
+        hasher.combine(bytes: UnsafeRawBufferPointer(start: prefix.utf8Start, count: prefix.utf8CodeUnitCount))
+        hasher.combine(bytes: raw)
+        hasher.combine(0xFF as UInt8)
+        return UInt64(truncatingIfNeeded: hasher.finalize())
+    }
+
     /// The 32 bits of a 64-bit hash the slots and the index keep.
     static func fold(_ hash: UInt64) -> UInt32 { UInt32(truncatingIfNeeded: hash ^ hash >> 32) }
 
@@ -122,14 +142,37 @@ public struct MessageTable: Sendable {
     @discardableResult
     public mutating func note(_ record: TransactionRecord) -> String? {
         guard let identity = Correlator.identity(of: record, reusing: &identityText) else { return nil }
-        let hash = Self.fold(hashing(identity))
+        return note(record, hash: Self.fold(hashing(identity)), identity: { identity }) ? identity : nil
+    }
+
+    /// ``note(_:)`` without its answer: for the usual transaction (an ASCII Message-ID) the
+    /// identity is hashed from the Message-ID's bytes and its string is made only if another
+    /// identity's entry has the same hash.
+    public mutating func add(_ record: TransactionRecord) {
+        guard hashesIdentityBytes, let id = record.messageIDText, let hash = id.withBytes({ Self.asciiMessageIDHash($0) }) else {
+            note(record)
+            return
+        }
+        var identity: String?
+        _ = note(record, hash: Self.fold(hash)) {
+            if let identity { return identity }
+            let made = Correlator.identity(of: record) ?? ""
+            identity = made
+            return made
+        }
+    }
+
+    /// ``note(_:)`` of a record whose identity hashes to `hash`; `identity` makes the
+    /// identity's string (only called to tell apart identities of the same hash). True when
+    /// the table changed.
+    private mutating func note(_ record: TransactionRecord, hash: UInt32, identity: () -> String) -> Bool {
         envelope.removeAll(keepingCapacity: true)
         EntryCoding.appendEnvelope(of: record, to: &envelope)
         let view = AttemptView(record)
         if let slot = find(identity, hash: hash, envelope: envelope) {
             unlink(slot)
             link(slot)
-            guard found.note(view, envelope: envelope, limit: maxTransactionsPerMessage, dropped: &droppedTransactions) else { return nil }
+            guard found.note(view, envelope: envelope, limit: maxTransactionsPerMessage, dropped: &droppedTransactions) else { return false }
             body.removeAll(keepingCapacity: true)
             found.encode(into: &body)
             replaceRecord(of: slot)
@@ -144,13 +187,13 @@ public struct MessageTable: Sendable {
             link(slot)
         }
         compactIfWasteful()
-        return identity
+        return true
     }
 
     /// The message record of `identity`; nil with fewer than two transactions.
     public func message(identity: String) -> MessageRecord? {
         var table = self  // reading may unpack a page into the copy's buffer
-        guard table.find(identity, hash: Self.fold(hashing(identity)), envelope: nil) != nil else { return nil }
+        guard table.find({ identity }, hash: Self.fold(hashing(identity)), envelope: nil) != nil else { return nil }
         return table.found.message(windowNanoseconds: windowNanoseconds)
     }
 
@@ -178,7 +221,7 @@ public struct MessageTable: Sendable {
     /// The slot of `identity`, its entry decoded into ``found``. A candidate whose first
     /// envelope has the same bytes as `envelope` is the same identity; any other is compared
     /// by the identity its envelope implies.
-    private mutating func find(_ identity: String, hash: UInt32, envelope: [UInt8]?) -> Int? {
+    private mutating func find(_ identity: () -> String, hash: UInt32, envelope: [UInt8]?) -> Int? {
         let index = self.index  // the probe reads its own reference while reading entries changes `self`
         return index.first(hash: hash, slots: slots) { slot in
             let offset = slots[slot].offset
@@ -188,7 +231,7 @@ public struct MessageTable: Sendable {
             }
             // As `envelopes.first == envelope` of optionals (no envelope matches no envelope).
             let sameBytes = envelope.map { found.envelopeCount > 0 && found.envelope(0).elementsEqual($0) } ?? (found.envelopeCount == 0)
-            return sameBytes || found.identity == identity
+            return sameBytes || found.identity == identity()
         }
     }
 

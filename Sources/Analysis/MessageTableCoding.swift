@@ -32,6 +32,71 @@ enum EntryCoding {
 
     /// Appends the envelope of `record` (what ``Correlator`` derives its identity from).
     static func appendEnvelope(of record: TransactionRecord, to bytes: inout [UInt8]) {
+        // The usual record (Message-ID, fingerprint and MAIL FROM, all ASCII): each text's
+        // bytes borrowed once, the envelope's size known before one reserve.
+        if let id = record.messageIDText, let print = record.fingerprintText, let from = record.mailFromText {
+            let done = id.withBytes { id in
+                print.withBytes { print in
+                    from.withBytes { from in
+                        appendASCIIEnvelope(id: id, fingerprint: print, mailFrom: from, rcptTo: record.rcptToList, to: &bytes)
+                    }
+                }
+            }
+            if done { return }
+        }
+        appendEnvelopeInGeneral(of: record, to: &bytes)
+    }
+
+    /// ``appendEnvelope(of:to:)`` of a record with all three texts, when they and every
+    /// recipient are ASCII (then their bytes are their strings' UTF-8). False, nothing
+    /// written, otherwise.
+    static func appendASCIIEnvelope(
+        id: UnsafeRawBufferPointer, fingerprint: UnsafeRawBufferPointer, mailFrom: UnsafeRawBufferPointer,
+        rcptTo: ReplyLines, to bytes: inout [UInt8]
+    ) -> Bool {
+        let id = utf8(id), print = utf8(fingerprint), from = utf8(mailFrom)
+        guard JSONByteWriter.isASCII(id) && JSONByteWriter.isASCII(print) && JSONByteWriter.isASCII(from) else { return false }
+        var recipientBytes = 0
+        var asciiRecipients = true
+        rcptTo.forEachLine(while: { line in
+            recipientBytes += line.count + 10
+            asciiRecipients = JSONByteWriter.isASCII(utf8(line))
+            return asciiRecipients
+        })
+        guard asciiRecipients else { return false }
+        let packed = packedHex(print)
+        let shared = sharedEnd(from, id)
+        var flags = hasMessageID | hasFingerprint | hasMailFrom
+        if packed != nil { flags |= packedFingerprint }
+        if shared >= 2 { flags |= sharedMailFrom }
+        // Doubling when it grows: the buffer is reused, so it soon needs no more.
+        let needed = bytes.count + 40 + id.count + print.count + from.count + recipientBytes
+        if bytes.capacity < needed { bytes.reserveCapacity(max(needed, 2 * bytes.capacity)) }
+        bytes.append(flags)
+        bytes.appendText(id)
+        if let packed {
+            bytes.appendBigEndian(packed)
+        } else {
+            bytes.appendText(print)
+        }
+        if shared >= 2 {
+            bytes.appendVarint(UInt64(shared))
+            bytes.appendText(UnsafeBufferPointer(rebasing: from.dropLast(shared)))
+        } else {
+            bytes.appendText(from)
+        }
+        bytes.appendVarint(UInt64(rcptTo.count))
+        rcptTo.forEachLine { (line: UnsafeRawBufferPointer) -> Void in bytes.appendText(utf8(line)) }
+        return true
+    }
+
+    @inline(__always)
+    private static func utf8(_ raw: UnsafeRawBufferPointer) -> UnsafeBufferPointer<UInt8> {
+        UnsafeBufferPointer(start: raw.baseAddress?.assumingMemoryBound(to: UInt8.self), count: raw.count)
+    }
+
+    /// ``appendEnvelope(of:to:)`` of any record.
+    static func appendEnvelopeInGeneral(of record: TransactionRecord, to bytes: inout [UInt8]) {
         // Read from the record's kept text (no strings made for ASCII text).
         var flags: UInt8 = 0
         if record.messageIDText != nil { flags |= hasMessageID }
@@ -234,6 +299,11 @@ extension [UInt8] {
     /// Length and UTF-8, copied from the string's storage in one step (not byte by byte).
     mutating func appendText(_ text: String) {
         EntryCoding.withBytes(text) { appendText($0) }
+    }
+
+    /// The 8 bytes of `value`, highest first.
+    mutating func appendBigEndian(_ value: UInt64) {
+        Swift.withUnsafeBytes(of: value.bigEndian) { append(contentsOf: $0) }
     }
 
     mutating func appendText(_ utf8: UnsafeBufferPointer<UInt8>) {

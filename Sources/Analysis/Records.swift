@@ -9,6 +9,8 @@ public struct EndpointRecord: Sendable, Hashable {
     /// allocation per flow record.
     enum Address: Sendable {
         case text(String)
+        /// An IPv4 address, its text written where it is printed (no string at all).
+        case ipv4(UInt32)
         case ipv6(IPAddress)
     }
     var address: Address
@@ -16,6 +18,7 @@ public struct EndpointRecord: Sendable, Hashable {
         get {
             switch address {
             case .text(let text): return text
+            case .ipv4(let value): return Self.dottedQuad(value)
             case .ipv6(let address): return address.description
             }
         }
@@ -27,15 +30,55 @@ public struct EndpointRecord: Sendable, Hashable {
         self.port = port
     }
     public init(_ endpoint: Endpoint) {
-        // An IPv4 text is a small string (no allocation): made once here.
-        self.address = endpoint.address.isIPv4 ? .text(endpoint.address.description) : .ipv6(endpoint.address)
+        if case .v4(let value) = endpoint.address {
+            self.address = .ipv4(value)
+        } else {
+            self.address = .ipv6(endpoint.address)
+        }
         self.port = endpoint.port
+    }
+
+    /// `IPAddress.description` of an IPv4 address, as a small string written in place (at
+    /// most 15 bytes: no allocation, no interpolation).
+    static func dottedQuad(_ value: UInt32) -> String {
+        String(unsafeUninitializedCapacity: 15) { buffer in
+            guard let base = buffer.baseAddress, buffer.count >= 15 else { return 0 }
+            return writeDottedQuad(value, at: base)
+        }
+    }
+
+    /// Writes the dotted quad of `value` (at most 15 bytes) at `base`; returns its length.
+    static func writeDottedQuad(_ value: UInt32, at base: UnsafeMutablePointer<UInt8>) -> Int {
+        var at = base
+        for shift in stride(from: 24 as UInt32, through: 0, by: -8) {
+            let octet = UInt8(truncatingIfNeeded: value >> shift)
+            if octet >= 100 {
+                at[0] = 0x30 &+ octet / 100
+                at[1] = 0x30 &+ octet / 10 % 10
+                at += 2
+            } else if octet >= 10 {
+                at[0] = 0x30 &+ octet / 10
+                at += 1
+            }
+            at[0] = 0x30 &+ octet % 10
+            at += 1
+            if shift > 0 {
+                at[0] = UInt8(ascii: ".")
+                at += 1
+            }
+        }
+        return at - base
     }
 
     /// Calls `body` with ``ip``'s UTF-8 bytes (valid only during the call).
     func withIPBytes<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
         switch address {
         case .text(var text): return text.withUTF8 { body(UnsafeRawBufferPointer($0)) }
+        case .ipv4(let value):
+            return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 16) { buffer in
+                guard let base = buffer.baseAddress else { return body(UnsafeRawBufferPointer(start: nil, count: 0)) }
+                return body(UnsafeRawBufferPointer(start: base, count: Self.writeDottedQuad(value, at: base)))
+            }
         case .ipv6(let address): return address.withTextBytes(body)
         }
     }
@@ -368,6 +411,33 @@ public struct TransactionRecord: Sendable, Hashable {
         self.outcome = outcome
         self.diagnosis = diagnosis
     }
+
+    /// With the kept text as it is (the tracker's records: no strings made, nothing set twice).
+    init(
+        capture: Int, flow: Int, client: EndpointRecord, server: EndpointRecord, index: Int, mailFromText: SMTPText?,
+        rcptToList: ReplyLines, messageIDText: SMTPText?, subjectText: SMTPText?, size: UInt64?, fingerprintText: SMTPText?,
+        startNanoseconds: Int64, dataFrame: UInt64?, terminator: TerminatorRecord, reply: ReplyRecord?, gaveUp: GiveUpRecord?,
+        outcome: Outcome, diagnosis: Diagnosis
+    ) {
+        self.capture = capture
+        self.flow = flow
+        self.client = client
+        self.server = server
+        self.index = index
+        self.mailFromText = mailFromText
+        self.rcptToList = rcptToList
+        self.messageIDText = messageIDText
+        self.subjectText = subjectText
+        self.size = size
+        self.fingerprintText = fingerprintText
+        self.startNanoseconds = startNanoseconds
+        self.dataFrame = dataFrame
+        self.terminator = terminator
+        self.reply = reply
+        self.gaveUp = gaveUp
+        self.outcome = outcome
+        self.diagnosis = diagnosis
+    }
 }
 
 /// One finding of a flow: a code from the closed vocabulary with its evidence.
@@ -464,6 +534,32 @@ public struct FlowRecord: Sendable, Hashable {
     }
 
     /// A Wireshark display filter showing this connection (frame range guards against port reuse).
+    /// With the kept text as it is (the tracker's records).
+    init(
+        capture: Int, flow: Int, communityIDText: SMTPText, client: EndpointRecord, server: EndpointRecord,
+        startNanoseconds: Int64, endNanoseconds: Int64, firstFrame: UInt64, lastFrame: UInt64, packets: UInt64,
+        endReason: EndReason, closedBy: SMTPSideName?, bannerText: SMTPText?, tls: Bool, midstream: Bool,
+        transactions: [TransactionRecord], findings: [Finding]
+    ) {
+        self.capture = capture
+        self.flow = flow
+        self.communityIDText = communityIDText
+        self.client = client
+        self.server = server
+        self.startNanoseconds = startNanoseconds
+        self.endNanoseconds = endNanoseconds
+        self.firstFrame = firstFrame
+        self.lastFrame = lastFrame
+        self.packets = packets
+        self.endReason = endReason
+        self.closedBy = closedBy
+        self.bannerText = bannerText
+        self.tls = tls
+        self.midstream = midstream
+        self.transactions = transactions
+        self.findings = findings
+    }
+
     public var wiresharkFilter: String {
         WiresharkFilter.flow(client: client, server: server, firstFrame: firstFrame, lastFrame: lastFrame)
     }
