@@ -258,7 +258,7 @@ public final class Analyzer {
         counts.add(record)
         // Each record read where it is: a `for in` copies it out (its text retained, then released).
         record.transactions.withUnsafeBufferPointer { transactions in
-            for index in transactions.indices { messages.note(transactions[index]) }
+            for index in transactions.indices { messages.add(transactions[index]) }
         }
         if options.retainFlowRecords { flows.append(record) }
     }
