@@ -157,13 +157,7 @@ struct JSONByteWriter {
     private mutating func plainString(_ utf8: UnsafeBufferPointer<UInt8>, comma: Bool) -> Bool {
         let length = utf8.count
         guard Self.firstEscape(utf8) == length else { return false }
-        var at = reserve(length + 3)
-        if comma { at.pointee = UInt8(ascii: ","); at += 1 }
-        at.pointee = UInt8(ascii: "\"")
-        if let source = utf8.baseAddress { (at + 1).update(from: source, count: length) }
-        at += 1 + length
-        at.pointee = UInt8(ascii: "\"")
-        commit(at + 1)
+        copyQuoted(utf8, comma: comma)
         return true
     }
 

@@ -392,24 +392,12 @@ public struct TransactionRecord: Sendable, Hashable {
         terminator: TerminatorRecord = TerminatorRecord(), reply: ReplyRecord? = nil, gaveUp: GiveUpRecord? = nil,
         outcome: Outcome, diagnosis: Diagnosis
     ) {
-        self.capture = capture
-        self.flow = flow
-        self.client = client
-        self.server = server
-        self.index = index
-        self.mailFromText = mailFrom.map(SMTPText.init)
-        self.rcptToList = ReplyLines(rcptTo)
-        self.messageIDText = messageID.map(SMTPText.init)
-        self.subjectText = subject.map(SMTPText.init)
-        self.size = size
-        self.fingerprintText = fingerprint.map(SMTPText.init)
-        self.startNanoseconds = startNanoseconds
-        self.dataFrame = dataFrame
-        self.terminator = terminator
-        self.reply = reply
-        self.gaveUp = gaveUp
-        self.outcome = outcome
-        self.diagnosis = diagnosis
+        self.init(
+            capture: capture, flow: flow, client: client, server: server, index: index,
+            mailFromText: mailFrom.map(SMTPText.init), rcptToList: ReplyLines(rcptTo),
+            messageIDText: messageID.map(SMTPText.init), subjectText: subject.map(SMTPText.init), size: size,
+            fingerprintText: fingerprint.map(SMTPText.init), startNanoseconds: startNanoseconds, dataFrame: dataFrame,
+            terminator: terminator, reply: reply, gaveUp: gaveUp, outcome: outcome, diagnosis: diagnosis)
     }
 
     /// With the kept text as it is (the tracker's records: no strings made, nothing set twice).
@@ -514,23 +502,12 @@ public struct FlowRecord: Sendable, Hashable {
         endReason: EndReason, closedBy: SMTPSideName?, banner: String?, tls: Bool, midstream: Bool,
         transactions: [TransactionRecord], findings: [Finding]
     ) {
-        self.capture = capture
-        self.flow = flow
-        self.communityIDText = SMTPText(communityID)
-        self.client = client
-        self.server = server
-        self.startNanoseconds = startNanoseconds
-        self.endNanoseconds = endNanoseconds
-        self.firstFrame = firstFrame
-        self.lastFrame = lastFrame
-        self.packets = packets
-        self.endReason = endReason
-        self.closedBy = closedBy
-        self.bannerText = banner.map(SMTPText.init)
-        self.tls = tls
-        self.midstream = midstream
-        self.transactions = transactions
-        self.findings = findings
+        self.init(
+            capture: capture, flow: flow, communityIDText: SMTPText(communityID), client: client, server: server,
+            startNanoseconds: startNanoseconds, endNanoseconds: endNanoseconds, firstFrame: firstFrame,
+            lastFrame: lastFrame, packets: packets, endReason: endReason, closedBy: closedBy,
+            bannerText: banner.map(SMTPText.init), tls: tls, midstream: midstream, transactions: transactions,
+            findings: findings)
     }
 
     /// A Wireshark display filter showing this connection (frame range guards against port reuse).

@@ -1,3 +1,4 @@
+import TestSupport
 import Testing
 
 @testable import Wire
@@ -6,18 +7,6 @@ import Testing
 /// NOP, NOP, Timestamps (12 bytes) and no options. Every layout, including ones a byte away
 /// from those, must decode to what the general loop (``TCPDecoder/parseOptionList(_:)``) reads.
 @Suite struct TCPOptionsFastPathTests {
-    /// SplitMix64, so a failing layout can be replayed from its seed.
-    struct Generator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     /// A TCP header of 20 bytes plus `options` (padded with zeros to a multiple of 4), data offset set.
     static func header(_ options: [UInt8]) -> [UInt8] {
         var padded = options
@@ -76,7 +65,7 @@ import Testing
 
     @Test(arguments: 0..<200 as Range<UInt64>)
     func randomLayoutsAgree(seed: UInt64) {
-        var random = Generator(state: seed)
+        var random = SplitMix64(seed: seed)
         var options: [UInt8] = []
         while options.count < 40 {
             switch Int.random(in: 0..<9, using: &random) {
