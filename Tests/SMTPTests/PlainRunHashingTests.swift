@@ -66,6 +66,11 @@ import Testing
                 guard let base = bytes.baseAddress else { return }
                 while i < bytes.count {
                     let end = smtpscope_plain_run_hashing_at_level(level, base, i, bytes.count, &state)
+                    // A run end outside `i...count` is wrong: spoil the digest, do not loop.
+                    guard end >= i && end <= bytes.count else {
+                        smtpscope_xxh64_reset(&state)
+                        return
+                    }
                     if end < bytes.count { smtpscope_xxh64_update(&state, base + end, 1) }
                     i = end + 1
                 }

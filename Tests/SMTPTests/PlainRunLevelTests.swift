@@ -2,13 +2,13 @@ import CByteMask
 import Foundation
 import Testing
 
-/// The body scan's plain run (`CByteMask`) at each level it has: the byte loop, SSE2 and
-/// AVX2 (forced from here; a level this CPU lacks runs the best one below it). Each level's
-/// 64-byte candidate mask and run end against a plain Swift reading of the same bytes, on
+/// The body scan's plain run (`CByteMask`) at each level it has: the byte loop, SSE2, AVX2 and
+/// AVX-512 (forced from here; a level this CPU lacks runs the best one below it). Each level's
+/// 64-byte stray masks and run end against a plain Swift reading of the same bytes, on
 /// random buffers rich in the bytes the scan tells apart and on line ends at every offset
 /// around block and chunk edges. The scanner tests run only the level this CPU picks.
 @Suite struct PlainRunLevelTests {
-    static let levels: [Int32] = [0, 1, 2]
+    static let levels: [Int32] = [0, 1, 2, 3]
 
     /// Bytes next to the candidate range 0x08...0x0F, the scan's specials, and high bytes
     /// whose low bits look like them (0x8A, 0x8D, 0xAE).
@@ -63,7 +63,9 @@ import Testing
         #if arch(x86_64) && os(Linux)
         let cpuinfo = try String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)
         let flags = Set(cpuinfo.split(separator: "\n").first { $0.hasPrefix("flags") }?.split(separator: " ").map(String.init) ?? [])
-        #expect(smtpscope_scan_level() == (flags.contains("avx2") && flags.contains("bmi1") ? 2 : 1))
+        let avx2 = flags.contains("avx2") && flags.contains("bmi1")
+        let avx512 = ["avx512f", "avx512bw", "avx512dq", "avx512vl"].allSatisfy(flags.contains)
+        #expect(smtpscope_scan_level() == (avx2 && avx512 ? 3 : avx2 ? 2 : 1))
         #elseif arch(x86_64)
         #expect(smtpscope_scan_level() >= 1)
         #else
@@ -71,29 +73,60 @@ import Testing
         #endif
     }
 
-    /// Random and edge blocks: bit k of each level's mask is set exactly when byte k lies in
-    /// 0x08...0x0F.
+    /// The stray masks of a 66-byte window, read byte by byte: a `\r` at k, a `\n` at k + 1,
+    /// each unless bytes k, k+1, k+2 are `\r`, `\n` and a byte other than `\r`, `\n`, `.`, NUL.
+    static func referenceStrays(_ w: [UInt8]) -> (cr: UInt64, lf: UInt64) {
+        var cr: UInt64 = 0
+        var lf: UInt64 = 0
+        for k in 0..<64 {
+            let plain = w[k] == 0x0D && w[k + 1] == 0x0A && ![0x0D, 0x0A, 0x2E, 0x00].contains(w[k + 2])
+            if w[k] == 0x0D && !plain { cr |= 1 << UInt64(k) }
+            if w[k + 1] == 0x0A && !plain { lf |= 1 << UInt64(k) }
+        }
+        return (cr, lf)
+    }
+
+    /// Random and edge windows: each level's stray masks (and its quick "any" test, the one the
+    /// run loop branches on) equal the byte-by-byte reading.
     @Test(arguments: levels)
-    func candidateMasksMatchTheByteRange(level: Int32) {
+    func strayMasksMatchTheReference(level: Int32) {
         var rng = SplitMix64(seed: 0x3A5C_0000 + UInt64(level))
-        var blocks: [[UInt8]] = (0..<2000).map { _ in (0..<64).map { _ in Self.alphabet[Int(rng.next() % UInt64(Self.alphabet.count))] } }
-        // Every byte value at every position, in 4 blocks per value.
+        var windows: [[UInt8]] = (0..<3000).map { _ in (0..<66).map { _ in Self.alphabet[Int(rng.next() % UInt64(Self.alphabet.count))] } }
+        // Every byte value at every position of a window of letters, alone and after `\r\n`
+        // there, and every `\r\n` + value with the value at every position (the block's last
+        // two `\r\n` take their third byte past its end).
         for value in 0...255 {
-            for phase in 0..<4 {
-                blocks.append((0..<64).map { $0 % 4 == phase ? UInt8(value) : 0x61 })
+            for at in 0..<66 {
+                var alone = [UInt8](repeating: 0x61, count: 66)
+                alone[at] = UInt8(value)
+                windows.append(alone)
+                if at >= 2 {
+                    var after = alone
+                    after[at - 2] = 0x0D
+                    after[at - 1] = 0x0A
+                    windows.append(after)
+                }
             }
         }
-        blocks.append([UInt8](repeating: 0x0D, count: 64))
-        blocks.append([UInt8](repeating: 0x0A, count: 64))
+        // Plain lines of every length, so their ends fall at every offset.
+        for length in 1...70 {
+            windows.append((0..<66).map { $0 % (length + 2) == length ? 0x0D : $0 % (length + 2) == length + 1 ? 0x0A : 0x78 })
+        }
+        windows.append([UInt8](repeating: 0x0D, count: 66))
+        windows.append([UInt8](repeating: 0x0A, count: 66))
+        windows.append((0..<66).map { $0 % 2 == 0 ? 0x0D : 0x0A })
         var wrong = 0
-        for block in blocks {
-            var expected: UInt64 = 0
-            for (k, b) in block.enumerated() where b >= 0x08 && b <= 0x0F { expected |= 1 << UInt64(k) }
+        for window in windows {
+            let expected = Self.referenceStrays(window)
             // At an odd address too: the loads need no alignment.
-            let aligned = block.withUnsafeBytes { smtpscope_line_break_candidates64(level, $0.baseAddress) }
-            let odd = ([0x61] + block).withUnsafeBytes { smtpscope_line_break_candidates64(level, $0.baseAddress.map { $0 + 1 }) }
-            let masks = (aligned, odd)
-            if masks.0 != expected || masks.1 != expected { wrong += 1 }
+            for padded in [window, [0x61] + window] {
+                var lf: UInt64 = 0
+                var any: Int32 = -1
+                let cr = padded.withUnsafeBytes { bytes in
+                    smtpscope_stray_breaks64(level, bytes.baseAddress.map { $0 + (padded.count - 66) }, &lf, &any)
+                }
+                if cr != expected.cr || lf != expected.lf || (any != 0) != ((expected.cr | expected.lf) != 0) { wrong += 1 }
+            }
         }
         #expect(wrong == 0)
     }

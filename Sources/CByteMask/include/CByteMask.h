@@ -4,13 +4,17 @@
 #include <stdint.h>
 
 /// The message-body scan's plain run (`MessageScanner.plainRun`), in C because Swift's SIMD
-/// types reach neither `movemask` nor AVX2 chosen at run time. Three builds of the same loop
-/// differ only in how they take the 64-byte mask of line-break candidates:
-/// 0 a byte loop (any machine), 1 SSE2 (every x86-64), 2 AVX2 (chosen when the CPU has it).
+/// types reach neither `movemask` nor AVX2/AVX-512 chosen at run time. Four builds of the same
+/// loop differ in how they take a 64-byte block's masks of line breaks and plain line ends:
+/// 0 a byte loop (any machine), 1 SSE2 (every x86-64), 2 AVX2, 3 AVX-512 (F, BW, DQ, VL; its
+/// hashing run also keeps the four XXH64 lanes in one register). The best the CPU has is used.
 enum {
     SMTPSCOPE_SCAN_SCALAR = 0,
     SMTPSCOPE_SCAN_SSE2 = 1,
     SMTPSCOPE_SCAN_AVX2 = 2,
+    SMTPSCOPE_SCAN_AVX512 = 3,
+    /// The highest level there is.
+    SMTPSCOPE_SCAN_BEST = SMTPSCOPE_SCAN_AVX512,
 };
 
 /// End of the plain run in `bytes[start..<count]`: the index of the first `\r` or `\n` that
@@ -52,8 +56,11 @@ intptr_t smtpscope_plain_run_hashing_at_level(
 /// The level `smtpscope_plain_run` uses on this CPU (detected once).
 int smtpscope_scan_level(void);
 
-/// Bit k set when byte k of the 64 bytes at `p` lies in 0x08...0x0F (`\r`, `\n` and six
-/// control bytes rare in mail, tab among them), computed at `level` (as above).
-uint64_t smtpscope_line_break_candidates64(int level, const void *p);
+/// The stray line breaks of the 64 bytes at `p` (those that stop a plain run), computed at
+/// `level` (as above); reads `p[0..<66]`. Returns bit k set when byte k is a `\r` not followed
+/// by `\n` and an ordinary byte; sets bit k of `*strayLF` when byte k + 1 is a `\n` not
+/// between such a `\r` and byte, and `*any` to whether the level's quick test (the one
+/// the run loop takes) finds any (either pointer may be NULL).
+uint64_t smtpscope_stray_breaks64(int level, const void *p, uint64_t *strayLF, int *any);
 
 #endif
