@@ -147,9 +147,10 @@ static inline __attribute__((always_inline, target("avx2"))) int any_stray_avx2(
     return !_mm256_testz_si256(stray, stray);
 }
 
-/// AVX-512 on 256-bit registers: F and VL for `vpternlog` and 64-bit rotates, DQ for 64-bit
-/// multiplies.
-#define SMTPSCOPE_AVX512 "avx2,avx512f,avx512dq,avx512vl,bmi"
+/// AVX-512 on 256-bit registers only (`no-evex512`: the compiler would otherwise join two
+/// halves' masks in a 512-bit one): F and VL for `vpternlog` and 64-bit rotates, DQ for 64-bit
+/// multiplies, BW for byte masks (every CPU with VL and DQ has it).
+#define SMTPSCOPE_AVX512 "avx2,avx512f,avx512bw,avx512dq,avx512vl,bmi,no-evex512"
 
 /// Per 32 bytes, the AVX2 compares: `\r` at `p` (a), `\n` at `p + 1` (b), a byte after `\r\n`
 /// that ends a plain run at `p + 2` (c); the strays then come from all three in one three-input
@@ -169,13 +170,22 @@ static inline __attribute__((always_inline, target(SMTPSCOPE_AVX512))) smtpscope
     return c;
 }
 
-/// Truth table (bit 4a + 2b + c) of a stray `\r` or `\n`: (a | b) & ~(a & b & ~c).
+/// Truth tables (bit 4a + 2b + c): a stray `\r`, a & ~(b & ~c); a stray `\n`, b & ~(a & ~c);
+/// either, (a | b) & ~(a & b & ~c).
+#define SMTPSCOPE_STRAY_CR 0xB0
+#define SMTPSCOPE_STRAY_LF 0x8C
 #define SMTPSCOPE_STRAY_ANY 0xBC
 
-/// Where: AVX2's masks, out of line (in an AVX-512 function the compiler takes `movemask`
-/// apart into 512-bit conversions). Once per run, at its stop.
-__attribute__((noinline, target("avx2"))) static smtpscope_strays strays_avx512(const uint8_t *p) {
-    return strays_avx2(p);
+static inline __attribute__((always_inline, target(SMTPSCOPE_AVX512))) smtpscope_strays strays_avx512(const uint8_t *p) {
+    smtpscope_strays k = {0, 0};
+    for (int i = 0; i < 64; i += 32) {
+        smtpscope_compares c = compares_avx512(p + i);
+        __m256i cr = _mm256_ternarylogic_epi32(c.cr, c.lf, c.special, SMTPSCOPE_STRAY_CR);
+        __m256i lf = _mm256_ternarylogic_epi32(c.cr, c.lf, c.special, SMTPSCOPE_STRAY_LF);
+        k.cr |= (uint64_t)(uint32_t)_mm256_movemask_epi8(cr) << i;
+        k.lf |= (uint64_t)(uint32_t)_mm256_movemask_epi8(lf) << i;
+    }
+    return k;
 }
 
 /// Whether the block has a stray: one logic instruction per half, one test.
@@ -374,8 +384,8 @@ int smtpscope_scan_level(void) {
         __builtin_cpu_init();
         // "avx2" and "avx512*" are true only when the OS saves the YMM/ZMM and mask registers too.
         int avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi");
-        int avx512 = avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq")
-            && __builtin_cpu_supports("avx512vl");
+        int avx512 = avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")
+            && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
         level = avx512 ? SMTPSCOPE_SCAN_AVX512 : avx2 ? SMTPSCOPE_SCAN_AVX2 : SMTPSCOPE_SCAN_SSE2;
 #else
         level = SMTPSCOPE_SCAN_SCALAR;
@@ -457,6 +467,7 @@ intptr_t smtpscope_plain_run_hashing_at_level(
 #if SMTPSCOPE_X86_64
 __attribute__((target("avx2"))) static smtpscope_strays test_strays_avx2(const uint8_t *p) { return strays_avx2(p); }
 __attribute__((target("avx2"))) static int test_any_avx2(const uint8_t *p) { return any_stray_avx2(p); }
+__attribute__((target(SMTPSCOPE_AVX512))) static smtpscope_strays test_strays_avx512(const uint8_t *p) { return strays_avx512(p); }
 __attribute__((target(SMTPSCOPE_AVX512))) static int test_any_avx512(const uint8_t *p) { return any_stray_avx512(p); }
 #endif
 
@@ -466,7 +477,7 @@ uint64_t smtpscope_stray_breaks64(int level, const void *p, uint64_t *strayLF, i
     int found;
     switch (usable(level)) {
 #if SMTPSCOPE_X86_64
-    case SMTPSCOPE_SCAN_AVX512: k = strays_avx512(b), found = test_any_avx512(b); break;
+    case SMTPSCOPE_SCAN_AVX512: k = test_strays_avx512(b), found = test_any_avx512(b); break;
     case SMTPSCOPE_SCAN_AVX2: k = test_strays_avx2(b), found = test_any_avx2(b); break;
     case SMTPSCOPE_SCAN_SSE2: k = strays_sse2(b), found = any_stray_sse2(b); break;
 #endif

@@ -64,7 +64,7 @@ import Testing
         let cpuinfo = try String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)
         let flags = Set(cpuinfo.split(separator: "\n").first { $0.hasPrefix("flags") }?.split(separator: " ").map(String.init) ?? [])
         let avx2 = flags.contains("avx2") && flags.contains("bmi1")
-        let avx512 = ["avx512f", "avx512dq", "avx512vl"].allSatisfy(flags.contains)
+        let avx512 = ["avx512f", "avx512bw", "avx512dq", "avx512vl"].allSatisfy(flags.contains)
         #expect(smtpscope_scan_level() == (avx2 && avx512 ? 3 : avx2 ? 2 : 1))
         #elseif arch(x86_64)
         #expect(smtpscope_scan_level() >= 1)

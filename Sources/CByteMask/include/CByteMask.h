@@ -5,10 +5,10 @@
 
 /// The message-body scan's plain run (`MessageScanner.plainRun`), in C because Swift's SIMD
 /// types reach neither `movemask` nor AVX2/AVX-512 chosen at run time. Four builds of the same
-/// loop differ in how they take a 64-byte block's masks of line breaks and plain line ends:
-/// 0 a byte loop (any machine), 1 SSE2 (every x86-64), 2 AVX2, 3 AVX-512 F, DQ and VL on 256-bit
-/// registers (three-input logic for the masks; its hashing run keeps the four XXH64 lanes in
-/// one register, with 64-bit multiplies). The best the CPU has is used.
+/// loop differ in how they find a 64-byte block's stray line breaks (those of no plain line
+/// end): 0 a byte loop (any machine), 1 SSE2 (every x86-64), 2 AVX2, 3 AVX-512 F, BW, DQ and VL
+/// on 256-bit registers (one three-input logic instruction for the test; its hashing run keeps
+/// the four XXH64 lanes in one register, with 64-bit multiplies). The best the CPU has is used.
 enum {
     SMTPSCOPE_SCAN_SCALAR = 0,
     SMTPSCOPE_SCAN_SSE2 = 1,
