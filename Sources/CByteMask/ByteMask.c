@@ -62,17 +62,19 @@ static inline __attribute__((always_inline)) uint64_t mask_scalar(const uint8_t 
     return mask;
 }
 
-/// The byte loop (off x86-64 only): each candidate of bytes 0...63 and of 1...64 looked at.
+/// The byte loop (off x86-64 only): each candidate of the block looked at in turn, and byte
+/// 64 (a branch per line end: there the branchless test's work costs more than the branches).
 static inline __attribute__((always_inline)) smtpscope_strays strays_scalar(const uint8_t *p) {
     smtpscope_strays k = {0, 0};
     for (uint64_t mask = mask_scalar(p); mask != 0; mask &= mask - 1) {
         int at = __builtin_ctzll(mask);
-        if (p[at] == CR && !is_plain_line_end(p, at)) k.cr |= (uint64_t)1 << at;
+        if (p[at] == CR) {
+            if (!is_plain_line_end(p, at)) k.cr |= (uint64_t)1 << at;
+        } else if (p[at] == LF && at > 0) {
+            if (!(p[at - 1] == CR && is_plain_line_end(p, at - 1))) k.lf |= (uint64_t)1 << (at - 1);
+        }
     }
-    for (uint64_t mask = mask_scalar(p + 1); mask != 0; mask &= mask - 1) {
-        int at = __builtin_ctzll(mask);
-        if (p[at + 1] == LF && !is_plain_line_end(p, at)) k.lf |= (uint64_t)1 << at;
-    }
+    if (p[64] == LF && !(p[63] == CR && is_plain_line_end(p, 63))) k.lf |= (uint64_t)1 << 63;
     return k;
 }
 
