@@ -130,6 +130,16 @@ public struct SMTPSession {
     /// Feeds in-order bytes of one side at stream `offset`; events are emitted synchronously.
     /// Bytes before the side's next expected offset are skipped; a jump forward is taken as a gap.
     public mutating func feed(_ side: SMTPSide, _ bytes: UnsafeRawBufferPointer, at offset: UInt64, emit: (SMTPEvent) -> Void) {
+        // Most chunks are message data that follow on from the last: straight to the scanner.
+        if side == .client, case .data = clientMode, clientNext == offset {
+            clientNext = offset &+ UInt64(bytes.count)
+            statistics.clientBytes &+= UInt64(bytes.count)
+            let (end, stop) = scanner.scan(bytes, from: 0, base: offset, options: options)
+            if case .needMore = stop, end >= bytes.count { return }
+            scanStopped(stop, at: end, base: offset, emit: emit)
+            processClient(bytes, from: end, at: offset, emit: emit)
+            return
+        }
         let expected = side == .client ? clientNext : serverNext
         var start = 0
         if let expected {
