@@ -144,7 +144,7 @@ struct HeaderCollector {
                 if current != nil && valueCount < maxValueLength { append(line) }
                 return
             }
-            finish()
+            if current != nil { finish() }
             // A wanted name starts with m, s, d, f or t (any case): most lines stop here.
             guard let first = line.first else { return }
             switch first | 0x20 {
@@ -167,6 +167,15 @@ struct HeaderCollector {
 
         /// Adds bytes to the value being gathered (moved along if the store runs out of room).
         private mutating func append(_ bytes: UnsafeRawBufferPointer) {
+            // Nearly always the store has room: the value (if begun) is its tail, written on.
+            if let store = arena.current, store.room >= bytes.count,
+                valueCount == 0 || valueStart &+ valueCount == store.used
+            {
+                let start = store.append(bytes)
+                if valueCount == 0 { valueStart = start }
+                valueCount += bytes.count
+                return
+            }
             let growing = valueCount > 0 ? (start: valueStart, count: valueCount) : nil
             let (store, keptStart) = arena.storeWithRoom(bytes.count, keeping: growing)
             valueStart = growing == nil ? store.used : keptStart
@@ -178,7 +187,9 @@ struct HeaderCollector {
         mutating func finish() {
             guard let field = current else { return }
             current = nil
-            let (store, _) = arena.storeWithRoom(0, keeping: nil)
+            // The value was written to the current store (a value always makes one).
+            let store: TextStore
+            if let current = arena.current { store = current } else { (store, _) = arena.storeWithRoom(0, keeping: nil) }
             let (lower, upper) = store.withBytes(valueStart, valueCount) { value -> (Int, Int) in
                 var lower = 0
                 var upper = value.count

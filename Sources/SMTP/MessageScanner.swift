@@ -57,12 +57,22 @@ struct MessageScanner {
     /// Starts a new message as `init(afterCRLF:)` would, keeping the header block's storage
     /// when it is small (``HeaderCollector/keptCapacity``): one allocation per message fewer,
     /// for at most 2 KiB per connection that has sent a message.
+    /// Written field by field, in place: a scanner holds a few hundred bytes of state, and
+    /// building a new one to copy over it cost more than the rest of a small message.
     mutating func reset(afterCRLF: Bool) {
-        var kept = HeaderCollector()
-        swap(&kept, &headers)  // moved out, so its storage stays uniquely held
-        kept.restart()
-        self = MessageScanner(afterCRLF: afterCRLF)
-        headers = kept
+        strict = afterCRLF ? .crlf : .text
+        near = afterCRLF ? .crlf : .lf
+        prefix = .crlf
+        dotOffset = 0
+        size = 0
+        digest = Fingerprint()
+        headers.restart()
+        breaks.removeAll()
+        if firstNearMiss != nil { firstNearMiss = nil }
+        nearMissCount = 0
+        if afterNearMiss.capacity > 0 { afterNearMiss = [] }
+        afterNearMissComplete = true
+        afterNearMissOffset = 0
     }
 
     var fingerprint: String { digest.hex }
@@ -338,6 +348,12 @@ private struct BreakRing {
     /// Entries written so far (at most 4 count) and the slot the next one overwrites.
     private var count = 0
     private var next = 0
+
+    /// Forgets every entry (those left in place are never read: see `count`).
+    mutating func removeAll() {
+        count = 0
+        next = 0
+    }
 
     mutating func append(_ entry: LineBreak) {
         switch next {
