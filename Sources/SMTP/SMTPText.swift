@@ -257,7 +257,15 @@ public struct TextArena {
             keeping = (Int(start), Int(used))
             lineCount = Int(n)
         }
-        let (target, keptStart) = storeWithRoom(need, keeping: keeping)
+        // Nearly always the current store has room (checked here: no call, no store returned).
+        let target: TextStore
+        let keptStart: Int
+        if let store, store.room >= need {
+            target = store
+            keptStart = keeping?.start ?? 0
+        } else {
+            (target, keptStart) = storeWithRoom(need, keeping: keeping)
+        }
         let start = keeping == nil ? target.used : keptStart
         // Prefix and bytes written in one go (the store has room for both: see `storeWithRoom`).
         target.withUnsafeMutablePointers { header, base in
