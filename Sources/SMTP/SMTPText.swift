@@ -135,6 +135,10 @@ public struct TextArena {
 
     /// Copies `bytes` in; the text stays valid for as long as it is referenced.
     public mutating func text(_ bytes: UnsafeRawBufferPointer) -> SMTPText {
+        // Nearly always the current store has room (checked here: no call, no store returned).
+        if let store, store.room >= bytes.count {
+            return SMTPText(store: store, start: store.append(bytes), count: bytes.count)
+        }
         let (store, _) = storeWithRoom(bytes.count, keeping: nil)
         let start = store.append(bytes)
         return SMTPText(store: store, start: start, count: bytes.count)
