@@ -45,6 +45,13 @@ struct SegmentRing {
         }
     }
 
+    /// The latest chunk, when chunks do not overlap (then it alone holds each of its bytes).
+    var newestOfOrdered: Entry? {
+        guard !overlapping, !entries.isEmpty else { return nil }
+        let count = entries.count
+        return entries[count < capacity || next == 0 ? count - 1 : Int(next) - 1]
+    }
+
     /// Forgets every chunk, keeping the storage (a tracker reused for another flow).
     mutating func removeAll() {
         entries.removeAll(keepingCapacity: true)
@@ -96,6 +103,19 @@ struct TerminatorGeometry: Equatable {
     /// Traces bytes `[offset+from, offset+length)` through `ring` (positions stay counted from
     /// `offset`); nil when none is remembered.
     init?(offset: UInt64, length: Int, from: Int = 0, ring: SegmentRing) {
+        // Nearly always all the bytes are in the latest chunk: one frame, no split.
+        let lower = max(0, from)
+        if length > lower, let newest = ring.newestOfOrdered,
+            newest.offset <= offset &+ UInt64(lower), offset &+ UInt64(length) <= newest.end
+        {
+            self.frameList = FrameList(newest.frame)
+            self.splitPositions = SplitPositions()
+            self.firstTimestampNanoseconds = newest.timestampNanoseconds
+            self.lastTimestampNanoseconds = newest.timestampNanoseconds
+            self.lastFrame = newest.frame
+            self.complete = true
+            return
+        }
         var frames = FrameList()
         var splits = SplitPositions()
         var previous: SegmentRing.Entry?
