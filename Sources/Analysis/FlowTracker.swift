@@ -335,13 +335,17 @@ struct FlowTracker<Dialog: SMTPDialog> {
         // The joined text is built only where it is kept or inspected (most replies need none).
         if reply.code == 421 { reply421Frame = context.frame }
         var masked = false
-        // One pass over the lines: only one starting with `x` or `X` (or a byte that is no
-        // printable ASCII, read by Characters) can start with `XXXXXXXA`.
-        reply.text.forEachLine(while: { line in
-            guard let first = line.first, first | 0x20 == UInt8(ascii: "x") || first >= 0x7F || first < 0x20 else { return true }
-            masked = Self.offersMaskedStarttls(line)
-            return !masked
-        })
+        // Only a line starting with `x` or `X` (or a byte that is no printable ASCII, read by
+        // Characters) can start with `XXXXXXXA`: most replies have none, found without
+        // handing out their lines.
+        let mayBeMasked: (UInt8) -> Bool = { $0 | 0x20 == UInt8(ascii: "x") || $0 >= 0x7F || $0 < 0x20 }
+        if reply.text.someLineStarts(where: mayBeMasked) {
+            reply.text.forEachLine(while: { line in
+                guard let first = line.first, mayBeMasked(first) else { return true }
+                masked = Self.offersMaskedStarttls(line)
+                return !masked
+            })
+        }
         if masked {
             findings.add(.starttlsMasked, frames: [context.frame], message: "the EHLO reply offers XXXXXXXA where STARTTLS was: masked by a middlebox")
         }

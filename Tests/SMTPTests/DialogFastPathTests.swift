@@ -298,6 +298,34 @@ import Testing
         #expect(model.isEmpty)
     }
 
+    // MARK: reply lines
+
+    /// `someLineStarts(where:)` (one pass over the length prefixes) and `isASCII` (eight bytes
+    /// at a time) against the lines handed out one by one, for lines kept in a store and as
+    /// strings, of every length (0, past 255 so that prefixes hold bytes of 0x80 and more).
+    @Test(arguments: 1...30)
+    func replyLineChecksMatchTheLines(seed: UInt64) {
+        var rng = SplitMix64(seed: seed)
+        let alphabet: [UInt8] = [0x78, 0x58, 0x41, 0x20, 0x09, 0x7F, 0xC3, 0xA9, 0x80, 0x32]
+        var arena = TextArena(initialCapacity: 64)
+        var stored: ReplyLines?
+        var strings: [String] = []
+        for _ in 0..<Int(rng.next() % 6 + 1) {
+            let length = [0, 1, 3, 9, 130, 300][Int(rng.next() % 6)]
+            let line = (0..<length).map { _ in alphabet[Int(rng.next() % UInt64(alphabet.count))] }
+            line.withUnsafeBytes { stored = arena.appending(line: $0, to: stored) }
+            strings.append(String(decoding: line, as: UTF8.self))
+        }
+        for lines in [stored ?? ReplyLines([]), ReplyLines(strings)] {
+            var handedOut: [[UInt8]] = []
+            lines.forEachLine { handedOut.append(Array($0)) }
+            for probe: (UInt8) -> Bool in [{ $0 | 0x20 == 0x78 }, { $0 >= 0x80 }, { $0 == 0x20 }, { _ in false }] {
+                #expect(lines.someLineStarts(where: probe) == handedOut.contains { $0.first.map(probe) ?? false })
+            }
+            #expect(lines.isASCII == handedOut.allSatisfy { $0.allSatisfy { $0 < 0x80 } })
+        }
+    }
+
     // MARK: reset
 
     /// A session reset in place after a dialog left in any state (mid-message, bytes held for
