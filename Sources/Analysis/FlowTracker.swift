@@ -297,14 +297,14 @@ struct FlowTracker<Dialog: SMTPDialog> {
             // A MAIL opens a new transaction unless the SMTP layer just announced it.
             let reuse = transactions.last.map { $0.mailFrom == nil && !$0.dataCommandSeen && $0.reply == nil } ?? false
             let at = reuse ? transactions.count - 1 : current((transactions.last?.index ?? -1) + 1, context: context)
-            transactions[at].mailFrom = command.argumentText.withBytes { Self.pathText(in: $0, after: "FROM:", texts: &texts) }
+            transactions[at].mailFrom = command.argumentText.withBytes { Self.pathText(in: $0, afterLiteral: "FROM:", texts: &texts) }
         case .rcpt:
             let at = current(nil, context: context)
             guard transactions[at].rcptTo.count < 1000 else { return }
             var list = transactions[at].rcptTo
             transactions[at].rcptTo = ReplyLines([])  // `list` the only owner while it grows
             command.argumentText.withBytes { bytes in
-                guard let range = Self.quickPathRange(in: bytes, after: "TO:") else {
+                guard let range = Self.quickPathRange(in: bytes, afterLiteral: "TO:") else {
                     if let path = Self.path(in: bytes, after: "TO:") { list = ReplyLines(list.strings + [path]) }
                     return
                 }
@@ -335,9 +335,13 @@ struct FlowTracker<Dialog: SMTPDialog> {
         // The joined text is built only where it is kept or inspected (most replies need none).
         if reply.code == 421 { reply421Frame = context.frame }
         var masked = false
-        // Most replies hold no `x` at all, so no line of theirs can start with `XXXXXXXA`.
-        if reply.text.mayContainLetter(UInt8(ascii: "x")) {
+        // Only a line starting with `x` or `X` (or a byte that is no printable ASCII, read by
+        // Characters) can start with `XXXXXXXA`: most replies have none, found without
+        // handing out their lines.
+        let mayBeMasked: (UInt8) -> Bool = { $0 | 0x20 == UInt8(ascii: "x") || $0 >= 0x7F || $0 < 0x20 }
+        if reply.text.someLineStarts(where: mayBeMasked) {
             reply.text.forEachLine(while: { line in
+                guard let first = line.first, mayBeMasked(first) else { return true }
                 masked = Self.offersMaskedStarttls(line)
                 return !masked
             })
@@ -359,7 +363,7 @@ struct FlowTracker<Dialog: SMTPDialog> {
             }
             if verb == .rcpt && reply.code >= 400 {
                 command.argumentText.withBytes { bytes in
-                    switch Self.quickPathRange(in: bytes, after: "TO:") {
+                    switch Self.quickPathRange(in: bytes, afterLiteral: "TO:") {
                     case .some(.some(let range)): refuseRecipient(UnsafeRawBufferPointer(rebasing: bytes[range]))
                     case .some(.none): break
                     case .none:
@@ -807,6 +811,22 @@ struct FlowTracker<Dialog: SMTPDialog> {
         return range.map { texts.text(UnsafeRawBufferPointer(rebasing: bytes[$0])) }
     }
 
+    /// ``pathText(in:after:texts:)`` for a keyword written in the source (read in place).
+    static func pathText(in bytes: UnsafeRawBufferPointer, afterLiteral keyword: StaticString, texts: inout TextArena) -> SMTPText? {
+        guard let range = quickPathRange(in: bytes, afterLiteral: keyword) else {
+            return unicodePath(in: String(decoding: bytes, as: UTF8.self), after: keyword.description).map(SMTPText.init)
+        }
+        return range.map { texts.text(UnsafeRawBufferPointer(rebasing: bytes[$0])) }
+    }
+
+    /// ``quickPathRange(in:after:)`` for a keyword written in the source: its bytes read in
+    /// place, no string made or retained per command.
+    static func quickPathRange(in bytes: UnsafeRawBufferPointer, afterLiteral keyword: StaticString) -> Range<Int>?? {
+        guard keyword.hasPointerRepresentation else { return quickPathRange(in: bytes, after: keyword.description) }
+        guard allPrintableASCII(bytes) else { return .none }
+        return pathRange(in: bytes, key: UnsafeRawBufferPointer(start: keyword.utf8Start, count: keyword.utf8CodeUnitCount))
+    }
+
     /// Where ``path(in:after:)``'s answer lies in `bytes` when they are printable ASCII
     /// (`.some(nil)`: no path); nil for other bytes, which are read by Characters.
     static func quickPathRange(in bytes: UnsafeRawBufferPointer, after keyword: String) -> Range<Int>?? {
@@ -814,26 +834,29 @@ struct FlowTracker<Dialog: SMTPDialog> {
         // without uppercasing a copy of the whole argument.
         guard allPrintableASCII(bytes) else { return .none }
         var keyword = keyword
-        return keyword.withUTF8 { key -> Range<Int>?? in
-            var start = 0
-            var matched = bytes.count >= key.count
-            for key in key {
-                guard isPrintableASCII(key) else { return .none }
-                if matched && asciiUppercased(bytes[start]) != key { matched = false }
-                if matched { start += 1 }
-            }
-            if !matched { start = 0 }
-            while start < bytes.count && bytes[start] == UInt8(ascii: " ") { start += 1 }
-            var end = start
-            if start < bytes.count && bytes[start] == UInt8(ascii: "<") {
-                start += 1
-                end = ByteScan.index(of: UInt8(ascii: ">"), in: bytes, from: start)
-            } else {
-                end = ByteScan.index(of: UInt8(ascii: " "), in: bytes, from: start)
-                if end == start { return .some(nil) }
-            }
-            return .some(start..<end)
+        return keyword.withUTF8 { pathRange(in: bytes, key: UnsafeRawBufferPointer($0)) }
+    }
+
+    /// ``quickPathRange(in:after:)`` once `bytes` are known to be printable ASCII.
+    private static func pathRange(in bytes: UnsafeRawBufferPointer, key: UnsafeRawBufferPointer) -> Range<Int>?? {
+        var start = 0
+        var matched = bytes.count >= key.count
+        for key in key {
+            guard isPrintableASCII(key) else { return .none }
+            if matched && asciiUppercased(bytes[start]) != key { matched = false }
+            if matched { start += 1 }
         }
+        if !matched { start = 0 }
+        while start < bytes.count && bytes[start] == UInt8(ascii: " ") { start += 1 }
+        var end = start
+        if start < bytes.count && bytes[start] == UInt8(ascii: "<") {
+            start += 1
+            end = ByteScan.index(of: UInt8(ascii: ">"), in: bytes, from: start)
+        } else {
+            end = ByteScan.index(of: UInt8(ascii: " "), in: bytes, from: start)
+            if end == start { return .some(nil) }
+        }
+        return .some(start..<end)
     }
 
     /// Every byte is printable ASCII (0x20...0x7E); eight at a time: a byte below 0x20 sets

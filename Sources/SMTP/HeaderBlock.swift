@@ -61,32 +61,42 @@ struct HeaderCollector {
         last2 = 0
     }
 
-    /// `add(_:cap:)` for each byte of `chunk[range]`, a line at a time: only a `\n` can end
-    /// the block, so the bytes before it are copied in one go (up to the cap).
+    /// `add(_:cap:)` for each byte of `chunk[range]`: only a `\n` can end the block, so the
+    /// line ends are found (eight bytes at a time) and each checked against the bytes before
+    /// it; the bytes up to the block's end (or the range's) are then copied in one go, up to
+    /// the cap.
     mutating func add(_ chunk: UnsafeRawBufferPointer, _ range: Range<Int>, cap: Int) {
+        guard collecting, !range.isEmpty, range.lowerBound >= 0, range.upperBound <= chunk.count else { return }
         reserve(cap: cap)
-        var i = range.lowerBound
+        let lower = range.lowerBound
         let end = range.upperBound
-        while i < end && collecting {
-            // The run's next `\n`, eight bytes at a time.
-            let k = i &+ ByteScan.index(of: 0x0A, in: UnsafeRawBufferPointer(rebasing: chunk[i..<end]), from: 0)
-            if k > i {
-                let room = max(0, cap - bytes.count)
-                if k - i > room {
-                    // The byte after the room would find the block full.
-                    bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: chunk[i..<(i + room)]))
-                    truncated = true
-                    collecting = false
-                    return
-                }
-                bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: chunk[i..<k]))
-                last2 = k - i >= 2 ? chunk[k - 2] : last1
-                last1 = chunk[k - 1]
+        var stop = end  // the `\n` that ends the block, or the range's end
+        var k = ByteScan.index(of: 0x0A, in: chunk, from: lower)
+        while k < end {
+            // The two bytes before this `\n`, from the chunk or, at its start, from before it.
+            let before1 = k > lower ? chunk[k - 1] : last1
+            let before2 = k > lower + 1 ? chunk[k - 2] : (k > lower ? last1 : last2)
+            if before1 == 0x0A || (before1 == 0x0D && before2 == 0x0A) {
+                stop = k
+                break
             }
-            guard k < end else { return }
-            add(chunk[k], cap: cap)
-            i = k + 1
+            k = ByteScan.index(of: 0x0A, in: chunk, from: k + 1)
         }
+        let count = stop - lower
+        let room = max(0, cap - bytes.count)
+        if count > room {
+            // The byte after the room would find the block full.
+            if room > 0 { bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: chunk[lower..<(lower + room)])) }
+            truncated = true
+            collecting = false
+            return
+        }
+        if count > 0 {
+            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: chunk[lower..<stop]))
+            last2 = count >= 2 ? chunk[stop - 2] : last1
+            last1 = chunk[stop - 1]
+        }
+        if stop < end { collecting = false }
     }
 
     /// The fields smtpscope reports, each from its first occurrence. Lines split at `\n` (a
@@ -134,7 +144,7 @@ struct HeaderCollector {
                 if current != nil && valueCount < maxValueLength { append(line) }
                 return
             }
-            finish()
+            if current != nil { finish() }
             // A wanted name starts with m, s, d, f or t (any case): most lines stop here.
             guard let first = line.first else { return }
             switch first | 0x20 {
@@ -157,6 +167,15 @@ struct HeaderCollector {
 
         /// Adds bytes to the value being gathered (moved along if the store runs out of room).
         private mutating func append(_ bytes: UnsafeRawBufferPointer) {
+            // Nearly always the store has room: the value (if begun) is its tail, written on.
+            if let store = arena.current, store.room >= bytes.count,
+                valueCount == 0 || valueStart &+ valueCount == store.used
+            {
+                let start = store.append(bytes)
+                if valueCount == 0 { valueStart = start }
+                valueCount += bytes.count
+                return
+            }
             let growing = valueCount > 0 ? (start: valueStart, count: valueCount) : nil
             let (store, keptStart) = arena.storeWithRoom(bytes.count, keeping: growing)
             valueStart = growing == nil ? store.used : keptStart
@@ -168,7 +187,9 @@ struct HeaderCollector {
         mutating func finish() {
             guard let field = current else { return }
             current = nil
-            let (store, _) = arena.storeWithRoom(0, keeping: nil)
+            // The value was written to the current store (a value always makes one).
+            let store: TextStore
+            if let current = arena.current { store = current } else { (store, _) = arena.storeWithRoom(0, keeping: nil) }
             let (lower, upper) = store.withBytes(valueStart, valueCount) { value -> (Int, Int) in
                 var lower = 0
                 var upper = value.count

@@ -71,7 +71,11 @@ struct LineFramer {
         }
         if i == n {
             // No line end: keep the partial line, bounded.
-            if partialLength == 0 { partialOffset = base &+ UInt64(start) }
+            if partialLength == 0 {
+                partialOffset = base &+ UInt64(start)
+                // A buffered line whose content nobody asked for is gone.
+                if !buffer.isEmpty { buffer.removeAll(keepingCapacity: true) }
+            }
             let room = max(0, maxLength &+ 1 &- buffer.count)  // +1: a trailing \r may be the ending's
             let take = min(room, n - start)
             if take > 0 { buffer.append(contentsOf: bytes[start..<(start + take)]) }
@@ -112,10 +116,11 @@ struct LineFramer {
     mutating func withContent<R>(
         _ line: FramedLine, in bytes: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) -> R
     ) -> R {
-        defer { buffer.removeAll(keepingCapacity: true) }
         if let range = line.direct {
+            // Nothing buffered: a line handed out in place leaves the buffer empty.
             return body(UnsafeRawBufferPointer(rebasing: bytes[range]))
         }
+        defer { buffer.removeAll(keepingCapacity: true) }
         return buffer.withUnsafeBytes { body($0) }
     }
 }

@@ -57,12 +57,22 @@ struct MessageScanner {
     /// Starts a new message as `init(afterCRLF:)` would, keeping the header block's storage
     /// when it is small (``HeaderCollector/keptCapacity``): one allocation per message fewer,
     /// for at most 2 KiB per connection that has sent a message.
+    /// Written field by field, in place: a scanner holds a few hundred bytes of state, and
+    /// building a new one to copy over it cost more than the rest of a small message.
     mutating func reset(afterCRLF: Bool) {
-        var kept = HeaderCollector()
-        swap(&kept, &headers)  // moved out, so its storage stays uniquely held
-        kept.restart()
-        self = MessageScanner(afterCRLF: afterCRLF)
-        headers = kept
+        strict = afterCRLF ? .crlf : .text
+        near = afterCRLF ? .crlf : .lf
+        prefix = .crlf
+        dotOffset = 0
+        size = 0
+        digest = Fingerprint()
+        headers.restart()
+        breaks.removeAll()
+        if firstNearMiss != nil { firstNearMiss = nil }
+        nearMissCount = 0
+        if afterNearMiss.capacity > 0 { afterNearMiss = [] }
+        afterNearMissComplete = true
+        afterNearMissOffset = 0
     }
 
     var fingerprint: String { digest.hex }
@@ -103,6 +113,10 @@ struct MessageScanner {
                     i = j
                     continue
                 }
+            }
+            if let next = stepLineStart(bytes, at: i, base: base, options) {
+                i = next
+                continue
             }
             let b = bytes[i]
             let offset = base &+ UInt64(i)
@@ -147,6 +161,43 @@ struct MessageScanner {
         guard let base = bytes.baseAddress, start < n else { return n }
         // The C side keeps to `start...n`; clamped all the same, as the caller slices with it.
         return min(max(smtpscope_plain_run_hashing(base, start, n, &digest.state), start), n)
+    }
+
+    /// Where the plain run stops most (a line end before an empty line, an empty line, a line
+    /// end at a chunk's end, the first byte of a line after those), the bytes the two machines
+    /// would take one by one, taken at once with the same effect: from inside a line or a line
+    /// start, `\r\n` is two breaks and two content bytes and leaves both at a line start; at a
+    /// line start, an ordinary byte (none of `\r`, `\n`, `.`, NUL) is content and leaves both
+    /// inside a line. Returns the index after the bytes taken, or nil for anything else.
+    @inline(__always)
+    private mutating func stepLineStart(
+        _ bytes: UnsafeRawBufferPointer, at i: Int, base: UInt64, _ options: SMTPOptions
+    ) -> Int? {
+        let atLineStart = strict == .crlf && near == .crlf
+        guard atLineStart || (strict == .text && near == .text), i < bytes.count else { return nil }
+        let b = bytes[i]
+        if b == MessageScanner.cr {
+            guard i &+ 1 < bytes.count, bytes[i &+ 1] == MessageScanner.lf else { return nil }
+            endLine(at: base &+ UInt64(i), options)
+            return i &+ 2
+        }
+        guard atLineStart, b != MessageScanner.lf && b != MessageScanner.dot && b != 0 else { return nil }
+        content(b, options)
+        strict = .text
+        near = .text
+        return i &+ 1
+    }
+
+    /// `\r\n` at `offset`, from inside a line or a line start: both noted as breaks, both
+    /// content, both machines at a line start (as `stepStrict` and `stepNear` leave them).
+    @inline(never)  // off the fast path: keeps `scan` small
+    private mutating func endLine(at offset: UInt64, _ options: SMTPOptions) {
+        breaks.append(LineBreak(offset: offset, size: size, digest: digest))
+        content(MessageScanner.cr, options)
+        breaks.append(LineBreak(offset: offset &+ 1, size: size, digest: digest))
+        content(MessageScanner.lf, options)
+        strict = .crlf
+        near = .crlf
     }
 
     // MARK: - Strict machine
@@ -338,6 +389,12 @@ private struct BreakRing {
     /// Entries written so far (at most 4 count) and the slot the next one overwrites.
     private var count = 0
     private var next = 0
+
+    /// Forgets every entry (those left in place are never read: see `count`).
+    mutating func removeAll() {
+        count = 0
+        next = 0
+    }
 
     mutating func append(_ entry: LineBreak) {
         switch next {

@@ -1,39 +1,56 @@
 /// FIFO of what the server has yet to answer (RFC 2920 pipelining), bounded by the caller.
 /// Each entry keeps its command's known verb beside it, so that what a reply decides can be
 /// read without copying the command out of the context.
+///
+/// A ring over slots that stay allocated: a command answered before the next is sent (the
+/// usual dialog) neither shifts nor empties the array, it only moves `head`.
 struct PendingQueue {
     typealias Entry = (context: ReplyContext, verb: SMTPVerb?)
-    private var items: [Entry] = []
+    /// Slots `head ..< head + count` (modulo `slots.count`) hold entries; the others hold
+    /// `.unsolicited` (no reference).
+    private var slots: [Entry] = []
     private var head = 0
+    private(set) var count = 0
 
-    var count: Int { items.count - head }
-    var isEmpty: Bool { head == items.count }
+    var isEmpty: Bool { count == 0 }
 
     mutating func push(_ item: consuming ReplyContext, verb: SMTPVerb? = nil) {
-        // A pipelined transaction queues a few commands: grow once, not by doubling from one.
-        if items.capacity == 0 { items.reserveCapacity(8) }
-        items.append((consume item, verb))
+        if count == slots.count { grow() }
+        var index = head &+ count
+        if index >= slots.count { index &-= slots.count }
+        slots[index] = (consume item, verb)
+        count &+= 1
+    }
+
+    /// Twice the slots (eight at first, as a pipelined transaction queues a few commands),
+    /// the entries moved to the front in order.
+    private mutating func grow() {
+        let size = max(8, 2 * slots.count)
+        var larger: [Entry] = []
+        larger.reserveCapacity(size)
+        for k in 0..<count {
+            var item: Entry = (.unsolicited, nil)
+            swap(&item, &slots[(head &+ k) % slots.count])
+            larger.append(item)
+        }
+        while larger.count < size { larger.append((.unsolicited, nil)) }
+        slots = larger
+        head = 0
     }
 
     mutating func pop() -> Entry? {
-        guard head < items.count else { return nil }
+        guard count > 0 else { return nil }
         // Moved out (a value without references left in its place): no retain here and no
-        // release when the slot is cleared.
+        // release when the slot is written again.
         var item: Entry = (.unsolicited, nil)
-        swap(&item, &items[head])
-        head += 1
-        if head == items.count {
-            items.removeAll(keepingCapacity: true)
-            head = 0
-        } else if head >= 64 && head * 2 >= items.count {
-            items.removeFirst(head)
-            head = 0
-        }
+        swap(&item, &slots[head])
+        count &-= 1
+        head = count == 0 || head &+ 1 == slots.count ? 0 : head &+ 1
         return item
     }
 
     mutating func removeAll() {
-        items.removeAll(keepingCapacity: true)
+        while count > 0 { _ = pop() }
         head = 0
     }
 }

@@ -1,8 +1,9 @@
 /// The client side: command lines, held bytes, message data, BDAT chunks.
 extension SMTPSession {
-    mutating func processClient(_ bytes: UnsafeRawBufferPointer, at base: UInt64, emit: (SMTPEvent) -> Void) {
+    /// Reads `bytes[start...]` (`bytes[0]` at stream offset `base`) in the current mode.
+    mutating func processClient(_ bytes: UnsafeRawBufferPointer, from start: Int = 0, at base: UInt64, emit: (SMTPEvent) -> Void) {
         let n = bytes.count
-        var i = 0
+        var i = max(0, start)
         while i < n {
             switch clientMode {
             case .encrypted:
@@ -21,14 +22,7 @@ extension SMTPSession {
             case .data:
                 let (end, stop) = scanner.scan(bytes, from: i, base: base, options: options)
                 i = end
-                switch stop {
-                case .needMore:
-                    break
-                case .nearMiss(let info):
-                    if let t = transaction { emit(.nearMissTerminator(transaction: t.index, terminator: info)) }
-                case .terminator(let info):
-                    finishMessage(terminator: info, at: base &+ UInt64(end), emit: emit)
-                }
+                scanStopped(stop, at: end, base: base, emit: emit)
             case .bdat(let remaining, let last):
                 let take = Int(min(UInt64(n - i), remaining))
                 scanner.addRaw(bytes, i..<(i + take), options: options)
@@ -49,6 +43,18 @@ extension SMTPSession {
                 i = end
                 clientLine(line, bytes, emit: emit)
             }
+        }
+    }
+
+    /// What the message scanner stopped at, index `end` of a chunk whose first byte is at `base`.
+    mutating func scanStopped(_ stop: ScanStop, at end: Int, base: UInt64, emit: (SMTPEvent) -> Void) {
+        switch stop {
+        case .needMore:
+            break
+        case .nearMiss(let info):
+            if let t = transaction { emit(.nearMissTerminator(transaction: t.index, terminator: info)) }
+        case .terminator(let info):
+            finishMessage(terminator: info, at: base &+ UInt64(end), emit: emit)
         }
     }
 

@@ -29,21 +29,33 @@ extension SMTPSession {
 
     private mutating func serverLine(_ line: FramedLine, _ bytes: UnsafeRawBufferPointer, emit: (SMTPEvent) -> Void) {
         let cap = max(0, options.maxArgumentLength)
-        // A new reply starts: the store can be reused if no earlier reply is still held.
-        if building == nil { replyText.recycle() }
-        let previous = building?.text
-        let (parsed, text) = serverFramer.withContent(line, in: bytes) { content in
+        let maxLines = options.maxReplyLines
+        // The reply being built is moved out while this line joins it: its lines grow in
+        // place, not copied. A new reply starts: the store can be reused if no earlier reply
+        // is still held.
+        var reply = building.take()
+        if reply == nil { replyText.recycle() }
+        var first: ReplyLines?  // the text of a line that starts a reply
+        let parsed = serverFramer.withContent(line, in: bytes) { content in
             let parsed = Parsing.replyLine(content)
             let start = min(parsed.textStart, content.count)
             let end = start + min(content.count - start, cap)
             let textBytes = UnsafeRawBufferPointer(rebasing: content[start..<end])
-            // Past the line limit a multi-line reply keeps no more lines.
-            if let previous, previous.count >= options.maxReplyLines { return (parsed, previous) }
-            return (parsed, replyText.appending(line: textBytes, to: previous))
+            if var current = reply.take() {
+                // Past the line limit a multi-line reply keeps no more lines.
+                if current.text.count < maxLines { current.text = replyText.appending(line: textBytes, to: current.text) }
+                reply = current
+            } else {
+                first = replyText.appending(line: textBytes, to: nil)
+            }
+            return parsed
         }
         let lineEnd = line.offset &+ UInt64(line.length)
         if serverResync {
-            guard parsed.code != nil else { return }
+            guard parsed.code != nil else {
+                building = reply
+                return
+            }
             serverResync = false
             anomaly(.dataAfterGap, .server, line.offset, emit: emit)
         }
@@ -51,10 +63,8 @@ extension SMTPSession {
         if line.ending == .bareLF { anomaly(.bareLF, .server, line.offset, emit: emit) }
         if line.bareCR { anomaly(.bareCR, .server, line.offset, emit: emit) }
 
-        if var reply = building {
-            building = nil
+        if var reply = reply.take() {
             if parsed.code != reply.code { anomaly(.malformedReply, .server, line.offset, emit: emit) }
-            reply.text = text
             reply.endOffset = lineEnd
             // A line without a code inside a multi-line reply does not end it.
             if parsed.code != nil && !parsed.continues {
@@ -64,17 +74,18 @@ extension SMTPSession {
             }
             return
         }
+        let text = first.take() ?? ReplyLines([])
         guard let code = parsed.code else {
             anomaly(.malformedReply, .server, line.offset, emit: emit)
             statistics.replies += 1
             emit(.reply(SMTPReply(code: 0, text: text, offset: line.offset, endOffset: lineEnd), answering: .unsolicited))
             return
         }
-        let reply = SMTPReply(code: code, text: text, offset: line.offset, endOffset: lineEnd)
+        let started = SMTPReply(code: code, text: text, offset: line.offset, endOffset: lineEnd)
         if parsed.continues {
-            building = reply
+            building = started
         } else {
-            handleReply(reply, emit: emit)
+            handleReply(started, emit: emit)
         }
     }
 

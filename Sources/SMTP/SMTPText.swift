@@ -135,6 +135,10 @@ public struct TextArena {
 
     /// Copies `bytes` in; the text stays valid for as long as it is referenced.
     public mutating func text(_ bytes: UnsafeRawBufferPointer) -> SMTPText {
+        // Nearly always the current store has room (checked here: no call, no store returned).
+        if let store, store.room >= bytes.count {
+            return SMTPText(store: store, start: store.append(bytes), count: bytes.count)
+        }
         let (store, _) = storeWithRoom(bytes.count, keeping: nil)
         let start = store.append(bytes)
         return SMTPText(store: store, start: start, count: bytes.count)
@@ -257,7 +261,15 @@ public struct TextArena {
             keeping = (Int(start), Int(used))
             lineCount = Int(n)
         }
-        let (target, keptStart) = storeWithRoom(need, keeping: keeping)
+        // Nearly always the current store has room (checked here: no call, no store returned).
+        let target: TextStore
+        let keptStart: Int
+        if let store, store.room >= need {
+            target = store
+            keptStart = keeping?.start ?? 0
+        } else {
+            (target, keptStart) = storeWithRoom(need, keeping: keeping)
+        }
         let start = keeping == nil ? target.used : keptStart
         // Prefix and bytes written in one go (the store has room for both: see `storeWithRoom`).
         target.withUnsafeMutablePointers { header, base in
@@ -362,15 +374,12 @@ public struct ReplyLines: Sendable, Hashable {
         }
     }
 
-    /// Every byte of every line is ASCII.
+    /// Every byte of every line is ASCII (eight at a time).
     var isASCII: Bool {
         var ascii = true
         forEachLine(while: { line in
-            for b in line where b >= 0x80 {
-                ascii = false
-                return false
-            }
-            return true
+            ascii = Self.isASCII(line)
+            return ascii
         })
         return ascii
     }
@@ -386,6 +395,26 @@ public struct ReplyLines: Sendable, Hashable {
             return false
         case .stored(let store, let start, let used, _):
             return store.withBytes(Int(start), Int(used)) { ByteScan.containsLetter(letter, in: $0) }
+        }
+    }
+
+    /// Whether the first byte of some line passes `test` (an empty line has none). One pass
+    /// over the length prefixes: no line is handed out.
+    public func someLineStarts(where test: (UInt8) -> Bool) -> Bool {
+        switch storage {
+        case .strings(let lines):
+            for line in lines { if let first = line.utf8.first, test(first) { return true } }
+            return false
+        case .stored(let store, let start, let used, _):
+            return store.withBytes(Int(start), Int(used)) { bytes in
+                var i = 0
+                while i + 4 <= bytes.count {
+                    let count = Int(bytes.loadUnaligned(fromByteOffset: i, as: UInt32.self).littleEndian)
+                    if count > 0 && i + 4 < bytes.count && test(bytes[i + 4]) { return true }
+                    i = i + 4 + count
+                }
+                return false
+            }
         }
     }
 
@@ -487,8 +516,18 @@ extension ReplyLines {
         }
     }
 
-    private static func isASCII(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        for b in bytes where b >= 0x80 { return false }
+    static func isASCII(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard let base = bytes.baseAddress else { return true }
+        let n = bytes.count
+        var i = 0
+        while i &+ 8 <= n {
+            if base.loadUnaligned(fromByteOffset: i, as: UInt64.self) & 0x8080_8080_8080_8080 != 0 { return false }
+            i &+= 8
+        }
+        while i < n {
+            if base.load(fromByteOffset: i, as: UInt8.self) >= 0x80 { return false }
+            i &+= 1
+        }
         return true
     }
 }
