@@ -14,6 +14,11 @@ import SMTP
 struct JSONByteWriter {
     /// The buffer. Shared only by copies of a writer; ``reset()`` gives a copy its own.
     private var storage: JSONByteStorage
+    /// The whole seconds ``seconds(_:)`` wrote last (10 or more; `UInt64.max`: none) and
+    /// their digits: the times of one record mostly fall in the same second.
+    private var lastWholeSeconds = UInt64.max
+    private var lastWholeDigits: (UInt64, UInt64) = (0, 0)
+    private var lastWholeCount = 0
 
     init(capacity: Int = 4096) {
         storage = JSONByteStorage(capacity: capacity)
@@ -377,7 +382,22 @@ struct JSONByteWriter {
         if nanoseconds < 0 { at.pointee = UInt8(ascii: "-"); at += 1 }
         // magnitude ≤ 2^63: adding 500 cannot overflow a UInt64.
         let micros = (nanoseconds.magnitude + 500) / 1000
-        at = Self.writeDigits(micros / 1_000_000, at: at)
+        let whole = micros / 1_000_000
+        // At most 10 whole digits (2^63 ns): 16 bytes copied stay within the 24 reserved.
+        if whole == lastWholeSeconds {
+            UnsafeMutableRawPointer(at).storeBytes(of: lastWholeDigits, as: (UInt64, UInt64).self)
+            at += lastWholeCount
+        } else {
+            let end = Self.writeDigits(whole, at: at)
+            if whole >= 10 {
+                lastWholeSeconds = whole
+                lastWholeCount = end - at
+                let count = lastWholeCount
+                lastWholeDigits = (0, 0)
+                withUnsafeMutableBytes(of: &lastWholeDigits) { $0.copyMemory(from: UnsafeRawBufferPointer(start: at, count: count)) }
+            }
+            at = end
+        }
         at.pointee = UInt8(ascii: ".")
         let fraction = micros % 1_000_000
         Self.writePair(fraction / 10_000, at: at + 1)

@@ -32,19 +32,24 @@ enum EntryCoding {
 
     /// Appends the envelope of `record` (what ``Correlator`` derives its identity from).
     static func appendEnvelope(of record: TransactionRecord, to bytes: inout [UInt8]) {
+        withUnsafePointer(to: record) { appendEnvelope(of: $0, to: &bytes) }
+    }
+
+    /// ``appendEnvelope(of:to:)`` of a record read where it is.
+    static func appendEnvelope(of record: UnsafePointer<TransactionRecord>, to bytes: inout [UInt8]) {
         // The usual record (Message-ID, fingerprint and MAIL FROM, all ASCII): each text's
         // bytes borrowed once, the envelope's size known before one reserve.
-        if let id = record.messageIDText, let print = record.fingerprintText, let from = record.mailFromText {
+        if let id = record.pointee.messageIDText, let print = record.pointee.fingerprintText, let from = record.pointee.mailFromText {
             let done = id.withBytes { id in
                 print.withBytes { print in
                     from.withBytes { from in
-                        appendASCIIEnvelope(id: id, fingerprint: print, mailFrom: from, rcptTo: record.rcptToList, to: &bytes)
+                        appendASCIIEnvelope(id: id, fingerprint: print, mailFrom: from, rcptTo: record.pointee.rcptToList, to: &bytes)
                     }
                 }
             }
             if done { return }
         }
-        appendEnvelopeInGeneral(of: record, to: &bytes)
+        appendEnvelopeInGeneral(of: record.pointee, to: &bytes)
     }
 
     /// ``appendEnvelope(of:to:)`` of a record with all three texts, when they and every
@@ -276,13 +281,27 @@ extension AttemptView {
 }
 
 extension [UInt8] {
+    @inline(__always)
     mutating func appendVarint(_ value: UInt64) {
-        var rest = value
-        while rest >= 0x80 {
-            append(UInt8(truncatingIfNeeded: rest) | 0x80)
-            rest >>= 7
+        guard value >= 0x80 else { return append(UInt8(truncatingIfNeeded: value)) }
+        appendLongVarint(value)
+    }
+
+    /// A varint of two or more bytes, gathered first and appended in one step.
+    private mutating func appendLongVarint(_ value: UInt64) {
+        var bytes: (UInt64, UInt64) = (0, 0)
+        let count = Swift.withUnsafeMutableBytes(of: &bytes) { out -> Int in
+            var rest = value
+            var at = 0
+            while rest >= 0x80 {
+                out[at] = UInt8(truncatingIfNeeded: rest) | 0x80
+                rest >>= 7
+                at += 1
+            }
+            out[at] = UInt8(truncatingIfNeeded: rest)
+            return at + 1
         }
-        append(UInt8(truncatingIfNeeded: rest))
+        Swift.withUnsafeBytes(of: bytes) { append(contentsOf: $0.prefix(count)) }
     }
 
     /// Zigzag: small magnitudes of either sign take few bytes.
@@ -291,9 +310,9 @@ extension [UInt8] {
         appendVarint(UInt64(bitPattern: (wide << 1) ^ (wide >> 63)))
     }
 
+    /// The 8 bytes of `value`, lowest first.
     mutating func appendFixed(_ value: Int64) {
-        let bits = UInt64(bitPattern: value)
-        for shift in stride(from: 0, to: 64, by: 8) { append(UInt8(truncatingIfNeeded: bits >> UInt64(shift))) }
+        Swift.withUnsafeBytes(of: UInt64(bitPattern: value).littleEndian) { append(contentsOf: $0) }
     }
 
     /// Length and UTF-8, copied from the string's storage in one step (not byte by byte).
