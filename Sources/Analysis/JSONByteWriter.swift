@@ -284,17 +284,51 @@ struct JSONByteWriter {
     private mutating func asciiString(_ raw: UnsafeRawBufferPointer) -> Bool {
         let utf8 = UnsafeBufferPointer(start: raw.baseAddress?.assumingMemoryBound(to: UInt8.self), count: raw.count)
         let comma = needsComma
-        // Most text is ASCII with nothing to escape: one pass decides both, then one copy.
-        if Self.isPlainASCII(utf8) {
-            copyQuoted(utf8, comma: comma)
-            return true
-        }
+        // Most text is ASCII with nothing to escape: copied and checked in one pass.
+        if copyQuotedIfPlain(utf8, comma: comma) { return true }
         guard Self.isASCII(utf8) || Self.isValidUTF8(utf8) else { return false }
         if plainString(utf8, comma: comma) { return true }
         if comma { byte(UInt8(ascii: ",")) }
         byte(UInt8(ascii: "\""))
         escaped(utf8)
         byte(UInt8(ascii: "\""))
+        return true
+    }
+
+    /// ``copyQuoted(_:comma:)`` of text that ``isPlainASCII(_:)``, checking each 8 bytes as it
+    /// copies them (past the end of the written text until it is committed); false, nothing
+    /// written, for any other text.
+    @inline(__always)
+    private mutating func copyQuotedIfPlain(_ utf8: UnsafeBufferPointer<UInt8>, comma: Bool) -> Bool {
+        let count = utf8.count
+        guard count >= 8, let source = utf8.baseAddress else {
+            guard Self.isPlainASCII(utf8) else { return false }
+            copyQuoted(utf8, comma: comma)
+            return true
+        }
+        var at = reserve(count + 3)
+        if comma { at.pointee = UInt8(ascii: ","); at += 1 }
+        at.pointee = UInt8(ascii: "\"")
+        at += 1
+        let from = UnsafeRawPointer(source), to = UnsafeMutableRawPointer(at)
+        var flagged: UInt64 = 0
+        var index = 0
+        while index + 8 <= count {
+            let word = from.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+            to.storeBytes(of: word, toByteOffset: index, as: UInt64.self)
+            flagged |= Self.escapeOrHighBits(word)
+            index += 8
+        }
+        if index < count {
+            // The last 8 bytes, overlapping the ones before.
+            let word = from.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)
+            to.storeBytes(of: word, toByteOffset: count - 8, as: UInt64.self)
+            flagged |= Self.escapeOrHighBits(word)
+        }
+        guard flagged == 0 else { return false }
+        at += count
+        at.pointee = UInt8(ascii: "\"")
+        commit(at + 1)
         return true
     }
 
@@ -560,7 +594,12 @@ struct JSONByteWriter {
 
     /// Whether any of the 8 bytes of `word` ``needsEscape(_:)`` or has its high bit set.
     @inline(__always)
-    static func anyNeedsEscapeOrHigh(_ word: UInt64) -> Bool {
+    static func anyNeedsEscapeOrHigh(_ word: UInt64) -> Bool { escapeOrHighBits(word) != 0 }
+
+    /// Nonzero exactly when ``anyNeedsEscapeOrHigh(_:)``: high bits flagging bytes that may
+    /// need an escape or are past ASCII (never zero when some byte is).
+    @inline(__always)
+    static func escapeOrHighBits(_ word: UInt64) -> UInt64 {
         let ones: UInt64 = 0x0101_0101_0101_0101
         let highs: UInt64 = 0x8080_8080_8080_8080
         let quote = word ^ (ones &* 0x22)
@@ -569,7 +608,7 @@ struct JSONByteWriter {
         // Without `& ~word`: a byte with its high bit set counts anyway.
         let below = word &- ones &* 0x20
         let zeros = (quote &- ones) | (backslash &- ones) | (delete &- ones)
-        return (below | zeros | word) & highs != 0
+        return (below | zeros | word) & highs
     }
 
     private mutating func escape(_ byte: UInt8) {

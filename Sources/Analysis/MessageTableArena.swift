@@ -398,8 +398,15 @@ enum PageCoding {
     }
 
     /// A 4-bit count, plus the bytes that follow it when it is 15; nil when they run out.
+    @inline(__always)
     private static func length(_ start: Int, _ source: UnsafeBufferPointer<UInt8>, _ at: inout Int) -> Int? {
         guard start == 15 else { return start }
+        return longLength(source, &at)
+    }
+
+    /// 15 plus the bytes that follow (255s and a last byte below 255); nil when they run out.
+    private static func longLength(_ source: UnsafeBufferPointer<UInt8>, _ at: inout Int) -> Int? {
+        let start = 15
         var total = start
         while at < source.count {
             let byte = Int(source[at])
