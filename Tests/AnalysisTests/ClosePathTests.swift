@@ -32,6 +32,13 @@ import Wire
         #expect(String(decoding: json.bytes, as: UTF8.self) == expected)
     }
 
+    /// A view's outcome and diagnosis are packed by ``Outcome/countSlot`` and read back
+    /// through `allCases`: the two orders must agree.
+    @Test func countSlotsAreCasePositions() {
+        for (index, outcome) in Outcome.allCases.enumerated() { #expect(outcome.countSlot == index) }
+        for (index, diagnosis) in Diagnosis.allCases.enumerated() { #expect(diagnosis.countSlot == index) }
+    }
+
     /// corelight/community-id-spec's TCP example, and tuples of documentation addresses
     /// both ways round (hashlib.sha1 + base64.b64encode over the spec's input layout).
     @Test(arguments: [
