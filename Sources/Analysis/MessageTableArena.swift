@@ -86,7 +86,7 @@ struct RecordArena: Sendable {
             let start = reader.at
             let length = Int(clamping: reader.varint())
             let end = reader.at + min(length, max(reader.bytes.count - reader.at, 0))
-            return start >= 0 && start <= end ? Array(reader.bytes[start..<end]) : []
+            return start >= 0 && start <= end && end <= reader.bytes.count ? Array(reader.bytes[start..<end]) : []
         }
     }
 
