@@ -208,8 +208,19 @@ enum PageCoding {
     /// instructions a byte: no array append per byte, matches compared 8 bytes at a time).
     struct Packer: Sendable {
         private var out: [UInt8] = []
-        /// Empty until the first page is sealed.
-        private var table: [Int32] = []
+        /// Per 4-byte prefix, `stamp` + the last position it was seen at in the page being
+        /// packed; entries below `stamp` are from earlier pages (none seen in this one), so
+        /// the table is not cleared between pages. Empty until the first page is sealed.
+        private var table: [UInt32] = []
+        private var stamp: UInt32 = 0
+
+        init() {}
+
+        /// A packer whose stamps are about to run out (tests: the table is cleared then).
+        init(stampsLeft: UInt32) {
+            table = [UInt32](repeating: 0, count: 1 << PageCoding.hashBits)
+            stamp = UInt32.max - stampsLeft
+        }
 
         /// Bytes a page of `count` bytes may pack to: all literals, a length byte per 255 of
         /// them, the token.
@@ -217,17 +228,19 @@ enum PageCoding {
 
         /// The packed bytes, valid until the next call.
         mutating func pack(_ source: UnsafeBufferPointer<UInt8>) -> ArraySlice<UInt8> {
-            if table.isEmpty {
-                table = [Int32](repeating: -1, count: 1 << PageCoding.hashBits)
-            } else {
-                table.withUnsafeMutableBufferPointer { $0.update(repeating: -1) }
-            }
             let count = source.count
+            // Past every position stored so far; cleared only when the stamps run out.
+            if table.isEmpty || UInt64(stamp) + UInt64(count) + 1 > UInt64(UInt32.max) {
+                table = [UInt32](repeating: 0, count: 1 << PageCoding.hashBits)
+                stamp = 1
+            }
+            let stamp = self.stamp
+            self.stamp &+= UInt32(truncatingIfNeeded: count) &+ 1
             let bound = Self.bound(count)
             if out.count < bound { out = [UInt8](repeating: 0, count: max(bound, 2 * out.count)) }
             let written = out.withUnsafeMutableBufferPointer { out in
                 table.withUnsafeMutableBufferPointer { table in
-                    Self.pack(source, table: table, into: out)
+                    Self.pack(source, table: table, stamp: stamp, into: out)
                 }
             }
             return out[..<written]
@@ -235,7 +248,8 @@ enum PageCoding {
 
         /// Packs `source` into `out` (at least ``bound(_:)`` bytes); returns the packed size.
         private static func pack(
-            _ source: UnsafeBufferPointer<UInt8>, table: UnsafeMutableBufferPointer<Int32>, into out: UnsafeMutableBufferPointer<UInt8>
+            _ source: UnsafeBufferPointer<UInt8>, table: UnsafeMutableBufferPointer<UInt32>, stamp: UInt32,
+            into out: UnsafeMutableBufferPointer<UInt8>
         ) -> Int {
             guard let target = out.baseAddress else { return 0 }
             var writer = SequenceWriter(at: target)
@@ -250,9 +264,10 @@ enum PageCoding {
                 // Positions below `count` (the loop's bound), candidates below `at`.
                 let word = UnsafeRawPointer(base + at).loadUnaligned(as: UInt32.self)
                 let slot = Int(truncatingIfNeeded: (word &* 2_654_435_761) >> UInt32(32 - PageCoding.hashBits))
-                let candidate = Int(table[slot])
-                table[slot] = Int32(truncatingIfNeeded: at)
-                guard candidate >= 0, at - candidate <= 65_535,
+                // Below the stamp: from an earlier page (-1 or less).
+                let candidate = Int(table[slot]) - Int(stamp)
+                table[slot] = stamp &+ UInt32(truncatingIfNeeded: at)
+                guard candidate >= 0, candidate < at, at - candidate <= 65_535,
                       UnsafeRawPointer(base + candidate).loadUnaligned(as: UInt32.self) == word
                 else {
                     at += 1

@@ -83,6 +83,20 @@ import Testing
         }
     }
 
+    /// The packer's table is not cleared between pages: positions of earlier pages must
+    /// never be taken for this page's, also when its stamps run out and it starts over.
+    @Test func earlierPagesNeverMatch() {
+        var random = MessageTableTests.SplitMix(state: 53)
+        let page = Array("<1.2@relay.example.net> judy@example.com <3.4@relay.example.net>".utf8)
+        let noise = (0..<200).map { _ in UInt8.random(in: 0...255, using: &random) }
+        for stampsLeft: UInt32 in [UInt32.max - 1, 10_000, 300, 100, 0] {
+            var packer = PageCoding.Packer(stampsLeft: stampsLeft)
+            for bytes in [page, noise, page + noise, noise, page, page] {
+                #expect(Self.pack(bytes, with: &packer) == Self.referencePack(bytes), "stamps left \(stampsLeft)")
+            }
+        }
+    }
+
     /// Distances at the 65,535 limit: a repeat just inside it is a match, one past it is not.
     @Test func distanceLimit() {
         var random = MessageTableTests.SplitMix(state: 31)
