@@ -313,18 +313,18 @@ struct JSONByteWriter {
         let from = UnsafeRawPointer(source), to = UnsafeMutableRawPointer(at)
         var flagged: UInt64 = 0
         var index = 0
-        while index + 8 <= count {
+        // Whole words up to the last 8 bytes (count >= 8, so no wrap), then those 8,
+        // overlapping the ones before.
+        let lastWord = count &- 8
+        while index < lastWord {
             let word = from.loadUnaligned(fromByteOffset: index, as: UInt64.self)
             to.storeBytes(of: word, toByteOffset: index, as: UInt64.self)
             flagged |= Self.escapeOrHighBits(word)
-            index += 8
+            index &+= 8
         }
-        if index < count {
-            // The last 8 bytes, overlapping the ones before.
-            let word = from.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)
-            to.storeBytes(of: word, toByteOffset: count - 8, as: UInt64.self)
-            flagged |= Self.escapeOrHighBits(word)
-        }
+        let word = from.loadUnaligned(fromByteOffset: lastWord, as: UInt64.self)
+        to.storeBytes(of: word, toByteOffset: lastWord, as: UInt64.self)
+        flagged |= Self.escapeOrHighBits(word)
         guard flagged == 0 else { return false }
         at += count
         at.pointee = UInt8(ascii: "\"")
