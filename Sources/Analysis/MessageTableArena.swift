@@ -366,10 +366,12 @@ enum PageCoding {
         let end = source.count
         guard let input = source.baseAddress, let base = target.baseAddress, end > 0 else { return .malformed }
         let capacity = target.count
+        // `at` stays within the input and `written` within the output, each count checked
+        // against what is left before it is added: the `&+` below cannot wrap.
         var at = 0, written = 0
         while at < end {
             let token = Int(input[at])
-            at += 1
+            at &+= 1
             guard let literals = length(token >> 4, source, &at), literals <= end - at else { return .malformed }
             guard literals <= capacity - slack - written else { return .needsRoom(written + literals + slack) }
             if literals <= 16 && end - at >= 16 {
@@ -377,12 +379,12 @@ enum PageCoding {
             } else {
                 (base + written).update(from: input + at, count: literals)
             }
-            at += literals
-            written += literals
+            at &+= literals
+            written &+= literals
             if at == end { return .unpacked(written) }
             guard end - at >= 2 else { return .malformed }
-            let distance = Int(input[at]) | Int(input[at + 1]) << 8
-            at += 2
+            let distance = Int(input[at]) | Int(input[at &+ 1]) << 8
+            at &+= 2
             guard let extra = length(token & 15, source, &at), distance >= 1, distance <= written,
                   extra <= Int(Int32.max) - written else { return .malformed }
             let match = extra + minMatch
@@ -395,13 +397,13 @@ enum PageCoding {
                 while n < match {
                     UnsafeMutableRawPointer(base + written + n).storeBytes(
                         of: UnsafeRawPointer(from + n).loadUnaligned(as: UInt64.self), as: UInt64.self)
-                    n += 8
+                    n &+= 8
                 }
             } else {
                 // Overlapping: the run repeats bytes it is writing.
                 for n in 0..<match { base[written + n] = from[n] }
             }
-            written += match
+            written &+= match
         }
         return .malformed
     }
