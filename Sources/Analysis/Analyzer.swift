@@ -52,9 +52,11 @@ public final class Analyzer {
     @exclusivity(unchecked) private var parallel: ParallelFlows?
     /// `parallel` again, unretained, for the per-frame path, as ``stageRef``.
     @exclusivity(unchecked) private var parallelRef: Unmanaged<ParallelFlows>?
-    private var flows: [FlowRecord] = []
-    private var counts = SummaryCounts()
-    private var messages: MessageTable
+    // Changed once per closed flow by ``deliver(_:)``, never re-entered (the table and the
+    // counts call nothing back): no dynamic access checks.
+    @exclusivity(unchecked) private var flows: [FlowRecord] = []
+    @exclusivity(unchecked) private var counts = SummaryCounts()
+    @exclusivity(unchecked) private var messages: MessageTable
     @exclusivity(unchecked) private var captures: [CaptureStats] = []
     /// Per-frame counts of the current input not yet added to its `captures` entry: counted in
     /// a plain struct, without the array's uniqueness check on every frame (see ``flushCounts()``).
@@ -256,10 +258,7 @@ public final class Analyzer {
         onRecord?(.flow(record))
         onFlow?(record)
         counts.add(record)
-        // Each record read where it is: a `for in` copies it out (its text retained, then released).
-        record.transactions.withUnsafeBufferPointer { transactions in
-            for index in transactions.indices { messages.add(transactions[index]) }
-        }
+        messages.add(contentsOf: record.transactions)
         if options.retainFlowRecords { flows.append(record) }
     }
 

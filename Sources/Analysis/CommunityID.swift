@@ -87,6 +87,18 @@ public enum CommunityID {
             out[written] = prefix.utf8Start[index]
             written += 1
         }
+        // Whole groups of 3 bytes, then the last 1 or 2 with padding.
+        if let source = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) {
+            while bytes.count - read >= 3 {
+                let group = UInt32(source[read]) << 16 | UInt32(source[read + 1]) << 8 | UInt32(source[read + 2])
+                out[written] = symbols[Int(group >> 18 & 63)]
+                out[written + 1] = symbols[Int(group >> 12 & 63)]
+                out[written + 2] = symbols[Int(group >> 6 & 63)]
+                out[written + 3] = symbols[Int(group & 63)]
+                read += 3
+                written += 4
+            }
+        }
         while read < bytes.count {
             let remaining = bytes.count - read
             let b0 = UInt32(bytes[read])

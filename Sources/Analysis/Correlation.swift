@@ -10,12 +10,17 @@ public struct AttemptView: Sendable, Hashable {
     public var diagnosis: Diagnosis
 
     public init(_ record: TransactionRecord) {
-        capture = record.capture
-        flow = record.flow
-        transaction = record.index
-        startNanoseconds = record.startNanoseconds
-        outcome = record.outcome
-        diagnosis = record.diagnosis
+        self = withUnsafePointer(to: record) { AttemptView($0) }
+    }
+
+    /// The view of a record read where it is.
+    init(_ record: UnsafePointer<TransactionRecord>) {
+        capture = record.pointee.capture
+        flow = record.pointee.flow
+        transaction = record.pointee.index
+        startNanoseconds = record.pointee.startNanoseconds
+        outcome = record.pointee.outcome
+        diagnosis = record.pointee.diagnosis
     }
 }
 

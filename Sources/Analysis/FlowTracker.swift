@@ -624,17 +624,22 @@ struct FlowTracker<Dialog: SMTPDialog> {
         // Made once for the flow and its transactions (each is a text conversion).
         let endpoints = endpointRecords()
         // States read in place, not copied; each record made where it is stored.
+        var needFindings = false
         transactions.withUnsafeBufferPointer { states in
             for index in states.indices {
                 guard let resolution = states[index].resolve(moment) else { continue }
                 records.append(record(states[index], resolution, endpoints: endpoints))
+                needFindings = needFindings || Self.needsOutcomeFinding(resolution.diagnosis)
             }
         }
-        // Then their findings, in transaction order (nothing above reads or adds findings).
-        for index in records.indices {
-            switch records[index].diagnosis {
-            case .splitTerminatorStall, .unanswered, .terminatorNotReceived: addOutcomeFindings(records[index])
-            default: break
+        // Then their findings, in transaction order (nothing above reads or adds findings),
+        // each record read where it is (a copy retains and releases each of its texts).
+        if needFindings {
+            records.withUnsafeBufferPointer { records in
+                guard let first = records.baseAddress else { return }
+                for index in records.indices where Self.needsOutcomeFinding(records[index].diagnosis) {
+                    addOutcomeFindings(first + index)
+                }
             }
         }
         if let tlsStart = tlsStartNanoseconds {
@@ -660,7 +665,16 @@ struct FlowTracker<Dialog: SMTPDialog> {
         return flow
     }
 
-    private mutating func addOutcomeFindings(_ transaction: TransactionRecord) {
+    /// Whether a transaction so diagnosed gets a finding from ``addOutcomeFindings(_:)``.
+    private static func needsOutcomeFinding(_ diagnosis: Diagnosis) -> Bool {
+        switch diagnosis {
+        case .splitTerminatorStall, .unanswered, .terminatorNotReceived: return true
+        default: return false
+        }
+    }
+
+    private mutating func addOutcomeFindings(_ record: UnsafePointer<TransactionRecord>) {
+        let transaction = record.pointee
         // Written only here: most transactions need no finding (and no text).
         switch transaction.diagnosis {
         case .splitTerminatorStall, .unanswered:

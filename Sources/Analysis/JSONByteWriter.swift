@@ -14,6 +14,11 @@ import SMTP
 struct JSONByteWriter {
     /// The buffer. Shared only by copies of a writer; ``reset()`` gives a copy its own.
     private var storage: JSONByteStorage
+    /// The whole seconds ``seconds(_:)`` wrote last (10 or more; `UInt64.max`: none) and
+    /// their digits: the times of one record mostly fall in the same second.
+    private var lastWholeSeconds = UInt64.max
+    private var lastWholeDigits: (UInt64, UInt64) = (0, 0)
+    private var lastWholeCount = 0
 
     init(capacity: Int = 4096) {
         storage = JSONByteStorage(capacity: capacity)
@@ -279,17 +284,51 @@ struct JSONByteWriter {
     private mutating func asciiString(_ raw: UnsafeRawBufferPointer) -> Bool {
         let utf8 = UnsafeBufferPointer(start: raw.baseAddress?.assumingMemoryBound(to: UInt8.self), count: raw.count)
         let comma = needsComma
-        // Most text is ASCII with nothing to escape: one pass decides both, then one copy.
-        if Self.isPlainASCII(utf8) {
-            copyQuoted(utf8, comma: comma)
-            return true
-        }
+        // Most text is ASCII with nothing to escape: copied and checked in one pass.
+        if copyQuotedIfPlain(utf8, comma: comma) { return true }
         guard Self.isASCII(utf8) || Self.isValidUTF8(utf8) else { return false }
         if plainString(utf8, comma: comma) { return true }
         if comma { byte(UInt8(ascii: ",")) }
         byte(UInt8(ascii: "\""))
         escaped(utf8)
         byte(UInt8(ascii: "\""))
+        return true
+    }
+
+    /// ``copyQuoted(_:comma:)`` of text that ``isPlainASCII(_:)``, checking each 8 bytes as it
+    /// copies them (past the end of the written text until it is committed); false, nothing
+    /// written, for any other text.
+    @inline(__always)
+    private mutating func copyQuotedIfPlain(_ utf8: UnsafeBufferPointer<UInt8>, comma: Bool) -> Bool {
+        let count = utf8.count
+        guard count >= 8, let source = utf8.baseAddress else {
+            guard Self.isPlainASCII(utf8) else { return false }
+            copyQuoted(utf8, comma: comma)
+            return true
+        }
+        var at = reserve(count + 3)
+        if comma { at.pointee = UInt8(ascii: ","); at += 1 }
+        at.pointee = UInt8(ascii: "\"")
+        at += 1
+        let from = UnsafeRawPointer(source), to = UnsafeMutableRawPointer(at)
+        var flagged: UInt64 = 0
+        var index = 0
+        // Whole words up to the last 8 bytes (count >= 8, so no wrap), then those 8,
+        // overlapping the ones before.
+        let lastWord = count &- 8
+        while index < lastWord {
+            let word = from.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+            to.storeBytes(of: word, toByteOffset: index, as: UInt64.self)
+            flagged |= Self.escapeOrHighBits(word)
+            index &+= 8
+        }
+        let word = from.loadUnaligned(fromByteOffset: lastWord, as: UInt64.self)
+        to.storeBytes(of: word, toByteOffset: lastWord, as: UInt64.self)
+        flagged |= Self.escapeOrHighBits(word)
+        guard flagged == 0 else { return false }
+        at += count
+        at.pointee = UInt8(ascii: "\"")
+        commit(at + 1)
         return true
     }
 
@@ -377,7 +416,22 @@ struct JSONByteWriter {
         if nanoseconds < 0 { at.pointee = UInt8(ascii: "-"); at += 1 }
         // magnitude ≤ 2^63: adding 500 cannot overflow a UInt64.
         let micros = (nanoseconds.magnitude + 500) / 1000
-        at = Self.writeDigits(micros / 1_000_000, at: at)
+        let whole = micros / 1_000_000
+        // At most 10 whole digits (2^63 ns): 16 bytes copied stay within the 24 reserved.
+        if whole == lastWholeSeconds {
+            UnsafeMutableRawPointer(at).storeBytes(of: lastWholeDigits, as: (UInt64, UInt64).self)
+            at += lastWholeCount
+        } else {
+            let end = Self.writeDigits(whole, at: at)
+            if whole >= 10 {
+                lastWholeSeconds = whole
+                lastWholeCount = end - at
+                let count = lastWholeCount
+                lastWholeDigits = (0, 0)
+                withUnsafeMutableBytes(of: &lastWholeDigits) { $0.copyMemory(from: UnsafeRawBufferPointer(start: at, count: count)) }
+            }
+            at = end
+        }
         at.pointee = UInt8(ascii: ".")
         let fraction = micros % 1_000_000
         Self.writePair(fraction / 10_000, at: at + 1)
@@ -540,7 +594,12 @@ struct JSONByteWriter {
 
     /// Whether any of the 8 bytes of `word` ``needsEscape(_:)`` or has its high bit set.
     @inline(__always)
-    static func anyNeedsEscapeOrHigh(_ word: UInt64) -> Bool {
+    static func anyNeedsEscapeOrHigh(_ word: UInt64) -> Bool { escapeOrHighBits(word) != 0 }
+
+    /// Nonzero exactly when ``anyNeedsEscapeOrHigh(_:)``: high bits flagging bytes that may
+    /// need an escape or are past ASCII (never zero when some byte is).
+    @inline(__always)
+    static func escapeOrHighBits(_ word: UInt64) -> UInt64 {
         let ones: UInt64 = 0x0101_0101_0101_0101
         let highs: UInt64 = 0x8080_8080_8080_8080
         let quote = word ^ (ones &* 0x22)
@@ -549,7 +608,7 @@ struct JSONByteWriter {
         // Without `& ~word`: a byte with its high bit set counts anyway.
         let below = word &- ones &* 0x20
         let zeros = (quote &- ones) | (backslash &- ones) | (delete &- ones)
-        return (below | zeros | word) & highs != 0
+        return (below | zeros | word) & highs
     }
 
     private mutating func escape(_ byte: UInt8) {

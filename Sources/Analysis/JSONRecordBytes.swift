@@ -91,7 +91,13 @@ extension JSONByteWriter {
         byte(UInt8(ascii: "\""))
         // As WiresharkFilter decides it (`contains(":")`); in ASCII text (addresses always
         // are) a `:` byte is a `:` character, so only other text needs the String search.
-        let ipv6 = asciiBytes(clientIP, contain: UInt8(ascii: ":")) ?? flow.client.ip.contains(":")
+        // (A dotted quad has none.)
+        let ipv6: Bool
+        if case .ipv4 = flow.client.address {
+            ipv6 = false
+        } else {
+            ipv6 = asciiBytes(clientIP, contain: UInt8(ascii: ":")) ?? flow.client.ip.contains(":")
+        }
         filterSide(clientIP, port: flow.client.port, ipv6: ipv6)
         raw(" && ")
         filterSide(serverIP, port: flow.server.port, ipv6: ipv6)

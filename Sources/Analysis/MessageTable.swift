@@ -149,23 +149,46 @@ public struct MessageTable: Sendable {
     /// identity is hashed from the Message-ID's bytes and its string is made only if another
     /// identity's entry has the same hash.
     public mutating func add(_ record: TransactionRecord) {
-        guard hashesIdentityBytes, let id = record.messageIDText, let hash = id.withBytes({ Self.asciiMessageIDHash($0) }) else {
-            note(record)
+        withUnsafePointer(to: record) { add(at: $0) }
+    }
+
+    /// ``add(_:)`` of each record in turn, each read where it is (not copied out: a copy
+    /// retains and releases each of its texts).
+    public mutating func add(contentsOf records: [TransactionRecord]) {
+        records.withUnsafeBufferPointer { records in
+            guard let first = records.baseAddress else { return }
+            for index in records.indices { add(at: first + index) }
+        }
+    }
+
+    private mutating func add(at record: UnsafePointer<TransactionRecord>) {
+        guard hashesIdentityBytes, let hash = Self.asciiMessageIDHash(of: record) else {
+            note(record.pointee)
             return
         }
         var identity: String?
         _ = note(record, hash: Self.fold(hash)) {
             if let identity { return identity }
-            let made = Correlator.identity(of: record) ?? ""
+            let made = Correlator.identity(of: record.pointee) ?? ""
             identity = made
             return made
         }
+    }
+
+    /// ``asciiMessageIDHash(_:)`` of the record's Message-ID; nil without one.
+    private static func asciiMessageIDHash(of record: UnsafePointer<TransactionRecord>) -> UInt64? {
+        guard let id = record.pointee.messageIDText else { return nil }
+        return id.withBytes { asciiMessageIDHash($0) }
     }
 
     /// ``note(_:)`` of a record whose identity hashes to `hash`; `identity` makes the
     /// identity's string (only called to tell apart identities of the same hash). True when
     /// the table changed.
     private mutating func note(_ record: TransactionRecord, hash: UInt32, identity: () -> String) -> Bool {
+        withUnsafePointer(to: record) { note($0, hash: hash, identity: identity) }
+    }
+
+    private mutating func note(_ record: UnsafePointer<TransactionRecord>, hash: UInt32, identity: () -> String) -> Bool {
         envelope.removeAll(keepingCapacity: true)
         EntryCoding.appendEnvelope(of: record, to: &envelope)
         let view = AttemptView(record)

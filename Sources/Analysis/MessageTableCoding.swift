@@ -32,19 +32,24 @@ enum EntryCoding {
 
     /// Appends the envelope of `record` (what ``Correlator`` derives its identity from).
     static func appendEnvelope(of record: TransactionRecord, to bytes: inout [UInt8]) {
+        withUnsafePointer(to: record) { appendEnvelope(of: $0, to: &bytes) }
+    }
+
+    /// ``appendEnvelope(of:to:)`` of a record read where it is.
+    static func appendEnvelope(of record: UnsafePointer<TransactionRecord>, to bytes: inout [UInt8]) {
         // The usual record (Message-ID, fingerprint and MAIL FROM, all ASCII): each text's
         // bytes borrowed once, the envelope's size known before one reserve.
-        if let id = record.messageIDText, let print = record.fingerprintText, let from = record.mailFromText {
+        if let id = record.pointee.messageIDText, let print = record.pointee.fingerprintText, let from = record.pointee.mailFromText {
             let done = id.withBytes { id in
                 print.withBytes { print in
                     from.withBytes { from in
-                        appendASCIIEnvelope(id: id, fingerprint: print, mailFrom: from, rcptTo: record.rcptToList, to: &bytes)
+                        appendASCIIEnvelope(id: id, fingerprint: print, mailFrom: from, rcptTo: record.pointee.rcptToList, to: &bytes)
                     }
                 }
             }
             if done { return }
         }
-        appendEnvelopeInGeneral(of: record, to: &bytes)
+        appendEnvelopeInGeneral(of: record.pointee, to: &bytes)
     }
 
     /// ``appendEnvelope(of:to:)`` of a record with all three texts, when they and every
@@ -56,21 +61,15 @@ enum EntryCoding {
     ) -> Bool {
         let id = utf8(id), print = utf8(fingerprint), from = utf8(mailFrom)
         guard JSONByteWriter.isASCII(id) && JSONByteWriter.isASCII(print) && JSONByteWriter.isASCII(from) else { return false }
-        var recipientBytes = 0
-        var asciiRecipients = true
-        rcptTo.forEachLine(while: { line in
-            recipientBytes += line.count + 10
-            asciiRecipients = JSONByteWriter.isASCII(utf8(line))
-            return asciiRecipients
-        })
-        guard asciiRecipients else { return false }
         let packed = packedHex(print)
         let shared = sharedEnd(from, id)
         var flags = hasMessageID | hasFingerprint | hasMailFrom
         if packed != nil { flags |= packedFingerprint }
         if shared >= 2 { flags |= sharedMailFrom }
-        // Doubling when it grows: the buffer is reused, so it soon needs no more.
-        let needed = bytes.count + 40 + id.count + print.count + from.count + recipientBytes
+        // Doubling when it grows: the buffer is reused, so it soon needs no more (recipients
+        // may still make it grow).
+        let start = bytes.count
+        let needed = start + 64 + id.count + print.count + from.count
         if bytes.capacity < needed { bytes.reserveCapacity(max(needed, 2 * bytes.capacity)) }
         bytes.append(flags)
         bytes.appendText(id)
@@ -86,7 +85,17 @@ enum EntryCoding {
             bytes.appendText(from)
         }
         bytes.appendVarint(UInt64(rcptTo.count))
-        rcptTo.forEachLine { (line: UnsafeRawBufferPointer) -> Void in bytes.appendText(utf8(line)) }
+        // Recipients checked as they are copied: one that is not ASCII takes back the lot.
+        var asciiRecipients = true
+        rcptTo.forEachLine(while: { line in
+            asciiRecipients = JSONByteWriter.isASCII(utf8(line))
+            if asciiRecipients { bytes.appendText(utf8(line)) }
+            return asciiRecipients
+        })
+        guard asciiRecipients else {
+            bytes.removeSubrange(start...)
+            return false
+        }
         return true
     }
 
@@ -188,14 +197,33 @@ enum EntryCoding {
         return decode ? envelope : nil
     }
 
+    /// Three signed varints (10 bytes each at most), 8 bytes of start and a byte of codes:
+    /// gathered on the stack, appended in one step.
     static func appendView(_ view: AttemptView, to bytes: inout [UInt8]) {
-        bytes.appendSigned(view.capture)
-        bytes.appendSigned(view.flow)
-        bytes.appendSigned(view.transaction)
-        bytes.appendFixed(view.startNanoseconds)
-        let outcome = outcomes.firstIndex(of: view.outcome) ?? 0
-        let diagnosis = diagnoses.firstIndex(of: view.diagnosis) ?? 0
-        bytes.append(UInt8(truncatingIfNeeded: outcome << 4 | diagnosis))
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 48) { buffer in
+            guard let base = buffer.baseAddress else { return }
+            var at = base
+            func varint(_ value: Int) {
+                let wide = Int64(value)
+                var rest = UInt64(bitPattern: (wide << 1) ^ (wide >> 63))
+                while rest >= 0x80 {
+                    at.pointee = UInt8(truncatingIfNeeded: rest) | 0x80
+                    at += 1
+                    rest >>= 7
+                }
+                at.pointee = UInt8(truncatingIfNeeded: rest)
+                at += 1
+            }
+            varint(view.capture)
+            varint(view.flow)
+            varint(view.transaction)
+            UnsafeMutableRawPointer(at).storeBytes(of: UInt64(bitPattern: view.startNanoseconds).littleEndian, as: UInt64.self)
+            at += 8
+            // `countSlot` is the case's place in `allCases` (what `readView` reads back).
+            at.pointee = UInt8(truncatingIfNeeded: view.outcome.countSlot << 4 | view.diagnosis.countSlot)
+            at += 1
+            bytes.append(contentsOf: UnsafeBufferPointer(start: base, count: at - base))
+        }
     }
 
     static func readView(_ reader: inout ByteReader) -> AttemptView {
@@ -216,6 +244,17 @@ enum EntryCoding {
     static func sharedEnd(_ from: UnsafeBufferPointer<UInt8>, _ id: UnsafeBufferPointer<UInt8>) -> Int {
         let core = id.last == 0x3E ? id.count - 1 : id.count
         var shared = 0
+        // 8 bytes at a time from the ends: the first differing byte from the end is the
+        // highest differing byte of the little-endian words.
+        if let a = from.baseAddress, let b = id.baseAddress {
+            while shared + 8 <= min(from.count, core) {
+                let x = UnsafeRawPointer(a + from.count - shared - 8).loadUnaligned(as: UInt64.self)
+                let y = UnsafeRawPointer(b + core - shared - 8).loadUnaligned(as: UInt64.self)
+                let diff = UInt64(littleEndian: x ^ y)
+                if diff != 0 { return shared + diff.leadingZeroBitCount >> 3 }
+                shared += 8
+            }
+        }
         while shared < from.count && shared < core && from[from.count - 1 - shared] == id[core - 1 - shared] { shared += 1 }
         return shared
     }
@@ -291,9 +330,9 @@ extension [UInt8] {
         appendVarint(UInt64(bitPattern: (wide << 1) ^ (wide >> 63)))
     }
 
+    /// The 8 bytes of `value`, lowest first.
     mutating func appendFixed(_ value: Int64) {
-        let bits = UInt64(bitPattern: value)
-        for shift in stride(from: 0, to: 64, by: 8) { append(UInt8(truncatingIfNeeded: bits >> UInt64(shift))) }
+        Swift.withUnsafeBytes(of: UInt64(bitPattern: value).littleEndian) { append(contentsOf: $0) }
     }
 
     /// Length and UTF-8, copied from the string's storage in one step (not byte by byte).

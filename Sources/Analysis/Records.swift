@@ -49,25 +49,35 @@ public struct EndpointRecord: Sendable, Hashable {
 
     /// Writes the dotted quad of `value` (at most 15 bytes) at `base`; returns its length.
     static func writeDottedQuad(_ value: UInt32, at base: UnsafeMutablePointer<UInt8>) -> Int {
-        var at = base
-        for shift in stride(from: 24 as UInt32, through: 0, by: -8) {
-            let octet = UInt8(truncatingIfNeeded: value >> shift)
-            if octet >= 100 {
-                at[0] = 0x30 &+ octet / 100
-                at[1] = 0x30 &+ octet / 10 % 10
-                at += 2
-            } else if octet >= 10 {
-                at[0] = 0x30 &+ octet / 10
-                at += 1
-            }
-            at[0] = 0x30 &+ octet % 10
-            at += 1
-            if shift > 0 {
-                at[0] = UInt8(ascii: ".")
-                at += 1
-            }
-        }
+        var at = writeOctet(UInt8(truncatingIfNeeded: value >> 24), at: base)
+        at.pointee = UInt8(ascii: ".")
+        at = writeOctet(UInt8(truncatingIfNeeded: value >> 16), at: at + 1)
+        at.pointee = UInt8(ascii: ".")
+        at = writeOctet(UInt8(truncatingIfNeeded: value >> 8), at: at + 1)
+        at.pointee = UInt8(ascii: ".")
+        at = writeOctet(UInt8(truncatingIfNeeded: value), at: at + 1)
         return at - base
+    }
+
+    /// The decimal digits of `octet` (no leading zeros), from a table of three digits per
+    /// value; returns the end.
+    @inline(__always)
+    private static func writeOctet(_ octet: UInt8, at: UnsafeMutablePointer<UInt8>) -> UnsafeMutablePointer<UInt8> {
+        let digits: StaticString = "000001002003004005006007008009010011012013014015016017018019020021022023024025026027028029030031032033034035036037038039040041042043044045046047048049050051052053054055056057058059060061062063064065066067068069070071072073074075076077078079080081082083084085086087088089090091092093094095096097098099100101102103104105106107108109110111112113114115116117118119120121122123124125126127128129130131132133134135136137138139140141142143144145146147148149150151152153154155156157158159160161162163164165166167168169170171172173174175176177178179180181182183184185186187188189190191192193194195196197198199200201202203204205206207208209210211212213214215216217218219220221222223224225226227228229230231232233234235236237238239240241242243244245246247248249250251252253254255"
+        let from = digits.utf8Start + Int(octet) * 3
+        if octet >= 100 {
+            at[0] = from[0]
+            at[1] = from[1]
+            at[2] = from[2]
+            return at + 3
+        }
+        if octet >= 10 {
+            at[0] = from[1]
+            at[1] = from[2]
+            return at + 2
+        }
+        at[0] = from[2]
+        return at + 1
     }
 
     /// Calls `body` with ``ip``'s UTF-8 bytes (valid only during the call).

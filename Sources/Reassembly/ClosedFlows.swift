@@ -9,10 +9,12 @@ import Wire
 /// Expiry runs in order of closing; a tuple refreshed by a late packet is requeued then.
 ///
 /// Each tuple is stored once, in a FIFO ring of closings that also holds the last-seen
-/// time of the closing that owns its tuple; the lookup table holds only the ring index of
-/// that closing (4 bytes a slot) and hashes and compares tuples through the ring. A
-/// connection-heavy minute keeps thousands of closed tuples: 29 bytes of ring (an IPv4
-/// tuple in 13, ``TupleColumn``) and 4 to 8 of table each, where the layout before kept 56
+/// time of the closing that owns its tuple; the lookup table holds the ring index of that
+/// closing and the top 32 bits of its tuple's hash (8 bytes a slot): a probe compares a
+/// tuple in the ring only when those bits match, and the table is rearranged from them
+/// alone (a packet of a new flow, looked up here first, reads no ring memory). A
+/// connection-heavy minute keeps thousands of closed tuples: 32 bytes of ring (an IPv4
+/// tuple in 16, ``TupleColumn``) and 8 to 16 of table each, where the layout before kept 56
 /// and 48 to 96 (the whole tuple in the ring; hash, position and last-seen time in the
 /// table), and a dictionary plus queue twice that.
 struct ClosedFlows {
@@ -24,9 +26,10 @@ struct ClosedFlows {
     private var head: UInt64 = 0
     private var tail: UInt64 = 0
 
-    // The table: open addressing, linear probing, backward-shift deletion; ring index + 1
-    // per slot, 0 = empty. The home slot is the top bits of the tuple's hash.
-    private var table: [UInt32] = []
+    // The table: open addressing, linear probing, backward-shift deletion; per slot the top
+    // 32 bits of the tuple's hash above its ring index + 1, 0 = empty. The home slot is the
+    // top bits of the hash (at most 31 of them: the table has at most 2^31 slots).
+    private var table: [UInt64] = []
     private var shift: UInt64 = 64
     private let hasher: FlowKeyHasher
 
@@ -79,7 +82,7 @@ struct ClosedFlows {
         let element = append(key, since: seen)
         if let existing {
             // Closed again before it was forgotten: the new closing owns the tuple.
-            table[existing] = UInt32(truncatingIfNeeded: element + 1)
+            table[existing] = Self.entry(tag: Self.tag(table[existing]), element: element)
         } else {
             insertSlot(hash: hasher.hash(key), element: element)
         }
@@ -108,7 +111,7 @@ struct ClosedFlows {
             } else {
                 // Refreshed by a late packet: it waits again from its last packet. (The ring
                 // has room: the element just popped is free, and is read no more.)
-                table[slot] = UInt32(truncatingIfNeeded: append(front.key, since: seen) + 1)
+                table[slot] = Self.entry(tag: Self.tag(table[slot]), element: append(front.key, since: seen))
             }
         }
     }
@@ -163,9 +166,9 @@ struct ClosedFlows {
         // The table names live elements (positions head..<tail) by index: renumber them.
         if ringKeys.count > 0 {
             for slot in table.indices where table[slot] != 0 {
-                let old = Int(table[slot]) - 1
+                let old = index(slot)
                 let position = head &+ UInt64((old &- Int(truncatingIfNeeded: head)) & oldMask)
-                table[slot] = UInt32(truncatingIfNeeded: Int(truncatingIfNeeded: position) & (capacity - 1) + 1)
+                table[slot] = Self.entry(tag: Self.tag(table[slot]), element: Int(truncatingIfNeeded: position) & (capacity - 1))
             }
         }
         ringKeys = keys
@@ -176,17 +179,29 @@ struct ClosedFlows {
     // MARK: table
 
     /// The ring index a used slot names.
-    private func index(_ slot: Int) -> Int { Int(table[slot]) &- 1 }
+    private func index(_ slot: Int) -> Int { Int(truncatingIfNeeded: table[slot] & 0xFFFF_FFFF) &- 1 }
+
+    /// The top 32 bits of a tuple's hash, or of a table entry (the same bits: see `table`).
+    private static func tag(_ bits: UInt64) -> UInt32 { UInt32(truncatingIfNeeded: bits >> 32) }
+
+    private static func entry(tag: UInt32, element: Int) -> UInt64 {
+        UInt64(tag) << 32 | UInt64(UInt32(truncatingIfNeeded: element + 1))
+    }
 
     private func home(_ hash: UInt64) -> Int { Int(truncatingIfNeeded: hash >> shift) }
+
+    /// The home slot of an entry, from its hash bits (`shift` is at least 33).
+    private func home(entry: UInt64) -> Int { Int(truncatingIfNeeded: (entry & 0xFFFF_FFFF_0000_0000) >> shift) }
 
     /// The slot holding `key`, if any.
     private func slot(of key: FlowKey) -> Int? {
         guard count > 0 else { return nil }
         let mask = table.count - 1
-        var slot = home(hasher.hash(key))
+        let hash = hasher.hash(key)
+        let tag = Self.tag(hash)
+        var slot = home(hash)
         while table[slot] != 0 {
-            if ringKeys.holds(key, at: index(slot)) { return slot }
+            if Self.tag(table[slot]) == tag && ringKeys.holds(key, at: index(slot)) { return slot }
             slot = (slot &+ 1) & mask
         }
         return nil
@@ -203,7 +218,7 @@ struct ClosedFlows {
         let mask = table.count - 1
         var slot = home(hash)
         while table[slot] != 0 { slot = (slot &+ 1) & mask }
-        table[slot] = UInt32(truncatingIfNeeded: element + 1)
+        table[slot] = Self.entry(tag: Self.tag(hash), element: element)
         count += 1
     }
 
@@ -213,7 +228,7 @@ struct ClosedFlows {
         var hole = slot
         var next = (hole &+ 1) & mask
         while table[next] != 0 {
-            let home = home(hasher.hash(ringKeys[index(next)]))
+            let home = home(entry: table[next])
             // Move `next` into `hole` unless its home lies cyclically in (hole, next].
             if (hole &- home) & mask < (next &- home) & mask {
                 table[hole] = table[next]
@@ -229,10 +244,10 @@ struct ClosedFlows {
         let old = table
         let capacity = max(16, table.count * 2)
         shift = UInt64(64 - capacity.trailingZeroBitCount)
-        table = [UInt32](repeating: 0, count: capacity)
+        table = [UInt64](repeating: 0, count: capacity)
         let mask = capacity - 1
         for entry in old where entry != 0 {
-            var slot = home(hasher.hash(ringKeys[Int(entry) - 1]))
+            var slot = home(entry: entry)
             while table[slot] != 0 { slot = (slot &+ 1) & mask }
             table[slot] = entry
         }
@@ -240,21 +255,24 @@ struct ClosedFlows {
 }
 
 /// Tuples by ring index, compactly: an IPv4 pair (the common case) as both addresses in one
-/// word and both ports in another; any other pair in a side table the word numbers.
+/// word and both ports in another, side by side (one cache line read to compare a tuple);
+/// any other pair in a side table the word numbers.
 struct TupleColumn {
-    private var words: [UInt64]
-    private var ports: [UInt32]
-    private var wide: [Bool]
+    private struct Cell {
+        var word: UInt64 = 0
+        var ports: UInt32 = 0
+        var wide = false
+    }
+
+    private var cells: [Cell]
     private var others: [UInt64: FlowKey] = [:]
     private var nextNumber: UInt64 = 0
 
     init(count: Int) {
-        words = [UInt64](repeating: 0, count: count)
-        ports = [UInt32](repeating: 0, count: count)
-        wide = [Bool](repeating: false, count: count)
+        cells = [Cell](repeating: Cell(), count: count)
     }
 
-    var count: Int { words.count }
+    var count: Int { cells.count }
 
     private static func narrow(_ key: FlowKey) -> (word: UInt64, ports: UInt32)? {
         guard case .v4(let a) = key.low.address, case .v4(let b) = key.high.address else { return nil }
@@ -262,31 +280,30 @@ struct TupleColumn {
     }
 
     subscript(index: Int) -> FlowKey {
-        if wide[index] { return others[words[index]] ?? .placeholder }
+        let cell = cells[index]
+        if cell.wide { return others[cell.word] ?? .placeholder }
         var key = FlowKey.placeholder
-        key.low = Endpoint(address: .v4(UInt32(truncatingIfNeeded: words[index] >> 32)), port: UInt16(truncatingIfNeeded: ports[index] >> 16))
-        key.high = Endpoint(address: .v4(UInt32(truncatingIfNeeded: words[index])), port: UInt16(truncatingIfNeeded: ports[index]))
+        key.low = Endpoint(address: .v4(UInt32(truncatingIfNeeded: cell.word >> 32)), port: UInt16(truncatingIfNeeded: cell.ports >> 16))
+        key.high = Endpoint(address: .v4(UInt32(truncatingIfNeeded: cell.word)), port: UInt16(truncatingIfNeeded: cell.ports))
         return key
     }
 
     /// Replaces the tuple at `index` (its side entry, if any, goes).
     mutating func set(_ index: Int, _ key: FlowKey) {
-        if wide[index] { others[words[index]] = nil }
+        if cells[index].wide { others[cells[index].word] = nil }
         if let (word, pair) = Self.narrow(key) {
-            words[index] = word
-            ports[index] = pair
-            wide[index] = false
+            cells[index] = Cell(word: word, ports: pair, wide: false)
         } else {
             nextNumber &+= 1
             others[nextNumber] = key
-            words[index] = nextNumber
-            wide[index] = true
+            cells[index] = Cell(word: nextNumber, ports: 0, wide: true)
         }
     }
 
     /// Whether the tuple at `index` is `key` (without building it).
     func holds(_ key: FlowKey, at index: Int) -> Bool {
-        if let (word, pair) = Self.narrow(key) { return !wide[index] && words[index] == word && ports[index] == pair }
-        return wide[index] && others[words[index]] == key
+        let cell = cells[index]
+        if let (word, pair) = Self.narrow(key) { return !cell.wide && cell.word == word && cell.ports == pair }
+        return cell.wide && others[cell.word] == key
     }
 }
