@@ -1,4 +1,10 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#else
+import Darwin
+#endif
 
 /// Fisher's exact test on a 2×2 table, two-sided: the probability, with the margins
 /// fixed, of a table at most as likely as the one observed (R `fisher.test`, scipy).

@@ -1,5 +1,3 @@
-import Foundation
-
 /// One worker thread of a parallel analysis: replays the batches it is given through its own
 /// ``FlowStage`` (reassembly and trackers of its share of the flows) and hands them back with
 /// the flows that opened and closed. It never writes output.
@@ -8,7 +6,7 @@ import Foundation
 /// and the batch being processed are touched only by the worker thread once it has started.
 /// Both queues hold at most the reader's rounds in flight (``ParallelFlows``), so they are bounded.
 final class ParallelWorker: @unchecked Sendable {
-    private let condition = NSCondition()
+    private let condition = ConditionLock()
     private var inbox: [ParallelBatch] = []
     private var outbox: [ParallelBatch] = []
     private var stopping = false
@@ -24,10 +22,9 @@ final class ParallelWorker: @unchecked Sendable {
 
     /// Starts the thread.
     func start() {
-        let thread = Thread { [self] in run() }
-        thread.stackSize = 8 << 20
-        thread.name = "smtpscope-worker"
-        thread.start()
+        let started = startDetachedThread(name: "smtpscope-worker", stackSize: 8 << 20) { [self] in run() }
+        // Without a thread no batch would come back: fail loudly rather than hang.
+        precondition(started, "smtpscope: cannot start a worker thread")
     }
 
     /// Queues a batch for processing (called by the reader).

@@ -1,4 +1,10 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#else
+import Darwin
+#endif
 
 /// Two-sided p-value of Fisher's exact test for the 2×2 table `[[a, b], [c, d]]`:
 /// the summed probability of every table with the same margins that is no more likely than this one.

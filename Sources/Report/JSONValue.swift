@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// A JSON value decoded without a schema, so that records can be read leniently:
 /// unknown fields are ignored, missing optional fields read as `nil`.

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// An input capture named in the report (file name, size, where it was taken).
 public struct ReportInputFile: Sendable, Hashable {
@@ -16,7 +20,7 @@ public struct ReportInputFile: Sendable, Hashable {
 
     /// `outside` / `inside` when the file name says so (also `external`/`wan` and `internal`/`lan`), else nil.
     public static func guessVantage(fromFileName name: String) -> String? {
-        let base = (name as NSString).lastPathComponent.lowercased()
+        let base = lastPathComponent(name).lowercased()
         let words = base.split(whereSeparator: { !$0.isLetter }).map(String.init)
         if words.contains(where: { ["outside", "external", "wan", "outer"].contains($0) }) { return "outside" }
         if words.contains(where: { ["inside", "internal", "lan", "inner"].contains($0) }) { return "inside" }
@@ -130,8 +134,8 @@ public struct ReportInput: Sendable {
     /// The file a record's `capture` field names: by file name (or its last path component), or by 0-based index.
     func file(forCapture capture: String) -> ReportInputFile? {
         if let match = files.first(where: { $0.name == capture }) { return match }
-        let base = (capture as NSString).lastPathComponent
-        if let match = files.first(where: { ($0.name as NSString).lastPathComponent == base }) { return match }
+        let base = lastPathComponent(capture)
+        if let match = files.first(where: { lastPathComponent($0.name) == base }) { return match }
         if let index = Int(capture), files.indices.contains(index) { return files[index] }
         return nil
     }

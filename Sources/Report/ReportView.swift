@@ -77,13 +77,13 @@ func byteSize(_ bytes: Int) -> String {
         value /= 1024
         unit += 1
     }
-    return unit == 0 ? "\(bytes) B" : String(format: "%.1f %@", value, units[unit])
+    return unit == 0 ? "\(bytes) B" : cFormat("%.1f", value) + " " + units[unit]
 }
 
 /// `p = 0.0667`, `p < 0.0001`.
 func pValueText(_ p: Double) -> String {
     if !p.isFinite { return "p = ?" }
     if p < 0.0001 { return "p < 0.0001" }
-    if p >= 0.1 { return String(format: "p = %.2f", p) }
-    return String(format: "p = %.3g", p)
+    if p >= 0.1 { return cFormat("p = %.2f", p) }
+    return cFormat("p = %.3g", p)
 }

@@ -1,4 +1,3 @@
-import Foundation
 
 /// Capture times are epoch seconds; the report shows them in UTC, computed by hand so that the output
 /// does not depend on the machine's locale or time zone.
@@ -26,16 +25,16 @@ enum TimeText {
     static func date(_ time: Double) -> String {
         guard let (days, _) = split(time) else { return "?" }
         let (year, month, day) = civil(daysSinceEpoch: days)
-        return String(format: "%04d-%02d-%02d", year, month, day)
+        return cFormat("%04d-%02d-%02d", year, month, day)
     }
 
     /// `HH:MM:SS`, with `digits` decimals of the second.
     static func clock(_ time: Double, digits: Int = 0) -> String {
         guard let (_, seconds) = split(time) else { return "?" }
         let whole = Int(seconds.rounded(.down))
-        let base = String(format: "%02d:%02d:%02d", whole / 3600, whole / 60 % 60, whole % 60)
+        let base = cFormat("%02d:%02d:%02d", whole / 3600, whole / 60 % 60, whole % 60)
         guard digits > 0 else { return base }
-        let fraction = String(format: "%.\(digits)f", seconds - Double(whole))
+        let fraction = cFormat("%.\(digits)f", seconds - Double(whole))
         return base + fraction.dropFirst()  // "0.123" -> ".123"
     }
 
@@ -49,10 +48,10 @@ enum TimeText {
         guard seconds.isFinite else { return "?" }
         let value = abs(seconds)
         let sign = seconds < 0 ? "−" : ""
-        if value < 0.001 { return sign + String(format: "%.0f µs", value * 1e6) }
-        if value < 1 { return sign + String(format: "%.0f ms", value * 1e3) }
-        if value < 10 { return sign + trimmed(String(format: "%.1f", value)) + " s" }
-        if value < 60 { return sign + String(format: "%.0f s", value) }
+        if value < 0.001 { return sign + cFormat("%.0f µs", value * 1e6) }
+        if value < 1 { return sign + cFormat("%.0f ms", value * 1e3) }
+        if value < 10 { return sign + trimmed(cFormat("%.1f", value)) + " s" }
+        if value < 60 { return sign + cFormat("%.0f s", value) }
         let total = Int(value.rounded())
         if total < 3600 { return sign + joined(total / 60, "min", total % 60, "s") }
         if total < 86_400 { return sign + joined(total / 3600, "h", total / 60 % 60, "min") }
