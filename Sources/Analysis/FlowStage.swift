@@ -180,6 +180,8 @@ final class FlowStage {
         }
     }
 
+    /// Inlined into ``route(_:)``: per event.
+    @inline(__always)
     private func forward(_ event: StreamEvent, to id: FlowID) {
         let held: Unmanaged<TrackerBox>
         if id.index == recentID, let recent = recentBox {
