@@ -62,6 +62,11 @@ final class FlowStage {
     /// Each box held retained once (taken back when its flow closes): a lookup then hands out
     /// the box without a retain and release per event.
     @exclusivity(unchecked) private var trackers = FlowIndexTable<Unmanaged<TrackerBox>>()
+    /// The flow of the last event and its box (`recentID` -1: none): a segment's events, and
+    /// mostly the next segment's, go to one flow, which then skips the table's probe.
+    /// Cleared when that flow's box leaves the table.
+    @exclusivity(unchecked) private var recentID = -1
+    @exclusivity(unchecked) private var recentBox: Unmanaged<TrackerBox>?
     /// Trackers of closed flows, kept for the next flows to open (with their dialog's buffers
     /// and text stores), so that steady-state connections allocate no tracker state.
     private var spareTrackers: [TrackerBox] = []
@@ -104,6 +109,7 @@ final class FlowStage {
 
     /// Empties the tracker table, giving back the reference each entry held.
     private func releaseTrackers() {
+        forgetRecent()
         for id in trackers.sortedIDs { trackers.remove(id)?.release() }
         trackers.removeAll()
     }
@@ -174,8 +180,18 @@ final class FlowStage {
         }
     }
 
+    /// Inlined into ``route(_:)``: per event.
+    @inline(__always)
     private func forward(_ event: StreamEvent, to id: FlowID) {
-        guard let held = trackers[id] else { return }
+        let held: Unmanaged<TrackerBox>
+        if id.index == recentID, let recent = recentBox {
+            held = recent
+        } else {
+            guard let found = trackers[id] else { return }
+            recentID = id.index
+            recentBox = found
+            held = found
+        }
         held._withUnsafeGuaranteedRef { box in
             box.tracker.handle(event)
             if let onTransaction {
@@ -184,7 +200,14 @@ final class FlowStage {
         }
     }
 
+    @inline(__always)
+    private func forgetRecent() {
+        recentID = -1
+        recentBox = nil
+    }
+
     private func closeFlow(_ id: FlowID, summary: FlowSummary?) {
+        if id.index == recentID { forgetRecent() }
         guard let box = trackers.remove(id)?.takeRetainedValue() else { return }
         let record = box.tracker.close(summary: summary, now: now)
         if let onTransaction {

@@ -92,10 +92,24 @@ final class PcapHandle {
     func next() -> NextPacket {
         var header: UnsafeMutablePointer<pcap_pkthdr>?
         var data: UnsafePointer<UInt8>?
-        switch pcap_next_ex(raw, &header, &data) {
-        case 1:
-            guard let header, let data else { return .error("libpcap returned a record without data") }
-            return .packet(UnsafePointer(header), UnsafeRawBufferPointer(start: data, count: Int(header.pointee.caplen)))
+        let status = nextRecord(header: &header, data: &data)
+        guard status == 1, let header, let data else { return outcome(ofStatus: status) }
+        return .packet(UnsafePointer(header), UnsafeRawBufferPointer(start: data, count: Int(header.pointee.caplen)))
+    }
+
+    /// `pcap_next_ex` for a per-record loop: 1 with `header` and `data` set is a record; any
+    /// other status (or a record without data) becomes a ``NextPacket`` through
+    /// ``outcome(ofStatus:)``. Reading every record through ``next()`` built and destroyed an
+    /// enum with a string payload per record.
+    @inline(__always)
+    func nextRecord(header: inout UnsafeMutablePointer<pcap_pkthdr>?, data: inout UnsafePointer<UInt8>?) -> Int32 {
+        pcap_next_ex(raw, &header, &data)
+    }
+
+    /// What a status of ``nextRecord(header:data:)`` means when it is not a record with data.
+    func outcome(ofStatus status: Int32) -> NextPacket {
+        switch status {
+        case 1: return .error("libpcap returned a record without data")
         case 0: return .timeout
         case PCAP_ERROR_BREAK: return .end
         default: return .error(lastError)

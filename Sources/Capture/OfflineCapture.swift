@@ -1,3 +1,4 @@
+import CLibpcap
 import Wire
 
 /// A capture file (classic pcap in either byte order, µs or ns, or pcapng)
@@ -66,28 +67,33 @@ public final class OfflineCapture: PacketSource {
     }
 
     public func readPackets(_ body: (CaptureInfo, UnsafeRawBufferPointer) -> PacketLoopControl) -> ReadOutcome {
+        var header: UnsafeMutablePointer<pcap_pkthdr>?
+        var data: UnsafePointer<UInt8>?
         while true {
-            switch handle.next() {
-            case .packet(let header, let bytes):
-                framesRead &+= 1
-                let capturedLength = Int(header.pointee.caplen)
-                checkRecordLength(capturedLength)
-                if let filter, !filter.matches(header, bytes) { continue }
-                let time = header.pointee.ts
-                let info = CaptureInfo(
-                    frameNumber: framesRead,
-                    timestampNanoseconds: Int64(time.tv_sec) &* 1_000_000_000 &+ Int64(time.tv_usec),
-                    capturedLength: capturedLength,
-                    wireLength: Int(header.pointee.len),
-                    linkType: linkType)
-                if body(info, bytes) == .stop { return .stopped(framesRead: framesRead) }
-            case .timeout:
-                continue  // not produced by savefiles
-            case .end:
-                return .endOfInput(framesRead: framesRead)
-            case .error(let message):
-                return .failed(framesRead: framesRead, reason: ReadFailure(libpcapMessage: message))
+            let status = handle.nextRecord(header: &header, data: &data)
+            guard status == 1, let record = header, let bytes = data else {
+                switch handle.outcome(ofStatus: status) {
+                case .packet, .timeout:
+                    continue  // neither is produced by savefiles
+                case .end:
+                    return .endOfInput(framesRead: framesRead)
+                case .error(let message):
+                    return .failed(framesRead: framesRead, reason: ReadFailure(libpcapMessage: message))
+                }
             }
+            framesRead &+= 1
+            let capturedLength = Int(record.pointee.caplen)
+            let frame = UnsafeRawBufferPointer(start: bytes, count: capturedLength)
+            checkRecordLength(capturedLength)
+            if let filter, !filter.matches(UnsafePointer(record), frame) { continue }
+            let time = record.pointee.ts
+            let info = CaptureInfo(
+                frameNumber: framesRead,
+                timestampNanoseconds: Int64(time.tv_sec) &* 1_000_000_000 &+ Int64(time.tv_usec),
+                capturedLength: capturedLength,
+                wireLength: Int(record.pointee.len),
+                linkType: linkType)
+            if body(info, frame) == .stop { return .stopped(framesRead: framesRead) }
         }
     }
 

@@ -32,13 +32,13 @@ public struct TCPReassembler {
     /// What was seen and set aside so far.
     public private(set) var statistics = ReassemblyStatistics()
 
-    /// Open flows: their slot in `slots`.
+    /// Open flows: their slot in `store`.
     private var table: FlowKeyTable<Int32>
-    /// Open flows by slot; a free slot holds ``FlowState/vacant`` (not optional: an optional
-    /// slot cost an outlined copy of the whole state per packet). A closed flow leaves a small entry in `closed`.
-    private var slots: [FlowState] = []
-    /// Per slot: whether it holds a flow, and its place in the least-recently-active list.
-    private var links: [SlotLink] = []
+    /// Open flows by slot, with whether a slot holds a flow and its place in the
+    /// least-recently-active list; a free slot holds ``FlowState/vacant`` (not optional: an
+    /// optional slot cost an outlined copy of the whole state per packet). A closed flow
+    /// leaves a small entry in `closed`. Made unique (``ownStore()``) once per public call.
+    private var store = SlotStore()
     private var closed: ClosedFlows
     private var freeSlots: [Int32] = []
     /// Tail boxes of removed flows, handed to new ones, so that opening a flow allocates
@@ -109,6 +109,7 @@ public struct TCPReassembler {
             statistics.packetsIgnored &+= 1
             return
         }
+        ownStore()
         statistics.packets &+= 1
         let now = clock ?? timestampNanoseconds
         if clock == nil { expireIdle(now: now, emit: emit) }
@@ -140,7 +141,7 @@ public struct TCPReassembler {
         }
         touch(index, clock: now)
 
-        // In place: `slots` and `statistics` are distinct stored properties, so neither is copied.
+        // In place: the slot is reached by pointer, and `statistics` is a distinct stored property.
         let slot = Int(index)
         if inOrderFastPath
             && handleInOrder(slot, segment, payload: payload, frame: frame, timestampNanoseconds: timestampNanoseconds, emit: emit)
@@ -161,7 +162,7 @@ public struct TCPReassembler {
     ) {
         let slot = Int(index)
         let before = peek(slot, { $0.pendingBytes })
-        let done = slots[slot].handle(
+        let done = store.flows[slot].handle(
             segment, payload: payload, frame: frame, timestampNanoseconds: timestampNanoseconds, options: limits,
             statistics: &statistics, emit: emit)
         outOfOrderBytes += peek(slot, { $0.pendingBytes }) - before
@@ -186,17 +187,16 @@ public struct TCPReassembler {
         _ slot: Int, _ segment: TCPSegment, payload: UnsafeRawBufferPointer, frame: UInt64, timestampNanoseconds: Int64,
         emit: (StreamEvent) -> Void
     ) -> Bool {
-        slots.withUnsafeMutableBufferPointer { flows in
-            precondition(slot >= 0 && slot < flows.count)
-            return flows[slot].handleInOrder(
-                segment, payload: payload, frame: frame, timestampNanoseconds: timestampNanoseconds,
-                statistics: &statistics, emit: emit)
-        }
+        precondition(slot >= 0 && slot < store.count)
+        return store.flows[slot].handleInOrder(
+            segment, payload: payload, frame: frame, timestampNanoseconds: timestampNanoseconds,
+            statistics: &statistics, emit: emit)
     }
 
     /// Advances the capture clock (live mode's idle tick; in clock-driven use, the caller's
     /// tick): expires idle flows, least recently active first.
     public mutating func advanceClock(to timestampNanoseconds: Int64, emit: (StreamEvent) -> Void) {
+        ownStore()
         expireIdle(now: timestampNanoseconds, emit: emit)
         closed.expire(now: timestampNanoseconds, retention: options.closedFlowRetentionNanoseconds)
     }
@@ -205,6 +205,7 @@ public struct TCPReassembler {
     /// `holeAtEnd`, ends with `captureEnd` (or `fin` when its FIN was seen)
     /// and is closed. The reassembler is empty afterwards.
     public mutating func finish(emit: (StreamEvent) -> Void) {
+        ownStore()
         var open: [(FlowID, Int32)] = []
         table.forEach { _, index in
             if isLive(index) { open.append((peek(Int(index), { $0.id }), index)) }
@@ -217,8 +218,7 @@ public struct TCPReassembler {
         table.removeAll()
         recentIndex = -1
         closed.removeAll()
-        slots = []
-        links = []
+        store = SlotStore()
         freeSlots = []
         spareTailBoxes = []
         lruHead = -1
@@ -272,12 +272,12 @@ public struct TCPReassembler {
         let index: Int32
         if let reused = freeSlots.popLast() {
             index = reused
-            slots[Int(index)] = flow
-            links[Int(index)] = link
+            precondition(reused >= 0 && Int(reused) < store.count)
+            store.flows[Int(index)] = flow
+            store.links[Int(index)] = link
         } else {
-            index = Int32(slots.count)
-            slots.append(flow)
-            links.append(link)
+            index = Int32(store.count)
+            store.append(flow, link)
         }
         table.insert(index, for: key)
         linkAtTail(index)
@@ -288,15 +288,13 @@ public struct TCPReassembler {
     /// with a retain and release of each of its buffers, per packet).
     @inline(__always)
     private func peek<R>(_ slot: Int, _ body: (borrowing FlowState) -> R) -> R {
-        slots.withUnsafeBufferPointer { flows in
-            precondition(slot >= 0 && slot < flows.count)
-            return body(flows[slot])
-        }
+        precondition(slot >= 0 && slot < store.count)
+        return body(store.flows[slot])
     }
 
     @inline(__always)
     private func isLive(_ index: Int32) -> Bool {
-        index >= 0 && Int(index) < links.count && links[Int(index)].live
+        index >= 0 && Int(index) < store.count && store.links[Int(index)].live
     }
 
     /// Ends both directions and emits `closed`; the caller then removes the flow.
@@ -305,7 +303,7 @@ public struct TCPReassembler {
         guard isLive(index) else { return }
         let slot = Int(index)
         let before = peek(slot, { $0.pendingBytes })
-        slots[slot].endBoth(reason: reason, statistics: &statistics, emit: emit)
+        store.flows[slot].endBoth(reason: reason, statistics: &statistics, emit: emit)
         outOfOrderBytes -= before
         emit(peek(slot, { .closed($0.id, $0.summary) }))
     }
@@ -316,7 +314,7 @@ public struct TCPReassembler {
         let slot = Int(index)
         let key = peek(slot, { $0.key })
         // The clock at its last packet (its own time unless clock-driven), as tombstones are judged by it.
-        let last = links[slot].clock
+        let last = store.links[slot].clock
         emit(peek(slot, { .closed($0.id, $0.summary) }))
         remove(index)
         statistics.closedFlowsDropped &+= UInt64(closed.insert(key, lastSeen: last, limit: options.maxClosedFlows))
@@ -329,11 +327,11 @@ public struct TCPReassembler {
         table.remove(peek(slot, { $0.key }))
         if index == recentIndex { recentIndex = -1 }
         unlink(index)
-        links[slot].live = false
+        store.links[slot].live = false
         // Keep the tail boxes for the next flows (their windows are reset when handed out).
-        if let box = slots[slot].client.takeTailBox() { keepSpare(box) }
-        if let box = slots[slot].server.takeTailBox() { keepSpare(box) }
-        slots[slot] = FlowState.vacant
+        if let box = store.flows[slot].client.takeTailBox() { keepSpare(box) }
+        if let box = store.flows[slot].server.takeTailBox() { keepSpare(box) }
+        store.flows[slot] = FlowState.vacant
         freeSlots.append(index)
     }
 
@@ -362,7 +360,7 @@ public struct TCPReassembler {
     @inline(__always)
     private func headIsIdle(now: Int64) -> Bool {
         guard isLive(lruHead) else { return false }
-        let (age, overflow) = now.subtractingReportingOverflow(links[Int(lruHead)].clock)
+        let (age, overflow) = now.subtractingReportingOverflow(store.links[Int(lruHead)].clock)
         return !overflow && age > options.idleTimeoutNanoseconds
     }
 
@@ -381,7 +379,7 @@ public struct TCPReassembler {
         forceOutOfOrder(current, frame: frame, emit: emit)
         var index = lruHead
         while outOfOrderBytes > options.maxOutOfOrderBytesTotal, index >= 0 {
-            let following = links[Int(index)].next
+            let following = store.links[Int(index)].next
             if index != current { forceOutOfOrder(index, frame: frame, emit: emit) }
             index = following
         }
@@ -393,7 +391,7 @@ public struct TCPReassembler {
         let before = peek(slot, { $0.pendingBytes })
         guard before > 0 else { return }
         emit(.limitReached(.outOfOrderBytesTotal, flow: peek(slot, { $0.id }), frame: frame))
-        let done = slots[slot].forceOutOfOrder(
+        let done = store.flows[slot].forceOutOfOrder(
             freeing: outOfOrderBytes - options.maxOutOfOrderBytesTotal, statistics: &statistics, emit: emit)
         outOfOrderBytes += peek(slot, { $0.pendingBytes }) - before
         if done { closeDone(index, emit: emit) }
@@ -403,55 +401,44 @@ public struct TCPReassembler {
 
     @inline(__always)
     private mutating func linkAtTail(_ index: Int32) {
-        links[Int(index)].previous = lruTail
-        links[Int(index)].next = -1
-        if lruTail >= 0 { links[Int(lruTail)].next = index } else { lruHead = index }
+        store.links[Int(index)].previous = lruTail
+        store.links[Int(index)].next = -1
+        if lruTail >= 0 { store.links[Int(lruTail)].next = index } else { lruHead = index }
         lruTail = index
     }
 
     @inline(__always)
     private mutating func unlink(_ index: Int32) {
-        let previous = links[Int(index)].previous
-        let next = links[Int(index)].next
-        if previous >= 0 { links[Int(previous)].next = next } else { lruHead = next }
-        if next >= 0 { links[Int(next)].previous = previous } else { lruTail = previous }
-        links[Int(index)].previous = -1
-        links[Int(index)].next = -1
+        let previous = store.links[Int(index)].previous
+        let next = store.links[Int(index)].next
+        if previous >= 0 { store.links[Int(previous)].next = next } else { lruHead = next }
+        if next >= 0 { store.links[Int(next)].previous = previous } else { lruTail = previous }
+        store.links[Int(index)].previous = -1
+        store.links[Int(index)].next = -1
     }
 
     /// Records a packet of the flow in slot `index`: its clock, and it becomes the most
-    /// recently active. Per packet, so through one buffer access (each array write checked
-    /// uniqueness on its own).
+    /// recently active. Per packet, through the links' pointer.
     @inline(__always)
     private mutating func touch(_ index: Int32, clock: Int64) {
-        Self.moveToTail(index, clock: clock, links: &links, head: &lruHead, tail: &lruTail)
+        let links = store.links
+        let slot = Int(index)
+        precondition(slot >= 0 && slot < store.count)
+        links[slot].clock = clock
+        guard lruTail != index else { return }
+        let previous = links[slot].previous
+        let next = links[slot].next
+        if previous >= 0 { links[Int(previous)].next = next } else { lruHead = next }
+        if next >= 0 { links[Int(next)].previous = previous } else { lruTail = previous }
+        links[slot].previous = lruTail
+        links[slot].next = -1
+        if lruTail >= 0 { links[Int(lruTail)].next = index } else { lruHead = index }
+        lruTail = index
     }
 
-    private static func moveToTail(_ index: Int32, clock: Int64, links: inout [SlotLink], head: inout Int32, tail: inout Int32) {
-        links.withUnsafeMutableBufferPointer { links in
-            let slot = Int(index)
-            precondition(slot >= 0 && slot < links.count)
-            links[slot].clock = clock
-            guard tail != index else { return }
-            let previous = links[slot].previous
-            let next = links[slot].next
-            if previous >= 0 { links[Int(previous)].next = next } else { head = next }
-            if next >= 0 { links[Int(next)].previous = previous } else { tail = previous }
-            links[slot].previous = tail
-            links[slot].next = -1
-            if tail >= 0 { links[Int(tail)].next = index } else { head = index }
-            tail = index
-        }
+    /// Makes `store` this reassembler's own before a change (a copy of the reassembler shares it).
+    @inline(__always)
+    private mutating func ownStore() {
+        if !isKnownUniquelyReferenced(&store) { store = store.copy() }
     }
-}
-
-/// One slot's bookkeeping besides its flow state: whether it holds a flow, and its place in
-/// the least-recently-active list (an intrusive list over slot indices).
-private struct SlotLink {
-    var previous: Int32 = -1
-    var next: Int32 = -1
-    /// The clock when the flow last had a packet. Non-decreasing from head to tail with a
-    /// clock (it is the latest time so far), so idle expiry can stop at the first live flow.
-    var clock: Int64
-    var live: Bool
 }

@@ -6,9 +6,12 @@
 public struct PacketDecoder {
     /// The limits this decoder was made with.
     public let options: DecoderOptions
+    /// Untagged Ethernet, IPv4 without options and TCP take ``decodeEthernetIPv4TCP(_:wireLength:now:onSegment:)``;
+    /// tests turn it off to compare with the layered path.
+    var straightPass = true
     /// Running counts of results, failures and fragment handling.
-    public private(set) var statistics = DecodeStatistics()
-    private var fragments: FragmentReassembler
+    public internal(set) var statistics = DecodeStatistics()
+    var fragments: FragmentReassembler
 
     public init() {
         self.init(options: DecoderOptions())
@@ -37,6 +40,21 @@ public struct PacketDecoder {
     ///     is valid only inside the closure.
     /// - Returns: what the frame turned out to be, or why decoding stopped.
     public mutating func decode(
+        frame: UnsafeRawBufferPointer, wireLength: Int, linkType: LinkType, timestampNanoseconds: Int64,
+        onSegment: (TCPSegment, UnsafeRawBufferPointer) -> Void
+    ) -> DecodeResult {
+        if straightPass
+            && linkType == .ethernet
+            && decodeEthernetIPv4TCP(frame, wireLength: wireLength, now: timestampNanoseconds, onSegment: onSegment)
+        {
+            return .tcp
+        }
+        return decodeLayers(frame: frame, wireLength: wireLength, linkType: linkType, timestampNanoseconds: timestampNanoseconds, onSegment: onSegment)
+    }
+
+    /// Every frame the straight pass does not take, layer by layer.
+    @inline(never)
+    mutating func decodeLayers(
         frame: UnsafeRawBufferPointer, wireLength: Int, linkType: LinkType, timestampNanoseconds: Int64,
         onSegment: (TCPSegment, UnsafeRawBufferPointer) -> Void
     ) -> DecodeResult {
