@@ -52,7 +52,7 @@ func startDetachedThread(name: String, stackSize: Int, _ body: @escaping @Sendab
         guard let context else { return nil }
         let start = Unmanaged<Start>.fromOpaque(context).takeRetainedValue()
         #if os(Linux)
-        pthread_setname_np(pthread_self(), String(start.name.prefix(15)))
+        _ = setThreadName(pthread_self(), String(start.name.prefix(15)))
         #endif
         start.body()
         return nil
@@ -63,3 +63,10 @@ func startDetachedThread(name: String, stackSize: Int, _ body: @escaping @Sendab
     }
     return true
 }
+
+#if os(Linux)
+/// glibc's `pthread_setname_np`, which the Glibc module hides (it needs `_GNU_SOURCE`): names the
+/// worker in `top -H` and debuggers. Linux allows 15 bytes.
+@_silgen_name("pthread_setname_np")
+private func setThreadName(_ thread: pthread_t, _ name: UnsafePointer<CChar>) -> Int32
+#endif
