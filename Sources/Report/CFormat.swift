@@ -10,6 +10,11 @@ import Darwin
 /// the report needs no Foundation, which would add its start-up to every `smtpscope` run.
 /// Formats are the report's own literals (never input); the result is at most 127 bytes.
 func cFormat(_ format: String, _ arguments: CVarArg...) -> String {
+    cFormat(format, arguments)
+}
+
+/// ``cFormat(_:_:)-(_,CVarArg...)`` with the arguments in an array.
+func cFormat(_ format: String, _ arguments: [CVarArg]) -> String {
     withVaList(arguments) { list in
         var buffer = [CChar](repeating: 0, count: 128)
         let written = buffer.withUnsafeMutableBufferPointer { vsnprintf($0.baseAddress, $0.count, format, list) }
