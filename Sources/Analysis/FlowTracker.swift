@@ -508,24 +508,19 @@ struct FlowTracker<Dialog: SMTPDialog> {
     private func geometry(of terminator: TerminatorInfo?, context: EventContext, messageStart: UInt64 = 0) -> TerminatorRecord {
         guard let terminator else {
             // BDAT LAST: the final chunk's last byte ends the message.
-            var record = TerminatorRecord(seen: true, style: "bdat", timeNanoseconds: context.timestampNanoseconds, spreadNanoseconds: 0)
-            record.frameList = FrameList(context.frame)
-            return record
+            return TerminatorRecord(seen: true, style: "bdat", frameList: FrameList(context.frame), splitPositions: SplitPositions(),
+                                    timeNanoseconds: context.timestampNanoseconds, spreadNanoseconds: 0, offset: nil)
         }
         let skip = messageStart > terminator.offset ? Int(min(UInt64(terminator.length), messageStart &- terminator.offset)) : 0
         guard let geometry = TerminatorGeometry(offset: terminator.offset, length: terminator.length, from: skip, ring: ring) else {
-            var record = TerminatorRecord(seen: true, style: terminator.style.rawValue, timeNanoseconds: context.timestampNanoseconds, offset: terminator.offset)
-            record.frameList = FrameList(context.frame)
-            return record
+            return TerminatorRecord(seen: true, style: terminator.style.rawValue, frameList: FrameList(context.frame), splitPositions: SplitPositions(),
+                                    timeNanoseconds: context.timestampNanoseconds, spreadNanoseconds: nil, offset: terminator.offset)
         }
-        var record = TerminatorRecord(
-            seen: true, style: terminator.style.rawValue,
+        return TerminatorRecord(
+            seen: true, style: terminator.style.rawValue, frameList: geometry.frameList, splitPositions: geometry.splitPositions,
             timeNanoseconds: geometry.lastTimestampNanoseconds,
             spreadNanoseconds: geometry.lastTimestampNanoseconds &- geometry.firstTimestampNanoseconds,
             offset: terminator.offset)
-        record.frameList = geometry.frameList
-        record.splitPositions = geometry.splitPositions
-        return record
     }
 
     private mutating func noteRetransmission(offset: UInt64, length: Int, frame: UInt64) {
@@ -577,9 +572,14 @@ struct FlowTracker<Dialog: SMTPDialog> {
                    serverEndNanoseconds: serverEndNanoseconds, replyTimeoutNanoseconds: shared.replyTimeoutNanoseconds)
     }
 
-    /// Live hook: queues each transaction once, as soon as its outcome is known.
+    /// Live hook: queues each transaction once, as soon as its outcome is known. Checked
+    /// inline: called after every SMTP event, and the hook is off in most runs.
+    @inline(__always)
     mutating func reportDecided(now: Int64) {
-        guard shared.reportsLive else { return }
+        if shared.reportsLive { reportLiveDecided(now: now) }
+    }
+
+    private mutating func reportLiveDecided(now: Int64) {
         let moment = moment(now: now, closing: false)
         for index in transactions.indices where !transactions[index].liveReported {
             guard let resolution = transactions[index].resolve(moment) else { continue }

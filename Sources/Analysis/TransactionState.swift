@@ -15,7 +15,7 @@ struct TransactionState {
     var dataCommandSeen = false
     var dataFrame: UInt64?
     var messageOffset: UInt64?
-    var terminator = TerminatorRecord()
+    var terminator = TerminatorRecord.unseen
     /// The terminator (or BDAT LAST) was seen; the reply to end-of-data is awaited.
     var endOfDataSeen = false
     var reply: ReplyRecord?
@@ -121,5 +121,27 @@ extension TransactionState {
     /// The connection itself ended (FIN or RST on either side), not just the capture.
     private func endedForReal(_ moment: FlowMoment) -> Bool {
         [moment.clientEnd, moment.serverEnd].contains { $0 == .fin || $0 == .rst }
+    }
+}
+
+extension TerminatorRecord {
+    /// `TerminatorRecord()`, made field by field: the public initialiser builds the frame and
+    /// split lists from (empty) arrays, which cost a few hundred instructions per transaction.
+    static var unseen: TerminatorRecord {
+        TerminatorRecord(seen: false, style: nil, frameList: FrameList(), splitPositions: SplitPositions(),
+                         timeNanoseconds: nil, spreadNanoseconds: nil, offset: nil)
+    }
+
+    /// A seen terminator with its lists given as kept (no arrays), no retransmissions yet.
+    init(seen: Bool, style: String?, frameList: FrameList, splitPositions: SplitPositions,
+         timeNanoseconds: Int64?, spreadNanoseconds: Int64?, offset: UInt64?) {
+        self.seen = seen
+        self.style = style
+        self.frameList = frameList
+        self.splitPositions = splitPositions
+        self.timeNanoseconds = timeNanoseconds
+        self.spreadNanoseconds = spreadNanoseconds
+        self.retransmissionFrames = []
+        self.offset = offset
     }
 }

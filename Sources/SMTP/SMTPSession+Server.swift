@@ -89,7 +89,7 @@ extension SMTPSession {
         }
     }
 
-    private mutating func handleReply(_ reply: SMTPReply, emit: (SMTPEvent) -> Void) {
+    private mutating func handleReply(_ reply: consuming SMTPReply, emit: (SMTPEvent) -> Void) {
         statistics.replies += 1
         if !greetingSeen {
             greetingSeen = true
@@ -115,8 +115,12 @@ extension SMTPSession {
                 let argument = command.argumentText
                 refused = argument.withBytes { Parsing.addressRange($0, prefix: "TO:") }.map { RefusedAddress(argument: argument, range: $0) }
             }
-            emit(.reply(reply, answering: consume context))
-            if let verb { answered(verb, refused: refused, by: reply, emit: emit) }
+            // The reply moves into the event; what `answered` reads of it is kept aside (its
+            // lines only for EHLO, the one verb that reads them).
+            let outcome = ReplyOutcome(code: reply.code, offset: reply.offset, endOffset: reply.endOffset)
+            let lines: ReplyLines? = verb == .ehlo ? reply.text : nil
+            emit(.reply(consume reply, answering: consume context))
+            if let verb { answered(verb, refused: refused, by: outcome, lines: lines, emit: emit) }
             return
         }
         if clientMode == .data, let t = transaction, t.messageActive, let first = scanner.firstNearMiss, reply.code != 421 {
@@ -139,15 +143,25 @@ extension SMTPSession {
         var range: Range<Int>
     }
 
+    /// What ``answered(_:refused:by:lines:emit:)`` reads of a reply besides its lines.
+    struct ReplyOutcome {
+        var code: Int
+        var offset: UInt64
+        var endOffset: UInt64
+    }
+
     /// What a reply to a command with `verb` changes (`refused`: the path of a RCPT the
-    /// reply refused).
-    private mutating func answered(_ verb: SMTPVerb, refused: RefusedAddress?, by reply: SMTPReply, emit: (SMTPEvent) -> Void) {
+    /// reply refused; `lines`: the reply's lines, given for EHLO).
+    private mutating func answered(
+        _ verb: SMTPVerb, refused: RefusedAddress?, by reply: ReplyOutcome, lines: ReplyLines?, emit: (SMTPEvent) -> Void
+    ) {
         switch verb {
         case .ehlo:
+            guard let lines else { return }
             if reply.code / 100 == 2 && !options.reportsExtensions {
                 var first = true
                 var masked = 0
-                reply.text.forEachLine { (line: UnsafeRawBufferPointer) -> Void in
+                lines.forEachLine { (line: UnsafeRawBufferPointer) -> Void in
                     if first {
                         first = false
                     } else if Parsing.isMaskedKeyword(line) {
@@ -157,10 +171,10 @@ extension SMTPSession {
                 for _ in 0..<masked { anomaly(.starttlsMasked, .server, reply.offset, emit: emit) }
             } else if reply.code / 100 == 2 {
                 var keywords: [String] = []
-                keywords.reserveCapacity(max(0, reply.text.count - 1))
+                keywords.reserveCapacity(max(0, lines.count - 1))
                 var first = true
                 var masked = false
-                reply.text.forEachLine { line in
+                lines.forEachLine { line in
                     if first {
                         first = false
                         return
