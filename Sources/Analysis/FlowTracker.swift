@@ -542,7 +542,9 @@ struct FlowTracker<Dialog: SMTPDialog> {
 
     /// The client stopped waiting: FIN/RST always, QUIT/RSET only after a pause (else pipelined).
     private mutating func clientGaveUp(kind: GiveUpRecord.Kind, frame: UInt64, at timestamp: Int64, needsPause: Bool = false) {
-        for index in transactions.indices where transactions[index].awaitingEndOfDataReply && transactions[index].gaveUp == nil {
+        // Fields read one by one where they are (a whole state read out is a copy: retains and releases).
+        for index in transactions.indices {
+            guard transactions[index].endOfDataSeen, transactions[index].reply == nil, transactions[index].gaveUp == nil else { continue }
             let done = transactions[index].terminator.timeNanoseconds
             let waited = done.map { timestamp &- $0 }
             if needsPause, let waited, waited < shared.pipelinedCommandGraceNanoseconds { continue }

@@ -68,7 +68,7 @@ extension SMTPSession {
             reply.endOffset = lineEnd
             // A line without a code inside a multi-line reply does not end it.
             if parsed.code != nil && !parsed.continues {
-                handleReply(reply, emit: emit)
+                handleReply(consume reply, emit: emit)
             } else {
                 building = reply
             }
@@ -85,7 +85,7 @@ extension SMTPSession {
         if parsed.continues {
             building = started
         } else {
-            handleReply(started, emit: emit)
+            handleReply(consume started, emit: emit)
         }
     }
 
