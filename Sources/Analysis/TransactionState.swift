@@ -32,7 +32,7 @@ struct TransactionState {
         self.startNanoseconds = startNanoseconds
     }
 
-    var awaitingEndOfDataReply: Bool { endOfDataSeen && reply == nil }
+    var awaitingEndOfDataReply: Bool { endOfDataSeen && reply.isNone }
     var stallDiagnosis: Diagnosis { terminator.isSplit ? .splitTerminatorStall : .unanswered }
 }
 
@@ -77,8 +77,8 @@ struct Resolution: Equatable {
 extension TransactionState {
     /// The DESIGN.md rules; nil while the outcome is not yet known (live mode).
     func resolve(_ moment: FlowMoment) -> Resolution? {
-        if let reply {
-            let accepted = (200..<300).contains(reply.code)
+        if let code = reply?.code {
+            let accepted = (200..<300).contains(code)
             if replyAfterGiveUp {
                 return Resolution(outcome: accepted ? .acceptedLate : .rejected, diagnosis: stallDiagnosis)
             }
@@ -99,7 +99,7 @@ extension TransactionState {
             // The reply may have been among the lost bytes.
             return moment.closing ? Resolution(outcome: .incomplete, diagnosis: .incompleteCapture) : nil
         }
-        if gaveUp != nil { return noReply }
+        if !gaveUp.isNone { return noReply }
         if let serverEnd = moment.serverEnd, serverEnd == .fin || serverEnd == .rst { return noReply }
         if let done = terminator.timeNanoseconds, moment.now &- done > moment.replyTimeoutNanoseconds {
             var result = noReply
@@ -143,5 +143,16 @@ extension TerminatorRecord {
         self.spreadNanoseconds = spreadNanoseconds
         self.retransmissionFrames = []
         self.offset = offset
+    }
+}
+
+extension Optional {
+    /// No value, told by the case alone. `x == nil` on an optional of an `Equatable` type
+    /// holding references compiled to the `Equatable` comparison: a copy of the value (retains
+    /// and releases) for every check.
+    @inline(__always)
+    var isNone: Bool {
+        if case .none = self { return true }
+        return false
     }
 }
