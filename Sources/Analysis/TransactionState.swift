@@ -127,10 +127,9 @@ extension TransactionState {
 extension TerminatorRecord {
     /// `TerminatorRecord()`, made field by field: the public initialiser builds the frame and
     /// split lists from (empty) arrays, which cost a few hundred instructions per transaction.
-    static var unseen: TerminatorRecord {
-        TerminatorRecord(seen: false, style: nil, frameList: FrameList(), splitPositions: SplitPositions(),
-                         timeNanoseconds: nil, spreadNanoseconds: nil, offset: nil)
-    }
+    static let unseen = TerminatorRecord(
+        seen: false, style: nil, frameList: FrameList(), splitPositions: SplitPositions(),
+        timeNanoseconds: nil, spreadNanoseconds: nil, offset: nil)
 
     /// A seen terminator with its lists given as kept (no arrays), no retransmissions yet.
     init(seen: Bool, style: String?, frameList: FrameList, splitPositions: SplitPositions,
