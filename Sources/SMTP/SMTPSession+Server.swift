@@ -28,13 +28,18 @@ extension SMTPSession {
     }
 
     private mutating func serverLine(_ line: FramedLine, _ bytes: UnsafeRawBufferPointer, emit: (SMTPEvent) -> Void) {
+        if building.isNone, !serverResync, line.isInPlace, line.ending == .crlf, !line.truncated, !line.bareCR,
+            wholeReply(line, bytes, emit: emit)
+        {
+            return
+        }
         let cap = max(0, options.maxArgumentLength)
         let maxLines = options.maxReplyLines
         // The reply being built is moved out while this line joins it: its lines grow in
         // place, not copied. A new reply starts: the store can be reused if no earlier reply
         // is still held.
         var reply = building.take()
-        if reply == nil { replyText.recycle() }
+        if reply.isNone { replyText.recycle() }
         var first: ReplyLines?  // the text of a line that starts a reply
         let parsed = serverFramer.withContent(line, in: bytes) { content in
             let parsed = Parsing.replyLine(content)
@@ -87,6 +92,28 @@ extension SMTPSession {
         } else {
             handleReply(consume started, emit: emit)
         }
+    }
+
+    /// Most reply lines are a whole reply (`250 2.1.0 Ok`) with nothing to report about the
+    /// line itself: the reply is made at once, as the general path would make it. False, with
+    /// nothing done, for any other line (the content, in place, is then read again).
+    private mutating func wholeReply(_ line: FramedLine, _ bytes: UnsafeRawBufferPointer, emit: (SMTPEvent) -> Void) -> Bool {
+        let cap = max(0, options.maxArgumentLength)
+        var code = 0
+        var lines: ReplyLines?
+        serverFramer.withContent(line, in: bytes) { content in
+            let parsed = Parsing.replyLine(content)
+            guard let parsedCode = parsed.code, !parsed.continues else { return }
+            replyText.recycle()
+            let start = min(parsed.textStart, content.count)
+            let end = start + min(content.count - start, cap)
+            code = parsedCode
+            lines = replyText.appending(line: UnsafeRawBufferPointer(rebasing: content[start..<end]), to: nil)
+        }
+        // Moved out, not copied.
+        guard let text = lines.take() else { return false }
+        handleReply(SMTPReply(code: code, text: text, offset: line.offset, endOffset: line.offset &+ UInt64(line.length)), emit: emit)
+        return true
     }
 
     private mutating func handleReply(_ reply: consuming SMTPReply, emit: (SMTPEvent) -> Void) {

@@ -262,3 +262,13 @@ public struct SMTPSession {
         scanner.reset(afterCRLF: true)
     }
 }
+
+extension Optional {
+    /// No value, told by the case alone (`x == nil` on an optional of an `Equatable` type may
+    /// compile to the `Equatable` comparison, a copy of the value included).
+    @inline(__always)
+    var isNone: Bool {
+        if case .none = self { return true }
+        return false
+    }
+}
