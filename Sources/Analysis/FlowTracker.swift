@@ -295,7 +295,7 @@ struct FlowTracker<Dialog: SMTPDialog> {
         switch Self.knownVerb(of: command) {
         case .mail:
             // A MAIL opens a new transaction unless the SMTP layer just announced it.
-            let reuse = transactions.last.map { $0.mailFrom == nil && !$0.dataCommandSeen && $0.reply == nil } ?? false
+            let reuse = transactions.last.map { $0.mailFrom.isNone && !$0.dataCommandSeen && $0.reply.isNone } ?? false
             let at = reuse ? transactions.count - 1 : current((transactions.last?.index ?? -1) + 1, context: context)
             transactions[at].mailFrom = command.argumentText.withBytes { Self.pathText(in: $0, afterLiteral: "FROM:", texts: &texts) }
         case .rcpt:
@@ -351,7 +351,7 @@ struct FlowTracker<Dialog: SMTPDialog> {
         }
         switch answering {
         case .greeting:
-            if banner == nil { banner = texts.joined(reply.text, code: reply.code) }
+            if banner.isNone { banner = texts.joined(reply.text, code: reply.code) }
             if Self.isMaskedBanner(reply.text) {
                 let text = reply.text.joined()
                 findings.add(.bannerMasked, frames: [context.frame], message: "the greeting is masked (\"\(reply.code) \(text.prefix(40))\", frame \(context.frame)): an SMTP fixup is in the path")
@@ -372,11 +372,11 @@ struct FlowTracker<Dialog: SMTPDialog> {
                     }
                 }
             }
-            if (verb == .data || verb == .bdat) && reply.code >= 400, let at = transactions.lastIndex(where: { $0.dataCommandSeen && $0.reply == nil }) {
+            if (verb == .data || verb == .bdat) && reply.code >= 400, let at = transactions.lastIndex(where: { $0.dataCommandSeen && $0.reply.isNone }) {
                 transactions[at].reply = ReplyRecord(code: reply.code, textValue: texts.joined(reply.text), frame: context.frame, timeNanoseconds: context.timestampNanoseconds, latencyNanoseconds: nil)
             }
         case .endOfData(let index):
-            guard let at = position(of: index), transactions[at].reply == nil else { return }
+            guard let at = position(of: index), transactions[at].reply.isNone else { return }
             let latency = transactions[at].terminator.timeNanoseconds.map { context.timestampNanoseconds &- $0 }
             transactions[at].reply = ReplyRecord(code: reply.code, textValue: texts.joined(reply.text), frame: context.frame, timeNanoseconds: context.timestampNanoseconds, latencyNanoseconds: latency)
             if let gaveUp = transactions[at].gaveUp {
@@ -400,7 +400,7 @@ struct FlowTracker<Dialog: SMTPDialog> {
     private mutating func refuseRecipient(_ path: UnsafeRawBufferPointer) {
         // Lines compared as their strings compare (as bytes when ASCII); the list without the
         // refused line is written into the flow's text store.
-        guard let at = transactions.lastIndex(where: { $0.reply == nil && $0.rcptTo.index(ofLine: path) != nil }),
+        guard let at = transactions.lastIndex(where: { $0.reply.isNone && $0.rcptTo.index(ofLine: path) != nil }),
             let position = transactions[at].rcptTo.index(ofLine: path, last: true)
         else { return }
         transactions[at].rcptTo = texts.removing(line: position, from: transactions[at].rcptTo)
@@ -465,7 +465,7 @@ struct FlowTracker<Dialog: SMTPDialog> {
     /// The transaction `index` (or the latest one), created if the SMTP layer did not announce it.
     private mutating func current(_ index: Int?, context: EventContext) -> Int {
         if let index, let at = position(of: index) { return at }
-        if index == nil, let last = transactions.indices.last, transactions[last].reply == nil, !transactions[last].endOfDataSeen {
+        if index == nil, let last = transactions.indices.last, transactions[last].reply.isNone, !transactions[last].endOfDataSeen {
             return last
         }
         let newIndex = index ?? ((transactions.last?.index ?? -1) + 1)
@@ -481,14 +481,14 @@ struct FlowTracker<Dialog: SMTPDialog> {
     private mutating func stopAtTransactionLimit(context: EventContext) {
         guard !transactionLimitReached else { return }
         transactionLimitReached = true
-        for index in transactions.indices where transactions[index].reply == nil { transactions[index].gapped = true }
+        for index in transactions.indices where transactions[index].reply.isNone { transactions[index].gapped = true }
         findings.add(
             .limitReached, frames: [context.frame],
             message: "more than \(shared.maxTransactions) transactions in this connection: not followed after frame \(context.frame) (--max-transactions-per-flow)")
     }
 
     private func isOpen(_ state: TransactionState) -> Bool {
-        state.reply == nil && (state.dataCommandSeen || state.endOfDataSeen || state.messageOffset != nil || state.mailFrom != nil)
+        state.reply.isNone && (state.dataCommandSeen || state.endOfDataSeen || state.messageOffset != nil || !state.mailFrom.isNone)
     }
 
     private func frame(at offset: UInt64, context: EventContext) -> UInt64 {
@@ -497,7 +497,7 @@ struct FlowTracker<Dialog: SMTPDialog> {
 
     private mutating func apply(_ summary: MessageSummary, to at: Int) {
         transactions[at].message = MessageFacts(summary, texts: &texts)
-        if transactions[at].mailFrom == nil { transactions[at].mailFrom = summary.mailFromText.map { texts.copy($0) } }
+        if transactions[at].mailFrom.isNone { transactions[at].mailFrom = summary.mailFromText.map { texts.copy($0) } }
         if transactions[at].rcptTo.count == 0 { transactions[at].rcptTo = texts.copy(summary.rcptToList) }
         transactions[at].dataCommandSeen = true
     }
@@ -508,24 +508,19 @@ struct FlowTracker<Dialog: SMTPDialog> {
     private func geometry(of terminator: TerminatorInfo?, context: EventContext, messageStart: UInt64 = 0) -> TerminatorRecord {
         guard let terminator else {
             // BDAT LAST: the final chunk's last byte ends the message.
-            var record = TerminatorRecord(seen: true, style: "bdat", timeNanoseconds: context.timestampNanoseconds, spreadNanoseconds: 0)
-            record.frameList = FrameList(context.frame)
-            return record
+            return TerminatorRecord(seen: true, style: "bdat", frameList: FrameList(context.frame), splitPositions: SplitPositions(),
+                                    timeNanoseconds: context.timestampNanoseconds, spreadNanoseconds: 0, offset: nil)
         }
         let skip = messageStart > terminator.offset ? Int(min(UInt64(terminator.length), messageStart &- terminator.offset)) : 0
         guard let geometry = TerminatorGeometry(offset: terminator.offset, length: terminator.length, from: skip, ring: ring) else {
-            var record = TerminatorRecord(seen: true, style: terminator.style.rawValue, timeNanoseconds: context.timestampNanoseconds, offset: terminator.offset)
-            record.frameList = FrameList(context.frame)
-            return record
+            return TerminatorRecord(seen: true, style: terminator.style.rawValue, frameList: FrameList(context.frame), splitPositions: SplitPositions(),
+                                    timeNanoseconds: context.timestampNanoseconds, spreadNanoseconds: nil, offset: terminator.offset)
         }
-        var record = TerminatorRecord(
-            seen: true, style: terminator.style.rawValue,
+        return TerminatorRecord(
+            seen: true, style: terminator.style.rawValue, frameList: geometry.frameList, splitPositions: geometry.splitPositions,
             timeNanoseconds: geometry.lastTimestampNanoseconds,
             spreadNanoseconds: geometry.lastTimestampNanoseconds &- geometry.firstTimestampNanoseconds,
             offset: terminator.offset)
-        record.frameList = geometry.frameList
-        record.splitPositions = geometry.splitPositions
-        return record
     }
 
     private mutating func noteRetransmission(offset: UInt64, length: Int, frame: UInt64) {
@@ -547,7 +542,9 @@ struct FlowTracker<Dialog: SMTPDialog> {
 
     /// The client stopped waiting: FIN/RST always, QUIT/RSET only after a pause (else pipelined).
     private mutating func clientGaveUp(kind: GiveUpRecord.Kind, frame: UInt64, at timestamp: Int64, needsPause: Bool = false) {
-        for index in transactions.indices where transactions[index].awaitingEndOfDataReply && transactions[index].gaveUp == nil {
+        // Fields read one by one where they are (a whole state read out is a copy: retains and releases).
+        for index in transactions.indices {
+            guard transactions[index].endOfDataSeen, transactions[index].reply.isNone, transactions[index].gaveUp.isNone else { continue }
             let done = transactions[index].terminator.timeNanoseconds
             let waited = done.map { timestamp &- $0 }
             if needsPause, let waited, waited < shared.pipelinedCommandGraceNanoseconds { continue }
@@ -577,9 +574,14 @@ struct FlowTracker<Dialog: SMTPDialog> {
                    serverEndNanoseconds: serverEndNanoseconds, replyTimeoutNanoseconds: shared.replyTimeoutNanoseconds)
     }
 
-    /// Live hook: queues each transaction once, as soon as its outcome is known.
+    /// Live hook: queues each transaction once, as soon as its outcome is known. Checked
+    /// inline: called after every SMTP event, and the hook is off in most runs.
+    @inline(__always)
     mutating func reportDecided(now: Int64) {
-        guard shared.reportsLive else { return }
+        if shared.reportsLive { reportLiveDecided(now: now) }
+    }
+
+    private mutating func reportLiveDecided(now: Int64) {
         let moment = moment(now: now, closing: false)
         for index in transactions.indices where !transactions[index].liveReported {
             guard let resolution = transactions[index].resolve(moment) else { continue }

@@ -20,18 +20,22 @@ final class FlowTrackerShared<Dialog: SMTPDialog> {
     /// Whether trackers queue each transaction as soon as its outcome is known (the live
     /// hook). Off, they build no provisional records: the flow record decides everything at close.
     var reportsLive = false
+    // The pools below are unchecked: each is touched only inside one method of this class at
+    // a time (no method calls out while it holds a pool), on the stage's one thread; the
+    // run-time exclusivity checks cost ~100 instructions per flow.
+
     /// Dialogs of closed flows, reset, for the next flows that carry payload (their buffers
     /// and text stores are kept). Bounded; the trackers of one stage share it on one thread.
-    private var spareDialogs = SparePool<DialogBox<Dialog>>()
+    @exclusivity(unchecked) private var spareDialogs = SparePool<DialogBox<Dialog>>()
 
     /// Text stores of closed flows' records, recycled (nothing refers to them any more).
-    private var spareTextArenas = SparePool<TextArena>()
+    @exclusivity(unchecked) private var spareTextArenas = SparePool<TextArena>()
     /// Record and finding lists of closed flows' records, emptied.
-    private var spareRecordLists = SparePool<[TransactionRecord]>()
-    private var spareFindingLists = SparePool<[Finding]>()
+    @exclusivity(unchecked) private var spareRecordLists = SparePool<[TransactionRecord]>()
+    @exclusivity(unchecked) private var spareFindingLists = SparePool<[Finding]>()
     /// What the last closed flow's record shares with its tracker, kept until that record is
     /// likely gone (see ``keepAfterRecord(_:)``).
-    private var afterRecord: RecordStorage?
+    @exclusivity(unchecked) private var afterRecord: RecordStorage?
     /// Off where records outlive their flow's close (kept for the run's end, or waiting for
     /// the ordered merge of `--threads`): emptying the lists of a record that is still alive
     /// would copy them, and the copies, passed on from flow to flow, held 53 MB in a
@@ -43,9 +47,9 @@ final class FlowTrackerShared<Dialog: SMTPDialog> {
     /// closes, not when it is reused, so that it outlives a tracker the stage drops (its pool
     /// of spare trackers is full) and a tracker made new for a burst of opens starts from it
     /// rather than from nothing.
-    private var spareRings = SparePool<SegmentRing>()
-    private var spareStateLists = SparePool<[TransactionState]>()
-    private var spareRareBoxes = SparePool<RareFlowStateBox>()
+    @exclusivity(unchecked) private var spareRings = SparePool<SegmentRing>()
+    @exclusivity(unchecked) private var spareStateLists = SparePool<[TransactionState]>()
+    @exclusivity(unchecked) private var spareRareBoxes = SparePool<RareFlowStateBox>()
 
     /// A recycled text store, if one is kept.
     func spareTexts() -> TextArena? {

@@ -15,7 +15,7 @@ struct TransactionState {
     var dataCommandSeen = false
     var dataFrame: UInt64?
     var messageOffset: UInt64?
-    var terminator = TerminatorRecord()
+    var terminator = TerminatorRecord.unseen
     /// The terminator (or BDAT LAST) was seen; the reply to end-of-data is awaited.
     var endOfDataSeen = false
     var reply: ReplyRecord?
@@ -32,7 +32,7 @@ struct TransactionState {
         self.startNanoseconds = startNanoseconds
     }
 
-    var awaitingEndOfDataReply: Bool { endOfDataSeen && reply == nil }
+    var awaitingEndOfDataReply: Bool { endOfDataSeen && reply.isNone }
     var stallDiagnosis: Diagnosis { terminator.isSplit ? .splitTerminatorStall : .unanswered }
 }
 
@@ -77,8 +77,8 @@ struct Resolution: Equatable {
 extension TransactionState {
     /// The DESIGN.md rules; nil while the outcome is not yet known (live mode).
     func resolve(_ moment: FlowMoment) -> Resolution? {
-        if let reply {
-            let accepted = (200..<300).contains(reply.code)
+        if let code = reply?.code {
+            let accepted = (200..<300).contains(code)
             if replyAfterGiveUp {
                 return Resolution(outcome: accepted ? .acceptedLate : .rejected, diagnosis: stallDiagnosis)
             }
@@ -99,7 +99,7 @@ extension TransactionState {
             // The reply may have been among the lost bytes.
             return moment.closing ? Resolution(outcome: .incomplete, diagnosis: .incompleteCapture) : nil
         }
-        if gaveUp != nil { return noReply }
+        if !gaveUp.isNone { return noReply }
         if let serverEnd = moment.serverEnd, serverEnd == .fin || serverEnd == .rst { return noReply }
         if let done = terminator.timeNanoseconds, moment.now &- done > moment.replyTimeoutNanoseconds {
             var result = noReply
@@ -121,5 +121,37 @@ extension TransactionState {
     /// The connection itself ended (FIN or RST on either side), not just the capture.
     private func endedForReal(_ moment: FlowMoment) -> Bool {
         [moment.clientEnd, moment.serverEnd].contains { $0 == .fin || $0 == .rst }
+    }
+}
+
+extension TerminatorRecord {
+    /// `TerminatorRecord()`, made field by field: the public initialiser builds the frame and
+    /// split lists from (empty) arrays, which cost a few hundred instructions per transaction.
+    static let unseen = TerminatorRecord(
+        seen: false, style: nil, frameList: FrameList(), splitPositions: SplitPositions(),
+        timeNanoseconds: nil, spreadNanoseconds: nil, offset: nil)
+
+    /// A seen terminator with its lists given as kept (no arrays), no retransmissions yet.
+    init(seen: Bool, style: String?, frameList: FrameList, splitPositions: SplitPositions,
+         timeNanoseconds: Int64?, spreadNanoseconds: Int64?, offset: UInt64?) {
+        self.seen = seen
+        self.style = style
+        self.frameList = frameList
+        self.splitPositions = splitPositions
+        self.timeNanoseconds = timeNanoseconds
+        self.spreadNanoseconds = spreadNanoseconds
+        self.retransmissionFrames = []
+        self.offset = offset
+    }
+}
+
+extension Optional {
+    /// No value, told by the case alone. `x == nil` on an optional of an `Equatable` type
+    /// holding references compiled to the `Equatable` comparison: a copy of the value (retains
+    /// and releases) for every check.
+    @inline(__always)
+    var isNone: Bool {
+        if case .none = self { return true }
+        return false
     }
 }

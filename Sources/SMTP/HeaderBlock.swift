@@ -105,8 +105,10 @@ struct HeaderCollector {
     /// case-insensitively; only the values of wanted fields are gathered.
     /// Values are kept in `arena` (strings are made from them only when read).
     func parse(maxValueLength: Int, arena: inout TextArena) -> HeaderFields {
-        var reader = FieldReader(maxValueLength: maxValueLength, arena: arena)
-        arena = TextArena(initialCapacity: 0)  // the reader holds the only reference meanwhile
+        // The reader holds the arena (its only reference meanwhile), moved in and out by swaps:
+        // neither it nor the fields are copied.
+        var reader = FieldReader(maxValueLength: maxValueLength, arena: TextArena(initialCapacity: 0))
+        swap(&reader.arena, &arena)
         bytes.withUnsafeBytes { block in
             var start = 0
             let n = block.count
@@ -119,8 +121,10 @@ struct HeaderCollector {
             }
         }
         reader.finish()
-        arena = reader.arena
-        return reader.fields
+        swap(&arena, &reader.arena)
+        var fields = HeaderFields()
+        swap(&fields, &reader.fields)
+        return fields
     }
 
     /// Reads header lines one by one into ``HeaderFields``.

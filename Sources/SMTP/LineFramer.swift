@@ -18,6 +18,10 @@ struct FramedLine {
     var bareCR: Bool
     /// Index range of the content in the current chunk, when it was not buffered.
     fileprivate var direct: Range<Int>?
+
+    /// The content lies in the chunk (nothing buffered): reading it with
+    /// `LineFramer.withContent` changes nothing, so it may be read more than once.
+    var isInPlace: Bool { direct != nil }
 }
 
 /// Resumable line splitter for one side. It scans each byte once: a line that completes

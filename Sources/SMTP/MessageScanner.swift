@@ -46,6 +46,9 @@ struct MessageScanner {
     private(set) var afterNearMiss: [UInt8] = []
     private(set) var afterNearMissComplete = true
     private(set) var afterNearMissOffset: UInt64 = 0
+    /// The session's limits this scanner reads, kept here (set once per session, kept by
+    /// ``reset(afterCRLF:)``) rather than passed with every chunk.
+    var limits = ScanLimits(SMTPOptions())
 
     /// A scanner for DATA content; `afterCRLF` says whether the DATA line ended with `\r\n`
     /// (then `.\r\n` right away is an empty message) or with a bare `\n`.
@@ -84,18 +87,18 @@ struct MessageScanner {
     }
 
     /// BDAT chunk bytes: content as they are.
-    mutating func addRaw(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>, options: SMTPOptions) {
+    mutating func addRaw(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>) {
         guard !range.isEmpty else { return }
         size &+= UInt64(range.count)
         digest.add(bytes, range)
-        if headers.collecting { headers.add(bytes, range, cap: options.maxHeaderBytes) }
+        if headers.collecting { headers.add(bytes, range, cap: limits.maxHeaderBytes) }
     }
 
     /// Reads DATA bytes from `bytes[start...]` (`bytes[0]` at stream offset `base`) until the
     /// strict terminator, a near miss to report, or the chunk's end. Returns the index reached.
     @inline(never)  // one body per message chunk; its own frame keeps the caller's small
     mutating func scan(
-        _ bytes: UnsafeRawBufferPointer, from start: Int, base: UInt64, options: SMTPOptions
+        _ bytes: UnsafeRawBufferPointer, from start: Int, base: UInt64
     ) -> (end: Int, stop: ScanStop) {
         let n = bytes.count
         let retainFrom = start
@@ -109,21 +112,21 @@ struct MessageScanner {
                 let j = Self.plainRun(in: bytes, from: i, hashingInto: &digest)
                 if j > i {
                     size &+= UInt64(j - i)
-                    if headers.collecting { headers.add(bytes, i..<j, cap: options.maxHeaderBytes) }
+                    if headers.collecting { headers.add(bytes, i..<j, cap: limits.maxHeaderBytes) }
                     i = j
                     continue
                 }
             }
-            if let next = stepLineStart(bytes, at: i, base: base, options) {
+            if let next = stepLineStart(bytes, at: i, base: base) {
                 i = next
                 continue
             }
             let b = bytes[i]
             let offset = base &+ UInt64(i)
             if b == MessageScanner.cr || b == MessageScanner.lf { noteBreak(at: offset) }
-            if stepStrict(b, options) {
+            if stepStrict(b) {
                 i += 1
-                retain(bytes, retainFrom..<i, base: base, options: options)
+                retain(bytes, retainFrom..<i, base: base)
                 return (i, .terminator(TerminatorInfo(style: .crlf, offset: offset &- 4, length: 5)))
             }
             // Outside a candidate only a line break can begin one (a dot or NUL counts only after one).
@@ -133,17 +136,17 @@ struct MessageScanner {
             }
             if let (found, _) = stepNear(b, offset) {
                 i += 1
-                if recordNearMiss(found, options: options) {
+                if recordNearMiss(found) {
                     // The retained text starts at the near miss's end (for the `…\r` variants,
                     // the byte that revealed them lies after it and is kept).
-                    retain(bytes, retainFrom..<i, base: base, options: options)
+                    retain(bytes, retainFrom..<i, base: base)
                     return (i, .nearMiss(found))
                 }
                 continue
             }
             i += 1
         }
-        retain(bytes, retainFrom..<i, base: base, options: options)
+        retain(bytes, retainFrom..<i, base: base)
         return (i, .needMore)
     }
 
@@ -171,18 +174,18 @@ struct MessageScanner {
     /// inside a line. Returns the index after the bytes taken, or nil for anything else.
     @inline(__always)
     private mutating func stepLineStart(
-        _ bytes: UnsafeRawBufferPointer, at i: Int, base: UInt64, _ options: SMTPOptions
+        _ bytes: UnsafeRawBufferPointer, at i: Int, base: UInt64
     ) -> Int? {
         let atLineStart = strict == .crlf && near == .crlf
         guard atLineStart || (strict == .text && near == .text), i < bytes.count else { return nil }
         let b = bytes[i]
         if b == MessageScanner.cr {
             guard i &+ 1 < bytes.count, bytes[i &+ 1] == MessageScanner.lf else { return nil }
-            endLine(at: base &+ UInt64(i), options)
+            endLine(at: base &+ UInt64(i))
             return i &+ 2
         }
         guard atLineStart, b != MessageScanner.lf && b != MessageScanner.dot && b != 0 else { return nil }
-        content(b, options)
+        content(b)
         strict = .text
         near = .text
         return i &+ 1
@@ -191,55 +194,55 @@ struct MessageScanner {
     /// `\r\n` at `offset`, from inside a line or a line start: both noted as breaks, both
     /// content, both machines at a line start (as `stepStrict` and `stepNear` leave them).
     @inline(never)  // off the fast path: keeps `scan` small
-    private mutating func endLine(at offset: UInt64, _ options: SMTPOptions) {
+    private mutating func endLine(at offset: UInt64) {
         breaks.append(LineBreak(offset: offset, size: size, digest: digest))
-        content(MessageScanner.cr, options)
+        content(MessageScanner.cr)
         breaks.append(LineBreak(offset: offset &+ 1, size: size, digest: digest))
-        content(MessageScanner.lf, options)
+        content(MessageScanner.lf)
         strict = .crlf
         near = .crlf
     }
 
     // MARK: - Strict machine
 
-    private mutating func content(_ b: UInt8, _ options: SMTPOptions) {
+    private mutating func content(_ b: UInt8) {
         size &+= 1
         digest.add(b)
-        if headers.collecting { headers.add(b, cap: options.maxHeaderBytes) }
+        if headers.collecting { headers.add(b, cap: limits.maxHeaderBytes) }
     }
 
     /// Advances the strict machine; true when `b` completed `\r\n.\r\n`. Line breaks are
     /// content at once (the CRLF before the final dot ends the last line, RFC 5321 §4.1.1.4);
     /// only a line-start dot and a `\r` right after it wait for the next byte.
     @inline(never)  // off the fast path: keeps `scan` small
-    private mutating func stepStrict(_ b: UInt8, _ options: SMTPOptions) -> Bool {
+    private mutating func stepStrict(_ b: UInt8) -> Bool {
         switch strict {
         case .text:
-            stepInLine(b, options)
+            stepInLine(b)
         case .cr:
-            stepAfterCR(b, options)
+            stepAfterCR(b)
         case .crlf:
-            if b == MessageScanner.dot { strict = .dot } else { stepInLine(b, options) }
+            if b == MessageScanner.dot { strict = .dot } else { stepInLine(b) }
         case .dot:
             // A line-start dot is dropped (dot-stuffing) unless the terminator follows.
-            if b == MessageScanner.cr { strict = .dotCr } else { stepInLine(b, options) }
+            if b == MessageScanner.cr { strict = .dotCr } else { stepInLine(b) }
         case .dotCr:
             if b == MessageScanner.lf { return true }
-            content(MessageScanner.cr, options)
-            stepAfterCR(b, options)
+            content(MessageScanner.cr)
+            stepAfterCR(b)
         }
         return false
     }
 
     /// `b` inside a line (or at its start, not a dot).
-    private mutating func stepInLine(_ b: UInt8, _ options: SMTPOptions) {
-        content(b, options)
+    private mutating func stepInLine(_ b: UInt8) {
+        content(b)
         strict = b == MessageScanner.cr ? .cr : .text
     }
 
     /// The strict machine saw a `\r` (already content) and now `b`.
-    private mutating func stepAfterCR(_ b: UInt8, _ options: SMTPOptions) {
-        content(b, options)
+    private mutating func stepAfterCR(_ b: UInt8) {
+        content(b)
         strict = b == MessageScanner.lf ? .crlf : (b == MessageScanner.cr ? .cr : .text)
     }
 
@@ -341,25 +344,25 @@ struct MessageScanner {
 
     /// Notes a near miss; true when it is to be reported.
     @inline(never)  // off the fast path: keeps `scan` small
-    private mutating func recordNearMiss(_ found: TerminatorInfo, options: SMTPOptions) -> Bool {
+    private mutating func recordNearMiss(_ found: TerminatorInfo) -> Bool {
         if firstNearMiss == nil {
             let before = breaks.entry(at: found.offset)
             firstNearMiss = (found, before?.size ?? size, (before?.digest ?? digest).hex)
             afterNearMissOffset = found.offset &+ UInt64(found.length)
         }
         nearMissCount += 1
-        return nearMissCount <= options.maxNearMissesPerMessage
+        return nearMissCount <= limits.maxNearMissesPerMessage
     }
 
     /// Keeps the bytes of `range` that lie after the first near miss, up to the cap.
     @inline(__always)
-    private mutating func retain(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>, base: UInt64, options: SMTPOptions) {
-        if firstNearMiss != nil { retainAfterNearMiss(bytes, range, base: base, options: options) }
+    private mutating func retain(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>, base: UInt64) {
+        if firstNearMiss != nil { retainAfterNearMiss(bytes, range, base: base) }
     }
 
     @inline(never)  // off the fast path: keeps `scan` small
     private mutating func retainAfterNearMiss(
-        _ bytes: UnsafeRawBufferPointer, _ range: Range<Int>, base: UInt64, options: SMTPOptions
+        _ bytes: UnsafeRawBufferPointer, _ range: Range<Int>, base: UInt64
     ) {
         guard !range.isEmpty else { return }
         var lower = range.lowerBound
@@ -369,7 +372,7 @@ struct MessageScanner {
             guard skip < UInt64(range.count) else { return }
             lower += Int(skip)
         }
-        let room = max(0, options.maxSmuggledBytes - afterNearMiss.count)
+        let room = max(0, limits.maxSmuggledBytes - afterNearMiss.count)
         let take = min(room, range.upperBound - lower)
         if take > 0 { afterNearMiss.append(contentsOf: bytes[lower..<(lower + take)]) }
         if take < range.upperBound - lower { afterNearMissComplete = false }
@@ -414,5 +417,19 @@ private struct BreakRing {
         if count > 2, entries.2.offset == offset { return entries.2 }
         if count > 3, entries.3.offset == offset { return entries.3 }
         return nil
+    }
+}
+
+/// The few ``SMTPOptions`` limits the message scanner reads (a copy of the whole options at
+/// every chunk cost more than reading them).
+struct ScanLimits: Sendable, Hashable {
+    var maxHeaderBytes: Int
+    var maxNearMissesPerMessage: Int
+    var maxSmuggledBytes: Int
+
+    init(_ options: SMTPOptions) {
+        maxHeaderBytes = options.maxHeaderBytes
+        maxNearMissesPerMessage = options.maxNearMissesPerMessage
+        maxSmuggledBytes = options.maxSmuggledBytes
     }
 }

@@ -20,12 +20,12 @@ extension SMTPSession {
                     commitHold(emit: emit)
                 }
             case .data:
-                let (end, stop) = scanner.scan(bytes, from: i, base: base, options: options)
+                let (end, stop) = scanner.scan(bytes, from: i, base: base)
                 i = end
                 scanStopped(stop, at: end, base: base, emit: emit)
             case .bdat(let remaining, let last):
                 let take = Int(min(UInt64(n - i), remaining))
-                scanner.addRaw(bytes, i..<(i + take), options: options)
+                scanner.addRaw(bytes, i..<(i + take))
                 i += take
                 let left = remaining &- UInt64(take)
                 if left > 0 {
@@ -61,17 +61,18 @@ extension SMTPSession {
     /// Ends the open message: strict terminator (DATA) or end of the LAST chunk (BDAT, nil).
     mutating func finishMessage(terminator: TerminatorInfo?, at offset: UInt64, emit: (SMTPEvent) -> Void) {
         clientMode = .commands
-        guard let t = transaction, t.messageActive else { return }
+        // Moved out: its envelope moves into the summary, not copied.
+        guard transaction?.messageActive == true, let t = transaction.take() else { return }
+        let index = t.index
         emit(.endOfData(summary(t), terminator: terminator))
         if let first = scanner.firstNearMiss {
             let envelope = Parsing.smuggledEnvelope(
                 scanner.afterNearMiss, maxRecipients: options.maxRecipients, cap: options.maxArgumentLength)
-            nearMissAfterEnd = (t.index, first.terminator, envelope, false)
-        } else {
+            nearMissAfterEnd = (index, first.terminator, envelope, false)
+        } else if nearMissAfterEnd != nil {
             nearMissAfterEnd = nil
         }
-        push(.endOfData(transaction: t.index), at: offset, emit: emit)
-        transaction = nil
+        push(.endOfData(transaction: index), at: offset, emit: emit)
         scanner.reset(afterCRLF: true)
     }
 

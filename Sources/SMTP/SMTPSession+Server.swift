@@ -28,13 +28,18 @@ extension SMTPSession {
     }
 
     private mutating func serverLine(_ line: FramedLine, _ bytes: UnsafeRawBufferPointer, emit: (SMTPEvent) -> Void) {
+        if building.isNone, !serverResync, line.isInPlace, line.ending == .crlf, !line.truncated, !line.bareCR,
+            wholeReply(line, bytes, emit: emit)
+        {
+            return
+        }
         let cap = max(0, options.maxArgumentLength)
         let maxLines = options.maxReplyLines
         // The reply being built is moved out while this line joins it: its lines grow in
         // place, not copied. A new reply starts: the store can be reused if no earlier reply
         // is still held.
         var reply = building.take()
-        if reply == nil { replyText.recycle() }
+        if reply.isNone { replyText.recycle() }
         var first: ReplyLines?  // the text of a line that starts a reply
         let parsed = serverFramer.withContent(line, in: bytes) { content in
             let parsed = Parsing.replyLine(content)
@@ -68,7 +73,7 @@ extension SMTPSession {
             reply.endOffset = lineEnd
             // A line without a code inside a multi-line reply does not end it.
             if parsed.code != nil && !parsed.continues {
-                handleReply(reply, emit: emit)
+                handleReply(consume reply, emit: emit)
             } else {
                 building = reply
             }
@@ -85,11 +90,33 @@ extension SMTPSession {
         if parsed.continues {
             building = started
         } else {
-            handleReply(started, emit: emit)
+            handleReply(consume started, emit: emit)
         }
     }
 
-    private mutating func handleReply(_ reply: SMTPReply, emit: (SMTPEvent) -> Void) {
+    /// Most reply lines are a whole reply (`250 2.1.0 Ok`) with nothing to report about the
+    /// line itself: the reply is made at once, as the general path would make it. False, with
+    /// nothing done, for any other line (the content, in place, is then read again).
+    private mutating func wholeReply(_ line: FramedLine, _ bytes: UnsafeRawBufferPointer, emit: (SMTPEvent) -> Void) -> Bool {
+        let cap = max(0, options.maxArgumentLength)
+        var code = 0
+        var lines: ReplyLines?
+        serverFramer.withContent(line, in: bytes) { content in
+            let parsed = Parsing.replyLine(content)
+            guard let parsedCode = parsed.code, !parsed.continues else { return }
+            replyText.recycle()
+            let start = min(parsed.textStart, content.count)
+            let end = start + min(content.count - start, cap)
+            code = parsedCode
+            lines = replyText.appending(line: UnsafeRawBufferPointer(rebasing: content[start..<end]), to: nil)
+        }
+        // Moved out, not copied.
+        guard let text = lines.take() else { return false }
+        handleReply(SMTPReply(code: code, text: text, offset: line.offset, endOffset: line.offset &+ UInt64(line.length)), emit: emit)
+        return true
+    }
+
+    private mutating func handleReply(_ reply: consuming SMTPReply, emit: (SMTPEvent) -> Void) {
         statistics.replies += 1
         if !greetingSeen {
             greetingSeen = true
@@ -115,8 +142,12 @@ extension SMTPSession {
                 let argument = command.argumentText
                 refused = argument.withBytes { Parsing.addressRange($0, prefix: "TO:") }.map { RefusedAddress(argument: argument, range: $0) }
             }
-            emit(.reply(reply, answering: consume context))
-            if let verb { answered(verb, refused: refused, by: reply, emit: emit) }
+            // The reply moves into the event; what `answered` reads of it is kept aside (its
+            // lines only for EHLO, the one verb that reads them).
+            let outcome = ReplyOutcome(code: reply.code, offset: reply.offset, endOffset: reply.endOffset)
+            let lines: ReplyLines? = verb == .ehlo ? reply.text : nil
+            emit(.reply(consume reply, answering: consume context))
+            if let verb { answered(verb, refused: refused, by: outcome, lines: lines, emit: emit) }
             return
         }
         if clientMode == .data, let t = transaction, t.messageActive, let first = scanner.firstNearMiss, reply.code != 421 {
@@ -139,15 +170,25 @@ extension SMTPSession {
         var range: Range<Int>
     }
 
+    /// What ``answered(_:refused:by:lines:emit:)`` reads of a reply besides its lines.
+    struct ReplyOutcome {
+        var code: Int
+        var offset: UInt64
+        var endOffset: UInt64
+    }
+
     /// What a reply to a command with `verb` changes (`refused`: the path of a RCPT the
-    /// reply refused).
-    private mutating func answered(_ verb: SMTPVerb, refused: RefusedAddress?, by reply: SMTPReply, emit: (SMTPEvent) -> Void) {
+    /// reply refused; `lines`: the reply's lines, given for EHLO).
+    private mutating func answered(
+        _ verb: SMTPVerb, refused: RefusedAddress?, by reply: ReplyOutcome, lines: ReplyLines?, emit: (SMTPEvent) -> Void
+    ) {
         switch verb {
         case .ehlo:
+            guard let lines else { return }
             if reply.code / 100 == 2 && !options.reportsExtensions {
                 var first = true
                 var masked = 0
-                reply.text.forEachLine { (line: UnsafeRawBufferPointer) -> Void in
+                lines.forEachLine { (line: UnsafeRawBufferPointer) -> Void in
                     if first {
                         first = false
                     } else if Parsing.isMaskedKeyword(line) {
@@ -157,10 +198,10 @@ extension SMTPSession {
                 for _ in 0..<masked { anomaly(.starttlsMasked, .server, reply.offset, emit: emit) }
             } else if reply.code / 100 == 2 {
                 var keywords: [String] = []
-                keywords.reserveCapacity(max(0, reply.text.count - 1))
+                keywords.reserveCapacity(max(0, lines.count - 1))
                 var first = true
                 var masked = false
-                reply.text.forEachLine { line in
+                lines.forEachLine { line in
                     if first {
                         first = false
                         return

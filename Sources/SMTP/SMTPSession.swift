@@ -94,6 +94,7 @@ public struct SMTPSession {
         o.maxNearMissesPerMessage = max(0, o.maxNearMissesPerMessage)
         o.maxReportsPerAnomaly = max(0, o.maxReportsPerAnomaly)
         self.options = o
+        scanner.limits = ScanLimits(o)
     }
 
     /// Starts over as a new session with the same options (as `init(options:)` would),
@@ -137,7 +138,7 @@ public struct SMTPSession {
         if side == .client, case .data = clientMode, clientNext == offset {
             clientNext = offset &+ UInt64(bytes.count)
             statistics.clientBytes &+= UInt64(bytes.count)
-            let (end, stop) = scanner.scan(bytes, from: 0, base: offset, options: options)
+            let (end, stop) = scanner.scan(bytes, from: 0, base: offset)
             if case .needMore = stop, end >= bytes.count { return }
             scanStopped(stop, at: end, base: offset, emit: emit)
             processClient(bytes, from: end, at: offset, emit: emit)
@@ -241,7 +242,7 @@ public struct SMTPSession {
         pending.push(consume context, verb: verb)
     }
 
-    mutating func summary(_ t: OpenTransaction, size: UInt64? = nil, fingerprint: String? = nil) -> MessageSummary {
+    mutating func summary(_ t: consuming OpenTransaction, size: UInt64? = nil, fingerprint: String? = nil) -> MessageSummary {
         headerText.recycle()
         let fields = scanner.headerFields(maxValueLength: options.maxHeaderValueLength, arena: &headerText)
         // The 16 hex digits go in the header store too: one over the small-string limit, a
@@ -255,9 +256,19 @@ public struct SMTPSession {
     }
 
     mutating func endMessageIncomplete(_ reason: IncompleteReason, emit: (SMTPEvent) -> Void) {
-        guard let t = transaction, t.messageActive else { return }
+        // Moved out: its envelope moves into the summary, not copied.
+        guard transaction?.messageActive == true, let t = transaction.take() else { return }
         emit(.messageIncomplete(summary(t), reason: reason))
-        transaction = nil
         scanner.reset(afterCRLF: true)
+    }
+}
+
+extension Optional {
+    /// No value, told by the case alone (`x == nil` on an optional of an `Equatable` type may
+    /// compile to the `Equatable` comparison, a copy of the value included).
+    @inline(__always)
+    var isNone: Bool {
+        if case .none = self { return true }
+        return false
     }
 }

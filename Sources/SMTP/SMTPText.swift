@@ -3,7 +3,9 @@
 /// as they are for as long as anything references the store, and the session starts writing
 /// from the front again only when nothing but itself references it (`isKnownUniquelyReferenced`).
 /// One fixed-capacity allocation: a larger need gets a new store, so nothing ever moves.
+@usableFromInline
 final class TextStore: ManagedBuffer<TextStore.Header, UInt8> {
+    @usableFromInline
     struct Header {
         var used: Int
         /// Bytes allocated (kept here: `ManagedBuffer.capacity` asks malloc every time).
@@ -40,7 +42,7 @@ final class TextStore: ManagedBuffer<TextStore.Header, UInt8> {
         }
     }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     func withBytes<R>(_ start: Int, _ count: Int, _ body: (UnsafeRawBufferPointer) -> R) -> R {
         withUnsafeMutablePointerToElements { base in
             body(UnsafeRawBufferPointer(start: base + start, count: count))
@@ -55,10 +57,12 @@ final class TextStore: ManagedBuffer<TextStore.Header, UInt8> {
 public struct SMTPText: Sendable, Hashable, CustomStringConvertible {
     // @unchecked: bytes a value refers to are never written again (see `TextStore`); the
     // store's header (bytes used) is touched only by the session that owns it.
+    @usableFromInline
     enum Storage: @unchecked Sendable {
         case string(String)
         case stored(TextStore, start: Int32, count: Int32)
     }
+    @usableFromInline
     var storage: Storage
 
     /// Text given as a string.
@@ -79,7 +83,9 @@ public struct SMTPText: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String { string }
 
-    /// Calls `body` with the text's UTF-8 bytes, valid only during the call.
+    /// Calls `body` with the text's UTF-8 bytes, valid only during the call. Inlinable: called
+    /// from other modules for every text they read, where a generic call cost ~600 instructions.
+    @inlinable
     public func withBytes<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
         switch storage {
         case .string(var s): return s.withUTF8 { body(UnsafeRawBufferPointer($0)) }
@@ -294,12 +300,16 @@ public struct TextArena {
 /// Compares and hashes as ``strings``.
 public struct ReplyLines: Sendable, Hashable {
     // @unchecked: as `SMTPText.Storage`.
+    @usableFromInline
     enum Storage: @unchecked Sendable {
         case strings([String])
         case stored(TextStore, start: Int32, bytes: Int32, lines: Int32)
     }
+    @usableFromInline
     var storage: Storage
 
+    /// Inlinable: other modules make empty lists per transaction, a call each otherwise.
+    @inlinable
     public init(_ lines: [String]) { storage = .strings(lines) }
 
     init(store: TextStore, start: Int, bytes: Int, lines: Int) {
@@ -399,7 +409,9 @@ public struct ReplyLines: Sendable, Hashable {
     }
 
     /// Whether the first byte of some line passes `test` (an empty line has none). One pass
-    /// over the length prefixes: no line is handed out.
+    /// over the length prefixes: no line is handed out. Inlinable: asked of every reply by
+    /// other modules, with a test that is a few instructions once inlined.
+    @inlinable
     public func someLineStarts(where test: (UInt8) -> Bool) -> Bool {
         switch storage {
         case .strings(let lines):
@@ -419,6 +431,7 @@ public struct ReplyLines: Sendable, Hashable {
     }
 
     /// Calls `body` with each line's bytes (valid only during the call) while it returns true.
+    @inlinable
     public func forEachLine(while body: (UnsafeRawBufferPointer) -> Bool) {
         switch storage {
         case .strings(let lines):
