@@ -78,7 +78,9 @@ public final class Analyzer {
     ///     analyses on the calling thread). Records, their order and the summary are
     ///     the same for any count unless a flow-table or buffer limit of
     ///     ``AnalysisOptions/reassembly`` is reached: those limits are divided among the workers.
-    ///     With `onRecord` (live) the analysis runs on the calling thread. With workers, frame
+    ///     With `onRecord` (live) the analysis runs on the calling thread. With one worker
+    ///     (`threads` 2), ``onFlow`` is called on the worker's thread (never two calls at once; all
+    ///     of an input's have returned when ``endCapture()`` returns). With workers, frame
     ///     numbers must increase within an input (they order the merge), as a capture file's do.
     public init(
         options: AnalysisOptions = AnalysisOptions(), threads: Int = 1, onRecord: ((LiveRecord) -> Void)? = nil,
@@ -99,6 +101,10 @@ public final class Analyzer {
             stageRef = Unmanaged.passUnretained(stage)
             connectLiveHook()
         }
+        // With one worker, it merges and delivers its own flows (``onFlow`` is then called on its
+        // thread, one flow at a time), leaving this thread to read and decode. `weak`: a worker
+        // still finishing a batch while the analyzer goes away delivers nothing.
+        parallel?.deliverOnWorker { [weak self] record in self?.deliver(record) }
     }
 
     /// Trackers queue decided transactions for the live hook only when there is one.

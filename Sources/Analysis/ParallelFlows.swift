@@ -43,13 +43,9 @@ final class ParallelFlows {
     @exclusivity(unchecked) private var roundFull = false
     private var running = true
 
-    // Merge state of the current input.
-    private var nextFlow = 0
-    /// Per worker: its flow numbers of open flows → numbers in the whole input.
-    private var flowNumbers: [[Int: Int]]
+    // Merge state of the current input (the reader's; a single worker merges its own flows).
+    private var merge: FlowMerge
     private var limitsHit: UInt64 = 0
-    private var openScratch: [(frame: UInt64, worker: Int, flow: Int)] = []
-    private var closeScratch: [(order: CloseOrder, worker: Int, index: Int)] = []
 
     /// `threads` in all (at least 2): the reader's and `threads` − 1 worker threads.
     init(options: AnalysisOptions, threads: Int) {
@@ -66,15 +62,14 @@ final class ParallelFlows {
         fillingRefs = filling.map { Unmanaged.passUnretained($0) }
         let round = max(ParallelBatch.roundPayload, (filling.first?.payloadLimit ?? 0) * count)
         roundsInFlight = min(32, max(4, (1 << 20) / round))
-        flowNumbers = Array(repeating: [:], count: count)
+        merge = FlowMerge(workers: count)
         for worker in workers { worker.start() }
     }
 
     /// Starts input `capture`: workers empty their flow tables, numbering restarts at 0.
     func begin(capture: Int) {
         for batch in filling { batch.append(.begin, frame: UInt64(max(0, capture)), now: .min) }
-        nextFlow = 0
-        for index in flowNumbers.indices { flowNumbers[index].removeAll(keepingCapacity: true) }
+        merge.begin()
         limitsHit = 0
     }
 
@@ -115,10 +110,22 @@ final class ParallelFlows {
         return limitsHit
     }
 
+    /// With one worker, lets it merge and deliver its closed flows itself, on its thread, as it
+    /// finishes each batch (before any frame is handed over; see ``FlowMerge``). `deliver` is
+    /// then called on that thread only, and every call has returned once ``finish(now:deliver:)``
+    /// has. Returns false (and changes nothing) with several workers.
+    @discardableResult
+    func deliverOnWorker(_ deliver: @escaping (FlowRecord) -> Void) -> Bool {
+        guard workers.count == 1, let worker = workers.first else { return false }
+        worker.mergeOwnFlows(deliver: deliver)
+        return true
+    }
+
     /// Ends the worker threads (after ``finish(now:deliver:)``; records still out are dropped).
     func stop() {
         guard running else { return }
         running = false
+        for worker in workers { worker.stopDelivering() }
         while !inFlight.isEmpty { mergeOldest(deliver: { _ in }) }
         for worker in workers { worker.stop() }
     }
@@ -140,30 +147,9 @@ final class ParallelFlows {
         let sent = inFlight.removeFirst()
         let round = zip(workers, sent).map { worker, _ in worker.takeProcessed() }
 
-        openScratch.removeAll(keepingCapacity: true)
-        for (worker, batch) in round.enumerated() {
-            for opened in batch.opened { openScratch.append((opened.frame, worker, opened.flow)) }
-        }
-        openScratch.sort { $0.frame < $1.frame }
-        for opened in openScratch {
-            flowNumbers[opened.worker][opened.flow] = nextFlow
-            nextFlow += 1
-        }
-
-        closeScratch.removeAll(keepingCapacity: true)
-        for (worker, batch) in round.enumerated() {
-            limitsHit &+= batch.limitsHit
-            for index in batch.closed.indices {
-                let local = batch.closed[index].record.flow
-                let global = flowNumbers[worker].removeValue(forKey: local) ?? local
-                Self.renumber(&batch.closed[index].record, as: global)
-                var order = batch.closed[index].order
-                if order.step == .captureEnd { order.rank = UInt64(clamping: global) }
-                closeScratch.append((order, worker, index))
-            }
-        }
-        closeScratch.sort { $0.order < $1.order }
-        for close in closeScratch { deliver(round[close.worker].closed[close.index].record) }
+        for batch in round { limitsHit &+= batch.limitsHit }
+        // Batches a single worker merged itself come back with nothing opened or closed.
+        merge.merge(round, deliver: deliver)
 
         for batch in round {
             batch.reset()
@@ -176,12 +162,6 @@ final class ParallelFlows {
     @inline(__always)
     private func follows(_ port: UInt16) -> Bool {
         ports.withUnsafeBufferPointer { $0[Int(port >> 6)] & (1 << UInt64(port & 63)) != 0 }
-    }
-
-    /// Every place a flow's number appears in its record.
-    private static func renumber(_ record: inout FlowRecord, as flow: Int) {
-        record.flow = flow
-        for index in record.transactions.indices { record.transactions[index].flow = flow }
     }
 
     private static func share(_ limit: Int, of count: Int) -> Int {

@@ -14,6 +14,11 @@ final class ParallelWorker: @unchecked Sendable {
 
     private let stage: FlowStage
     private let currentBox: ParallelBatch.Slot
+    /// Set when this is the only worker: it merges its own flows and delivers them. Both are set
+    /// under `condition` before the first batch; `deliver` is read under it per batch, `ownMerge`
+    /// is then used by the worker thread alone.
+    private var ownMerge: FlowMerge?
+    private var deliver: ((FlowRecord) -> Void)?
 
     init(options: AnalysisOptions) {
         // Set up before the thread starts; used only by it afterwards.
@@ -25,6 +30,22 @@ final class ParallelWorker: @unchecked Sendable {
         let started = startDetachedThread(name: "smtpscope-worker", stackSize: 8 << 20) { [self] in run() }
         // Without a thread no batch would come back: fail loudly rather than hang.
         precondition(started, "smtpscope: cannot start a worker thread")
+    }
+
+    /// Merge and deliver this worker's closed flows on its own thread (set before the first batch).
+    func mergeOwnFlows(deliver: @escaping (FlowRecord) -> Void) {
+        condition.lock()
+        ownMerge = FlowMerge(workers: 1)
+        self.deliver = deliver
+        condition.unlock()
+    }
+
+    /// No more deliveries (the analysis is going away): batches still queued are processed and
+    /// their flows left for the reader to drop.
+    func stopDelivering() {
+        condition.lock()
+        deliver = nil  // `ownMerge` is the worker thread's: left alone
+        condition.unlock()
     }
 
     /// Queues a batch for processing (called by the reader).
@@ -64,9 +85,11 @@ final class ParallelWorker: @unchecked Sendable {
                 return
             }
             let batch = inbox.removeFirst()
+            let deliver = deliver
             condition.unlock()
 
             process(batch)
+            if let deliver { ownMerge?.merge([batch], deliver: deliver) }
 
             condition.lock()
             outbox.append(batch)
@@ -91,6 +114,7 @@ final class ParallelWorker: @unchecked Sendable {
                 stage.finish()
             case .begin:
                 stage.begin(capture: Int(clamping: entry.frame))
+                ownMerge?.begin()
             }
         }
         batch.limitsHit = stage.limitsHit
