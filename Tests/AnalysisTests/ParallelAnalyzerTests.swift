@@ -1,3 +1,4 @@
+import Foundation
 import Analysis
 import Capture
 import Testing
@@ -110,6 +111,39 @@ import Wire
         }
         let one = summaries(threads: 1)
         #expect(one.count == 2)
+        #expect(summaries(threads: 2) == one)  // one worker: it merges its own flows
         #expect(summaries(threads: 3) == one)
     }
+
+    /// An analyzer dropped in the middle of an input, rounds still out with its worker: no crash,
+    /// no delivery once it is gone, and what was delivered is a prefix of what one thread
+    /// delivers for the same frames (with one worker, that worker delivers the flows itself).
+    @Test(arguments: [2, 3])
+    func droppedMidInputDeliversAPrefix(threads: Int) {
+        let frames = Array(Self.inputs(backwards: false)[0].prefix(6_000))
+        func delivered(threads: Int) -> [Int] {
+            let flows = LockedFlows()
+            do {
+                let analyzer = Analyzer(options: AnalysisOptions(), threads: threads, onFlow: { flows.append($0.flow) })
+                analyzer.beginCapture(name: "capture 0")
+                var frameNumber: UInt64 = 0
+                feed(frames, to: analyzer, frameNumber: &frameNumber)
+                if threads == 1 { analyzer.endCapture() }
+            }
+            return flows.all
+        }
+        let one = delivered(threads: 1)
+        let many = delivered(threads: threads)
+        #expect(one.count > 100)
+        #expect(many.count <= one.count)
+        #expect(Array(one.prefix(many.count)) == many)
+    }
+}
+
+/// Flow numbers delivered from whichever thread delivers them.
+private final class LockedFlows: @unchecked Sendable {
+    private let lock = NSLock()
+    private var flows: [Int] = []
+    func append(_ flow: Int) { lock.lock(); flows.append(flow); lock.unlock() }
+    var all: [Int] { lock.lock(); defer { lock.unlock() }; return flows }
 }
