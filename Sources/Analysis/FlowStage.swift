@@ -71,9 +71,10 @@ final class FlowStage {
     /// and text stores), so that steady-state connections allocate no tracker state.
     private var spareTrackers: [TrackerBox] = []
     /// 16 left flows of a burst of opens to start their trackers from nothing (about a dozen
-    /// allocations each); 32 cover nearly all of the generated mix's bursts (64 saved 0.0008
-    /// allocations a frame more for ~0.2 MiB more peak RSS on the 1 GiB capture).
-    private static let maxSpareTrackers = 32
+    /// allocations each); 64 cover the generated mix's bursts: 0.00097 allocations a frame in
+    /// the bench's mid-file window against 0.00102 with 32, at the same peak RSS (21.2 MiB on
+    /// the 1 GiB capture, 18.6 on the 100 MB one, either way).
+    private static let maxSpareTrackers = 64
     /// Limits and dialog factory shared by every tracker (none holds its own copy).
     private let trackerShared: FlowTrackerShared<SMTPSession>
     /// The frame being handled and which step of it, for ``CloseOrder``.
