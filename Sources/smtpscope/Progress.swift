@@ -7,6 +7,10 @@ import Glibc
 /// A one-line progress report on standard error for long runs: percent of the file,
 /// frames and frames per second. Only when standard error is a terminal; at most about
 /// four updates a second (the wall clock is read every 4096 frames); cleared at the end.
+/// Results written to the same terminal clear it first (``TerminalLine``).
+///
+/// `SMTPSCOPE_PROGRESS_EVERY=N` (tests) updates it every N frames from the first, so that a
+/// run of a few hundred frames shows it between its results.
 struct Progress {
     private let enabled: Bool
     private let name: String
@@ -21,6 +25,10 @@ struct Progress {
     private var started: Double = 0
     private var lastUpdate: Double = 0
     private var shown = false
+    /// Frames between two looks at the clock (a power of two, minus one).
+    private let everyMask: UInt64
+    /// Seconds between updates, and before the first.
+    private let spacing: Double, quiet: Double
 
     init(name: String, totalBytes: Int?, format: OfflineCapture.Format) {
         enabled = isatty(STDERR_FILENO) == 1
@@ -28,6 +36,13 @@ struct Progress {
         self.totalBytes = totalBytes
         headerBytes = format == .pcap ? 24 : 0
         recordOverhead = format == .pcap ? 16 : 32
+        if let every = Self.testEvery() {
+            everyMask = every - 1
+            (spacing, quiet) = (0, 0)
+        } else {
+            everyMask = 4095
+            (spacing, quiet) = (0.25, 1)
+        }
         if enabled {
             started = Self.now()
             lastUpdate = started
@@ -45,12 +60,12 @@ struct Progress {
         frames = info.frameNumber
         seen &+= 1
         consumedBytes &+= recordOverhead &+ (info.capturedLength + 3) & ~3
-        guard seen & 4095 == 0 else { return }
+        guard seen & everyMask == 0 else { return }
         let now = Self.now()
         // Quiet for the first second: short runs never show a progress line.
-        guard now - lastUpdate >= 0.25, now - started >= 1 else { return }
+        guard now - lastUpdate >= spacing, now - started >= quiet else { return }
         lastUpdate = now
-        var line = "\r\u{1B}[K\(name): "
+        var line = "\(name): "
         if let totalBytes, totalBytes > 0 {
             // Frames a filter skipped are assumed to be as long as those seen.
             let estimate = Double(consumedBytes) * Double(frames) / Double(max(seen, 1))
@@ -58,20 +73,23 @@ struct Progress {
             line += "\(Int(percent))%, "
         }
         line += "\(frames) frames, \(Int(Double(frames) / max(now - started, 0.001))) frames/s"
-        write(line)
+        TerminalLine.shared.show(line)
         shown = true
     }
 
     /// Removes the progress line.
     mutating func clear() {
         guard shown else { return }
-        write("\r\u{1B}[K")
+        TerminalLine.shared.clear()
         shown = false
     }
 
-    private func write(_ text: String) {
-        var bytes = Array(text.utf8)
-        _ = bytes.withUnsafeMutableBytes { Glibc.write(STDERR_FILENO, $0.baseAddress, $0.count) }
+    /// The test setting's interval, rounded up to a power of two (1 to 4096).
+    private static func testEvery() -> UInt64? {
+        guard let text = getenv("SMTPSCOPE_PROGRESS_EVERY"), let every = UInt64(String(cString: text)), every > 0 else { return nil }
+        var power: UInt64 = 1
+        while power < min(every, 4096) { power <<= 1 }
+        return power
     }
 
     private static func now() -> Double {
