@@ -7,11 +7,12 @@ import SMTP
 ///     varint  envelopes            (only with two or more views; else one)
 ///     signed  first capture, flow, transaction          (only when stored)
 ///     views:  varint envelope      (only with two or more envelopes)
-///             signed capture, flow, transaction; 8 bytes start; outcome << 4 | diagnosis
+///             code byte, signed capture and transaction (unless both 0), flow, start
+///             from the table's epoch (``appendView(_:epoch:to:)``)
 ///     envelopes, each self-delimiting:
 ///             flags (Message-ID, fingerprint, fingerprint as 8 bytes, MAIL FROM present,
 ///             MAIL FROM ends as the Message-ID does)
-///             varint length + UTF-8 of each present field (a 16-digit lowercase hex
+///             varint length + UTF-8 of each present field, digit runs coded (``DigitRuns``) (a 16-digit lowercase hex
 ///             fingerprint as its 8 bytes instead; a MAIL FROM that shares 2 or more last
 ///             bytes with the Message-ID before its `>`, as in `<…@relay.example.net>` and
 ///             `news@relay.example.net`, as a varint count of them and the rest);
@@ -132,11 +133,7 @@ enum EntryCoding {
         if let mailFrom = record.mailFromText {
             if flags & sharedMailFrom != 0 {
                 bytes.appendVarint(UInt64(shared))
-                withBytes(mailFrom) { utf8 in
-                    let rest = UnsafeBufferPointer(rebasing: utf8.dropLast(shared))
-                    bytes.appendVarint(UInt64(rest.count))
-                    bytes.append(contentsOf: rest)
-                }
+                withBytes(mailFrom) { bytes.appendText(UnsafeBufferPointer(rebasing: $0.dropLast(shared))) }
             } else {
                 withBytes(mailFrom) { bytes.appendText($0) }
             }
@@ -167,10 +164,13 @@ enum EntryCoding {
     static func readEnvelope(_ reader: inout ByteReader, decode: Bool) -> Envelope? {
         let flags = reader.byte()
         var envelope = Envelope()
-        var messageID = UnsafeBufferPointer<UInt8>(start: nil, count: 0)
+        var messageID: [UInt8] = []
         if flags & hasMessageID != 0 {
-            messageID = reader.take(reader.varint())
-            if decode { envelope.messageID = String(decoding: messageID, as: UTF8.self) }
+            let coded = reader.take(reader.varint())
+            if decode {
+                DigitRuns.decode(coded, into: &messageID)
+                envelope.messageID = String(decoding: messageID, as: UTF8.self)
+            }
         }
         if flags & hasFingerprint != 0 {
             envelope.fingerprint = flags & packedFingerprint != 0 ? reader.packedHex(decode: decode) : reader.text(decode: decode)
@@ -180,8 +180,10 @@ enum EntryCoding {
                 let shared = reader.varint()
                 let rest = reader.take(reader.varint())
                 if decode {
-                    let core = messageID.last == 0x3E ? UnsafeBufferPointer(rebasing: messageID.dropLast()) : messageID
-                    envelope.mailFrom = String(decoding: Array(rest) + core.suffix(Int(clamping: shared)), as: UTF8.self)
+                    var from: [UInt8] = []
+                    DigitRuns.decode(rest, into: &from)
+                    let core = messageID.last == 0x3E ? messageID.dropLast() : messageID[...]
+                    envelope.mailFrom = String(decoding: from + core.suffix(Int(clamping: shared)), as: UTF8.self)
                 }
             } else {
                 envelope.mailFrom = reader.text(decode: decode)
@@ -197,14 +199,19 @@ enum EntryCoding {
         return decode ? envelope : nil
     }
 
-    /// Three signed varints (10 bytes each at most), 8 bytes of start and a byte of codes:
-    /// gathered on the stack, appended in one step.
-    static func appendView(_ view: AttemptView, to bytes: inout [UInt8]) {
+    /// Code byte bits beside outcome << 3 | diagnosis.
+    static let startInMicroseconds: UInt8 = 0x40
+    static let zeroCaptureAndTransaction: UInt8 = 0x80
+
+    /// A code byte (outcome << 3 | diagnosis, start in whole microseconds, capture and
+    /// transaction both 0), then signed varints: capture and transaction (unless both 0),
+    /// flow, and the start's distance from `epoch` (in microseconds when whole ones).
+    /// At most 41 bytes, gathered on the stack and appended in one step.
+    static func appendView(_ view: AttemptView, epoch: Int64, to bytes: inout [UInt8]) {
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 48) { buffer in
             guard let base = buffer.baseAddress else { return }
             var at = base
-            func varint(_ value: Int) {
-                let wide = Int64(value)
+            func varint(_ wide: Int64) {
                 var rest = UInt64(bitPattern: (wide << 1) ^ (wide >> 63))
                 while rest >= 0x80 {
                     at.pointee = UInt8(truncatingIfNeeded: rest) | 0x80
@@ -214,26 +221,38 @@ enum EntryCoding {
                 at.pointee = UInt8(truncatingIfNeeded: rest)
                 at += 1
             }
-            varint(view.capture)
-            varint(view.flow)
-            varint(view.transaction)
-            UnsafeMutableRawPointer(at).storeBytes(of: UInt64(bitPattern: view.startNanoseconds).littleEndian, as: UInt64.self)
-            at += 8
+            // Wrapping: any start round-trips as `epoch &+ distance`.
+            let distance = view.startNanoseconds &- epoch
+            let micro = distance % 1000 == 0
+            let zero = view.capture == 0 && view.transaction == 0
             // `countSlot` is the case's place in `allCases` (what `readView` reads back).
-            at.pointee = UInt8(truncatingIfNeeded: view.outcome.countSlot << 4 | view.diagnosis.countSlot)
+            var code = UInt8(truncatingIfNeeded: view.outcome.countSlot << 3 | view.diagnosis.countSlot)
+            if micro { code |= startInMicroseconds }
+            if zero { code |= zeroCaptureAndTransaction }
+            at.pointee = code
             at += 1
+            if !zero {
+                varint(Int64(view.capture))
+                varint(Int64(view.transaction))
+            }
+            varint(Int64(view.flow))
+            varint(micro ? distance / 1000 : distance)
             bytes.append(contentsOf: UnsafeBufferPointer(start: base, count: at - base))
         }
     }
 
-    static func readView(_ reader: inout ByteReader) -> AttemptView {
-        let capture = reader.signed(), flow = reader.signed(), transaction = reader.signed()
-        let start = reader.fixed()
-        let code = Int(reader.byte())
-        let outcome = code >> 4 < outcomes.count ? outcomes[code >> 4] : .incomplete
-        let diagnosis = code & 15 < diagnoses.count ? diagnoses[code & 15] : .incompleteCapture
-        return AttemptView(capture: capture, flow: flow, transaction: transaction, startNanoseconds: start, outcome: outcome,
-                           diagnosis: diagnosis)
+    static func readView(_ reader: inout ByteReader, epoch: Int64) -> AttemptView {
+        let code = reader.byte()
+        let zero = code & zeroCaptureAndTransaction != 0
+        let capture = zero ? 0 : reader.signed()
+        let transaction = zero ? 0 : reader.signed()
+        let flow = reader.signed()
+        let distance = Int64(reader.signed())
+        let start = epoch &+ (code & startInMicroseconds != 0 ? distance &* 1000 : distance)
+        let outcome = Int(code >> 3 & 7), diagnosis = Int(code & 7)
+        return AttemptView(capture: capture, flow: flow, transaction: transaction, startNanoseconds: start,
+                           outcome: outcome < outcomes.count ? outcomes[outcome] : .incomplete,
+                           diagnosis: diagnosis < diagnoses.count ? diagnoses[diagnosis] : .incompleteCapture)
     }
 
     /// How many last bytes `mailFrom` shares with `messageID` without its closing `>`.
@@ -345,9 +364,10 @@ extension [UInt8] {
         Swift.withUnsafeBytes(of: value.bigEndian) { append(contentsOf: $0) }
     }
 
+    /// Length and text, digit runs coded (``DigitRuns``).
     mutating func appendText(_ utf8: UnsafeBufferPointer<UInt8>) {
-        appendVarint(UInt64(utf8.count))
-        append(contentsOf: utf8)
+        appendVarint(UInt64(DigitRuns.codedCount(utf8)))
+        DigitRuns.append(utf8, to: &self)
     }
 }
 
@@ -408,10 +428,10 @@ struct ByteReader {
         return UnsafeBufferPointer(rebasing: bytes[at..<at + length])
     }
 
-    /// A length-prefixed UTF-8 field; "" when only stepping over it.
+    /// A length-prefixed text field (``DigitRuns``); "" when only stepping over it.
     mutating func text(decode: Bool) -> String {
         let run = take(varint())
-        return decode ? String(decoding: run, as: UTF8.self) : ""
+        return decode ? DigitRuns.string(run) : ""
     }
 
     mutating func packedHex(decode: Bool) -> String {
