@@ -59,6 +59,8 @@ public struct MessageTable: Sendable {
     /// Views' starts are stored as their distance from this one: the first start noted
     /// (a few bytes instead of 8; any start round-trips).
     private var epoch: Int64 = 0
+    /// Mail domains and other `@…` suffixes of envelope text, each kept once.
+    private var suffixes = SuffixTable()
     private var hasEpoch = false
     /// One bit per slot: set when its entry has two or more views, so that ``messages()``
     /// and eviction read only those entries.
@@ -194,7 +196,7 @@ public struct MessageTable: Sendable {
 
     private mutating func note(_ record: UnsafePointer<TransactionRecord>, hash: UInt32, identity: () -> String) -> Bool {
         envelope.removeAll(keepingCapacity: true)
-        EntryCoding.appendEnvelope(of: record, to: &envelope)
+        EntryCoding.appendEnvelope(of: record, suffixes: &suffixes, to: &envelope)
         let view = AttemptView(record)
         if !hasEpoch {
             epoch = view.startNanoseconds
@@ -225,7 +227,7 @@ public struct MessageTable: Sendable {
     public func message(identity: String) -> MessageRecord? {
         var table = self  // reading may unpack a page into the copy's buffer
         guard table.find({ identity }, hash: Self.fold(hashing(identity)), envelope: nil) != nil else { return nil }
-        return table.found.message(windowNanoseconds: windowNanoseconds)
+        return table.found.message(windowNanoseconds: windowNanoseconds, suffixes: suffixes)
     }
 
     /// Every identity seen in two or more transactions, ordered as ``Correlator`` orders them.
@@ -236,7 +238,7 @@ public struct MessageTable: Sendable {
         let again = slots.indices.filter(isSeenAgain).sorted { slots[$0].offset < slots[$1].offset }
         for slot in again {
             let entry = table.entry(slot)
-            guard let message = entry.message(windowNanoseconds: windowNanoseconds) else { continue }
+            guard let message = entry.message(windowNanoseconds: windowNanoseconds, suffixes: suffixes) else { continue }
             found.append((message, entry.first))
         }
         // The offline order: earliest attempt, Message-ID, fingerprint, then first seen in flow order.
@@ -262,7 +264,7 @@ public struct MessageTable: Sendable {
             }
             // As `envelopes.first == envelope` of optionals (no envelope matches no envelope).
             let sameBytes = envelope.map { found.envelopeCount > 0 && found.envelope(0).elementsEqual($0) } ?? (found.envelopeCount == 0)
-            return sameBytes || found.identity == identity()
+            return sameBytes || found.identity(suffixes: suffixes) == identity()
         }
     }
 
@@ -351,7 +353,7 @@ public struct MessageTable: Sendable {
     }
 
     private mutating func evict(_ slot: Int) {
-        if isSeenAgain(slot), let message = entry(slot).message(windowNanoseconds: windowNanoseconds) { forgotten.add(message) }
+        if isSeenAgain(slot), let message = entry(slot).message(windowNanoseconds: windowNanoseconds, suffixes: suffixes) { forgotten.add(message) }
         index.remove(slot, hash: slots[slot].hash, slots: slots)
         garbage += arena.recordSize(at: slots[slot].offset)
         slots[slot] = Slot(hash: freeSlot < 0 ? Slot.free : UInt32(truncatingIfNeeded: freeSlot), offset: Slot.free)
@@ -382,10 +384,10 @@ public struct MessageTable: Sendable {
     /// The slot whose entry's record is at `offset`; nil when that record is garbage. The
     /// slot is found by the hash of the identity the record's envelope implies.
     private mutating func liveSlot(at offset: UInt32) -> Int? {
-        let epoch = self.epoch
+        let epoch = self.epoch, suffixes = self.suffixes
         let identity = arena.read(at: offset) { reader -> String? in
             _ = reader.varint()
-            return Entry.decode(&reader, epoch: epoch).identity
+            return Entry.decode(&reader, epoch: epoch).identity(suffixes: suffixes)
         }
         guard let identity else { return nil }
         return index.first(hash: Self.fold(hashing(identity)), slots: slots) { slots[$0].offset == offset }

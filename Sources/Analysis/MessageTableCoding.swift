@@ -12,7 +12,8 @@ import SMTP
 ///     envelopes, each self-delimiting:
 ///             flags (Message-ID, fingerprint, fingerprint as 8 bytes, MAIL FROM present,
 ///             MAIL FROM ends as the Message-ID does)
-///             varint length + UTF-8 of each present field, digit runs coded (``DigitRuns``) (a 16-digit lowercase hex
+///             varint length + UTF-8 of each present field, digit runs and `@…` suffix coded
+///             (``DigitRuns``, ``SuffixTable``) (a 16-digit lowercase hex
 ///             fingerprint as its 8 bytes instead; a MAIL FROM that shares 2 or more last
 ///             bytes with the Message-ID before its `>`, as in `<…@relay.example.net>` and
 ///             `news@relay.example.net`, as a varint count of them and the rest);
@@ -32,25 +33,29 @@ enum EntryCoding {
     static let sharedMailFrom: UInt8 = 16
 
     /// Appends the envelope of `record` (what ``Correlator`` derives its identity from).
+    /// (Without suffix numbers: as a table whose ``SuffixTable`` is empty codes it.)
     static func appendEnvelope(of record: TransactionRecord, to bytes: inout [UInt8]) {
-        withUnsafePointer(to: record) { appendEnvelope(of: $0, to: &bytes) }
+        var none = SuffixTable(adding: false)
+        withUnsafePointer(to: record) { appendEnvelope(of: $0, suffixes: &none, to: &bytes) }
     }
 
-    /// ``appendEnvelope(of:to:)`` of a record read where it is.
-    static func appendEnvelope(of record: UnsafePointer<TransactionRecord>, to bytes: inout [UInt8]) {
+    /// ``appendEnvelope(of:to:)`` of a record read where it is, suffixes of its texts
+    /// written as their numbers in `suffixes` (added there when new).
+    static func appendEnvelope(of record: UnsafePointer<TransactionRecord>, suffixes: inout SuffixTable, to bytes: inout [UInt8]) {
         // The usual record (Message-ID, fingerprint and MAIL FROM, all ASCII): each text's
         // bytes borrowed once, the envelope's size known before one reserve.
         if let id = record.pointee.messageIDText, let print = record.pointee.fingerprintText, let from = record.pointee.mailFromText {
             let done = id.withBytes { id in
                 print.withBytes { print in
                     from.withBytes { from in
-                        appendASCIIEnvelope(id: id, fingerprint: print, mailFrom: from, rcptTo: record.pointee.rcptToList, to: &bytes)
+                        appendASCIIEnvelope(id: id, fingerprint: print, mailFrom: from, rcptTo: record.pointee.rcptToList, suffixes: &suffixes,
+                                            to: &bytes)
                     }
                 }
             }
             if done { return }
         }
-        appendEnvelopeInGeneral(of: record.pointee, to: &bytes)
+        appendEnvelopeInGeneral(of: record.pointee, suffixes: &suffixes, to: &bytes)
     }
 
     /// ``appendEnvelope(of:to:)`` of a record with all three texts, when they and every
@@ -58,7 +63,7 @@ enum EntryCoding {
     /// written, otherwise.
     static func appendASCIIEnvelope(
         id: UnsafeRawBufferPointer, fingerprint: UnsafeRawBufferPointer, mailFrom: UnsafeRawBufferPointer,
-        rcptTo: ReplyLines, to bytes: inout [UInt8]
+        rcptTo: ReplyLines, suffixes: inout SuffixTable, to bytes: inout [UInt8]
     ) -> Bool {
         let id = utf8(id), print = utf8(fingerprint), from = utf8(mailFrom)
         guard JSONByteWriter.isASCII(id) && JSONByteWriter.isASCII(print) && JSONByteWriter.isASCII(from) else { return false }
@@ -73,24 +78,24 @@ enum EntryCoding {
         let needed = start + 64 + id.count + print.count + from.count
         if bytes.capacity < needed { bytes.reserveCapacity(max(needed, 2 * bytes.capacity)) }
         bytes.append(flags)
-        bytes.appendText(id)
+        bytes.appendText(suffixes: &suffixes, id)
         if let packed {
             bytes.appendBigEndian(packed)
         } else {
-            bytes.appendText(print)
+            bytes.appendText(suffixes: &suffixes, print)
         }
         if shared >= 2 {
             bytes.appendVarint(UInt64(shared))
-            bytes.appendText(UnsafeBufferPointer(rebasing: from.dropLast(shared)))
+            bytes.appendText(suffixes: &suffixes, UnsafeBufferPointer(rebasing: from.dropLast(shared)))
         } else {
-            bytes.appendText(from)
+            bytes.appendText(suffixes: &suffixes, from)
         }
         bytes.appendVarint(UInt64(rcptTo.count))
         // Recipients checked as they are copied: one that is not ASCII takes back the lot.
         var asciiRecipients = true
         rcptTo.forEachLine(while: { line in
             asciiRecipients = JSONByteWriter.isASCII(utf8(line))
-            if asciiRecipients { bytes.appendText(utf8(line)) }
+            if asciiRecipients { bytes.appendText(suffixes: &suffixes, utf8(line)) }
             return asciiRecipients
         })
         guard asciiRecipients else {
@@ -107,6 +112,11 @@ enum EntryCoding {
 
     /// ``appendEnvelope(of:to:)`` of any record.
     static func appendEnvelopeInGeneral(of record: TransactionRecord, to bytes: inout [UInt8]) {
+        var none = SuffixTable(adding: false)
+        appendEnvelopeInGeneral(of: record, suffixes: &none, to: &bytes)
+    }
+
+    static func appendEnvelopeInGeneral(of record: TransactionRecord, suffixes: inout SuffixTable, to bytes: inout [UInt8]) {
         // Read from the record's kept text (no strings made for ASCII text).
         var flags: UInt8 = 0
         if record.messageIDText != nil { flags |= hasMessageID }
@@ -122,29 +132,29 @@ enum EntryCoding {
             if shared >= 2 { flags |= sharedMailFrom }
         }
         bytes.append(flags)
-        if let messageID = record.messageIDText { withBytes(messageID) { bytes.appendText($0) } }
+        if let messageID = record.messageIDText { withBytes(messageID) { bytes.appendText(suffixes: &suffixes, $0) } }
         if let fingerprint = record.fingerprintText {
             if let packed {
                 for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: packed >> UInt64(shift))) }
             } else {
-                withBytes(fingerprint) { bytes.appendText($0) }
+                withBytes(fingerprint) { bytes.appendText(suffixes: &suffixes, $0) }
             }
         }
         if let mailFrom = record.mailFromText {
             if flags & sharedMailFrom != 0 {
                 bytes.appendVarint(UInt64(shared))
-                withBytes(mailFrom) { bytes.appendText(UnsafeBufferPointer(rebasing: $0.dropLast(shared))) }
+                withBytes(mailFrom) { bytes.appendText(suffixes: &suffixes, UnsafeBufferPointer(rebasing: $0.dropLast(shared))) }
             } else {
-                withBytes(mailFrom) { bytes.appendText($0) }
+                withBytes(mailFrom) { bytes.appendText(suffixes: &suffixes, $0) }
             }
         }
         bytes.appendVarint(UInt64(record.rcptToList.count))
         record.rcptToList.forEachLine { (line: UnsafeRawBufferPointer) -> Void in
             let utf8 = UnsafeBufferPointer(start: line.baseAddress?.assumingMemoryBound(to: UInt8.self), count: line.count)
             if JSONByteWriter.isASCII(utf8) {
-                bytes.appendText(utf8)
+                bytes.appendText(suffixes: &suffixes, utf8)
             } else {
-                bytes.appendText(String(decoding: line, as: UTF8.self))
+                bytes.appendText(suffixes: &suffixes, String(decoding: line, as: UTF8.self))
             }
         }
     }
@@ -162,18 +172,23 @@ enum EntryCoding {
 
     /// Reads one envelope; its text only when `decode` is set, else just steps over it.
     static func readEnvelope(_ reader: inout ByteReader, decode: Bool) -> Envelope? {
+        readEnvelope(&reader, decode: decode, suffixes: SuffixTable())
+    }
+
+    /// ``readEnvelope(_:decode:)`` of an envelope whose suffixes are numbers in `suffixes`.
+    static func readEnvelope(_ reader: inout ByteReader, decode: Bool, suffixes: SuffixTable) -> Envelope? {
         let flags = reader.byte()
         var envelope = Envelope()
         var messageID: [UInt8] = []
         if flags & hasMessageID != 0 {
             let coded = reader.take(reader.varint())
             if decode {
-                DigitRuns.decode(coded, into: &messageID)
+                DigitRuns.decode(coded, suffixes: suffixes, into: &messageID)
                 envelope.messageID = String(decoding: messageID, as: UTF8.self)
             }
         }
         if flags & hasFingerprint != 0 {
-            envelope.fingerprint = flags & packedFingerprint != 0 ? reader.packedHex(decode: decode) : reader.text(decode: decode)
+            envelope.fingerprint = flags & packedFingerprint != 0 ? reader.packedHex(decode: decode) : reader.text(decode: decode, suffixes: suffixes)
         }
         if flags & hasMailFrom != 0 {
             if flags & sharedMailFrom != 0 {
@@ -181,18 +196,18 @@ enum EntryCoding {
                 let rest = reader.take(reader.varint())
                 if decode {
                     var from: [UInt8] = []
-                    DigitRuns.decode(rest, into: &from)
+                    DigitRuns.decode(rest, suffixes: suffixes, into: &from)
                     let core = messageID.last == 0x3E ? messageID.dropLast() : messageID[...]
                     envelope.mailFrom = String(decoding: from + core.suffix(Int(clamping: shared)), as: UTF8.self)
                 }
             } else {
-                envelope.mailFrom = reader.text(decode: decode)
+                envelope.mailFrom = reader.text(decode: decode, suffixes: suffixes)
             }
         }
         let recipients = reader.varint()
         var index: UInt64 = 0
         while index < recipients && !reader.failed {
-            let recipient = reader.text(decode: decode)
+            let recipient = reader.text(decode: decode, suffixes: suffixes)
             if decode { envelope.rcptTo.append(recipient) }
             index += 1
         }
@@ -354,20 +369,19 @@ extension [UInt8] {
         Swift.withUnsafeBytes(of: UInt64(bitPattern: value).littleEndian) { append(contentsOf: $0) }
     }
 
-    /// Length and UTF-8, copied from the string's storage in one step (not byte by byte).
-    mutating func appendText(_ text: String) {
-        EntryCoding.withBytes(text) { appendText($0) }
-    }
 
     /// The 8 bytes of `value`, highest first.
     mutating func appendBigEndian(_ value: UInt64) {
         Swift.withUnsafeBytes(of: value.bigEndian) { append(contentsOf: $0) }
     }
 
-    /// Length and text, digit runs coded (``DigitRuns``).
-    mutating func appendText(_ utf8: UnsafeBufferPointer<UInt8>) {
-        appendVarint(UInt64(DigitRuns.codedCount(utf8)))
-        DigitRuns.append(utf8, to: &self)
+    /// Length and text, digit runs and suffix coded (``DigitRuns``).
+    mutating func appendText(suffixes: inout SuffixTable, _ utf8: UnsafeBufferPointer<UInt8>) {
+        DigitRuns.appendText(utf8, suffixes: &suffixes, to: &self)
+    }
+
+    mutating func appendText(suffixes: inout SuffixTable, _ text: String) {
+        EntryCoding.withBytes(text) { appendText(suffixes: &suffixes, $0) }
     }
 }
 
@@ -429,9 +443,9 @@ struct ByteReader {
     }
 
     /// A length-prefixed text field (``DigitRuns``); "" when only stepping over it.
-    mutating func text(decode: Bool) -> String {
+    mutating func text(decode: Bool, suffixes: SuffixTable) -> String {
         let run = take(varint())
-        return decode ? DigitRuns.string(run) : ""
+        return decode ? DigitRuns.string(run, suffixes: suffixes) : ""
     }
 
     mutating func packedHex(decode: Bool) -> String {

@@ -89,9 +89,9 @@ extension MessageTable {
             for i in seen.indices where seen[i].envelope > envelope { seen[i].envelope -= 1 }
         }
 
-        func message(windowNanoseconds: Int64) -> MessageRecord? {
+        func message(windowNanoseconds: Int64, suffixes: SuffixTable) -> MessageRecord? {
             guard seen.count >= 2, let head = seen.first else { return nil }
-            let text = envelopeEnds.indices.map { Self.text(envelope($0)) }
+            let text = envelopeEnds.indices.map { Self.text(envelope($0), suffixes: suffixes) }
             let lead = text[head.envelope]
             return Correlator.message(
                 views: seen.map(\.view), messageID: seen.lazy.compactMap { text[$0.envelope].messageID }.first,
@@ -100,12 +100,14 @@ extension MessageTable {
         }
 
         /// The identity every envelope of the entry implies.
-        var identity: String? { envelopeEnds.isEmpty ? nil : Self.text(envelope(0)).identity }
+        func identity(suffixes: SuffixTable) -> String? {
+            envelopeEnds.isEmpty ? nil : Self.text(envelope(0), suffixes: suffixes).identity
+        }
 
-        static func text(_ envelope: ArraySlice<UInt8>) -> EntryCoding.Envelope {
+        static func text(_ envelope: ArraySlice<UInt8>, suffixes: SuffixTable) -> EntryCoding.Envelope {
             envelope.withUnsafeBufferPointer { bytes in
                 var reader = ByteReader(bytes, at: 0)
-                return EntryCoding.readEnvelope(&reader, decode: true) ?? EntryCoding.Envelope()
+                return EntryCoding.readEnvelope(&reader, decode: true, suffixes: suffixes) ?? EntryCoding.Envelope()
             }
         }
 
