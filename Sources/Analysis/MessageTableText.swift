@@ -13,69 +13,84 @@ enum DigitRuns {
     static let firstCode: UInt8 = 0xF6
     static let shortest = 4
     static let longest = 13
-    /// Bytes that hold any run of `length` digits (index: length), i.e. 10^length - 1.
-    static let valueBytes: [Int] = [0, 1, 1, 2, 2, 3, 3, 3, 4, 4, 5, 5, 5, 6]
+    /// Bytes that hold any run of `length` digits (1 to 13), i.e. 10^length - 1: the
+    /// length times log₂10 / 8 (0.4152…) rounded up; 53/128 is close enough for these.
+    @inline(__always)
+    static func valueByteCount(_ length: Int) -> Int { (length * 53 + 127) >> 7 }
 
     @inline(__always)
     static func needsEscape(_ byte: UInt8) -> Bool { byte >= escape || byte & 0xFE == suffixCode }
 
     /// Appends `text` with its length, coded; its suffix as a number when `suffixes` has
-    /// it or takes it.
+    /// it or takes it. One pass through pointers into room on the stack.
     static func appendText(_ text: UnsafeBufferPointer<UInt8>, suffixes: inout SuffixTable, to bytes: inout [UInt8]) {
-        guard let (start, number) = suffixes.suffix(of: text) else {
-            bytes.appendVarint(UInt64(codedCount(text)))
-            append(text, to: &bytes)
-            return
-        }
-        let head = UnsafeBufferPointer(rebasing: text[..<start])
-        var numberBytes = 1
-        var rest = number >> 7
-        while rest > 0 { numberBytes += 1; rest >>= 7 }
-        bytes.appendVarint(UInt64(codedCount(head) + 1 + numberBytes))
-        append(head, to: &bytes)
-        bytes.append(suffixCode)
-        bytes.appendVarint(UInt64(number))
-    }
-
-    /// Bytes `text` takes coded.
-    static func codedCount(_ text: UnsafeBufferPointer<UInt8>) -> Int {
-        var count = 0
-        forEachPart(text) { literal, run in
-            if let run { count += 1 + valueBytes[run.count] } else { count += needsEscape(literal) ? 2 : 1 }
-        }
-        return count
-    }
-
-    /// Appends `text` coded (no suffix number).
-    static func append(_ text: UnsafeBufferPointer<UInt8>, to bytes: inout [UInt8]) {
-        forEachPart(text) { literal, run in
-            guard let run else {
-                if needsEscape(literal) { bytes.append(escape) }
-                bytes.append(literal)
-                return
-            }
-            var value: UInt64 = 0
-            for digit in run { value = value &* 10 &+ UInt64(digit &- 0x30) }
-            bytes.append(firstCode &+ UInt8(truncatingIfNeeded: run.count - shortest))
-            for n in 0..<valueBytes[run.count] { bytes.append(UInt8(truncatingIfNeeded: value >> UInt64(8 * n))) }
-        }
-    }
-
-    /// Calls `part` with each byte written as it is (`run` nil) or each digit run to code.
-    @inline(__always)
-    private static func forEachPart(_ text: UnsafeBufferPointer<UInt8>, _ part: (UInt8, UnsafeBufferPointer<UInt8>?) -> Void) {
-        var at = 0
-        while at < text.count {
-            var end = at
-            while end < text.count && end - at < longest && text[end] &- 0x30 < 10 { end += 1 }
-            if end - at >= shortest {
-                part(0, UnsafeBufferPointer(rebasing: text[at..<end]))
-                at = end
-            } else {
-                part(text[at], nil)
+        let split = suffixes.suffix(of: text)
+        let head = split.map { UnsafeBufferPointer(rebasing: text[..<$0.start]) } ?? text
+        // Each byte at most 2 coded; a suffix number at most 1 + 10.
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 2 * head.count + 12) { room in
+            guard let out = room.baseAddress else { return }
+            var at = code(head, into: out)
+            if let split {
+                out[at] = suffixCode
+                at += 1
+                var rest = UInt64(split.number)
+                while rest >= 0x80 {
+                    out[at] = UInt8(truncatingIfNeeded: rest) | 0x80
+                    at += 1
+                    rest >>= 7
+                }
+                out[at] = UInt8(truncatingIfNeeded: rest)
                 at += 1
             }
+            bytes.appendVarint(UInt64(at))
+            bytes.append(contentsOf: UnsafeBufferPointer(start: out, count: at))
         }
+    }
+
+    /// Writes `text` coded (no suffix number) at `out` (room for 2 bytes per byte of
+    /// text); returns the coded size.
+    private static func code(_ text: UnsafeBufferPointer<UInt8>, into out: UnsafeMutablePointer<UInt8>) -> Int {
+        guard let base = text.baseAddress else { return 0 }
+        let count = text.count
+        var at = 0, written = 0
+        while at < count {
+            let byte = base[at]
+            if byte &- 0x30 < 10 {
+                var end = at + 1
+                while end < count && end - at < longest && base[end] &- 0x30 < 10 { end += 1 }
+                let length = end - at
+                if length >= shortest {
+                    var value: UInt64 = 0
+                    for n in at..<end { value = value &* 10 &+ UInt64(base[n] &- 0x30) }
+                    out[written] = firstCode &+ UInt8(truncatingIfNeeded: length - shortest)
+                    written += 1
+                    for n in 0..<valueByteCount(length) {
+                        out[written] = UInt8(truncatingIfNeeded: value >> UInt64(8 * n))
+                        written += 1
+                    }
+                } else {
+                    // Fewer than `shortest` digits: as they are.
+                    for n in at..<end {
+                        out[written] = base[n]
+                        written += 1
+                    }
+                }
+                at = end
+            } else if needsEscape(byte) {
+                out[written] = escape
+                out[written + 1] = byte
+                written += 2
+                at += 1
+            } else {
+                // A run of plain bytes (the usual: letters, dots, `<`, `@`) copied in one loop.
+                repeat {
+                    out[written] = base[at]
+                    written += 1
+                    at += 1
+                } while at < count && base[at] &- 0x30 >= 10 && base[at] < 0xC0
+            }
+        }
+        return written
     }
 
     /// Appends the text `coded` holds to `text`, suffixes from `suffixes`. Bad input (a code
@@ -106,7 +121,7 @@ enum DigitRuns {
                 at += 1
             } else {
                 let length = Int(byte - firstCode) + shortest
-                let size = valueBytes[length]
+                let size = valueByteCount(length)
                 guard coded.count - at >= size else { return }
                 var value: UInt64 = 0
                 for n in 0..<size { value |= UInt64(coded[at + n]) << UInt64(8 * n) }
@@ -176,7 +191,7 @@ struct SuffixTable: Sendable {
             var bucket = Int(truncatingIfNeeded: hash) & mask
             while buckets[bucket] != 0 {
                 let number = Int(buckets[bucket]) - 1
-                if withSuffix(number, { $0.elementsEqual(suffix) }) { return (at, number) }
+                if withSuffix(number, { Self.same($0, suffix) }) { return (at, number) }
                 bucket = (bucket + 1) & mask
             }
         }
@@ -200,6 +215,24 @@ struct SuffixTable: Sendable {
         var bucket = Int(truncatingIfNeeded: hash) & mask
         while buckets[bucket] != 0 { bucket = (bucket + 1) & mask }
         buckets[bucket] = UInt32(truncatingIfNeeded: number + 1)
+    }
+
+    /// Whether two runs have the same bytes (8 at a time).
+    private static func same(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard a.count == b.count else { return false }
+        guard let x = a.baseAddress, let y = b.baseAddress else { return true }
+        var at = 0
+        while at + 8 <= a.count {
+            let left = UnsafeRawPointer(x + at).loadUnaligned(as: UInt64.self)
+            let right = UnsafeRawPointer(y + at).loadUnaligned(as: UInt64.self)
+            if left != right { return false }
+            at += 8
+        }
+        while at < a.count {
+            if x[at] != y[at] { return false }
+            at += 1
+        }
+        return true
     }
 
     /// FNV-1a.
