@@ -152,18 +152,26 @@ enum DigitRuns {
 /// code 0xC0 and a varint). Suffixes are only ever added, so a text's coding never changes
 /// once it was first written: equal texts still have equal codings. At most
 /// ``maxSuffixes`` suffixes of ``shortest`` to ``longest`` bytes (past that, texts keep
-/// their suffix inline): about 300 KiB at most, a few KiB for real traffic, whose domains
-/// repeat. Lookups hash the bytes in place and allocate nothing.
+/// their suffix inline): under 600 KiB at most, a few tens of KiB for real traffic, whose
+/// domains repeat.
+///
+/// Lookups run once per envelope text while the capture streams through the caches, so
+/// each is one 64-byte line of a table that holds the suffix's hash, number, length and
+/// bytes (one cache miss, not one each for a bucket, an offset and the bytes); they hash
+/// and compare 8 bytes at a time and allocate nothing.
 struct SuffixTable: Sendable {
     static let maxSuffixes = 4096
     static let shortest = 4
-    static let longest = 64
+    static let longest = 56
+    /// Words per lookup line: a head (hash, number + 1, length) and 7 words of suffix.
+    private static let lineWords = 8
 
-    /// The suffixes' bytes, one after the other; suffix `n` ends at `ends[n]`.
+    /// The suffixes' bytes by number (for decoding), one after the other; suffix `n` ends at `ends[n]`.
     private var bytes: [UInt8] = []
     private var ends: [Int] = []
-    /// Suffix number + 1 per bucket (0: empty); a power of two in size, at most half used.
-    private var buckets: [UInt32] = []
+    /// Lookup lines (``lineWords`` words each; head 0: empty), a power of two of them, at
+    /// most 3/4 used. Head: hash in bits 0-31, number + 1 in 32-47, length in 48-55.
+    private var lines: [UInt64] = []
     /// A table that never adds a suffix (texts are then coded without any).
     private let adds: Bool
 
@@ -181,64 +189,76 @@ struct SuffixTable: Sendable {
     /// Where the suffix of `text` starts and its number (added if new and there is room);
     /// nil when the text keeps all its bytes inline.
     mutating func suffix(of text: UnsafeBufferPointer<UInt8>) -> (start: Int, number: Int)? {
-        guard adds, let at = text.lastIndex(of: 0x40) else { return nil }
+        guard adds, let base = text.baseAddress, let at = text.lastIndex(of: 0x40) else { return nil }
         let length = text.count - at
         guard length >= Self.shortest && length <= Self.longest else { return nil }
-        let suffix = UnsafeBufferPointer(rebasing: text[at...])
-        let hash = Self.hash(suffix)
-        if !buckets.isEmpty {
-            let mask = buckets.count - 1
-            var bucket = Int(truncatingIfNeeded: hash) & mask
-            while buckets[bucket] != 0 {
-                let number = Int(buckets[bucket]) - 1
-                if withSuffix(number, { Self.same($0, suffix) }) { return (at, number) }
-                bucket = (bucket + 1) & mask
+        // The suffix as 7 little-endian words, zero past its end, and their hash.
+        var words: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0)
+        let hash = withUnsafeMutableBytes(of: &words) { raw -> UInt32 in
+            raw.baseAddress?.copyMemory(from: base + at, byteCount: length)
+            var mixed = UInt64(length) &* 0x9E37_79B9_7F4A_7C15
+            for word in raw.bindMemory(to: UInt64.self).prefix((length + 7) >> 3) {
+                mixed = (mixed ^ word) &* 0xFF51_AFD7_ED55_8CCD
+                mixed ^= mixed >> 29
+            }
+            return UInt32(truncatingIfNeeded: mixed ^ mixed >> 32)
+        }
+        let head = UInt64(hash) | UInt64(length) << 48
+        let found: Int? = withUnsafeBytes(of: &words) { raw in
+            lines.withUnsafeBufferPointer { lines in
+                guard let suffix = raw.baseAddress, let table = lines.baseAddress, !lines.isEmpty else { return nil }
+                let mask = lines.count / Self.lineWords - 1
+                var line = Int(truncatingIfNeeded: hash) & mask
+                while true {
+                    let entry = table + line * Self.lineWords
+                    let stored = entry[0]
+                    if stored == 0 { return nil }
+                    if stored & 0x00FF_0000_FFFF_FFFF == head
+                        && memoryEqual(UnsafeRawPointer(entry + 1), suffix, words: (length + 7) >> 3) {
+                        return Int(truncatingIfNeeded: stored >> 32 & 0xFFFF) - 1
+                    }
+                    line = (line + 1) & mask
+                }
             }
         }
-        guard adds && ends.count < Self.maxSuffixes else { return nil }
-        bytes.append(contentsOf: suffix)
+        if let found { return (at, found) }
+        guard ends.count < Self.maxSuffixes else { return nil }
+        let number = ends.count
+        bytes.append(contentsOf: UnsafeBufferPointer(rebasing: text[at...]))
         ends.append(bytes.count)
-        file(ends.count - 1, hash: hash)
-        return (at, ends.count - 1)
-    }
-
-    private mutating func file(_ number: Int, hash: UInt32) {
-        if ends.count * 2 > buckets.count {
-            buckets = [UInt32](repeating: 0, count: max(64, buckets.count * 2))
-            for old in 0..<ends.count - 1 { place(old, hash: withSuffix(old, Self.hash)) }
+        if (number + 1) * 4 > lines.count / Self.lineWords * 3 { grow() }
+        withUnsafeBytes(of: &words) { raw in
+            place(head | UInt64(number + 1) << 32, raw.bindMemory(to: UInt64.self))
         }
-        place(number, hash: hash)
+        return (at, number)
     }
 
-    private mutating func place(_ number: Int, hash: UInt32) {
-        let mask = buckets.count - 1
-        var bucket = Int(truncatingIfNeeded: hash) & mask
-        while buckets[bucket] != 0 { bucket = (bucket + 1) & mask }
-        buckets[bucket] = UInt32(truncatingIfNeeded: number + 1)
+    /// Files a line (head and 7 words) at the first free line from its hash's.
+    private mutating func place(_ head: UInt64, _ words: UnsafeBufferPointer<UInt64>) {
+        let mask = lines.count / Self.lineWords - 1
+        var line = Int(truncatingIfNeeded: head & 0xFFFF_FFFF) & mask
+        while lines[line * Self.lineWords] != 0 { line = (line + 1) & mask }
+        lines[line * Self.lineWords] = head
+        for n in 0..<min(words.count, Self.lineWords - 1) { lines[line * Self.lineWords + 1 + n] = words[n] }
     }
 
-    /// Whether two runs have the same bytes (8 at a time).
-    private static func same(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Bool {
-        guard a.count == b.count else { return false }
-        guard let x = a.baseAddress, let y = b.baseAddress else { return true }
-        var at = 0
-        while at + 8 <= a.count {
-            let left = UnsafeRawPointer(x + at).loadUnaligned(as: UInt64.self)
-            let right = UnsafeRawPointer(y + at).loadUnaligned(as: UInt64.self)
-            if left != right { return false }
-            at += 8
+    /// Twice the lines (64 at first), each filed again from its stored hash.
+    private mutating func grow() {
+        let old = lines
+        lines = [UInt64](repeating: 0, count: max(64, 2 * old.count / Self.lineWords) * Self.lineWords)
+        old.withUnsafeBufferPointer { old in
+            for line in stride(from: 0, to: old.count, by: Self.lineWords) where old[line] != 0 {
+                place(old[line], UnsafeBufferPointer(rebasing: old[(line + 1)..<(line + Self.lineWords)]))
+            }
         }
-        while at < a.count {
-            if x[at] != y[at] { return false }
-            at += 1
+    }
+
+    /// Whether `words` 8-byte words at `a` and `b` are equal.
+    @inline(__always)
+    private func memoryEqual(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, words: Int) -> Bool {
+        for n in 0..<words where a.loadUnaligned(fromByteOffset: 8 * n, as: UInt64.self) != b.loadUnaligned(fromByteOffset: 8 * n, as: UInt64.self) {
+            return false
         }
         return true
-    }
-
-    /// FNV-1a.
-    private static func hash(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt32 {
-        var hash: UInt32 = 2_166_136_261
-        for byte in bytes { hash = (hash ^ UInt32(byte)) &* 16_777_619 }
-        return hash
     }
 }
