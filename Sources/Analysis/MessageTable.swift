@@ -86,7 +86,7 @@ public struct MessageTable: Sendable {
     /// Bytes allocated for the arena (and how many of them are garbage), the slots and the index.
     var footprint: (arena: Int, garbage: Int, slots: Int, index: Int) {
         (arena.capacity, garbage, slots.capacity * MemoryLayout<Slot>.stride,
-         index.capacity * MemoryLayout<UInt32>.stride)
+         index.capacityBytes)
     }
 
     public init(windowNanoseconds: Int64, maxMessages: Int, maxTransactionsPerMessage: Int) {

@@ -184,4 +184,28 @@ import Testing
         #expect(table.messages() == Correlator.messages(from: model.order.flatMap { model.groups[$0] ?? [] },
                                                          windowNanoseconds: MessageTableTests.window))
     }
+    /// The index with 2-byte buckets, then 4-byte ones once slot numbers pass 65,534:
+    /// every slot is found under its hash (many sharing hashes), and removals (shifting
+    /// runs back) lose none of the others, before and after widening.
+    @Test func indexWidensAndFindsEverySlot() {
+        var slots = SlotPages()
+        var index = SlotIndex()
+        func hash(_ n: Int) -> UInt32 { UInt32(truncatingIfNeeded: (n % 5_000) &* 2_654_435_761) }
+        func found(_ n: Int) -> Bool { index.first(hash: hash(n), slots: slots) { $0 == n } == n }
+        let total = 70_000
+        for n in 0..<total {
+            slots.append(MessageTable.Slot(hash: hash(n), offset: UInt32(n)))
+            index.insert(n, hash: hash(n), slots: slots)
+            if n == 65_533 { #expect(!index.isWide) }
+            if n == 20_000 {
+                for m in stride(from: 0, to: 20_000, by: 7) { index.remove(m, hash: hash(m), slots: slots) }
+                #expect((0..<20_000).allSatisfy { found($0) == ($0 % 7 != 0) })
+            }
+        }
+        #expect(index.isWide)
+        #expect(index.count == total - (0..<20_000).filter { $0 % 7 == 0 }.count)
+        for m in stride(from: 1, to: total, by: 3) where m % 7 != 0 || m > 20_000 { index.remove(m, hash: hash(m), slots: slots) }
+        #expect((0..<total).allSatisfy { found($0) == ($0 % 3 != 1 && ($0 % 7 != 0 || $0 > 20_000)) })
+        #expect(index.capacityBytes >= index.count * 4)
+    }
 }
