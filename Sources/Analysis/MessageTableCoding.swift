@@ -11,13 +11,13 @@ import SMTP
 ///             from the table's epoch (``appendView(_:epoch:to:)``)
 ///     envelopes, each self-delimiting:
 ///             flags (Message-ID, fingerprint, fingerprint as 8 bytes, MAIL FROM present,
-///             MAIL FROM ends as the Message-ID does)
+///             MAIL FROM ends as the Message-ID does, and with its whole `@…` part, one RCPT TO)
 ///             varint length + UTF-8 of each present field, digit runs and `@…` suffix coded
 ///             (``DigitRuns``, ``SuffixTable``) (a 16-digit lowercase hex
 ///             fingerprint as its 8 bytes instead; a MAIL FROM that shares 2 or more last
 ///             bytes with the Message-ID before its `>`, as in `<…@relay.example.net>` and
 ///             `news@relay.example.net`, as a varint count of them and the rest);
-///             varint RCPT TO count, each as a field
+///             varint RCPT TO count (unless one), each as a field
 ///
 /// Integers of any value round-trip (zigzag varints: indices below 64 take one byte), and
 /// so does text of any content (empty, NUL bytes, any length), byte for byte. The identity
@@ -31,6 +31,17 @@ enum EntryCoding {
     static let packedFingerprint: UInt8 = 4
     static let hasMailFrom: UInt8 = 8
     static let sharedMailFrom: UInt8 = 16
+    /// The MAIL FROM shares the Message-ID's whole `@…` part (the count is then not written).
+    static let sharedWholeDomain: UInt8 = 32
+    /// Exactly one RCPT TO (the count is then not written).
+    static let oneRecipient: UInt8 = 64
+
+    /// Bytes from the last `@` to the end of the Message-ID without its closing `>`; 0 without an `@`.
+    static func domainLength(_ id: UnsafeBufferPointer<UInt8>) -> Int {
+        let core = id.last == 0x3E ? id.count - 1 : id.count
+        guard let at = UnsafeBufferPointer(rebasing: id[..<core]).lastIndex(of: 0x40) else { return 0 }
+        return core - at
+    }
 
     /// Appends the envelope of `record` (what ``Correlator`` derives its identity from).
     /// (Without suffix numbers: as a table whose ``SuffixTable`` is empty codes it.)
@@ -72,6 +83,8 @@ enum EntryCoding {
         var flags = hasMessageID | hasFingerprint | hasMailFrom
         if packed != nil { flags |= packedFingerprint }
         if shared >= 2 { flags |= sharedMailFrom }
+        if shared >= 2 && shared == domainLength(id) { flags |= sharedWholeDomain }
+        if rcptTo.count == 1 { flags |= oneRecipient }
         // Doubling when it grows: the buffer is reused, so it soon needs no more (recipients
         // may still make it grow).
         let start = bytes.count
@@ -85,12 +98,12 @@ enum EntryCoding {
             bytes.appendText(suffixes: &suffixes, print)
         }
         if shared >= 2 {
-            bytes.appendVarint(UInt64(shared))
+            if flags & sharedWholeDomain == 0 { bytes.appendVarint(UInt64(shared)) }
             bytes.appendText(suffixes: &suffixes, UnsafeBufferPointer(rebasing: from.dropLast(shared)))
         } else {
             bytes.appendText(suffixes: &suffixes, from)
         }
-        bytes.appendVarint(UInt64(rcptTo.count))
+        if flags & oneRecipient == 0 { bytes.appendVarint(UInt64(rcptTo.count)) }
         // Recipients checked as they are copied: one that is not ASCII takes back the lot.
         var asciiRecipients = true
         rcptTo.forEachLine(while: { line in
@@ -130,7 +143,9 @@ enum EntryCoding {
             flags |= hasMailFrom
             shared = record.messageIDText.map { id in withBytes(mailFrom) { from in withBytes(id) { sharedEnd(from, $0) } } } ?? 0
             if shared >= 2 { flags |= sharedMailFrom }
+            if shared >= 2 && shared == record.messageIDText.map({ withBytes($0, domainLength) }) { flags |= sharedWholeDomain }
         }
+        if record.rcptToList.count == 1 { flags |= oneRecipient }
         bytes.append(flags)
         if let messageID = record.messageIDText { withBytes(messageID) { bytes.appendText(suffixes: &suffixes, $0) } }
         if let fingerprint = record.fingerprintText {
@@ -142,13 +157,13 @@ enum EntryCoding {
         }
         if let mailFrom = record.mailFromText {
             if flags & sharedMailFrom != 0 {
-                bytes.appendVarint(UInt64(shared))
+                if flags & sharedWholeDomain == 0 { bytes.appendVarint(UInt64(shared)) }
                 withBytes(mailFrom) { bytes.appendText(suffixes: &suffixes, UnsafeBufferPointer(rebasing: $0.dropLast(shared))) }
             } else {
                 withBytes(mailFrom) { bytes.appendText(suffixes: &suffixes, $0) }
             }
         }
-        bytes.appendVarint(UInt64(record.rcptToList.count))
+        if flags & oneRecipient == 0 { bytes.appendVarint(UInt64(record.rcptToList.count)) }
         record.rcptToList.forEachLine { (line: UnsafeRawBufferPointer) -> Void in
             let utf8 = UnsafeBufferPointer(start: line.baseAddress?.assumingMemoryBound(to: UInt8.self), count: line.count)
             if JSONByteWriter.isASCII(utf8) {
@@ -192,11 +207,12 @@ enum EntryCoding {
         }
         if flags & hasMailFrom != 0 {
             if flags & sharedMailFrom != 0 {
-                let shared = reader.varint()
+                let written = flags & sharedWholeDomain == 0 ? reader.varint() : nil
                 let rest = reader.take(reader.varint())
                 if decode {
                     var from: [UInt8] = []
                     DigitRuns.decode(rest, suffixes: suffixes, into: &from)
+                    let shared = written ?? UInt64(messageID.withUnsafeBufferPointer(domainLength))
                     let core = messageID.last == 0x3E ? messageID.dropLast() : messageID[...]
                     envelope.mailFrom = String(decoding: from + core.suffix(Int(clamping: shared)), as: UTF8.self)
                 }
@@ -204,7 +220,7 @@ enum EntryCoding {
                 envelope.mailFrom = reader.text(decode: decode, suffixes: suffixes)
             }
         }
-        let recipients = reader.varint()
+        let recipients = flags & oneRecipient != 0 ? 1 : reader.varint()
         var index: UInt64 = 0
         while index < recipients && !reader.failed {
             let recipient = reader.text(decode: decode, suffixes: suffixes)

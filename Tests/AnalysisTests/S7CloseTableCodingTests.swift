@@ -208,4 +208,48 @@ import Testing
         #expect((0..<total).allSatisfy { found($0) == ($0 % 3 != 1 && ($0 % 7 != 0 || $0 > 20_000)) })
         #expect(index.capacityBytes >= index.count * 4)
     }
+    /// The usual envelope, byte by byte as the format describes it: flags 0x7F (all fields,
+    /// packed fingerprint, MAIL FROM sharing the Message-ID's whole `@…` part, one RCPT TO),
+    /// then the texts with their digit runs coded, and no counts for the shared part or the
+    /// recipients. And it reads back to the record's fields.
+    @Test func usualEnvelopeHandComputed() throws {
+        let record = MessageTableTests.record(flow: 9, start: MessageTableTests.t0, id: "<1.200.418290383@relay165.example.net>",
+                                              fingerprint: "ddcb87236df58871", from: "newsletter317@relay165.example.net",
+                                              to: ["judy1222@example.com"])
+        var bytes: [UInt8] = []
+        EntryCoding.appendEnvelope(of: record, to: &bytes)
+        let expected: [UInt8] = [0x7F, 34] + Array("<1.200.".utf8) + [0xFB, 0xCF, 0x9A, 0xEE, 0x18] + Array("@relay165.example.net>".utf8)
+            + [0xDD, 0xCB, 0x87, 0x23, 0x6D, 0xF5, 0x88, 0x71] + [13] + Array("newsletter317".utf8)
+            + [19] + Array("judy".utf8) + [0xF6, 0xC6, 0x04] + Array("@example.com".utf8)
+        #expect(bytes == expected)
+        let envelope = try #require(bytes.withUnsafeBufferPointer { buffer -> EntryCoding.Envelope? in
+            var reader = ByteReader(buffer, at: 0)
+            return EntryCoding.readEnvelope(&reader, decode: true)
+        })
+        #expect(envelope.messageID == record.messageID && envelope.fingerprint == record.fingerprint)
+        #expect(envelope.mailFrom == record.mailFrom && envelope.rcptTo == record.rcptTo)
+    }
+
+    /// MAIL FROM sharing part of the domain, all of it, all of it and more, or a Message-ID
+    /// without `@`; none, one or two recipients: every shape comes back through the table.
+    @Test func sharedEndsAndRecipientCountsRoundTrip() {
+        let shapes: [(id: String, from: String, to: [String])] = [
+            ("<a@relay.example.net>", "b@relay.example.net", []), ("<a@relay.example.net>", "b@xrelay.example.net", ["x@y.z"]),
+            ("<a@relay.example.net>", "xa@relay.example.net", ["x@y.z", "w@y.z"]), ("<a@relay.example.net>", "example.net", ["q"]),
+            ("<no-at-sign.example.net>", "b@no-at-sign.example.net", []), ("<a@b@c.net>", "@b@c.net", ["@c.net"]),
+            ("<a@c.net>>", "z@c.net>", ["1@c.net"]), ("@", "@", ["@"]), ("a@bc", "a@bc", ["a@bc"]),
+        ]
+        var records: [TransactionRecord] = []
+        for (n, shape) in shapes.enumerated() {
+            for attempt in 0..<2 {
+                records.append(MessageTableTests.record(flow: 2 * n + attempt, start: MessageTableTests.t0 + Int64(2 * n + attempt) * 1_000_000_000,
+                                                        id: shape.id, fingerprint: "0123456789abcdef", from: shape.from, to: shape.to,
+                                                        outcome: attempt == 0 ? .noReply : .accepted))
+            }
+        }
+        var table = MessageTable(windowNanoseconds: MessageTableTests.window, maxMessages: 100, maxTransactionsPerMessage: 64)
+        for record in records { table.note(record) }
+        #expect(table.messages() == Correlator.messages(from: records, windowNanoseconds: MessageTableTests.window))
+        #expect(table.messages().count == Set(shapes.map(\.id)).count)
+    }
 }
