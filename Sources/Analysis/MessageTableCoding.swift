@@ -85,35 +85,38 @@ enum EntryCoding {
         if shared >= 2 { flags |= sharedMailFrom }
         if shared >= 2 && shared == domainLength(id) { flags |= sharedWholeDomain }
         if rcptTo.count == 1 { flags |= oneRecipient }
-        // Doubling when it grows: the buffer is reused, so it soon needs no more (recipients
-        // may still make it grow).
-        let start = bytes.count
-        let needed = start + 64 + id.count + print.count + from.count
-        if bytes.capacity < needed { bytes.reserveCapacity(max(needed, 2 * bytes.capacity)) }
-        bytes.append(flags)
-        bytes.appendText(suffixes: &suffixes, id)
-        if let packed {
-            bytes.appendBigEndian(packed)
-        } else {
-            bytes.appendText(suffixes: &suffixes, print)
-        }
-        if shared >= 2 {
-            if flags & sharedWholeDomain == 0 { bytes.appendVarint(UInt64(shared)) }
-            bytes.appendText(suffixes: &suffixes, UnsafeBufferPointer(rebasing: from.dropLast(shared)))
-        } else {
-            bytes.appendText(suffixes: &suffixes, from)
-        }
-        if flags & oneRecipient == 0 { bytes.appendVarint(UInt64(rcptTo.count)) }
-        // Recipients checked as they are copied: one that is not ASCII takes back the lot.
+        // Recipients checked first (one that is not ASCII sends the record the general way)
+        // and measured: the envelope is written through a pointer into room on the stack,
+        // then appended in one step.
         var asciiRecipients = true
+        var room = 1 + DigitRuns.bound(id.count) + DigitRuns.bound(print.count) + 8 + 10 + DigitRuns.bound(from.count) + 10
         rcptTo.forEachLine(while: { line in
             asciiRecipients = JSONByteWriter.isASCII(utf8(line))
-            if asciiRecipients { bytes.appendText(suffixes: &suffixes, utf8(line)) }
+            room += DigitRuns.bound(line.count)
             return asciiRecipients
         })
-        guard asciiRecipients else {
-            bytes.removeSubrange(start...)
-            return false
+        guard asciiRecipients else { return false }
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: room) { room in
+            guard let start = room.baseAddress else { return }
+            var at = start
+            at.pointee = flags
+            at += 1
+            DigitRuns.write(id, suffixes: &suffixes, at: &at)
+            if let packed {
+                UnsafeMutableRawPointer(at).storeBytes(of: packed.bigEndian, as: UInt64.self)
+                at += 8
+            } else {
+                DigitRuns.write(print, suffixes: &suffixes, at: &at)
+            }
+            if shared >= 2 {
+                if flags & sharedWholeDomain == 0 { DigitRuns.writeVarint(UInt64(shared), at: &at) }
+                DigitRuns.write(UnsafeBufferPointer(rebasing: from.dropLast(shared)), suffixes: &suffixes, at: &at)
+            } else {
+                DigitRuns.write(from, suffixes: &suffixes, at: &at)
+            }
+            if flags & oneRecipient == 0 { DigitRuns.writeVarint(UInt64(rcptTo.count), at: &at) }
+            rcptTo.forEachLine { line in DigitRuns.write(utf8(line), suffixes: &suffixes, at: &at) }
+            bytes.append(contentsOf: UnsafeBufferPointer(start: start, count: at - start))
         }
         return true
     }

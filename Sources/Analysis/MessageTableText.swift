@@ -47,6 +47,52 @@ enum DigitRuns {
         }
     }
 
+    /// Room ``write(_:suffixes:at:)`` may take for a text of `count` bytes: a length varint,
+    /// each byte escaped, a suffix number.
+    static func bound(_ count: Int) -> Int { 2 * count + 24 }
+
+    /// ``appendText(_:suffixes:to:)`` written at `at` (room: ``bound(_:)``), which moves past it.
+    static func write(_ text: UnsafeBufferPointer<UInt8>, suffixes: inout SuffixTable, at: inout UnsafeMutablePointer<UInt8>) {
+        let split = suffixes.suffix(of: text)
+        let head = split.map { UnsafeBufferPointer(rebasing: text[..<$0.start]) } ?? text
+        // Coded after one byte left for the length, moved on in the rare case it needs more.
+        var end = at + 1
+        end += code(head, into: end)
+        if let split {
+            end.pointee = suffixCode
+            end += 1
+            writeVarint(UInt64(split.number), at: &end)
+        }
+        let length = end - (at + 1)
+        if length < 0x80 {
+            at.pointee = UInt8(truncatingIfNeeded: length)
+            at = end
+            return
+        }
+        var lengthBytes = 1
+        var rest = length >> 7
+        while rest > 0 { lengthBytes += 1; rest >>= 7 }
+        // Moved right by the extra length bytes (the regions overlap: last byte first).
+        var index = length - 1
+        while index >= 0 {
+            at[lengthBytes + index] = at[1 + index]
+            index -= 1
+        }
+        writeVarint(UInt64(length), at: &at)
+        at += length
+    }
+
+    static func writeVarint(_ value: UInt64, at: inout UnsafeMutablePointer<UInt8>) {
+        var rest = value
+        while rest >= 0x80 {
+            at.pointee = UInt8(truncatingIfNeeded: rest) | 0x80
+            at += 1
+            rest >>= 7
+        }
+        at.pointee = UInt8(truncatingIfNeeded: rest)
+        at += 1
+    }
+
     /// Writes `text` coded (no suffix number) at `out` (room for 2 bytes per byte of
     /// text); returns the coded size.
     private static func code(_ text: UnsafeBufferPointer<UInt8>, into out: UnsafeMutablePointer<UInt8>) -> Int {

@@ -252,4 +252,26 @@ import Testing
         #expect(table.messages() == Correlator.messages(from: records, windowNanoseconds: MessageTableTests.window))
         #expect(table.messages().count == Set(shapes.map(\.id)).count)
     }
+    /// Envelopes written through the stack room (ASCII records) equal those of the general
+    /// path, long texts included (length prefixes of 2 and 3 bytes), and read back.
+    @Test func longEnvelopesMatchTheGeneralPath() throws {
+        for length in [0, 1, 126, 127, 128, 129, 1000, 20_000] {
+            let text = String(repeating: "ab1234567x", count: length / 10 + 1).prefix(length)
+            let record = MessageTableTests.record(flow: length, start: MessageTableTests.t0, id: "<\(text)@example.org>",
+                                                  fingerprint: "0123456789abcdef", from: "\(text)@example.net",
+                                                  to: ["\(text)@a.example", "b@\(text)", ""])
+            var suffixes = SuffixTable(), other = SuffixTable()
+            var fast: [UInt8] = [], general: [UInt8] = []
+            withUnsafePointer(to: record) { EntryCoding.appendEnvelope(of: $0, suffixes: &suffixes, to: &fast) }
+            EntryCoding.appendEnvelopeInGeneral(of: record, suffixes: &other, to: &general)
+            #expect(fast == general)
+            let envelope = try #require(fast.withUnsafeBufferPointer { buffer -> EntryCoding.Envelope? in
+                var reader = ByteReader(buffer, at: 0)
+                let read = EntryCoding.readEnvelope(&reader, decode: true, suffixes: suffixes)
+                #expect(reader.at == buffer.count && !reader.failed)
+                return read
+            })
+            #expect(envelope.messageID == record.messageID && envelope.mailFrom == record.mailFrom && envelope.rcptTo == record.rcptTo)
+        }
+    }
 }
