@@ -79,6 +79,9 @@ public struct MessageTable: Sendable {
     private var identityText = ""
     /// The entry ``find(_:hash:envelope:)`` decoded last, its buffers reused by the next lookup.
     private var found = Entry()
+    /// The entry and Message-ID bytes the search for the oldest identity read last (buffers reused).
+    private var scanned = Entry()
+    private var scannedID: [UInt8] = []
 
     /// Identities held now.
     public var count: Int { index.count }
@@ -383,14 +386,31 @@ public struct MessageTable: Sendable {
 
     /// The slot whose entry's record is at `offset`; nil when that record is garbage. The
     /// slot is found by the hash of the identity the record's envelope implies.
+    /// (For the usual entry, whose identity is an ASCII Message-ID, the hash comes from
+    /// the Message-ID's bytes decoded into reused buffers: a scan allocates nothing.)
     private mutating func liveSlot(at offset: UInt32) -> Int? {
-        let epoch = self.epoch, suffixes = self.suffixes
-        let identity = arena.read(at: offset) { reader -> String? in
+        let epoch = self.epoch
+        arena.read(at: offset) { reader in
             _ = reader.varint()
-            return Entry.decode(&reader, epoch: epoch).identity(suffixes: suffixes)
+            Entry.decode(&reader, epoch: epoch, into: &scanned)
         }
-        guard let identity else { return nil }
-        return index.first(hash: Self.fold(hashing(identity)), slots: slots) { slots[$0].offset == offset }
+        guard scanned.envelopeCount > 0 else { return nil }
+        var hash: UInt64?
+        if hashesIdentityBytes {
+            scannedID.removeAll(keepingCapacity: true)
+            scanned.envelope(0).withUnsafeBufferPointer { bytes in
+                var reader = ByteReader(bytes, at: 0)
+                guard reader.byte() & EntryCoding.hasMessageID != 0 else { return }
+                DigitRuns.decode(reader.take(reader.varint()), suffixes: suffixes, into: &scannedID)
+            }
+            hash = scannedID.withUnsafeBytes { Self.asciiMessageIDHash($0) }
+        }
+        if hash == nil {
+            guard let identity = scanned.identity(suffixes: suffixes) else { return nil }
+            hash = hashing(identity)
+        }
+        guard let hash else { return nil }
+        return index.first(hash: Self.fold(hash), slots: slots) { slots[$0].offset == offset }
     }
 }
 
