@@ -101,39 +101,42 @@ enum DigitRuns {
         var at = 0, written = 0
         while at < count {
             let byte = base[at]
-            if byte &- 0x30 < 10 {
-                var end = at + 1
-                while end < count && end - at < longest && base[end] &- 0x30 < 10 { end += 1 }
-                let length = end - at
+            let digit = byte &- 0x30
+            if digit < 10 {
+                // The run's value read as it is measured (at most `longest` digits).
+                var end = at &+ 1
+                var value = UInt64(digit)
+                while end < count && end &- at < longest {
+                    let next = base[end] &- 0x30
+                    guard next < 10 else { break }
+                    value = value &* 10 &+ UInt64(next)
+                    end &+= 1
+                }
+                let length = end &- at
                 if length >= shortest {
-                    var value: UInt64 = 0
-                    for n in at..<end { value = value &* 10 &+ UInt64(base[n] &- 0x30) }
-                    out[written] = firstCode &+ UInt8(truncatingIfNeeded: length - shortest)
-                    written += 1
-                    for n in 0..<valueByteCount(length) {
-                        out[written] = UInt8(truncatingIfNeeded: value >> UInt64(8 * n))
-                        written += 1
-                    }
+                    out[written] = firstCode &+ UInt8(truncatingIfNeeded: length &- shortest)
+                    // All 8 bytes stored, `valueByteCount` of them kept (the rest is written over):
+                    // the room holds 2 bytes for each text byte, so past a run of 4 or more digits
+                    // there are 8 bytes of room at least.
+                    UnsafeMutableRawPointer(out + (written &+ 1)).storeBytes(of: value.littleEndian, as: UInt64.self)
+                    written &+= 1 &+ valueByteCount(length)
                 } else {
                     // Fewer than `shortest` digits: as they are.
                     for n in at..<end {
                         out[written] = base[n]
-                        written += 1
+                        written &+= 1
                     }
                 }
                 at = end
             } else if needsEscape(byte) {
                 out[written] = escape
-                out[written + 1] = byte
-                written += 2
-                at += 1
+                out[written &+ 1] = byte
+                written &+= 2
+                at &+= 1
             } else {
-                // A run of plain bytes (the usual: letters, dots, `<`, `@`) copied in one loop.
-                repeat {
-                    out[written] = base[at]
-                    written += 1
-                    at += 1
-                } while at < count && base[at] &- 0x30 >= 10 && base[at] < 0xC0
+                out[written] = byte
+                written &+= 1
+                at &+= 1
             }
         }
         return written
