@@ -9,18 +9,21 @@
 /// ``messages()`` equals ``Correlator/messages(from:windowNanoseconds:)`` over the same
 /// transactions, whatever order they were noted in.
 ///
-/// Memory: an identity seen once (most are) costs a 16-byte slot, about 7 bytes of hash
-/// index, and its entry packed into a shared byte arena (``EntryCoding``): about 20 bytes
-/// of view and lengths plus the envelope's text, a hex fingerprint in 8 bytes and a MAIL
-/// FROM without the end it shares with the Message-ID; the arena's full pages are packed
-/// again (``RecordArena``), to about half. In all 63 bytes for the 100 bytes of text in
-/// `MessageTableMemoryBenchmark` (131 with unpacked pages and 24-byte slots, 850 before any
-/// packing). The identity string is not stored: the index files slots by a 32-bit hash of
-/// it and a match is confirmed against the identity the entry's envelope implies, so equal
-/// hashes (about one new identity in 86,000 meets one among 50,000) cost a comparison,
-/// never a wrong answer. Entries that change are packed anew at the arena's end; the arena
-/// is compacted when more than half of it is left behind. It grows by 8 KiB pages, never by
-/// copying what it holds.
+/// Memory: an identity seen once (most are) costs an 8-byte slot, about 3.5 bytes of hash
+/// index (2-byte buckets), and its entry packed into a shared byte arena (``EntryCoding``):
+/// about 10 bytes of view and lengths (the start as its distance from the first one noted)
+/// plus the envelope's text, digit runs in binary and mail domains as numbers
+/// (``DigitRuns``, ``SuffixTable``), a hex fingerprint in 8 bytes and a MAIL FROM without
+/// the end it shares with the Message-ID; the arena's full pages are packed again
+/// (``RecordArena``). About 59 bytes in all per message of the benchmark's 1 GiB capture
+/// (massif at the peak; 85 before session 7). The identity string is not stored: the index files
+/// slots by a 32-bit hash of it and a match is confirmed against the identity the entry's
+/// envelope implies, so equal hashes (about one new identity in 86,000 meets one among
+/// 50,000) cost a comparison, never a wrong answer. Each note writes the entry anew at the
+/// arena's end, so the arena's order is the recency order (no list links in the slots):
+/// the least recently noted identity owns the first record that is not garbage. The arena
+/// is compacted when more than half of it is left behind. It grows by 8 KiB pages, never
+/// by copying what it holds.
 public struct MessageTable: Sendable {
     public let windowNanoseconds: Int64
     /// At most 2³¹ - 1 (slots are numbered in 32 bits).
@@ -33,15 +36,14 @@ public struct MessageTable: Sendable {
     /// Messages (two or more transactions) among the evicted identities, as they stood then.
     public private(set) var forgotten = MessageTally()
 
-    /// Where one identity's entry is, and its place in the recency list.
+    /// Where one identity's entry is. Its place in the recency order is its record's place
+    /// in the arena: every note writes the entry's record anew at the arena's end.
     struct Slot: Sendable {
-        /// The identity's 64-bit hash folded to 32 bits (``fold(_:)``).
+        /// The identity's 64-bit hash folded to 32 bits (``fold(_:)``); in a free slot, the
+        /// next free slot (``free``: none).
         var hash: UInt32
         /// Where the entry's record is in the ``RecordArena``; ``free`` when the slot is free.
         var offset: UInt32
-        /// Less and more recently noted identities (-1: none); `newer` links free slots.
-        var older: Int32
-        var newer: Int32
 
         static let free = UInt32.max
     }
@@ -56,12 +58,18 @@ public struct MessageTable: Sendable {
     /// Times the arena was compacted (for tests).
     private(set) var compactions = 0
     private var freeSlot: Int32 = -1
+    /// Views' starts are stored as their distance from this one: the first start noted
+    /// (a few bytes instead of 8; any start round-trips).
+    private var epoch: Int64 = 0
+    /// Mail domains and other `@…` suffixes of envelope text, each kept once.
+    private var suffixes = SuffixTable()
+    private var hasEpoch = false
     /// One bit per slot: set when its entry has two or more views, so that ``messages()``
     /// and eviction read only those entries.
     private var seenAgain: [UInt64] = []
-    /// Least and most recently noted identity: the ends of a list linked through the slots.
-    private var oldest: Int32 = -1
-    private var newest: Int32 = -1
+    /// Where the search for the least recently noted identity resumes: each record before
+    /// this arena offset is garbage (an entry written anew, or forgotten).
+    private var oldestScan: UInt32 = 0
     private let hashing: @Sendable (String) -> UInt64
     /// Whether `hashing` is ``hash(_:)``, which ``add(_:)`` may then compute from the bytes
     /// of an ASCII Message-ID without making the identity string.
@@ -73,6 +81,9 @@ public struct MessageTable: Sendable {
     private var identityText = ""
     /// The entry ``find(_:hash:envelope:)`` decoded last, its buffers reused by the next lookup.
     private var found = Entry()
+    /// The entry and Message-ID bytes the search for the oldest identity read last (buffers reused).
+    private var scanned = Entry()
+    private var scannedID: [UInt8] = []
 
     /// Identities held now.
     public var count: Int { index.count }
@@ -80,7 +91,7 @@ public struct MessageTable: Sendable {
     /// Bytes allocated for the arena (and how many of them are garbage), the slots and the index.
     var footprint: (arena: Int, garbage: Int, slots: Int, index: Int) {
         (arena.capacity, garbage, slots.capacity * MemoryLayout<Slot>.stride,
-         index.capacity * MemoryLayout<UInt32>.stride)
+         index.capacityBytes)
     }
 
     public init(windowNanoseconds: Int64, maxMessages: Int, maxTransactionsPerMessage: Int) {
@@ -190,24 +201,28 @@ public struct MessageTable: Sendable {
 
     private mutating func note(_ record: UnsafePointer<TransactionRecord>, hash: UInt32, identity: () -> String) -> Bool {
         envelope.removeAll(keepingCapacity: true)
-        EntryCoding.appendEnvelope(of: record, to: &envelope)
+        EntryCoding.appendEnvelope(of: record, suffixes: &suffixes, to: &envelope)
         let view = AttemptView(record)
+        if !hasEpoch {
+            epoch = view.startNanoseconds
+            hasEpoch = true
+        }
         if let slot = find(identity, hash: hash, envelope: envelope) {
-            unlink(slot)
-            link(slot)
-            guard found.note(view, envelope: envelope, limit: maxTransactionsPerMessage, dropped: &droppedTransactions) else { return false }
+            let changed = found.note(view, envelope: envelope, limit: maxTransactionsPerMessage, dropped: &droppedTransactions)
+            // Written anew even when unchanged: the arena's order is the recency order.
             body.removeAll(keepingCapacity: true)
-            found.encode(into: &body)
+            found.encode(epoch: epoch, into: &body)
             replaceRecord(of: slot)
             if found.seen.count >= 2 { setSeenAgain(slot, true) }
+            compactIfWasteful()
+            return changed
         } else {
             if count >= maxMessages { evictOldest() }
             let slot = allocate(hash: hash)
             index.insert(slot, hash: hash, slots: slots)
             body.removeAll(keepingCapacity: true)
-            Entry.encodeSingle(view, envelope: envelope, into: &body)
+            Entry.encodeSingle(view, envelope: envelope, epoch: epoch, into: &body)
             replaceRecord(of: slot)
-            link(slot)
         }
         compactIfWasteful()
         return true
@@ -217,7 +232,7 @@ public struct MessageTable: Sendable {
     public func message(identity: String) -> MessageRecord? {
         var table = self  // reading may unpack a page into the copy's buffer
         guard table.find({ identity }, hash: Self.fold(hashing(identity)), envelope: nil) != nil else { return nil }
-        return table.found.message(windowNanoseconds: windowNanoseconds)
+        return table.found.message(windowNanoseconds: windowNanoseconds, suffixes: suffixes)
     }
 
     /// Every identity seen in two or more transactions, ordered as ``Correlator`` orders them.
@@ -228,7 +243,7 @@ public struct MessageTable: Sendable {
         let again = slots.indices.filter(isSeenAgain).sorted { slots[$0].offset < slots[$1].offset }
         for slot in again {
             let entry = table.entry(slot)
-            guard let message = entry.message(windowNanoseconds: windowNanoseconds) else { continue }
+            guard let message = entry.message(windowNanoseconds: windowNanoseconds, suffixes: suffixes) else { continue }
             found.append((message, entry.first))
         }
         // The offline order: earliest attempt, Message-ID, fingerprint, then first seen in flow order.
@@ -250,20 +265,19 @@ public struct MessageTable: Sendable {
             let offset = slots[slot].offset
             arena.read(at: offset) { reader in
                 _ = reader.varint()
-                Entry.decode(&reader, into: &found)
+                Entry.decode(&reader, epoch: epoch, into: &found)
             }
             // As `envelopes.first == envelope` of optionals (no envelope matches no envelope).
             let sameBytes = envelope.map { found.envelopeCount > 0 && found.envelope(0).elementsEqual($0) } ?? (found.envelopeCount == 0)
-            return sameBytes || found.identity == identity()
+            return sameBytes || found.identity(suffixes: suffixes) == identity()
         }
     }
 
-    private mutating func entry(_ slot: Int) -> Entry { Self.entry(at: slots[slot].offset, in: &arena) }
-
-    private static func entry(at offset: UInt32, in arena: inout RecordArena) -> Entry {
-        arena.read(at: offset) { reader in
+    private mutating func entry(_ slot: Int) -> Entry {
+        let epoch = self.epoch
+        return arena.read(at: slots[slot].offset) { reader in
             _ = reader.varint()
-            return Entry.decode(&reader)
+            return Entry.decode(&reader, epoch: epoch)
         }
     }
 
@@ -290,7 +304,7 @@ public struct MessageTable: Sendable {
         guard arena.isFull else { return }
         // A quarter of the entries' bytes at once: one compaction makes room for many records.
         let target = used - used / 4
-        while used - garbage > target && oldest >= 0 && Int(oldest) != slot { evictOldest() }
+        while used - garbage > target, let oldest = oldestSlot(keeping: slot) { evict(oldest) }
         compact()
     }
 
@@ -310,6 +324,7 @@ public struct MessageTable: Sendable {
             used += record.count
         }
         garbage = 0
+        oldestScan = 0
         compactions += 1
     }
 
@@ -328,41 +343,76 @@ public struct MessageTable: Sendable {
     private mutating func allocate(hash: UInt32) -> Int {
         if freeSlot >= 0 {
             let slot = Int(freeSlot)
-            freeSlot = slots[slot].newer
-            slots[slot] = Slot(hash: hash, offset: Slot.free, older: -1, newer: -1)
+            let next = slots[slot].hash
+            freeSlot = next == Slot.free ? -1 : Int32(truncatingIfNeeded: next)
+            slots[slot] = Slot(hash: hash, offset: Slot.free)
             return slot
         }
-        slots.append(Slot(hash: hash, offset: Slot.free, older: -1, newer: -1))
+        slots.append(Slot(hash: hash, offset: Slot.free))
         return slots.count - 1
     }
 
     private mutating func evictOldest() {
-        guard oldest >= 0 else { return }
-        let slot = Int(oldest)
-        unlink(slot)
-        if isSeenAgain(slot), let message = entry(slot).message(windowNanoseconds: windowNanoseconds) { forgotten.add(message) }
+        guard let slot = oldestSlot(keeping: nil) else { return }
+        evict(slot)
+    }
+
+    private mutating func evict(_ slot: Int) {
+        if isSeenAgain(slot), let message = entry(slot).message(windowNanoseconds: windowNanoseconds, suffixes: suffixes) { forgotten.add(message) }
         index.remove(slot, hash: slots[slot].hash, slots: slots)
         garbage += arena.recordSize(at: slots[slot].offset)
-        slots[slot] = Slot(hash: 0, offset: Slot.free, older: -1, newer: freeSlot)
+        slots[slot] = Slot(hash: freeSlot < 0 ? Slot.free : UInt32(truncatingIfNeeded: freeSlot), offset: Slot.free)
         setSeenAgain(slot, false)
         freeSlot = Int32(truncatingIfNeeded: slot)
         evictedMessages += 1
     }
 
-    private mutating func unlink(_ slot: Int) {
-        let older = slots[slot].older, newer = slots[slot].newer
-        if older >= 0 { slots[Int(older)].newer = newer } else { oldest = newer }
-        if newer >= 0 { slots[Int(newer)].older = older } else { newest = older }
-        slots[slot].older = -1
-        slots[slot].newer = -1
+    /// The least recently noted identity's slot (not `kept`): the one of the first live
+    /// record in the arena, found by scanning on from ``oldestScan`` past garbage.
+    private mutating func oldestSlot(keeping kept: Int?) -> Int? {
+        var at = arena.record(atOrAfter: oldestScan)
+        var onlyGarbage = true
+        while let offset = at {
+            if let slot = liveSlot(at: offset) {
+                if slot != kept { return slot }
+                onlyGarbage = false
+            }
+            let next = arena.offset(after: offset)
+            if onlyGarbage { oldestScan = next }
+            at = arena.record(atOrAfter: next)
+        }
+        // Only a record whose identity could not be read back would be missed: then the
+        // live slot of the lowest offset.
+        return slots.indices.filter { slots[$0].offset != Slot.free && $0 != kept }.min { slots[$0].offset < slots[$1].offset }
     }
 
-    private mutating func link(_ slot: Int) {
-        let number = Int32(truncatingIfNeeded: slot)
-        slots[slot].older = newest
-        slots[slot].newer = -1
-        if newest >= 0 { slots[Int(newest)].newer = number } else { oldest = number }
-        newest = number
+    /// The slot whose entry's record is at `offset`; nil when that record is garbage. The
+    /// slot is found by the hash of the identity the record's envelope implies.
+    /// (For the usual entry, whose identity is an ASCII Message-ID, the hash comes from
+    /// the Message-ID's bytes decoded into reused buffers: a scan allocates nothing.)
+    private mutating func liveSlot(at offset: UInt32) -> Int? {
+        let epoch = self.epoch
+        arena.read(at: offset) { reader in
+            _ = reader.varint()
+            Entry.decode(&reader, epoch: epoch, into: &scanned)
+        }
+        guard scanned.envelopeCount > 0 else { return nil }
+        var hash: UInt64?
+        if hashesIdentityBytes {
+            scannedID.removeAll(keepingCapacity: true)
+            scanned.envelope(0).withUnsafeBufferPointer { bytes in
+                var reader = ByteReader(bytes, at: 0)
+                guard reader.byte() & EntryCoding.hasMessageID != 0 else { return }
+                DigitRuns.decode(reader.take(reader.varint()), suffixes: suffixes, into: &scannedID)
+            }
+            hash = scannedID.withUnsafeBytes { Self.asciiMessageIDHash($0) }
+        }
+        if hash == nil {
+            guard let identity = scanned.identity(suffixes: suffixes) else { return nil }
+            hash = hashing(identity)
+        }
+        guard let hash else { return nil }
+        return index.first(hash: Self.fold(hash), slots: slots) { slots[$0].offset == offset }
     }
 }
 

@@ -100,6 +100,34 @@ struct RecordArena: Sendable {
         return offset
     }
 
+    /// The first record at or after `offset` in arena order (an offset just past a page's
+    /// last record stands for the next page's first); nil when no record is there yet.
+    mutating func record(atOrAfter offset: UInt32) -> UInt32? {
+        var page = Int(offset >> UInt32(Self.positionBits)), position = Int(offset) & (Self.pageSize - 1)
+        while page <= sealed.count {
+            if position < pageLength(page) { return Self.offset(page: page, position: position) }
+            page += 1
+            position = 0
+        }
+        return nil
+    }
+
+    /// Where the record after the one at `offset` is, or would be written: in the same page,
+    /// or (past its last record) the next page's start. Always after `offset`.
+    mutating func offset(after offset: UInt32) -> UInt32 {
+        let page = Int(offset >> UInt32(Self.positionBits)), position = Int(offset) & (Self.pageSize - 1)
+        let end = position + max(recordSize(at: offset), 1)
+        return end < pageLength(page) ? Self.offset(page: page, position: end) : Self.offset(page: page + 1, position: 0)
+    }
+
+    /// Bytes in page `page` (the open page's so far; 0 past it or for a page that does not unpack).
+    private mutating func pageLength(_ page: Int) -> Int {
+        if page == sealed.count { return open.count }
+        guard page >= 0 && page < sealed.count else { return 0 }
+        guard isPacked[page] else { return sealed[page].count }
+        return read(at: Self.offset(page: page, position: 0)) { $0.bytes.count }
+    }
+
     /// A position is below the page size when the record is written (a page is sealed as soon as it is full).
     private static func offset(page: Int, position: Int) -> UInt32 {
         UInt32(truncatingIfNeeded: page << positionBits | position & (pageSize - 1))

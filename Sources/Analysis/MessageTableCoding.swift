@@ -7,15 +7,17 @@ import SMTP
 ///     varint  envelopes            (only with two or more views; else one)
 ///     signed  first capture, flow, transaction          (only when stored)
 ///     views:  varint envelope      (only with two or more envelopes)
-///             signed capture, flow, transaction; 8 bytes start; outcome << 4 | diagnosis
+///             code byte, signed capture and transaction (unless both 0), flow, start
+///             from the table's epoch (``appendView(_:epoch:to:)``)
 ///     envelopes, each self-delimiting:
 ///             flags (Message-ID, fingerprint, fingerprint as 8 bytes, MAIL FROM present,
-///             MAIL FROM ends as the Message-ID does)
-///             varint length + UTF-8 of each present field (a 16-digit lowercase hex
+///             MAIL FROM ends as the Message-ID does, and with its whole `@…` part, one RCPT TO)
+///             varint length + UTF-8 of each present field, digit runs and `@…` suffix coded
+///             (``DigitRuns``, ``SuffixTable``) (a 16-digit lowercase hex
 ///             fingerprint as its 8 bytes instead; a MAIL FROM that shares 2 or more last
 ///             bytes with the Message-ID before its `>`, as in `<…@relay.example.net>` and
 ///             `news@relay.example.net`, as a varint count of them and the rest);
-///             varint RCPT TO count, each as a field
+///             varint RCPT TO count (unless one), each as a field
 ///
 /// Integers of any value round-trip (zigzag varints: indices below 64 take one byte), and
 /// so does text of any content (empty, NUL bytes, any length), byte for byte. The identity
@@ -29,27 +31,42 @@ enum EntryCoding {
     static let packedFingerprint: UInt8 = 4
     static let hasMailFrom: UInt8 = 8
     static let sharedMailFrom: UInt8 = 16
+    /// The MAIL FROM shares the Message-ID's whole `@…` part (the count is then not written).
+    static let sharedWholeDomain: UInt8 = 32
+    /// Exactly one RCPT TO (the count is then not written).
+    static let oneRecipient: UInt8 = 64
 
-    /// Appends the envelope of `record` (what ``Correlator`` derives its identity from).
-    static func appendEnvelope(of record: TransactionRecord, to bytes: inout [UInt8]) {
-        withUnsafePointer(to: record) { appendEnvelope(of: $0, to: &bytes) }
+    /// Bytes from the last `@` to the end of the Message-ID without its closing `>`; 0 without an `@`.
+    static func domainLength(_ id: UnsafeBufferPointer<UInt8>) -> Int {
+        let core = id.last == 0x3E ? id.count - 1 : id.count
+        guard let at = UnsafeBufferPointer(rebasing: id[..<core]).lastIndex(of: 0x40) else { return 0 }
+        return core - at
     }
 
-    /// ``appendEnvelope(of:to:)`` of a record read where it is.
-    static func appendEnvelope(of record: UnsafePointer<TransactionRecord>, to bytes: inout [UInt8]) {
+    /// Appends the envelope of `record` (what ``Correlator`` derives its identity from).
+    /// (Without suffix numbers: as a table whose ``SuffixTable`` is empty codes it.)
+    static func appendEnvelope(of record: TransactionRecord, to bytes: inout [UInt8]) {
+        var none = SuffixTable(adding: false)
+        withUnsafePointer(to: record) { appendEnvelope(of: $0, suffixes: &none, to: &bytes) }
+    }
+
+    /// ``appendEnvelope(of:to:)`` of a record read where it is, suffixes of its texts
+    /// written as their numbers in `suffixes` (added there when new).
+    static func appendEnvelope(of record: UnsafePointer<TransactionRecord>, suffixes: inout SuffixTable, to bytes: inout [UInt8]) {
         // The usual record (Message-ID, fingerprint and MAIL FROM, all ASCII): each text's
         // bytes borrowed once, the envelope's size known before one reserve.
         if let id = record.pointee.messageIDText, let print = record.pointee.fingerprintText, let from = record.pointee.mailFromText {
             let done = id.withBytes { id in
                 print.withBytes { print in
                     from.withBytes { from in
-                        appendASCIIEnvelope(id: id, fingerprint: print, mailFrom: from, rcptTo: record.pointee.rcptToList, to: &bytes)
+                        appendASCIIEnvelope(id: id, fingerprint: print, mailFrom: from, rcptTo: record.pointee.rcptToList, suffixes: &suffixes,
+                                            to: &bytes)
                     }
                 }
             }
             if done { return }
         }
-        appendEnvelopeInGeneral(of: record.pointee, to: &bytes)
+        appendEnvelopeInGeneral(of: record.pointee, suffixes: &suffixes, to: &bytes)
     }
 
     /// ``appendEnvelope(of:to:)`` of a record with all three texts, when they and every
@@ -57,7 +74,7 @@ enum EntryCoding {
     /// written, otherwise.
     static func appendASCIIEnvelope(
         id: UnsafeRawBufferPointer, fingerprint: UnsafeRawBufferPointer, mailFrom: UnsafeRawBufferPointer,
-        rcptTo: ReplyLines, to bytes: inout [UInt8]
+        rcptTo: ReplyLines, suffixes: inout SuffixTable, to bytes: inout [UInt8]
     ) -> Bool {
         let id = utf8(id), print = utf8(fingerprint), from = utf8(mailFrom)
         guard JSONByteWriter.isASCII(id) && JSONByteWriter.isASCII(print) && JSONByteWriter.isASCII(from) else { return false }
@@ -66,35 +83,40 @@ enum EntryCoding {
         var flags = hasMessageID | hasFingerprint | hasMailFrom
         if packed != nil { flags |= packedFingerprint }
         if shared >= 2 { flags |= sharedMailFrom }
-        // Doubling when it grows: the buffer is reused, so it soon needs no more (recipients
-        // may still make it grow).
-        let start = bytes.count
-        let needed = start + 64 + id.count + print.count + from.count
-        if bytes.capacity < needed { bytes.reserveCapacity(max(needed, 2 * bytes.capacity)) }
-        bytes.append(flags)
-        bytes.appendText(id)
-        if let packed {
-            bytes.appendBigEndian(packed)
-        } else {
-            bytes.appendText(print)
-        }
-        if shared >= 2 {
-            bytes.appendVarint(UInt64(shared))
-            bytes.appendText(UnsafeBufferPointer(rebasing: from.dropLast(shared)))
-        } else {
-            bytes.appendText(from)
-        }
-        bytes.appendVarint(UInt64(rcptTo.count))
-        // Recipients checked as they are copied: one that is not ASCII takes back the lot.
+        if shared >= 2 && shared == domainLength(id) { flags |= sharedWholeDomain }
+        if rcptTo.count == 1 { flags |= oneRecipient }
+        // Recipients checked first (one that is not ASCII sends the record the general way)
+        // and measured: the envelope is written through a pointer into room on the stack,
+        // then appended in one step.
         var asciiRecipients = true
+        var room = 1 + DigitRuns.bound(id.count) + DigitRuns.bound(print.count) + 8 + 10 + DigitRuns.bound(from.count) + 10
         rcptTo.forEachLine(while: { line in
             asciiRecipients = JSONByteWriter.isASCII(utf8(line))
-            if asciiRecipients { bytes.appendText(utf8(line)) }
+            room += DigitRuns.bound(line.count)
             return asciiRecipients
         })
-        guard asciiRecipients else {
-            bytes.removeSubrange(start...)
-            return false
+        guard asciiRecipients else { return false }
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: room) { room in
+            guard let start = room.baseAddress else { return }
+            var at = start
+            at.pointee = flags
+            at += 1
+            DigitRuns.write(id, suffixes: &suffixes, at: &at)
+            if let packed {
+                UnsafeMutableRawPointer(at).storeBytes(of: packed.bigEndian, as: UInt64.self)
+                at += 8
+            } else {
+                DigitRuns.write(print, suffixes: &suffixes, at: &at)
+            }
+            if shared >= 2 {
+                if flags & sharedWholeDomain == 0 { DigitRuns.writeVarint(UInt64(shared), at: &at) }
+                DigitRuns.write(UnsafeBufferPointer(rebasing: from.dropLast(shared)), suffixes: &suffixes, at: &at)
+            } else {
+                DigitRuns.write(from, suffixes: &suffixes, at: &at)
+            }
+            if flags & oneRecipient == 0 { DigitRuns.writeVarint(UInt64(rcptTo.count), at: &at) }
+            rcptTo.forEachLine { line in DigitRuns.write(utf8(line), suffixes: &suffixes, at: &at) }
+            bytes.append(contentsOf: UnsafeBufferPointer(start: start, count: at - start))
         }
         return true
     }
@@ -106,6 +128,11 @@ enum EntryCoding {
 
     /// ``appendEnvelope(of:to:)`` of any record.
     static func appendEnvelopeInGeneral(of record: TransactionRecord, to bytes: inout [UInt8]) {
+        var none = SuffixTable(adding: false)
+        appendEnvelopeInGeneral(of: record, suffixes: &none, to: &bytes)
+    }
+
+    static func appendEnvelopeInGeneral(of record: TransactionRecord, suffixes: inout SuffixTable, to bytes: inout [UInt8]) {
         // Read from the record's kept text (no strings made for ASCII text).
         var flags: UInt8 = 0
         if record.messageIDText != nil { flags |= hasMessageID }
@@ -119,35 +146,33 @@ enum EntryCoding {
             flags |= hasMailFrom
             shared = record.messageIDText.map { id in withBytes(mailFrom) { from in withBytes(id) { sharedEnd(from, $0) } } } ?? 0
             if shared >= 2 { flags |= sharedMailFrom }
+            if shared >= 2 && shared == record.messageIDText.map({ withBytes($0, domainLength) }) { flags |= sharedWholeDomain }
         }
+        if record.rcptToList.count == 1 { flags |= oneRecipient }
         bytes.append(flags)
-        if let messageID = record.messageIDText { withBytes(messageID) { bytes.appendText($0) } }
+        if let messageID = record.messageIDText { withBytes(messageID) { bytes.appendText(suffixes: &suffixes, $0) } }
         if let fingerprint = record.fingerprintText {
             if let packed {
                 for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: packed >> UInt64(shift))) }
             } else {
-                withBytes(fingerprint) { bytes.appendText($0) }
+                withBytes(fingerprint) { bytes.appendText(suffixes: &suffixes, $0) }
             }
         }
         if let mailFrom = record.mailFromText {
             if flags & sharedMailFrom != 0 {
-                bytes.appendVarint(UInt64(shared))
-                withBytes(mailFrom) { utf8 in
-                    let rest = UnsafeBufferPointer(rebasing: utf8.dropLast(shared))
-                    bytes.appendVarint(UInt64(rest.count))
-                    bytes.append(contentsOf: rest)
-                }
+                if flags & sharedWholeDomain == 0 { bytes.appendVarint(UInt64(shared)) }
+                withBytes(mailFrom) { bytes.appendText(suffixes: &suffixes, UnsafeBufferPointer(rebasing: $0.dropLast(shared))) }
             } else {
-                withBytes(mailFrom) { bytes.appendText($0) }
+                withBytes(mailFrom) { bytes.appendText(suffixes: &suffixes, $0) }
             }
         }
-        bytes.appendVarint(UInt64(record.rcptToList.count))
+        if flags & oneRecipient == 0 { bytes.appendVarint(UInt64(record.rcptToList.count)) }
         record.rcptToList.forEachLine { (line: UnsafeRawBufferPointer) -> Void in
             let utf8 = UnsafeBufferPointer(start: line.baseAddress?.assumingMemoryBound(to: UInt8.self), count: line.count)
             if JSONByteWriter.isASCII(utf8) {
-                bytes.appendText(utf8)
+                bytes.appendText(suffixes: &suffixes, utf8)
             } else {
-                bytes.appendText(String(decoding: line, as: UTF8.self))
+                bytes.appendText(suffixes: &suffixes, String(decoding: line, as: UTF8.self))
             }
         }
     }
@@ -165,46 +190,62 @@ enum EntryCoding {
 
     /// Reads one envelope; its text only when `decode` is set, else just steps over it.
     static func readEnvelope(_ reader: inout ByteReader, decode: Bool) -> Envelope? {
+        readEnvelope(&reader, decode: decode, suffixes: SuffixTable())
+    }
+
+    /// ``readEnvelope(_:decode:)`` of an envelope whose suffixes are numbers in `suffixes`.
+    static func readEnvelope(_ reader: inout ByteReader, decode: Bool, suffixes: SuffixTable) -> Envelope? {
         let flags = reader.byte()
         var envelope = Envelope()
-        var messageID = UnsafeBufferPointer<UInt8>(start: nil, count: 0)
+        var messageID: [UInt8] = []
         if flags & hasMessageID != 0 {
-            messageID = reader.take(reader.varint())
-            if decode { envelope.messageID = String(decoding: messageID, as: UTF8.self) }
+            let coded = reader.take(reader.varint())
+            if decode {
+                DigitRuns.decode(coded, suffixes: suffixes, into: &messageID)
+                envelope.messageID = String(decoding: messageID, as: UTF8.self)
+            }
         }
         if flags & hasFingerprint != 0 {
-            envelope.fingerprint = flags & packedFingerprint != 0 ? reader.packedHex(decode: decode) : reader.text(decode: decode)
+            envelope.fingerprint = flags & packedFingerprint != 0 ? reader.packedHex(decode: decode) : reader.text(decode: decode, suffixes: suffixes)
         }
         if flags & hasMailFrom != 0 {
             if flags & sharedMailFrom != 0 {
-                let shared = reader.varint()
+                let written = flags & sharedWholeDomain == 0 ? reader.varint() : nil
                 let rest = reader.take(reader.varint())
                 if decode {
-                    let core = messageID.last == 0x3E ? UnsafeBufferPointer(rebasing: messageID.dropLast()) : messageID
-                    envelope.mailFrom = String(decoding: Array(rest) + core.suffix(Int(clamping: shared)), as: UTF8.self)
+                    var from: [UInt8] = []
+                    DigitRuns.decode(rest, suffixes: suffixes, into: &from)
+                    let shared = written ?? UInt64(messageID.withUnsafeBufferPointer(domainLength))
+                    let core = messageID.last == 0x3E ? messageID.dropLast() : messageID[...]
+                    envelope.mailFrom = String(decoding: from + core.suffix(Int(clamping: shared)), as: UTF8.self)
                 }
             } else {
-                envelope.mailFrom = reader.text(decode: decode)
+                envelope.mailFrom = reader.text(decode: decode, suffixes: suffixes)
             }
         }
-        let recipients = reader.varint()
+        let recipients = flags & oneRecipient != 0 ? 1 : reader.varint()
         var index: UInt64 = 0
         while index < recipients && !reader.failed {
-            let recipient = reader.text(decode: decode)
+            let recipient = reader.text(decode: decode, suffixes: suffixes)
             if decode { envelope.rcptTo.append(recipient) }
             index += 1
         }
         return decode ? envelope : nil
     }
 
-    /// Three signed varints (10 bytes each at most), 8 bytes of start and a byte of codes:
-    /// gathered on the stack, appended in one step.
-    static func appendView(_ view: AttemptView, to bytes: inout [UInt8]) {
+    /// Code byte bits beside outcome << 3 | diagnosis.
+    static let startInMicroseconds: UInt8 = 0x40
+    static let zeroCaptureAndTransaction: UInt8 = 0x80
+
+    /// A code byte (outcome << 3 | diagnosis, start in whole microseconds, capture and
+    /// transaction both 0), then signed varints: capture and transaction (unless both 0),
+    /// flow, and the start's distance from `epoch` (in microseconds when whole ones).
+    /// At most 41 bytes, gathered on the stack and appended in one step.
+    static func appendView(_ view: AttemptView, epoch: Int64, to bytes: inout [UInt8]) {
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 48) { buffer in
             guard let base = buffer.baseAddress else { return }
             var at = base
-            func varint(_ value: Int) {
-                let wide = Int64(value)
+            func varint(_ wide: Int64) {
                 var rest = UInt64(bitPattern: (wide << 1) ^ (wide >> 63))
                 while rest >= 0x80 {
                     at.pointee = UInt8(truncatingIfNeeded: rest) | 0x80
@@ -214,26 +255,38 @@ enum EntryCoding {
                 at.pointee = UInt8(truncatingIfNeeded: rest)
                 at += 1
             }
-            varint(view.capture)
-            varint(view.flow)
-            varint(view.transaction)
-            UnsafeMutableRawPointer(at).storeBytes(of: UInt64(bitPattern: view.startNanoseconds).littleEndian, as: UInt64.self)
-            at += 8
+            // Wrapping: any start round-trips as `epoch &+ distance`.
+            let distance = view.startNanoseconds &- epoch
+            let micro = distance % 1000 == 0
+            let zero = view.capture == 0 && view.transaction == 0
             // `countSlot` is the case's place in `allCases` (what `readView` reads back).
-            at.pointee = UInt8(truncatingIfNeeded: view.outcome.countSlot << 4 | view.diagnosis.countSlot)
+            var code = UInt8(truncatingIfNeeded: view.outcome.countSlot << 3 | view.diagnosis.countSlot)
+            if micro { code |= startInMicroseconds }
+            if zero { code |= zeroCaptureAndTransaction }
+            at.pointee = code
             at += 1
+            if !zero {
+                varint(Int64(view.capture))
+                varint(Int64(view.transaction))
+            }
+            varint(Int64(view.flow))
+            varint(micro ? distance / 1000 : distance)
             bytes.append(contentsOf: UnsafeBufferPointer(start: base, count: at - base))
         }
     }
 
-    static func readView(_ reader: inout ByteReader) -> AttemptView {
-        let capture = reader.signed(), flow = reader.signed(), transaction = reader.signed()
-        let start = reader.fixed()
-        let code = Int(reader.byte())
-        let outcome = code >> 4 < outcomes.count ? outcomes[code >> 4] : .incomplete
-        let diagnosis = code & 15 < diagnoses.count ? diagnoses[code & 15] : .incompleteCapture
-        return AttemptView(capture: capture, flow: flow, transaction: transaction, startNanoseconds: start, outcome: outcome,
-                           diagnosis: diagnosis)
+    static func readView(_ reader: inout ByteReader, epoch: Int64) -> AttemptView {
+        let code = reader.byte()
+        let zero = code & zeroCaptureAndTransaction != 0
+        let capture = zero ? 0 : reader.signed()
+        let transaction = zero ? 0 : reader.signed()
+        let flow = reader.signed()
+        let distance = Int64(reader.signed())
+        let start = epoch &+ (code & startInMicroseconds != 0 ? distance &* 1000 : distance)
+        let outcome = Int(code >> 3 & 7), diagnosis = Int(code & 7)
+        return AttemptView(capture: capture, flow: flow, transaction: transaction, startNanoseconds: start,
+                           outcome: outcome < outcomes.count ? outcomes[outcome] : .incomplete,
+                           diagnosis: diagnosis < diagnoses.count ? diagnoses[diagnosis] : .incompleteCapture)
     }
 
     /// How many last bytes `mailFrom` shares with `messageID` without its closing `>`.
@@ -335,19 +388,19 @@ extension [UInt8] {
         Swift.withUnsafeBytes(of: UInt64(bitPattern: value).littleEndian) { append(contentsOf: $0) }
     }
 
-    /// Length and UTF-8, copied from the string's storage in one step (not byte by byte).
-    mutating func appendText(_ text: String) {
-        EntryCoding.withBytes(text) { appendText($0) }
-    }
 
     /// The 8 bytes of `value`, highest first.
     mutating func appendBigEndian(_ value: UInt64) {
         Swift.withUnsafeBytes(of: value.bigEndian) { append(contentsOf: $0) }
     }
 
-    mutating func appendText(_ utf8: UnsafeBufferPointer<UInt8>) {
-        appendVarint(UInt64(utf8.count))
-        append(contentsOf: utf8)
+    /// Length and text, digit runs and suffix coded (``DigitRuns``).
+    mutating func appendText(suffixes: inout SuffixTable, _ utf8: UnsafeBufferPointer<UInt8>) {
+        DigitRuns.appendText(utf8, suffixes: &suffixes, to: &self)
+    }
+
+    mutating func appendText(suffixes: inout SuffixTable, _ text: String) {
+        EntryCoding.withBytes(text) { appendText(suffixes: &suffixes, $0) }
     }
 }
 
@@ -408,10 +461,10 @@ struct ByteReader {
         return UnsafeBufferPointer(rebasing: bytes[at..<at + length])
     }
 
-    /// A length-prefixed UTF-8 field; "" when only stepping over it.
-    mutating func text(decode: Bool) -> String {
+    /// A length-prefixed text field (``DigitRuns``); "" when only stepping over it.
+    mutating func text(decode: Bool, suffixes: SuffixTable) -> String {
         let run = take(varint())
-        return decode ? String(decoding: run, as: UTF8.self) : ""
+        return decode ? DigitRuns.string(run, suffixes: suffixes) : ""
     }
 
     mutating func packedHex(decode: Bool) -> String {

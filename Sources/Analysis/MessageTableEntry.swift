@@ -17,9 +17,9 @@ struct TransactionKey: Sendable, Hashable, Comparable {
 
 extension MessageTable {
     /// One identity's entry, unpacked from the arena to be changed or reported; packed back
-    /// with ``encode(into:)``. Envelopes stay in their packed form, one after the other in
+    /// with ``encode(epoch:into:)``. Envelopes stay in their packed form, one after the other in
     /// one buffer: two are the same when their bytes are. The table decodes the entries it
-    /// looks up into one reused entry (``decode(_:into:)``), so a lookup allocates nothing
+    /// looks up into one reused entry (``decode(_:epoch:into:)``), so a lookup allocates nothing
     /// once that entry's buffers have grown.
     struct Entry: Sendable {
         struct Seen: Sendable {
@@ -89,9 +89,9 @@ extension MessageTable {
             for i in seen.indices where seen[i].envelope > envelope { seen[i].envelope -= 1 }
         }
 
-        func message(windowNanoseconds: Int64) -> MessageRecord? {
+        func message(windowNanoseconds: Int64, suffixes: SuffixTable) -> MessageRecord? {
             guard seen.count >= 2, let head = seen.first else { return nil }
-            let text = envelopeEnds.indices.map { Self.text(envelope($0)) }
+            let text = envelopeEnds.indices.map { Self.text(envelope($0), suffixes: suffixes) }
             let lead = text[head.envelope]
             return Correlator.message(
                 views: seen.map(\.view), messageID: seen.lazy.compactMap { text[$0.envelope].messageID }.first,
@@ -100,12 +100,14 @@ extension MessageTable {
         }
 
         /// The identity every envelope of the entry implies.
-        var identity: String? { envelopeEnds.isEmpty ? nil : Self.text(envelope(0)).identity }
+        func identity(suffixes: SuffixTable) -> String? {
+            envelopeEnds.isEmpty ? nil : Self.text(envelope(0), suffixes: suffixes).identity
+        }
 
-        static func text(_ envelope: ArraySlice<UInt8>) -> EntryCoding.Envelope {
+        static func text(_ envelope: ArraySlice<UInt8>, suffixes: SuffixTable) -> EntryCoding.Envelope {
             envelope.withUnsafeBufferPointer { bytes in
                 var reader = ByteReader(bytes, at: 0)
-                return EntryCoding.readEnvelope(&reader, decode: true) ?? EntryCoding.Envelope()
+                return EntryCoding.readEnvelope(&reader, decode: true, suffixes: suffixes) ?? EntryCoding.Envelope()
             }
         }
 
@@ -119,7 +121,7 @@ extension MessageTable {
         // MARK: packing
 
         /// Appends the record body (without its length prefix).
-        func encode(into bytes: inout [UInt8]) {
+        func encode(epoch: Int64, into bytes: inout [UInt8]) {
             let storesFirst = lowestSeenKey != first
             bytes.appendVarint(UInt64(seen.count) << 1 | (storesFirst ? 1 : 0))
             if seen.count > 1 { bytes.appendVarint(UInt64(envelopeEnds.count)) }
@@ -130,29 +132,29 @@ extension MessageTable {
             }
             for item in seen {
                 if envelopeEnds.count > 1 { bytes.appendVarint(UInt64(item.envelope)) }
-                EntryCoding.appendView(item.view, to: &bytes)
+                EntryCoding.appendView(item.view, epoch: epoch, to: &bytes)
             }
             bytes.append(contentsOf: envelopeBytes)
         }
 
-        /// The body of an entry of one view, as ``encode(into:)`` would write it, without building one.
-        static func encodeSingle(_ view: AttemptView, envelope: [UInt8], into bytes: inout [UInt8]) {
+        /// The body of an entry of one view, as ``encode(epoch:into:)`` would write it, without building one.
+        static func encodeSingle(_ view: AttemptView, envelope: [UInt8], epoch: Int64, into bytes: inout [UInt8]) {
             bytes.appendVarint(1 << 1)
-            EntryCoding.appendView(view, to: &bytes)
+            EntryCoding.appendView(view, epoch: epoch, to: &bytes)
             bytes.append(contentsOf: envelope)
         }
 
         /// Views held, read from the body's first field.
         static func viewCount(_ reader: inout ByteReader) -> UInt64 { reader.varint() >> 1 }
 
-        static func decode(_ reader: inout ByteReader) -> Entry {
+        static func decode(_ reader: inout ByteReader, epoch: Int64) -> Entry {
             var entry = Entry()
-            decode(&reader, into: &entry)
+            decode(&reader, epoch: epoch, into: &entry)
             return entry
         }
 
         /// Decodes into `entry`, whose buffers are emptied and reused.
-        static func decode(_ reader: inout ByteReader, into entry: inout Entry) {
+        static func decode(_ reader: inout ByteReader, epoch: Int64, into entry: inout Entry) {
             entry.seen.removeAll(keepingCapacity: true)
             entry.envelopeBytes.removeAll(keepingCapacity: true)
             entry.envelopeEnds.removeAll(keepingCapacity: true)
@@ -166,7 +168,7 @@ extension MessageTable {
             var n: UInt64 = 0
             while n < views && !reader.failed {
                 let envelope = envelopeCount > 1 ? Int(clamping: reader.varint()) : 0
-                entry.seen.append(Seen(view: EntryCoding.readView(&reader), envelope: envelope))
+                entry.seen.append(Seen(view: EntryCoding.readView(&reader, epoch: epoch), envelope: envelope))
                 n += 1
             }
             n = 0

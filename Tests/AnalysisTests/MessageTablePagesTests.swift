@@ -9,21 +9,20 @@ import Testing
         var model: [MessageTable.Slot] = []
         let count = SlotPages.pageSize * 2 + 17
         for n in 0..<count {
-            let slot = MessageTable.Slot(hash: UInt32(truncatingIfNeeded: UInt64(n) &* 0x9E37_79B9_7F4A_7C15), offset: UInt32(n), older: Int32(n) - 1, newer: Int32(n) + 1)
+            let slot = MessageTable.Slot(hash: UInt32(truncatingIfNeeded: UInt64(n) &* 0x9E37_79B9_7F4A_7C15), offset: UInt32(n))
             pages.append(slot)
             model.append(slot)
         }
         for n in stride(from: 0, to: count, by: 97) {
             pages[n].offset = ~UInt32(n)
             model[n].offset = ~UInt32(n)
-            pages[n].newer = 7
-            model[n].newer = 7
+            pages[n].hash = 7
+            model[n].hash = 7
         }
         #expect(pages.count == count && pages.indices == model.indices)
         #expect(pages.capacity == SlotPages.pageSize * 3)
         for n in model.indices {
             #expect(pages[n].hash == model[n].hash && pages[n].offset == model[n].offset)
-            #expect(pages[n].older == model[n].older && pages[n].newer == model[n].newer)
         }
     }
 
