@@ -259,8 +259,9 @@ struct FlowTracker<Dialog: SMTPDialog> {
             apply(summary, to: at)
             transactions[at].endOfDataSeen = true
             transactions[at].terminator = geometry(of: terminator, context: context, messageStart: summary.dataOffset)
-            let record = transactions[at].terminator
-            if record.isSplit {
+            // Read in place: most terminators are not split, and a copy retains and releases.
+            if transactions[at].terminator.isSplit {
+                let record = transactions[at].terminator
                 addFinding(.eodSplit, frames: record.frameList) { Self.splitMessage(record, into: &$0) }
             }
         case .nearMissTerminator(_, let terminator):

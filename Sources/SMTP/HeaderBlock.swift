@@ -113,7 +113,7 @@ struct HeaderCollector {
             var start = 0
             let n = block.count
             while start < n {
-                let stop = Parsing.index(of: 0x0A, in: block, from: start)
+                let stop = Self.lineFeed(in: block, from: start)
                 var lineEnd = stop
                 if stop < n && lineEnd > start && block[lineEnd - 1] == 0x0D { lineEnd -= 1 }
                 reader.line(UnsafeRawBufferPointer(rebasing: block[start..<lineEnd]))
@@ -125,6 +125,30 @@ struct HeaderCollector {
         var fields = HeaderFields()
         swap(&fields, &reader.fields)
         return fields
+    }
+
+    /// Index of the first `\n` in `bytes[start...]`, or `bytes.count`: 16 bytes a step with a
+    /// vector compare (header lines are some 60 bytes), then byte by byte.
+    @inline(__always)
+    static func lineFeed(in bytes: UnsafeRawBufferPointer, from start: Int) -> Int {
+        let n = bytes.count
+        var j = max(0, start)
+        // `j` stays in 0...n: the index arithmetic cannot overflow.
+        if let base = bytes.baseAddress, n >= 16 {
+            while j <= n &- 16 {
+                let v = (base + j).loadUnaligned(as: SIMD16<UInt8>.self)
+                let isLF: SIMDMask<SIMD16<Int8>> = v .== SIMD16<UInt8>(repeating: 0x0A)
+                let halves = unsafeBitCast(isLF, to: SIMD2<UInt64>.self)
+                let lanes = (low: UInt64(littleEndian: halves[0]), high: UInt64(littleEndian: halves[1]))
+                if lanes.low | lanes.high != 0 { return j &+ LineBreakSearch.lane(lanes) }
+                j &+= 16
+            }
+        }
+        while j < n {
+            if bytes[j] == 0x0A { return j }
+            j &+= 1
+        }
+        return n
     }
 
     /// Reads header lines one by one into ``HeaderFields``.

@@ -115,6 +115,14 @@ struct LineFramer {
         return (line, end)
     }
 
+    /// The content of a line handed out in place (``FramedLine/isInPlace``), read without a
+    /// call through a closure; nil for a buffered line.
+    @inline(__always)
+    static func inPlaceContent(of line: FramedLine, in bytes: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer? {
+        guard let range = line.direct, range.lowerBound >= 0, range.upperBound <= bytes.count else { return nil }
+        return UnsafeRawBufferPointer(rebasing: bytes[range])
+    }
+
     /// Calls `body` with the line's content (line ending excluded, at most `maxLength` bytes).
     /// Call it before the next `next` or `reset`.
     mutating func withContent<R>(

@@ -250,6 +250,36 @@ public struct TextArena {
         return count
     }
 
+    /// The lines `bytes[ranges[k].0 ..< ranges[k].1]`, written in one go (as many calls of
+    /// ``appending(line:to:)`` would write them, the first with no lines). At least one range;
+    /// each within `bytes`.
+    mutating func lines(_ ranges: UnsafeBufferPointer<(Int, Int)>, in bytes: UnsafeRawBufferPointer) -> ReplyLines {
+        var need = 0
+        for range in ranges { need &+= 4 &+ max(0, range.1 &- range.0) }
+        let target: TextStore
+        if let store, store.room >= need { target = store } else { target = storeWithRoom(need, keeping: nil).store }
+        let start = target.withUnsafeMutablePointers { header, base -> Int in
+            let at = header.pointee.used
+            // `storeWithRoom` gives a store with room for `need`; checked all the same.
+            guard header.pointee.capacity &- at >= need, let source = bytes.baseAddress else { return -1 }
+            var out = UnsafeMutableRawPointer(base + at)
+            for range in ranges {
+                let count = max(0, range.1 &- range.0)
+                out.storeBytes(of: UInt32(truncatingIfNeeded: count).littleEndian, as: UInt32.self)
+                if count > 0 { (out + 4).copyMemory(from: source + range.0, byteCount: count) }
+                out += 4 &+ count
+            }
+            header.pointee.used = at &+ need
+            return at
+        }
+        guard start >= 0 else {
+            var lines: ReplyLines?
+            for range in ranges { lines = appending(line: UnsafeRawBufferPointer(rebasing: bytes[range.0..<range.1]), to: lines) }
+            return lines ?? ReplyLines([])
+        }
+        return ReplyLines(store: target, start: start, bytes: need, lines: ranges.count)
+    }
+
     /// `lines` with one more line, `bytes`. Lines that are not the last text this arena
     /// handed out (a reply is built line by line before the next one starts) are copied
     /// as strings.
