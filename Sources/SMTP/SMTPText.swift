@@ -152,8 +152,9 @@ public struct TextArena {
 
     /// `text`'s bytes copied in (a `String` text stays as it is: it is already kept).
     public mutating func copy(_ text: SMTPText) -> SMTPText {
-        guard case .stored = text.storage else { return text }
-        return text.withBytes { self.text($0) }
+        // Read where it lies (no generic call through `withBytes`).
+        guard case .stored(let from, let start, let count) = text.storage else { return text }
+        return from.withBytes(Int(start), Int(count)) { self.text($0) }
     }
 
     /// `count` bytes written in place by `body` (which returns how many it wrote, at most
