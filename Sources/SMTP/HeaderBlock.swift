@@ -173,19 +173,9 @@ struct HeaderCollector {
                 return
             }
             if current != nil { finish() }
-            // A wanted name starts with m, s, d, f or t (any case): most lines stop here.
-            guard let first = line.first else { return }
-            switch first | 0x20 {
-            case UInt8(ascii: "m"), UInt8(ascii: "s"), UInt8(ascii: "d"), UInt8(ascii: "f"), UInt8(ascii: "t"): break
-            default: return
-            }
-            let colon = Parsing.index(of: 0x3A, in: line, from: 0)
-            guard colon < line.count else { return }
-            var nameEnd = colon
-            while nameEnd > 0, line[nameEnd - 1] == 0x20 || line[nameEnd - 1] == 0x09 { nameEnd -= 1 }
-            guard let field = WantedField(name: UnsafeRawBufferPointer(rebasing: line[0..<nameEnd])),
-                !field.isSet(in: fields)
-            else { return }
+            // The wanted name, spaces or tabs, then the colon: the name before the line's first
+            // colon, spaces and tabs trimmed, is the wanted one. Most lines stop at the name.
+            guard let (field, colon) = WantedField.named(in: line), !field.isSet(in: fields) else { return }
             current = field
             let valueStart = colon + 1
             let valueEnd = line.count - valueStart > maxValueLength ? valueStart + maxValueLength : line.count
@@ -241,26 +231,51 @@ struct HeaderCollector {
     private enum WantedField {
         case messageID, subject, date, from, to
 
-        /// The field named by `name` (ASCII, any case), or nil. Read on every header line:
-        /// decided by the length first, then by the bytes of the one or two names that fit.
-        init?(name: UnsafeRawBufferPointer) {
-            switch name.count {
-            case 10 where Self.matches(name, "message-id"): self = .messageID
-            case 7 where Self.matches(name, "subject"): self = .subject
-            case 4 where Self.matches(name, "date"): self = .date
-            case 4 where Self.matches(name, "from"): self = .from
-            case 2 where Self.matches(name, "to"): self = .to
-            default: return nil
-            }
-        }
-
-        /// `name` is `spelling` (lower-case ASCII of the same length) in any case.
+        /// The field whose name starts `line`, followed by spaces or tabs and a colon (the
+        /// name ``init(name:)`` reads before the first colon), and where that colon is; nil
+        /// for any other line. The name is compared a word at a time: each byte ORed with 0x20
+        /// where the name has a letter (an ASCII letter in either case then equals it, and no
+        /// other byte does), compared as it is elsewhere.
         @inline(__always)
-        private static func matches(_ name: UnsafeRawBufferPointer, _ spelling: StaticString) -> Bool {
-            let count = min(name.count, spelling.utf8CodeUnitCount)
-            let bytes = spelling.utf8Start
-            for i in 0..<count where Parsing.lower(name[i]) != bytes[i] { return false }
-            return true
+        static func named(in line: UnsafeRawBufferPointer) -> (WantedField, colon: Int)? {
+            let n = line.count
+            guard n >= 3, let p = line.baseAddress else { return nil }
+            let field: WantedField
+            let length: Int
+            func word32(_ at: Int) -> UInt32 { UInt32(littleEndian: p.loadUnaligned(fromByteOffset: at, as: UInt32.self)) }
+            switch p.load(as: UInt8.self) | 0x20 {
+            case UInt8(ascii: "m"):
+                // "message-" as a word, "id" as two bytes.
+                guard n >= 11,
+                    UInt64(littleEndian: p.loadUnaligned(as: UInt64.self)) | 0x0020_2020_2020_2020 == 0x2D65_6761_7373_656D,
+                    p.load(fromByteOffset: 8, as: UInt8.self) | 0x20 == UInt8(ascii: "i"),
+                    p.load(fromByteOffset: 9, as: UInt8.self) | 0x20 == UInt8(ascii: "d")
+                else { return nil }
+                (field, length) = (.messageID, 10)
+            case UInt8(ascii: "s"):
+                // "subj" and "ject" (overlapping words).
+                guard n >= 8, word32(0) | 0x2020_2020 == 0x6A62_7573, word32(3) | 0x2020_2020 == 0x7463_656A else { return nil }
+                (field, length) = (.subject, 7)
+            case UInt8(ascii: "d"):
+                guard n >= 5, word32(0) | 0x2020_2020 == 0x6574_6164 else { return nil }
+                (field, length) = (.date, 4)
+            case UInt8(ascii: "f"):
+                guard n >= 5, word32(0) | 0x2020_2020 == 0x6D6F_7266 else { return nil }
+                (field, length) = (.from, 4)
+            case UInt8(ascii: "t"):
+                guard p.load(fromByteOffset: 1, as: UInt8.self) | 0x20 == UInt8(ascii: "o") else { return nil }
+                (field, length) = (.to, 2)
+            default:
+                return nil
+            }
+            var colon = length
+            while colon < n {
+                let b = p.load(fromByteOffset: colon, as: UInt8.self)
+                if b == 0x3A { return (field, colon) }
+                guard b == 0x20 || b == 0x09 else { return nil }
+                colon &+= 1
+            }
+            return nil
         }
 
         func isSet(in fields: HeaderFields) -> Bool {

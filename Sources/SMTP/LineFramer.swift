@@ -115,6 +115,17 @@ struct LineFramer {
         return (line, end)
     }
 
+    /// The line `bytes[start..<end]` (`bytes[0]` at stream offset `base`) that ends with
+    /// `\r\n` at `end - 2` and holds no other `\r` or `\n`, no longer than the limit, as
+    /// ``next(_:from:base:maxLength:)`` hands it out when it starts at a line boundary: the
+    /// caller found it, and the framer (at a boundary) stays as it is.
+    @inline(__always)
+    static func wholeLine(from start: Int, to end: Int, base: UInt64) -> FramedLine {
+        FramedLine(
+            offset: base &+ UInt64(start), length: end &- start, ending: .crlf, truncated: false, bareCR: false,
+            direct: start..<(end &- 2))
+    }
+
     /// The content of a line handed out in place (``FramedLine/isInPlace``), read without a
     /// call through a closure; nil for a buffered line.
     @inline(__always)

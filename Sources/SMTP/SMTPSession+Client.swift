@@ -35,6 +35,18 @@ extension SMTPSession {
                     if last { finishMessage(terminator: nil, at: base &+ UInt64(i), emit: emit) }
                 }
             case .commands:
+                // Most command lines lie whole in the chunk, ended by `\r\n` and nothing else
+                // to report: found here, past the framer (at a line boundary, it stays there).
+                if clientFramer.pendingLength == 0 {
+                    let q = LineBreakSearch.first(in: bytes, from: i)
+                    if q &+ 1 < n, bytes[q] == 0x0D, bytes[q &+ 1] == 0x0A, q &- i <= options.maxLineLength {
+                        let end = q &+ 2
+                        let line = LineFramer.wholeLine(from: i, to: end, base: base)
+                        i = end
+                        clientLine(line, bytes, emit: emit)
+                        break
+                    }
+                }
                 guard let (line, end) = clientFramer.next(bytes, from: i, base: base, maxLength: options.maxLineLength)
                 else {
                     i = n
