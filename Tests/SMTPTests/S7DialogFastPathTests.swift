@@ -305,4 +305,68 @@ import Testing
             }
         }
     }
+    // MARK: commands and header names
+
+    @Test func commandLinesInPlaceReadAsTheFramerHandsThemOut() {
+        var d = Dialog()
+        d.options.maxLineLength = 48
+        d.server("220 mx\r\n")
+        // Pipelined, a bare line feed, a bare carriage return, a line past the limit, a
+        // line ending in `\r\r\n`, lower case, an unknown verb, AUTH and its response line.
+        d.client("EHLO c\r\nmail FROM:<a@example.org>\r\nRCPT TO:<b@example.net>\nRCPT TO:<c@ex\rample.net>\r\n")
+        d.server("250 mx\r\n250 ok\r\n250 ok\r\n250 ok\r\n")
+        d.client("NOOP " + String(repeating: "x", count: 60) + "\r\nXYZZY plugh\r\nNOOP\r\r\n")
+        d.server("250 ok\r\n500 what\r\n250 ok\r\n")
+        d.client("AUTH PLAIN\r\n")
+        d.server("334 \r\n")
+        d.client("dGVzdAB0ZXN0AHRlc3Q=\r\nRSET\r\n")
+        d.server("235 ok\r\n250 ok\r\n")
+        d.gap(.client, 5)
+        d.client("ost line\r\nQUIT\r\n")
+        d.server("221 bye\r\n")
+        let (whole, bytewise, same) = Self.runs(d)
+        #expect(same, "whole: \(whole)\nbyte by byte: \(bytewise)")
+        let commands = whole.compactMap { if case .command(let c) = $0 { return c.verb } else { return nil } }
+        // `NOOP\r\r\n`: only the `\r` before the `\n` ends the line; the other is part of the verb.
+        #expect(commands == ["EHLO", "MAIL", "RCPT", "RCPT", "NOOP", "XYZZY", "NOOP\r", "AUTH", "RSET", "QUIT"])
+        let kinds = Self.anomalies(whole)
+        #expect(kinds.contains(.bareLF) && kinds.contains(.bareCR) && kinds.contains(.lineTooLong) && kinds.contains(.dataAfterGap))
+    }
+
+    /// The header fields against the rule written out: a line's name is the text before its
+    /// first colon, spaces and tabs trimmed, matched in any ASCII case.
+    @Test func headerNamesAreReadAsTheTextBeforeTheFirstColon() {
+        let names = [
+            "Message-ID", "message-id", "MESSAGE-ID ", "Message-Id\t", "Message_ID", "Message-IDs", "Message-I", "Message-\u{C9}D",
+            "Subject", "SUBJECT  ", "Subjects", "Sub ject", "subjecT\t ", "Date", "dATE ", "Dates", "Dat", "From", "FROM\t", "Fro m",
+            "To", "tO ", "Tox", "T", "X-To", "Mail", "\u{13}ate", "Da\rte", "Date\r", "To\r", "From\u{0}", "Resent-From",
+        ]
+        var rng = SplitMix64(seed: 3)
+        for _ in 0..<300 {
+            var lines: [(name: String, value: String)] = []
+            for _ in 0..<(1 + Int(rng.next() % 8)) {
+                lines.append((names[Int(rng.next() % UInt64(names.count))], "v\(rng.next() % 1000)"))
+            }
+            let block = lines.map { "\($0.name):\($0.value)\r\n" }.joined() + "\r\nbody\r\n"
+            // The rule, on the names as written: the first line whose trimmed name is wanted.
+            func expected(_ wanted: String) -> String? {
+                lines.first { line in
+                    var name = Substring(line.name)
+                    while let last = name.last, last == " " || last == "\t" { name = name.dropLast() }
+                    return name.utf8.count == wanted.utf8.count
+                        && zip(name.utf8, wanted.utf8).allSatisfy { Parsing.lower($0) == $1 }
+                }?.value
+            }
+            var scanner = MessageScanner(afterCRLF: true)
+            let bytes = Array((block + ".\r\n").utf8)
+            _ = bytes.withUnsafeBytes { scanner.scan($0, from: 0, base: 0) }
+            var arena = TextArena(initialCapacity: 64)
+            let fields = scanner.headerFields(maxValueLength: 998, arena: &arena)
+            #expect(fields.messageID?.string == expected("message-id"), "\(block)")
+            #expect(fields.subject?.string == expected("subject"), "\(block)")
+            #expect(fields.date?.string == expected("date"), "\(block)")
+            #expect(fields.from?.string == expected("from"), "\(block)")
+            #expect(fields.to?.string == expected("to"), "\(block)")
+        }
+    }
 }
