@@ -71,7 +71,7 @@ struct HeaderCollector {
         let lower = range.lowerBound
         let end = range.upperBound
         var stop = end  // the `\n` that ends the block, or the range's end
-        var k = ByteScan.index(of: 0x0A, in: chunk, from: lower)
+        var k = Self.lineFeed(in: chunk, from: lower)
         while k < end {
             // The two bytes before this `\n`, from the chunk or, at its start, from before it.
             let before1 = k > lower ? chunk[k - 1] : last1
@@ -80,7 +80,7 @@ struct HeaderCollector {
                 stop = k
                 break
             }
-            k = ByteScan.index(of: 0x0A, in: chunk, from: k + 1)
+            k = Self.lineFeed(in: chunk, from: k + 1)
         }
         let count = stop - lower
         let room = max(0, cap - bytes.count)

@@ -249,9 +249,14 @@ public struct SMTPSession {
         // String would be a heap allocation per message.
         let digest = scanner.fingerprintValue
         let hex = fingerprint.map(SMTPText.init) ?? headerText.text(count: 16) { Fingerprint.writeHex(digest, into: $0) }
+        // The envelope moved out of the transaction, not copied.
+        var t = t
+        let mailFrom = t.mailFrom.take()
+        var rcptTo = ReplyLines([])
+        swap(&rcptTo, &t.rcptTo)
         return MessageSummary(
-            transaction: t.index, mailFrom: t.mailFrom, rcptTo: t.rcptTo, dataOffset: t.dataOffset,
-            size: size ?? scanner.size, fields: fields, fingerprint: hex,
+            transaction: t.index, mailFrom: consume mailFrom, rcptTo: consume rcptTo, dataOffset: t.dataOffset,
+            size: size ?? scanner.size, fields: consume fields, fingerprint: consume hex,
             headersTruncated: scanner.headersTruncated)
     }
 

@@ -141,9 +141,17 @@ public struct TextArena {
 
     /// Copies `bytes` in; the text stays valid for as long as it is referenced.
     public mutating func text(_ bytes: UnsafeRawBufferPointer) -> SMTPText {
-        // Nearly always the current store has room (checked here: no call, no store returned).
-        if let store, store.room >= bytes.count {
-            return SMTPText(store: store, start: store.append(bytes), count: bytes.count)
+        // Nearly always the current store has room: checked and written in one go.
+        if let store {
+            let count = bytes.count
+            let start = store.withUnsafeMutablePointers { header, base -> Int in
+                let at = header.pointee.used
+                guard header.pointee.capacity &- at >= count else { return -1 }
+                if count > 0, let source = bytes.baseAddress { UnsafeMutableRawPointer(base + at).copyMemory(from: source, byteCount: count) }
+                header.pointee.used = at &+ count
+                return at
+            }
+            if start >= 0 { return SMTPText(store: store, start: start, count: count) }
         }
         let (store, _) = storeWithRoom(bytes.count, keeping: nil)
         let start = store.append(bytes)
