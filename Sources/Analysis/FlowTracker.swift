@@ -339,7 +339,7 @@ struct FlowTracker<Dialog: SMTPDialog> {
         // Only a line starting with `x` or `X` (or a byte that is no printable ASCII, read by
         // Characters) can start with `XXXXXXXA`: most replies have none, found without
         // handing out their lines.
-        let mayBeMasked: (UInt8) -> Bool = { $0 | 0x20 == UInt8(ascii: "x") || $0 >= 0x7F || $0 < 0x20 }
+        let mayBeMasked: (UInt8) -> Bool = ReplyLines.mayStartMaskedKeyword
         if reply.text.someLineStarts(where: mayBeMasked) {
             reply.text.forEachLine(while: { line in
                 guard let first = line.first, mayBeMasked(first) else { return true }
@@ -428,6 +428,8 @@ struct FlowTracker<Dialog: SMTPDialog> {
         adoptSpareTexts(payload: true)
         if !ring.hasStorage, let spare = shared.spareRing() { ring = spare }
         let box = shared.spareDialog() ?? DialogBox(shared.makeDialog())
+        // The live hook decides transactions after each event: it gets them all.
+        if shared.reportsLive { box.dialog.reportsRoutineEvents = true }
         dialogBox = box
         return box
     }

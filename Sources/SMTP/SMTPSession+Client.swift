@@ -159,19 +159,20 @@ extension SMTPSession {
         case .rset, .helo, .ehlo, .lhlo:
             // RFC 5321 §4.1.1.1/§4.1.1.5: these abort any open transaction.
             if transaction != nil { transaction = nil }
-            emit(.command(command))
+            if known == .rset || reportsRoutineEvents { emit(.command(command)) }
             push(command: consume command, at: line.offset, emit: emit)
         case .starttls:
-            emit(.command(command))
+            if reportsRoutineEvents { emit(.command(command)) }
             push(command: consume command, at: line.offset, emit: emit)
             starttlsClientOffset = lineEnd
             enterHold(.starttls, at: lineEnd)
         case .auth:
-            emit(.command(command))
+            if reportsRoutineEvents { emit(.command(command)) }
             push(command: command, at: line.offset, emit: emit)
             enterHold(.auth, at: lineEnd, auth: command)
         default:
-            emit(.command(command))
+            // QUIT ends the connection; an unknown verb may be a masked one.
+            if known == .quit || known == nil || reportsRoutineEvents { emit(.command(command)) }
             push(command: consume command, at: line.offset, emit: emit)
         }
     }

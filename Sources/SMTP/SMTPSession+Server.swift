@@ -179,7 +179,9 @@ extension SMTPSession {
             // lines only for EHLO, the one verb that reads them).
             let outcome = ReplyOutcome(code: reply.code, offset: reply.offset, endOffset: reply.endOffset)
             let lines: ReplyLines? = verb == .ehlo ? reply.text : nil
-            emit(.reply(consume reply, answering: consume context))
+            if reportsRoutineEvents || !Self.isRoutine(reply, answering: context) {
+                emit(.reply(consume reply, answering: consume context))
+            }
             if let verb { answered(verb, refused: refused, by: outcome, lines: lines, emit: emit) }
             return
         }
@@ -195,6 +197,14 @@ extension SMTPSession {
         if nearMissAfterEnd != nil { nearMissAfterEnd = nil }
         anomaly(.unsolicitedReply, .server, reply.offset, emit: emit)
         emit(.reply(reply, answering: .unsolicited))
+    }
+
+    /// A positive reply to a command with no line that may be a masked keyword (see
+    /// ``SMTPOptions/reportsRoutineEvents``).
+    @inline(__always)
+    private static func isRoutine(_ reply: SMTPReply, answering context: ReplyContext) -> Bool {
+        guard reply.code < 400, case .command = context else { return false }
+        return !reply.text.someLineStarts(where: ReplyLines.mayStartMaskedKeyword)
     }
 
     /// The path of a RCPT its reply refused: where it lies in the command's argument.

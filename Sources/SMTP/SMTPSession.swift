@@ -9,6 +9,9 @@ public struct SMTPSession {
     public let options: SMTPOptions
     /// Counters, including what limits kept from being reported.
     public internal(set) var statistics = SMTPStatistics()
+    /// ``SMTPOptions/reportsRoutineEvents``, changeable for the session's connection (a reset
+    /// takes it back to the options').
+    public var reportsRoutineEvents: Bool
 
     // Client side.
     enum Verdict: Equatable {
@@ -94,6 +97,7 @@ public struct SMTPSession {
         o.maxNearMissesPerMessage = max(0, o.maxNearMissesPerMessage)
         o.maxReportsPerAnomaly = max(0, o.maxReportsPerAnomaly)
         self.options = o
+        reportsRoutineEvents = o.reportsRoutineEvents
         scanner.limits = ScanLimits(o)
     }
 
@@ -105,6 +109,7 @@ public struct SMTPSession {
         // instructions per connection). Every stored property is set here as `init` sets
         // it: a property added to the session must be added here too.
         statistics = SMTPStatistics()
+        reportsRoutineEvents = options.reportsRoutineEvents
         clientFramer.reset()
         clientMode = .commands
         clientNext = nil

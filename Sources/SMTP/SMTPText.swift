@@ -447,6 +447,14 @@ public struct ReplyLines: Sendable, Hashable {
         }
     }
 
+    /// Whether a line starting with `byte` may be a masked keyword (`XXXXXXXA` for STARTTLS,
+    /// in any case) as Characters read it: `x` or `X`, or a byte that is no printable ASCII
+    /// (its Character may upper-case to anything). Lines starting otherwise are none.
+    @inlinable @inline(__always)
+    public static func mayStartMaskedKeyword(_ byte: UInt8) -> Bool {
+        byte | 0x20 == UInt8(ascii: "x") || byte >= 0x7F || byte < 0x20
+    }
+
     /// Whether the first byte of some line passes `test` (an empty line has none). One pass
     /// over the length prefixes: no line is handed out. Inlinable: asked of every reply by
     /// other modules, with a test that is a few instructions once inlined.
