@@ -36,11 +36,31 @@ extension SMTPSession {
                 lineStart = q &+ 2
                 if !parsed.continues { break }
             }
+            let kept = UnsafeBufferPointer(rebasing: texts[0..<min(lines, keep)])
+            // A routine reply left unreported (`handleReply` would report nothing) needs no
+            // text: what it changes is done here, as `handleReply` does it.
+            if !reportsRoutineEvents, greetingSeen, code < 400, pending.nextIsCommandButEHLO,
+                !kept.contains(where: { $0.0 < $0.1 && ReplyLines.mayStartMaskedKeyword(bytes[$0.0]) })
+            {
+                routineReply(code: code, offset: base &+ UInt64(start), endOffset: base &+ UInt64(lineStart), emit: emit)
+                return lineStart
+            }
             replyText.recycle()
-            let text = replyText.lines(UnsafeBufferPointer(rebasing: texts[0..<min(lines, keep)]), in: bytes)
+            let text = replyText.lines(kept, in: bytes)
             let reply = SMTPReply(code: code, text: consume text, offset: base &+ UInt64(start), endOffset: base &+ UInt64(lineStart))
             handleReply(consume reply, emit: emit)
             return lineStart
         }
+    }
+
+    /// ``handleReply(_:emit:)`` for a positive reply to a command other than EHLO, none of
+    /// whose kept lines may be a masked keyword, with routine events off and the greeting
+    /// seen: it pops the command, clears a pending near miss and applies what the reply
+    /// decides; it reports nothing.
+    private mutating func routineReply(code: Int, offset: UInt64, endOffset: UInt64, emit: (SMTPEvent) -> Void) {
+        statistics.replies += 1
+        guard let (_, verb) = pending.pop() else { return }
+        if nearMissAfterEnd != nil { nearMissAfterEnd = nil }
+        if let verb { answered(verb, refused: nil, by: ReplyOutcome(code: code, offset: offset, endOffset: endOffset), lines: nil, emit: emit) }
     }
 }

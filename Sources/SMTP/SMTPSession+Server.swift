@@ -222,7 +222,7 @@ extension SMTPSession {
 
     /// What a reply to a command with `verb` changes (`refused`: the path of a RCPT the
     /// reply refused; `lines`: the reply's lines, given for EHLO).
-    private mutating func answered(
+    mutating func answered(
         _ verb: SMTPVerb, refused: RefusedAddress?, by reply: ReplyOutcome, lines: ReplyLines?, emit: (SMTPEvent) -> Void
     ) {
         switch verb {

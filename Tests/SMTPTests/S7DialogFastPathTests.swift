@@ -9,10 +9,21 @@ import Testing
 /// takes the general path (framer buffer, `serverLine`/`clientLine`): the events and counters
 /// of the two runs must be the same. Each dialog also checks a few hand-written expectations.
 @Suite struct S7DialogFastPathTests {
-    /// Events and counters of `dialog` fed as its steps are written, and fed byte by byte.
+    /// Events and counters of `dialog` fed as its steps are written, and fed byte by byte;
+    /// `same` also holds for both runs with routine events off (the tracker's setting, where
+    /// a routine reply in place is handled without its text).
     static func runs(_ dialog: Dialog) -> (whole: [SMTPEvent], bytewise: [SMTPEvent], same: Bool) {
+        var quiet = dialog
+        quiet.options.reportsRoutineEvents = false
+        let (whole, bytewise, same) = runs(dialog, options: dialog.options)
+        let (quietWhole, quietBytewise, quietSame) = runs(dialog, options: quiet.options)
+        #expect(quietSame, "routine events off, whole: \(quietWhole)\nbyte by byte: \(quietBytewise)")
+        return (whole, bytewise, same && quietSame)
+    }
+
+    static func runs(_ dialog: Dialog, options: SMTPOptions) -> (whole: [SMTPEvent], bytewise: [SMTPEvent], same: Bool) {
         func run(bytewise: Bool) -> ([SMTPEvent], SMTPStatistics) {
-            var session = SMTPSession(options: dialog.options)
+            var session = SMTPSession(options: options)
             var events: [SMTPEvent] = []
             var offsets: [SMTPSide: UInt64] = [.client: 0, .server: 0]
             for step in dialog.steps {
@@ -83,6 +94,26 @@ import Testing
         let summary = whole.compactMap { if case .endOfData(let s, _) = $0 { return s } else { return nil } }.first
         #expect(summary?.rcptTo == ["c@example.net"])
         #expect(Self.anomalies(whole).isEmpty)
+    }
+
+    @Test func routineRepliesInPlaceAreLeftOutAsTheGeneralPathLeavesThemOut() {
+        // Pipelined replies in one chunk: routine ones (positive, to a command other than
+        // EHLO, no line that may be a masked keyword) and the others beside them.
+        var d = Dialog()
+        d.server("220 mx\r\n")
+        d.client("EHLO c\r\nNOOP\r\nNOOP\r\nNOOP\r\nNOOP\r\nNOOP\r\nNOOP\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.net>\r\nRCPT TO:<c@example.net>\r\n")
+        d.server("250-mx\r\n250 SIZE\r\n250 ok\r\n250 XXXXXXXA\r\n250 \u{7F}odd\r\n250-fine\r\n250 xforward\r\n421 closing\r\n250 \r\n250 ok\r\n550 no\r\n250 ok\r\n")
+        var quiet = d
+        quiet.options.reportsRoutineEvents = false
+        let (whole, bytewise, same) = Self.runs(quiet, options: quiet.options)
+        #expect(same, "whole: \(whole)\nbyte by byte: \(bytewise)")
+        // Reported: the greeting, the masked-looking ones (`XXXXXXXA`, `\u{7F}odd`, a second
+        // line `xforward`), the 421 and the refused RCPT; not the plain positive replies to
+        // EHLO, NOOP, MAIL and RCPT (an empty text included).
+        #expect(Self.replies(whole).map(\.code) == [220, 250, 250, 250, 421, 550])
+        #expect(Self.replies(whole).map(\.lines).dropFirst(1).first == ["XXXXXXXA"])
+        let commands = whole.compactMap { if case .command(let c) = $0 { return c.verb } else { return nil } }
+        #expect(commands == ["MAIL", "RCPT", "RCPT"])
     }
 
     @Test func replyLinesAreCappedAndCountedAsTheGeneralPathKeepsThem() {
