@@ -139,6 +139,8 @@ extension FlowTrackerShared where Dialog == SMTPSession {
         // Nor does it read routine commands and replies (most of a dialog's events): it
         // follows transactions, and finds masking in the lines routine replies have none of.
         smtp.reportsRoutineEvents = false
+        // A message's record keeps its Message-ID and Subject, not its Date, From or To.
+        smtp.readsAddressFields = false
         self.init(options: options) { SMTPSession(options: smtp) }
     }
 }

@@ -104,10 +104,11 @@ struct HeaderCollector {
     /// it (unfolding, RFC 5322 §2.2.3, removes only the line break). Names match ASCII
     /// case-insensitively; only the values of wanted fields are gathered.
     /// Values are kept in `arena` (strings are made from them only when read).
-    func parse(maxValueLength: Int, arena: inout TextArena) -> HeaderFields {
+    func parse(maxValueLength: Int, addressFields: Bool = true, arena: inout TextArena) -> HeaderFields {
         // The reader holds the arena (its only reference meanwhile), moved in and out by swaps:
         // neither it nor the fields are copied.
         var reader = FieldReader(maxValueLength: maxValueLength, arena: TextArena(initialCapacity: 0))
+        reader.addressFields = addressFields
         swap(&reader.arena, &arena)
         bytes.withUnsafeBytes { block in
             var start = 0
@@ -161,6 +162,8 @@ struct HeaderCollector {
         var valueCount = 0
         /// The field whose value is being gathered (nil: not wanted, already set, or none).
         var current: WantedField?
+        /// `Date`, `From` and `To` are wanted too.
+        var addressFields = true
 
         init(maxValueLength: Int, arena: TextArena) {
             self.maxValueLength = maxValueLength
@@ -175,7 +178,9 @@ struct HeaderCollector {
             if current != nil { finish() }
             // The wanted name, spaces or tabs, then the colon: the name before the line's first
             // colon, spaces and tabs trimmed, is the wanted one. Most lines stop at the name.
-            guard let (field, colon) = WantedField.named(in: line), !field.isSet(in: fields) else { return }
+            guard let (field, colon) = WantedField.named(in: line), !field.isSet(in: fields),
+                addressFields || field == .messageID || field == .subject
+            else { return }
             current = field
             let valueStart = colon + 1
             let valueEnd = line.count - valueStart > maxValueLength ? valueStart + maxValueLength : line.count

@@ -44,6 +44,10 @@ public struct SMTPOptions: Sendable, Hashable {
     /// middlebox masking reads nothing in them and turns them off: they are most of a
     /// dialog's events. What they would have changed in the session happens either way.
     public var reportsRoutineEvents = true
+    /// Whether a message's `Date`, `From` and `To` header fields are read (`Message-ID` and
+    /// `Subject` always are). A consumer that reads neither turns it off and is spared
+    /// gathering them; they are then nil in every ``MessageSummary``.
+    public var readsAddressFields = true
 
     public init() {}
 }

@@ -249,7 +249,8 @@ public struct SMTPSession {
 
     mutating func summary(_ t: consuming OpenTransaction, size: UInt64? = nil, fingerprint: String? = nil) -> MessageSummary {
         headerText.recycle()
-        let fields = scanner.headerFields(maxValueLength: options.maxHeaderValueLength, arena: &headerText)
+        let fields = scanner.headerFields(
+            maxValueLength: options.maxHeaderValueLength, addressFields: options.readsAddressFields, arena: &headerText)
         // The 16 hex digits go in the header store too: one over the small-string limit, a
         // String would be a heap allocation per message.
         let digest = scanner.fingerprintValue

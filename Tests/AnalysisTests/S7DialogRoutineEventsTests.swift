@@ -4,9 +4,10 @@ import SMTP
 import Testing
 import Wire
 
-/// Production trackers run their sessions without routine events
-/// (``SMTPOptions/reportsRoutineEvents`` off): the records must be the ones a tracker makes
-/// from every event. Conversations with every reply a tracker reads something in: masked
+/// Production trackers run their sessions without routine events and without reading the
+/// Date, From and To header fields (``SMTPOptions/reportsRoutineEvents`` and
+/// ``SMTPOptions/readsAddressFields`` off): the records must be the ones a tracker makes from
+/// every event and every field. Conversations with every reply a tracker reads something in: masked
 /// EHLO keywords and banners, 421, EHLO refused, refused recipients, rejected DATA and BDAT,
 /// unknown (masked) verbs, STARTTLS, AUTH, pipelining, QUIT and RSET.
 @Suite struct S7DialogRoutineEventsTests {
@@ -31,6 +32,7 @@ import Wire
         var everything = AnalysisOptions().smtp
         everything.reportsExtensions = false
         everything.reportsRoutineEvents = true
+        everything.readsAddressFields = true
         let full = FlowTrackerShared<SMTPSession>(options: AnalysisOptions()) { SMTPSession(options: everything) }
         let quiet = FlowTrackerShared<SMTPSession>(options: AnalysisOptions())
         var a = FlowTracker(info: TrackerReuseTests.info(index, port: 40000), capture: 0, shared: full)

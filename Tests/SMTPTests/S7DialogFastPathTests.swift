@@ -116,6 +116,27 @@ import Testing
         #expect(commands == ["MAIL", "RCPT", "RCPT"])
     }
 
+    @Test func withoutAddressFieldsASummaryKeepsItsMessageIDAndSubject() {
+        var d = Dialog()
+        d.server("220 mx\r\n")
+        d.client("MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.net>\r\nDATA\r\n")
+        d.server("250 ok\r\n250 ok\r\n354 go\r\n")
+        d.client("From: A <a@example.org>\r\nTo: b@example.net\r\nDate: Mon, 1 Jan 2024 00:00:00 +0000\r\nSubject: hello\r\nMessage-ID: <m@example.org>\r\n\r\nbody\r\n.\r\n")
+        d.server("250 queued\r\n")
+        func summaries(_ options: SMTPOptions) -> [MessageSummary] {
+            Self.runs(d, options: options).whole.compactMap { if case .endOfData(let s, _) = $0 { return s } else { return nil } }
+        }
+        var without = d.options
+        without.readsAddressFields = false
+        let all = summaries(d.options)
+        let some = summaries(without)
+        #expect(all.count == 1 && some.count == 1)
+        #expect(all.first?.from == "A <a@example.org>" && all.first?.to == "b@example.net" && all.first?.date == "Mon, 1 Jan 2024 00:00:00 +0000")
+        #expect(some.first?.from == nil && some.first?.to == nil && some.first?.date == nil)
+        #expect(some.first?.messageID == "<m@example.org>" && some.first?.subject == "hello")
+        #expect(some.first?.fingerprint == all.first?.fingerprint && some.first?.size == all.first?.size)
+    }
+
     @Test func replyLinesAreCappedAndCountedAsTheGeneralPathKeepsThem() {
         var d = Dialog()
         d.options.maxReplyLines = 3
