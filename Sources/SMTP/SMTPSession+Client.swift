@@ -76,7 +76,7 @@ extension SMTPSession {
         // Moved out: its envelope moves into the summary, not copied.
         guard transaction?.messageActive == true, let t = transaction.take() else { return }
         let index = t.index
-        emit(.endOfData(summary(t), terminator: terminator))
+        emit(.endOfData(summary(consume t), terminator: terminator))
         if let first = scanner.firstNearMiss {
             let envelope = Parsing.smuggledEnvelope(
                 scanner.afterNearMiss, maxRecipients: options.maxRecipients, cap: options.maxArgumentLength)
