@@ -515,12 +515,17 @@ struct FlowTracker<Dialog: SMTPDialog> {
                                     timeNanoseconds: context.timestampNanoseconds, spreadNanoseconds: 0, offset: nil)
         }
         let skip = messageStart > terminator.offset ? Int(min(UInt64(terminator.length), messageStart &- terminator.offset)) : 0
-        guard let geometry = TerminatorGeometry(offset: terminator.offset, length: terminator.length, from: skip, ring: ring) else {
+        guard var geometry = TerminatorGeometry(offset: terminator.offset, length: terminator.length, from: skip, ring: ring) else {
             return TerminatorRecord(seen: true, style: terminator.style.rawValue, frameList: FrameList(context.frame), splitPositions: SplitPositions(),
                                     timeNanoseconds: context.timestampNanoseconds, spreadNanoseconds: nil, offset: terminator.offset)
         }
+        // The frames and positions moved out of the geometry into the record, not copied.
+        var frames = FrameList()
+        swap(&frames, &geometry.frameList)
+        var splits = SplitPositions()
+        swap(&splits, &geometry.splitPositions)
         return TerminatorRecord(
-            seen: true, style: terminator.style.rawValue, frameList: geometry.frameList, splitPositions: geometry.splitPositions,
+            seen: true, style: terminator.style.rawValue, frameList: consume frames, splitPositions: consume splits,
             timeNanoseconds: geometry.lastTimestampNanoseconds,
             spreadNanoseconds: geometry.lastTimestampNanoseconds &- geometry.firstTimestampNanoseconds,
             offset: terminator.offset)
