@@ -259,8 +259,9 @@ struct FlowTracker<Dialog: SMTPDialog> {
             apply(summary, to: at)
             transactions[at].endOfDataSeen = true
             transactions[at].terminator = geometry(of: terminator, context: context, messageStart: summary.dataOffset)
-            let record = transactions[at].terminator
-            if record.isSplit {
+            // Read in place: most terminators are not split, and a copy retains and releases.
+            if transactions[at].terminator.isSplit {
+                let record = transactions[at].terminator
                 addFinding(.eodSplit, frames: record.frameList) { Self.splitMessage(record, into: &$0) }
             }
         case .nearMissTerminator(_, let terminator):
@@ -338,7 +339,7 @@ struct FlowTracker<Dialog: SMTPDialog> {
         // Only a line starting with `x` or `X` (or a byte that is no printable ASCII, read by
         // Characters) can start with `XXXXXXXA`: most replies have none, found without
         // handing out their lines.
-        let mayBeMasked: (UInt8) -> Bool = { $0 | 0x20 == UInt8(ascii: "x") || $0 >= 0x7F || $0 < 0x20 }
+        let mayBeMasked: (UInt8) -> Bool = ReplyLines.mayStartMaskedKeyword
         if reply.text.someLineStarts(where: mayBeMasked) {
             reply.text.forEachLine(while: { line in
                 guard let first = line.first, mayBeMasked(first) else { return true }
@@ -427,6 +428,8 @@ struct FlowTracker<Dialog: SMTPDialog> {
         adoptSpareTexts(payload: true)
         if !ring.hasStorage, let spare = shared.spareRing() { ring = spare }
         let box = shared.spareDialog() ?? DialogBox(shared.makeDialog())
+        // The live hook decides transactions after each event: it gets them all.
+        if shared.reportsLive { box.dialog.reportsRoutineEvents = true }
         dialogBox = box
         return box
     }
@@ -512,12 +515,17 @@ struct FlowTracker<Dialog: SMTPDialog> {
                                     timeNanoseconds: context.timestampNanoseconds, spreadNanoseconds: 0, offset: nil)
         }
         let skip = messageStart > terminator.offset ? Int(min(UInt64(terminator.length), messageStart &- terminator.offset)) : 0
-        guard let geometry = TerminatorGeometry(offset: terminator.offset, length: terminator.length, from: skip, ring: ring) else {
+        guard var geometry = TerminatorGeometry(offset: terminator.offset, length: terminator.length, from: skip, ring: ring) else {
             return TerminatorRecord(seen: true, style: terminator.style.rawValue, frameList: FrameList(context.frame), splitPositions: SplitPositions(),
                                     timeNanoseconds: context.timestampNanoseconds, spreadNanoseconds: nil, offset: terminator.offset)
         }
+        // The frames and positions moved out of the geometry into the record, not copied.
+        var frames = FrameList()
+        swap(&frames, &geometry.frameList)
+        var splits = SplitPositions()
+        swap(&splits, &geometry.splitPositions)
         return TerminatorRecord(
-            seen: true, style: terminator.style.rawValue, frameList: geometry.frameList, splitPositions: geometry.splitPositions,
+            seen: true, style: terminator.style.rawValue, frameList: consume frames, splitPositions: consume splits,
             timeNanoseconds: geometry.lastTimestampNanoseconds,
             spreadNanoseconds: geometry.lastTimestampNanoseconds &- geometry.firstTimestampNanoseconds,
             offset: terminator.offset)

@@ -136,6 +136,11 @@ extension FlowTrackerShared where Dialog == SMTPSession {
         // The tracker finds a masked STARTTLS in the EHLO reply lines themselves; the
         // keyword list would only repeat that finding (same code, same frame).
         smtp.reportsExtensions = false
+        // Nor does it read routine commands and replies (most of a dialog's events): it
+        // follows transactions, and finds masking in the lines routine replies have none of.
+        smtp.reportsRoutineEvents = false
+        // A message's record keeps its Message-ID and Subject, not its Date, From or To.
+        smtp.readsAddressFields = false
         self.init(options: options) { SMTPSession(options: smtp) }
     }
 }

@@ -9,6 +9,8 @@ protocol SMTPDialog {
     mutating func end(_ side: SMTPSide, emit: (SMTPEvent) -> Void)
     /// Back to the initial state, for the next flow (storage may be kept).
     mutating func reset()
+    /// Whether routine events are reported (``SMTPOptions/reportsRoutineEvents``).
+    var reportsRoutineEvents: Bool { get set }
 }
 
 extension SMTPSession: SMTPDialog {}
@@ -19,6 +21,10 @@ struct SilentDialog: SMTPDialog {
     func gap(_ side: SMTPSide, at offset: UInt64, length: UInt64, emit: (SMTPEvent) -> Void) {}
     func end(_ side: SMTPSide, emit: (SMTPEvent) -> Void) {}
     func reset() {}
+    var reportsRoutineEvents: Bool {
+        get { true }
+        nonmutating set {}
+    }
 }
 
 /// Where an SMTP event happened: the chunk (or stream end) being fed when it fired.

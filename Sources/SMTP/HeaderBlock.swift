@@ -71,7 +71,7 @@ struct HeaderCollector {
         let lower = range.lowerBound
         let end = range.upperBound
         var stop = end  // the `\n` that ends the block, or the range's end
-        var k = ByteScan.index(of: 0x0A, in: chunk, from: lower)
+        var k = Self.lineFeed(in: chunk, from: lower)
         while k < end {
             // The two bytes before this `\n`, from the chunk or, at its start, from before it.
             let before1 = k > lower ? chunk[k - 1] : last1
@@ -80,7 +80,7 @@ struct HeaderCollector {
                 stop = k
                 break
             }
-            k = ByteScan.index(of: 0x0A, in: chunk, from: k + 1)
+            k = Self.lineFeed(in: chunk, from: k + 1)
         }
         let count = stop - lower
         let room = max(0, cap - bytes.count)
@@ -104,16 +104,17 @@ struct HeaderCollector {
     /// it (unfolding, RFC 5322 §2.2.3, removes only the line break). Names match ASCII
     /// case-insensitively; only the values of wanted fields are gathered.
     /// Values are kept in `arena` (strings are made from them only when read).
-    func parse(maxValueLength: Int, arena: inout TextArena) -> HeaderFields {
+    func parse(maxValueLength: Int, addressFields: Bool = true, arena: inout TextArena) -> HeaderFields {
         // The reader holds the arena (its only reference meanwhile), moved in and out by swaps:
         // neither it nor the fields are copied.
         var reader = FieldReader(maxValueLength: maxValueLength, arena: TextArena(initialCapacity: 0))
+        reader.addressFields = addressFields
         swap(&reader.arena, &arena)
         bytes.withUnsafeBytes { block in
             var start = 0
             let n = block.count
             while start < n {
-                let stop = Parsing.index(of: 0x0A, in: block, from: start)
+                let stop = Self.lineFeed(in: block, from: start)
                 var lineEnd = stop
                 if stop < n && lineEnd > start && block[lineEnd - 1] == 0x0D { lineEnd -= 1 }
                 reader.line(UnsafeRawBufferPointer(rebasing: block[start..<lineEnd]))
@@ -127,6 +128,30 @@ struct HeaderCollector {
         return fields
     }
 
+    /// Index of the first `\n` in `bytes[start...]`, or `bytes.count`: 16 bytes a step with a
+    /// vector compare (header lines are some 60 bytes), then byte by byte.
+    @inline(__always)
+    static func lineFeed(in bytes: UnsafeRawBufferPointer, from start: Int) -> Int {
+        let n = bytes.count
+        var j = max(0, start)
+        // `j` stays in 0...n: the index arithmetic cannot overflow.
+        if let base = bytes.baseAddress, n >= 16 {
+            while j <= n &- 16 {
+                let v = (base + j).loadUnaligned(as: SIMD16<UInt8>.self)
+                let isLF: SIMDMask<SIMD16<Int8>> = v .== SIMD16<UInt8>(repeating: 0x0A)
+                let halves = unsafeBitCast(isLF, to: SIMD2<UInt64>.self)
+                let lanes = (low: UInt64(littleEndian: halves[0]), high: UInt64(littleEndian: halves[1]))
+                if lanes.low | lanes.high != 0 { return j &+ LineBreakSearch.lane(lanes) }
+                j &+= 16
+            }
+        }
+        while j < n {
+            if bytes[j] == 0x0A { return j }
+            j &+= 1
+        }
+        return n
+    }
+
     /// Reads header lines one by one into ``HeaderFields``.
     private struct FieldReader {
         let maxValueLength: Int
@@ -137,6 +162,8 @@ struct HeaderCollector {
         var valueCount = 0
         /// The field whose value is being gathered (nil: not wanted, already set, or none).
         var current: WantedField?
+        /// `Date`, `From` and `To` are wanted too.
+        var addressFields = true
 
         init(maxValueLength: Int, arena: TextArena) {
             self.maxValueLength = maxValueLength
@@ -149,18 +176,10 @@ struct HeaderCollector {
                 return
             }
             if current != nil { finish() }
-            // A wanted name starts with m, s, d, f or t (any case): most lines stop here.
-            guard let first = line.first else { return }
-            switch first | 0x20 {
-            case UInt8(ascii: "m"), UInt8(ascii: "s"), UInt8(ascii: "d"), UInt8(ascii: "f"), UInt8(ascii: "t"): break
-            default: return
-            }
-            let colon = Parsing.index(of: 0x3A, in: line, from: 0)
-            guard colon < line.count else { return }
-            var nameEnd = colon
-            while nameEnd > 0, line[nameEnd - 1] == 0x20 || line[nameEnd - 1] == 0x09 { nameEnd -= 1 }
-            guard let field = WantedField(name: UnsafeRawBufferPointer(rebasing: line[0..<nameEnd])),
-                !field.isSet(in: fields)
+            // The wanted name, spaces or tabs, then the colon: the name before the line's first
+            // colon, spaces and tabs trimmed, is the wanted one. Most lines stop at the name.
+            guard let (field, colon) = WantedField.named(in: line), !field.isSet(in: fields),
+                addressFields || field == .messageID || field == .subject
             else { return }
             current = field
             let valueStart = colon + 1
@@ -217,26 +236,51 @@ struct HeaderCollector {
     private enum WantedField {
         case messageID, subject, date, from, to
 
-        /// The field named by `name` (ASCII, any case), or nil. Read on every header line:
-        /// decided by the length first, then by the bytes of the one or two names that fit.
-        init?(name: UnsafeRawBufferPointer) {
-            switch name.count {
-            case 10 where Self.matches(name, "message-id"): self = .messageID
-            case 7 where Self.matches(name, "subject"): self = .subject
-            case 4 where Self.matches(name, "date"): self = .date
-            case 4 where Self.matches(name, "from"): self = .from
-            case 2 where Self.matches(name, "to"): self = .to
-            default: return nil
-            }
-        }
-
-        /// `name` is `spelling` (lower-case ASCII of the same length) in any case.
+        /// The field whose name starts `line`, followed by spaces or tabs and a colon (the
+        /// name ``init(name:)`` reads before the first colon), and where that colon is; nil
+        /// for any other line. The name is compared a word at a time: each byte ORed with 0x20
+        /// where the name has a letter (an ASCII letter in either case then equals it, and no
+        /// other byte does), compared as it is elsewhere.
         @inline(__always)
-        private static func matches(_ name: UnsafeRawBufferPointer, _ spelling: StaticString) -> Bool {
-            let count = min(name.count, spelling.utf8CodeUnitCount)
-            let bytes = spelling.utf8Start
-            for i in 0..<count where Parsing.lower(name[i]) != bytes[i] { return false }
-            return true
+        static func named(in line: UnsafeRawBufferPointer) -> (WantedField, colon: Int)? {
+            let n = line.count
+            guard n >= 3, let p = line.baseAddress else { return nil }
+            let field: WantedField
+            let length: Int
+            func word32(_ at: Int) -> UInt32 { UInt32(littleEndian: p.loadUnaligned(fromByteOffset: at, as: UInt32.self)) }
+            switch p.load(as: UInt8.self) | 0x20 {
+            case UInt8(ascii: "m"):
+                // "message-" as a word, "id" as two bytes.
+                guard n >= 11,
+                    UInt64(littleEndian: p.loadUnaligned(as: UInt64.self)) | 0x0020_2020_2020_2020 == 0x2D65_6761_7373_656D,
+                    p.load(fromByteOffset: 8, as: UInt8.self) | 0x20 == UInt8(ascii: "i"),
+                    p.load(fromByteOffset: 9, as: UInt8.self) | 0x20 == UInt8(ascii: "d")
+                else { return nil }
+                (field, length) = (.messageID, 10)
+            case UInt8(ascii: "s"):
+                // "subj" and "ject" (overlapping words).
+                guard n >= 8, word32(0) | 0x2020_2020 == 0x6A62_7573, word32(3) | 0x2020_2020 == 0x7463_656A else { return nil }
+                (field, length) = (.subject, 7)
+            case UInt8(ascii: "d"):
+                guard n >= 5, word32(0) | 0x2020_2020 == 0x6574_6164 else { return nil }
+                (field, length) = (.date, 4)
+            case UInt8(ascii: "f"):
+                guard n >= 5, word32(0) | 0x2020_2020 == 0x6D6F_7266 else { return nil }
+                (field, length) = (.from, 4)
+            case UInt8(ascii: "t"):
+                guard p.load(fromByteOffset: 1, as: UInt8.self) | 0x20 == UInt8(ascii: "o") else { return nil }
+                (field, length) = (.to, 2)
+            default:
+                return nil
+            }
+            var colon = length
+            while colon < n {
+                let b = p.load(fromByteOffset: colon, as: UInt8.self)
+                if b == 0x3A { return (field, colon) }
+                guard b == 0x20 || b == 0x09 else { return nil }
+                colon &+= 1
+            }
+            return nil
         }
 
         func isSet(in fields: HeaderFields) -> Bool {

@@ -115,6 +115,25 @@ struct LineFramer {
         return (line, end)
     }
 
+    /// The line `bytes[start..<end]` (`bytes[0]` at stream offset `base`) that ends with
+    /// `\r\n` at `end - 2` and holds no other `\r` or `\n`, no longer than the limit, as
+    /// ``next(_:from:base:maxLength:)`` hands it out when it starts at a line boundary: the
+    /// caller found it, and the framer (at a boundary) stays as it is.
+    @inline(__always)
+    static func wholeLine(from start: Int, to end: Int, base: UInt64) -> FramedLine {
+        FramedLine(
+            offset: base &+ UInt64(start), length: end &- start, ending: .crlf, truncated: false, bareCR: false,
+            direct: start..<(end &- 2))
+    }
+
+    /// The content of a line handed out in place (``FramedLine/isInPlace``), read without a
+    /// call through a closure; nil for a buffered line.
+    @inline(__always)
+    static func inPlaceContent(of line: FramedLine, in bytes: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer? {
+        guard let range = line.direct, range.lowerBound >= 0, range.upperBound <= bytes.count else { return nil }
+        return UnsafeRawBufferPointer(rebasing: bytes[range])
+    }
+
     /// Calls `body` with the line's content (line ending excluded, at most `maxLength` bytes).
     /// Call it before the next `next` or `reset`.
     mutating func withContent<R>(
@@ -133,6 +152,20 @@ struct LineFramer {
 enum LineBreakSearch {
     private static let cr: UInt8 = 0x0D
     private static let lf: UInt8 = 0x0A
+
+    /// Bit 7 of byte k set where byte k of the little-endian `word` is the first `\r` or `\n`
+    /// (and maybe on bytes after it, never before it): a byte equal to a pattern byte is a
+    /// zero byte of the word XORed with the pattern, and the lowest zero byte of a word is
+    /// found exactly by the borrow trick.
+    @inline(__always)
+    static func wordBreaks(_ word: UInt64) -> UInt64 {
+        let w = UInt64(littleEndian: word)
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        let xcr = w ^ (ones &* UInt64(cr))
+        let xlf = w ^ (ones &* UInt64(lf))
+        return ((xcr &- ones) & ~xcr | (xlf &- ones) & ~xlf) & highs
+    }
 
     /// The 16 bytes at `p` as lanes: byte k of the block is byte k % 8 (little-endian) of `low`
     /// (k < 8) or `high`, 0xFF where it is `\r` or `\n`, else 0.
@@ -167,12 +200,23 @@ enum LineBreakSearch {
         let n = bytes.count
         var j = start
         // `j` stays in 0...n: the index arithmetic cannot overflow.
-        if let base = bytes.baseAddress, n >= 16 {
-            while j <= n &- 16 {
-                let lanes = lanes(base + j)
-                if lanes.low | lanes.high != 0 { return j &+ lane(lanes) }
-                j &+= 16
+        if let base = bytes.baseAddress, n >= 8 {
+            if n >= 16 {
+                while j <= n &- 16 {
+                    let lanes = lanes(base + j)
+                    if lanes.low | lanes.high != 0 { return j &+ lane(lanes) }
+                    j &+= 16
+                }
             }
+            // The last bytes (most lines and replies end a chunk): one word at a time, the
+            // last word overlapping bytes already read, which hold no break.
+            while j < n {
+                let at = min(j, n &- 8)
+                let breaks = wordBreaks(base.loadUnaligned(fromByteOffset: at, as: UInt64.self)) &>> UInt64((j &- at) &* 8)
+                if breaks != 0 { return j &+ breaks.trailingZeroBitCount &>> 3 }
+                j = at &+ 8
+            }
+            return n
         }
         while j < n {
             let b = bytes[j]

@@ -82,8 +82,8 @@ struct MessageScanner {
     /// The XXH64 digest ``fingerprint`` spells out.
     var fingerprintValue: UInt64 { digest.value }
     var headersTruncated: Bool { headers.truncated }
-    func headerFields(maxValueLength: Int, arena: inout TextArena) -> HeaderFields {
-        headers.parse(maxValueLength: maxValueLength, arena: &arena)
+    func headerFields(maxValueLength: Int, addressFields: Bool = true, arena: inout TextArena) -> HeaderFields {
+        headers.parse(maxValueLength: maxValueLength, addressFields: addressFields, arena: &arena)
     }
 
     /// BDAT chunk bytes: content as they are.

@@ -53,13 +53,23 @@ enum Parsing {
     static func command(_ line: UnsafeRawBufferPointer, maxArgument: Int)
         -> (verb: String, known: SMTPVerb?, argument: UnsafeRawBufferPointer)
     {
+        let (other, known, argument) = commandParts(line, maxArgument: maxArgument)
+        return (known?.text ?? other ?? "", known, argument)
+    }
+
+    /// ``command(_:maxArgument:)`` with the verb as the session keeps it: the known verb, or
+    /// else the upper-cased text of one it does not know (nil for a known verb).
+    @inline(__always)
+    static func commandParts(_ line: UnsafeRawBufferPointer, maxArgument: Int)
+        -> (other: String?, known: SMTPVerb?, argument: UnsafeRawBufferPointer)
+    {
         let space = index(of: 0x20, in: line, from: 0)
         let verbBytes = UnsafeRawBufferPointer(rebasing: line[0..<min(space, 64)])
         let known = SMTPVerb.matching(verbBytes, caseInsensitive: true)
-        let verb = known?.text ?? verb(verbBytes)
+        let other: String? = known == nil ? verb(verbBytes) : nil
         let argStart = min(space + 1, line.count)
         let argEnd = argStart + min(line.count - argStart, max(0, maxArgument))
-        return (verb, known, UnsafeRawBufferPointer(rebasing: line[argStart..<argEnd]))
+        return (other, known, UnsafeRawBufferPointer(rebasing: line[argStart..<argEnd]))
     }
 
     /// The upper-cased verb: a known verb is its static string (no allocation), any other is

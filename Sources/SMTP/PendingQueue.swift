@@ -38,6 +38,13 @@ struct PendingQueue {
         head = 0
     }
 
+    /// The oldest entry answers a command other than EHLO (read in place, nothing copied).
+    var nextIsCommandButEHLO: Bool {
+        guard count > 0 else { return false }
+        guard case .command = slots[head].context else { return false }
+        return slots[head].verb != .ehlo
+    }
+
     mutating func pop() -> Entry? {
         guard count > 0 else { return nil }
         // Moved out (a value without references left in its place): no retain here and no

@@ -10,13 +10,15 @@ public enum SMTPSide: Sendable, Hashable {
 public struct SMTPCommand: Sendable, Hashable {
     /// The verb, upper-cased as written (`MAIL`, `EHLO`, `XXXX` …).
     public var verb: String {
-        get { verbText }
+        get { knownVerb?.text ?? otherVerb ?? "" }
         set {
-            verbText = newValue
             knownVerb = SMTPVerb(newValue)
+            otherVerb = knownVerb == nil ? newValue : nil
         }
     }
-    private var verbText: String
+    /// ``verb`` when the session does not know it (nil for a known verb, which is
+    /// ``knownVerb`` alone: no string to copy, retain or release with the command).
+    private var otherVerb: String?
     /// ``verb`` when it is one of the verbs the session knows (matched without comparing strings).
     public private(set) var knownVerb: SMTPVerb?
     /// The rest of the line after the verb and one space, without the line ending (capped),
@@ -38,12 +40,13 @@ public struct SMTPCommand: Sendable, Hashable {
     }
 
     public init(verb: String, argumentText: SMTPText, offset: UInt64, length: Int) {
-        self.init(verb: verb, known: SMTPVerb(verb), argumentText: argumentText, offset: offset, length: length)
+        let known = SMTPVerb(verb)
+        self.init(other: known == nil ? verb : nil, known: known, argumentText: argumentText, offset: offset, length: length)
     }
 
-    /// `known` is `SMTPVerb(verb)`, already found.
-    init(verb: String, known: SMTPVerb?, argumentText: SMTPText, offset: UInt64, length: Int) {
-        verbText = verb
+    /// `known`, or else `other` (the verb's text) when the verb is none the session knows.
+    init(other: String?, known: SMTPVerb?, argumentText: SMTPText, offset: UInt64, length: Int) {
+        otherVerb = known == nil ? (other ?? "") : nil
         knownVerb = known
         self.argumentText = argumentText
         self.offset = offset
@@ -92,33 +95,51 @@ public enum SMTPVerb: UInt8, Sendable, Hashable, CaseIterable {
     }
 
     /// The verb whose spelling is `bytes` (ASCII letters in any case when `caseInsensitive`).
-    /// Decided by the first letter and the length, then the bytes of the few that fit.
+    /// Read four bytes at a time: every verb is ASCII letters, and a byte ANDed with 0xDF is an
+    /// upper-case letter only when it is that letter in either case, so one masked compare
+    /// per four bytes decides (no byte-by-byte loop, no call per verb tried).
     static func matching(_ bytes: UnsafeRawBufferPointer, caseInsensitive: Bool) -> SMTPVerb? {
-        guard bytes.count >= 4, bytes.count <= 8 else { return nil }
-        func fold(_ b: UInt8) -> UInt8 { caseInsensitive ? Parsing.upper(b) : b }
-        func matches(_ spelling: StaticString) -> Bool {
-            guard spelling.utf8CodeUnitCount == bytes.count else { return false }
-            let target = spelling.utf8Start
-            for i in 1..<bytes.count where fold(bytes[i]) != target[i] { return false }
-            return true
+        let n = bytes.count
+        guard n >= 4, n <= 8, let base = bytes.baseAddress else { return nil }
+        let mask: UInt32 = caseInsensitive ? 0xDFDF_DFDF : 0xFFFF_FFFF
+        let head = UInt32(littleEndian: base.loadUnaligned(as: UInt32.self)) & mask
+        if n == 4 {
+            switch head {
+            case word("MAIL"): return .mail
+            case word("RCPT"): return .rcpt
+            case word("DATA"): return .data
+            case word("EHLO"): return .ehlo
+            case word("QUIT"): return .quit
+            case word("RSET"): return .rset
+            case word("HELO"): return .helo
+            case word("NOOP"): return .noop
+            case word("BDAT"): return .bdat
+            case word("AUTH"): return .auth
+            case word("LHLO"): return .lhlo
+            case word("VRFY"): return .vrfy
+            case word("EXPN"): return .expn
+            case word("HELP"): return .help
+            case word("TURN"): return .turn
+            case word("ETRN"): return .etrn
+            case word("ATRN"): return .atrn
+            default: return nil
+            }
         }
-        switch fold(bytes[0]) {
-        case UInt8(ascii: "A"): return matches("AUTH") ? .auth : matches("ATRN") ? .atrn : nil
-        case UInt8(ascii: "B"): return matches("BDAT") ? .bdat : nil
-        case UInt8(ascii: "D"): return matches("DATA") ? .data : nil
-        case UInt8(ascii: "E"): return matches("EHLO") ? .ehlo : matches("EXPN") ? .expn : matches("ETRN") ? .etrn : nil
-        case UInt8(ascii: "H"): return matches("HELO") ? .helo : matches("HELP") ? .help : nil
-        case UInt8(ascii: "L"): return matches("LHLO") ? .lhlo : nil
-        case UInt8(ascii: "M"): return matches("MAIL") ? .mail : nil
-        case UInt8(ascii: "N"): return matches("NOOP") ? .noop : nil
-        case UInt8(ascii: "Q"): return matches("QUIT") ? .quit : nil
-        case UInt8(ascii: "R"): return matches("RCPT") ? .rcpt : matches("RSET") ? .rset : nil
-        case UInt8(ascii: "S"): return matches("STARTTLS") ? .starttls : nil
-        case UInt8(ascii: "T"): return matches("TURN") ? .turn : nil
-        case UInt8(ascii: "V"): return matches("VRFY") ? .vrfy : nil
-        case UInt8(ascii: "X"): return matches("XCLIENT") ? .xclient : matches("XFORWARD") ? .xforward : nil
+        // The last four bytes (overlapping the first four for seven).
+        let tail = UInt32(littleEndian: base.loadUnaligned(fromByteOffset: n &- 4, as: UInt32.self)) & mask
+        switch (n, head, tail) {
+        case (8, word("STAR"), word("TTLS")): return .starttls
+        case (7, word("XCLI"), word("IENT")): return .xclient
+        case (8, word("XFOR"), word("WARD")): return .xforward
         default: return nil
         }
+    }
+
+    /// The four ASCII bytes of `spelling` as a little-endian word (folded to a constant).
+    @inline(__always)
+    private static func word(_ spelling: StaticString) -> UInt32 {
+        let p = spelling.utf8Start
+        return UInt32(p[0]) | UInt32(p[1]) << 8 | UInt32(p[2]) << 16 | UInt32(p[3]) << 24
     }
 }
 

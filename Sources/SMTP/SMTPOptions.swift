@@ -36,6 +36,18 @@ public struct SMTPOptions: Sendable, Hashable {
     /// reads the reply lines itself turns them off and is spared a keyword array per EHLO;
     /// `.starttlsMasked` anomalies are reported either way.
     public var reportsExtensions = true
+    /// Whether routine events are emitted: the `.command` of a verb that begins, fills, ends
+    /// or aborts no transaction (EHLO, HELO, NOOP, STARTTLS, AUTH, … any known verb but MAIL,
+    /// RCPT, DATA, BDAT, RSET and QUIT; an unknown verb is always reported), and the `.reply`
+    /// to a command with a code below 400 none of whose lines may be a masked keyword (see
+    /// ``ReplyLines/mayStartMaskedKeyword(_:)``). A consumer that follows transactions and
+    /// middlebox masking reads nothing in them and turns them off: they are most of a
+    /// dialog's events. What they would have changed in the session happens either way.
+    public var reportsRoutineEvents = true
+    /// Whether a message's `Date`, `From` and `To` header fields are read (`Message-ID` and
+    /// `Subject` always are). A consumer that reads neither turns it off and is spared
+    /// gathering them; they are then nil in every ``MessageSummary``.
+    public var readsAddressFields = true
 
     public init() {}
 }

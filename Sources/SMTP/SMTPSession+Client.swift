@@ -35,6 +35,18 @@ extension SMTPSession {
                     if last { finishMessage(terminator: nil, at: base &+ UInt64(i), emit: emit) }
                 }
             case .commands:
+                // Most command lines lie whole in the chunk, ended by `\r\n` and nothing else
+                // to report: found here, past the framer (at a line boundary, it stays there).
+                if clientFramer.pendingLength == 0 {
+                    let q = LineBreakSearch.first(in: bytes, from: i)
+                    if q &+ 1 < n, bytes[q] == 0x0D, bytes[q &+ 1] == 0x0A, q &- i <= options.maxLineLength {
+                        let end = q &+ 2
+                        let line = LineFramer.wholeLine(from: i, to: end, base: base)
+                        i = end
+                        clientLine(line, bytes, emit: emit)
+                        break
+                    }
+                }
                 guard let (line, end) = clientFramer.next(bytes, from: i, base: base, maxLength: options.maxLineLength)
                 else {
                     i = n
@@ -64,7 +76,7 @@ extension SMTPSession {
         // Moved out: its envelope moves into the summary, not copied.
         guard transaction?.messageActive == true, let t = transaction.take() else { return }
         let index = t.index
-        emit(.endOfData(summary(t), terminator: terminator))
+        emit(.endOfData(summary(consume t), terminator: terminator))
         if let first = scanner.firstNearMiss {
             let envelope = Parsing.smuggledEnvelope(
                 scanner.afterNearMiss, maxRecipients: options.maxRecipients, cap: options.maxArgumentLength)
@@ -87,10 +99,14 @@ extension SMTPSession {
             return
         }
         commandText.recycle()
-        let (verb, known, argument, masked) = clientFramer.withContent(line, in: bytes) { content in
-            let (verb, known, argumentBytes) = Parsing.command(content, maxArgument: options.maxArgumentLength)
-            return (verb, known, commandText.text(argumentBytes), Parsing.isMaskedVerb(content))
-        }
+        let cap = options.maxArgumentLength
+        // A line in place is read where it lies; a buffered one through the framer.
+        let (verb, known, argument, masked) =
+            if let content = LineFramer.inPlaceContent(of: line, in: bytes) {
+                Self.readCommand(content, maxArgument: cap, texts: &commandText)
+            } else {
+                clientFramer.withContent(line, in: bytes) { Self.readCommand($0, maxArgument: cap, texts: &commandText) }
+            }
         if clientResync {
             guard known != nil else { return }
             clientResync = false
@@ -104,57 +120,71 @@ extension SMTPSession {
         statistics.commands += 1
         // Checked first: clearing calls the value's destroy even when there is none.
         if nearMissAfterEnd != nil { nearMissAfterEnd = nil }
-        let command = SMTPCommand(verb: verb, known: known, argumentText: argument, offset: line.offset, length: line.length)
+        // The argument moves into the command, read from there (one reference fewer to count).
+        let command = SMTPCommand(other: verb, known: known, argumentText: consume argument, offset: line.offset, length: line.length)
 
         switch known {
         case .mail:
             _ = startTransaction(at: line.offset, emit: emit)
             if transaction != nil {
-                transaction?.mailFrom = argument.withBytes { bytes in
+                transaction?.mailFrom = command.argumentText.withBytes { bytes in
                     Parsing.addressRange(bytes, prefix: "FROM:").map { envelopeText.text(UnsafeRawBufferPointer(rebasing: bytes[$0])) }
                 }
             }
             emit(.command(command))
-            push(command: command, at: line.offset, emit: emit)
+            push(command: consume command, at: line.offset, emit: emit)
         case .rcpt:
-            emit(.command(command))
-            push(command: command, at: line.offset, emit: emit)
-            if var t = transaction.take() {  // moved out: `t` the only owner of the list while it grows
-                argument.withBytes { bytes in
-                    guard let range = Parsing.addressRange(bytes, prefix: "TO:") else { return }
-                    if t.rcptTo.count < options.maxRecipients {
-                        t.rcptTo = envelopeText.appending(line: UnsafeRawBufferPointer(rebasing: bytes[range]), to: t.rcptTo)
-                    } else {
+            // The list is appended to where it is (the arena writes on at its tail). Before the
+            // events: what it changes is the session's own, which no event shows.
+            if let count = transaction?.rcptTo.count {
+                let grown: ReplyLines? = command.argumentText.withBytes { bytes in
+                    guard let range = Parsing.addressRange(bytes, prefix: "TO:") else { return nil }
+                    guard count < options.maxRecipients else {
                         statistics.droppedRecipients += 1
+                        return nil
                     }
+                    return envelopeText.appending(line: UnsafeRawBufferPointer(rebasing: bytes[range]), to: transaction?.rcptTo)
                 }
-                transaction = t
+                if let grown { transaction?.rcptTo = grown }
             }
+            emit(.command(command))
+            push(command: consume command, at: line.offset, emit: emit)
         case .data:
             let index = transaction?.index ?? startTransaction(at: line.offset, emit: emit)
             emit(.command(command))
-            push(command: command, at: line.offset, emit: emit)
+            push(command: consume command, at: line.offset, emit: emit)
             enterHold(.data(transaction: index, afterCRLF: line.ending == .crlf), at: lineEnd)
         case .bdat:
             bdat(command, lineEnd: lineEnd, emit: emit)
         case .rset, .helo, .ehlo, .lhlo:
             // RFC 5321 §4.1.1.1/§4.1.1.5: these abort any open transaction.
             if transaction != nil { transaction = nil }
-            emit(.command(command))
-            push(command: command, at: line.offset, emit: emit)
+            if known == .rset || reportsRoutineEvents { emit(.command(command)) }
+            push(command: consume command, at: line.offset, emit: emit)
         case .starttls:
-            emit(.command(command))
-            push(command: command, at: line.offset, emit: emit)
+            if reportsRoutineEvents { emit(.command(command)) }
+            push(command: consume command, at: line.offset, emit: emit)
             starttlsClientOffset = lineEnd
             enterHold(.starttls, at: lineEnd)
         case .auth:
-            emit(.command(command))
+            if reportsRoutineEvents { emit(.command(command)) }
             push(command: command, at: line.offset, emit: emit)
             enterHold(.auth, at: lineEnd, auth: command)
         default:
-            emit(.command(command))
-            push(command: command, at: line.offset, emit: emit)
+            // QUIT ends the connection; an unknown verb may be a masked one.
+            if known == .quit || known == nil || reportsRoutineEvents { emit(.command(command)) }
+            push(command: consume command, at: line.offset, emit: emit)
         }
+    }
+
+    /// A command line's verb (upper-cased), known verb, argument (kept in `texts`) and
+    /// whether the verb is masked.
+    @inline(__always)
+    private static func readCommand(
+        _ content: UnsafeRawBufferPointer, maxArgument: Int, texts: inout TextArena
+    ) -> (verb: String?, known: SMTPVerb?, argument: SMTPText, masked: Bool) {
+        let (other, known, argumentBytes) = Parsing.commandParts(content, maxArgument: maxArgument)
+        return (other, known, texts.text(argumentBytes), Parsing.isMaskedVerb(content))
     }
 
     private mutating func startTransaction(at offset: UInt64, emit: (SMTPEvent) -> Void) -> Int {

@@ -8,6 +8,13 @@ extension SMTPSession {
                 statistics.encryptedBytes &+= UInt64(n - i)
                 return
             }
+            // Most replies lie whole in the chunk: read at once, past the framer.
+            if building.isNone, !serverResync, serverFramer.pendingLength == 0,
+                let end = replyInPlace(bytes, from: i, base: base, emit: emit)
+            {
+                i = end
+                continue
+            }
             guard let (line, end) = serverFramer.next(bytes, from: i, base: base, maxLength: options.maxLineLength)
             else { return }
             i = end
@@ -28,8 +35,9 @@ extension SMTPSession {
     }
 
     private mutating func serverLine(_ line: FramedLine, _ bytes: UnsafeRawBufferPointer, emit: (SMTPEvent) -> Void) {
-        if building.isNone, !serverResync, line.isInPlace, line.ending == .crlf, !line.truncated, !line.bareCR,
-            wholeReply(line, bytes, emit: emit)
+        if !serverResync, line.ending == .crlf, !line.truncated, !line.bareCR,
+            let content = LineFramer.inPlaceContent(of: line, in: bytes),
+            building.isNone ? wholeReply(line, content, emit: emit) : continuedReply(line, content, emit: emit)
         {
             return
         }
@@ -73,7 +81,7 @@ extension SMTPSession {
             reply.endOffset = lineEnd
             // A line without a code inside a multi-line reply does not end it.
             if parsed.code != nil && !parsed.continues {
-                handleReply(consume reply, emit: emit)
+                handleReply(reply, emit: emit)
             } else {
                 building = reply
             }
@@ -94,29 +102,54 @@ extension SMTPSession {
         }
     }
 
-    /// Most reply lines are a whole reply (`250 2.1.0 Ok`) with nothing to report about the
-    /// line itself: the reply is made at once, as the general path would make it. False, with
-    /// nothing done, for any other line (the content, in place, is then read again).
-    private mutating func wholeReply(_ line: FramedLine, _ bytes: UnsafeRawBufferPointer, emit: (SMTPEvent) -> Void) -> Bool {
+    /// Most reply lines are a whole reply (`250 2.1.0 Ok`) or the first line of one
+    /// (`250-mx.example.net`), with nothing to report about the line itself: the reply is made
+    /// at once (or begun), as the general path would. False, with nothing done, for any other
+    /// line (its content, in place, is then read again by the general path).
+    private mutating func wholeReply(_ line: FramedLine, _ content: UnsafeRawBufferPointer, emit: (SMTPEvent) -> Void) -> Bool {
+        let parsed = Parsing.replyLine(content)
+        guard let code = parsed.code else { return false }
         let cap = max(0, options.maxArgumentLength)
-        var code = 0
-        var lines: ReplyLines?
-        serverFramer.withContent(line, in: bytes) { content in
-            let parsed = Parsing.replyLine(content)
-            guard let parsedCode = parsed.code, !parsed.continues else { return }
-            replyText.recycle()
-            let start = min(parsed.textStart, content.count)
-            let end = start + min(content.count - start, cap)
-            code = parsedCode
-            lines = replyText.appending(line: UnsafeRawBufferPointer(rebasing: content[start..<end]), to: nil)
+        replyText.recycle()
+        let start = min(parsed.textStart, content.count)
+        let end = start + min(content.count - start, cap)
+        let text = replyText.appending(line: UnsafeRawBufferPointer(rebasing: content[start..<end]), to: nil)
+        let reply = SMTPReply(code: code, text: consume text, offset: line.offset, endOffset: line.offset &+ UInt64(line.length))
+        if parsed.continues {
+            building = reply
+        } else {
+            handleReply(reply, emit: emit)
         }
-        // Moved out, not copied.
-        guard let text = lines.take() else { return false }
-        handleReply(SMTPReply(code: code, text: text, offset: line.offset, endOffset: line.offset &+ UInt64(line.length)), emit: emit)
         return true
     }
 
-    private mutating func handleReply(_ reply: consuming SMTPReply, emit: (SMTPEvent) -> Void) {
+    /// A line that goes on with the reply being built (`250-PIPELINING`, `250 8BITMIME`: its
+    /// code, nothing to report about the line): joined to it, and the reply handled if the
+    /// line ends it, as the general path would. False, with nothing done, for any other line.
+    private mutating func continuedReply(_ line: FramedLine, _ content: UnsafeRawBufferPointer, emit: (SMTPEvent) -> Void) -> Bool {
+        let parsed = Parsing.replyLine(content)
+        guard let code = parsed.code, var reply = building.take() else { return false }
+        guard code == reply.code else {
+            building = reply
+            return false
+        }
+        // Past the line limit a multi-line reply keeps no more lines.
+        if reply.text.count < options.maxReplyLines {
+            let cap = max(0, options.maxArgumentLength)
+            let start = min(parsed.textStart, content.count)
+            let end = start + min(content.count - start, cap)
+            reply.text = replyText.appending(line: UnsafeRawBufferPointer(rebasing: content[start..<end]), to: reply.text)
+        }
+        reply.endOffset = line.offset &+ UInt64(line.length)
+        if parsed.continues {
+            building = reply
+        } else {
+            handleReply(reply, emit: emit)
+        }
+        return true
+    }
+
+    mutating func handleReply(_ reply: consuming SMTPReply, emit: (SMTPEvent) -> Void) {
         statistics.replies += 1
         if !greetingSeen {
             greetingSeen = true
@@ -146,7 +179,9 @@ extension SMTPSession {
             // lines only for EHLO, the one verb that reads them).
             let outcome = ReplyOutcome(code: reply.code, offset: reply.offset, endOffset: reply.endOffset)
             let lines: ReplyLines? = verb == .ehlo ? reply.text : nil
-            emit(.reply(consume reply, answering: consume context))
+            if reportsRoutineEvents || !Self.isRoutine(reply, answering: context) {
+                emit(.reply(consume reply, answering: consume context))
+            }
             if let verb { answered(verb, refused: refused, by: outcome, lines: lines, emit: emit) }
             return
         }
@@ -164,6 +199,14 @@ extension SMTPSession {
         emit(.reply(reply, answering: .unsolicited))
     }
 
+    /// A positive reply to a command with no line that may be a masked keyword (see
+    /// ``SMTPOptions/reportsRoutineEvents``).
+    @inline(__always)
+    private static func isRoutine(_ reply: SMTPReply, answering context: ReplyContext) -> Bool {
+        guard reply.code < 400, case .command = context else { return false }
+        return !reply.text.someLineStarts(where: ReplyLines.mayStartMaskedKeyword)
+    }
+
     /// The path of a RCPT its reply refused: where it lies in the command's argument.
     struct RefusedAddress {
         var argument: SMTPText
@@ -179,7 +222,7 @@ extension SMTPSession {
 
     /// What a reply to a command with `verb` changes (`refused`: the path of a RCPT the
     /// reply refused; `lines`: the reply's lines, given for EHLO).
-    private mutating func answered(
+    mutating func answered(
         _ verb: SMTPVerb, refused: RefusedAddress?, by reply: ReplyOutcome, lines: ReplyLines?, emit: (SMTPEvent) -> Void
     ) {
         switch verb {

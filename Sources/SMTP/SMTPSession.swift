@@ -9,6 +9,9 @@ public struct SMTPSession {
     public let options: SMTPOptions
     /// Counters, including what limits kept from being reported.
     public internal(set) var statistics = SMTPStatistics()
+    /// ``SMTPOptions/reportsRoutineEvents``, changeable for the session's connection (a reset
+    /// takes it back to the options').
+    public var reportsRoutineEvents: Bool
 
     // Client side.
     enum Verdict: Equatable {
@@ -94,6 +97,7 @@ public struct SMTPSession {
         o.maxNearMissesPerMessage = max(0, o.maxNearMissesPerMessage)
         o.maxReportsPerAnomaly = max(0, o.maxReportsPerAnomaly)
         self.options = o
+        reportsRoutineEvents = o.reportsRoutineEvents
         scanner.limits = ScanLimits(o)
     }
 
@@ -105,6 +109,7 @@ public struct SMTPSession {
         // instructions per connection). Every stored property is set here as `init` sets
         // it: a property added to the session must be added here too.
         statistics = SMTPStatistics()
+        reportsRoutineEvents = options.reportsRoutineEvents
         clientFramer.reset()
         clientMode = .commands
         clientNext = nil
@@ -244,14 +249,20 @@ public struct SMTPSession {
 
     mutating func summary(_ t: consuming OpenTransaction, size: UInt64? = nil, fingerprint: String? = nil) -> MessageSummary {
         headerText.recycle()
-        let fields = scanner.headerFields(maxValueLength: options.maxHeaderValueLength, arena: &headerText)
+        let fields = scanner.headerFields(
+            maxValueLength: options.maxHeaderValueLength, addressFields: options.readsAddressFields, arena: &headerText)
         // The 16 hex digits go in the header store too: one over the small-string limit, a
         // String would be a heap allocation per message.
         let digest = scanner.fingerprintValue
         let hex = fingerprint.map(SMTPText.init) ?? headerText.text(count: 16) { Fingerprint.writeHex(digest, into: $0) }
+        // The envelope moved out of the transaction, not copied.
+        var t = t
+        let mailFrom = t.mailFrom.take()
+        var rcptTo = ReplyLines([])
+        swap(&rcptTo, &t.rcptTo)
         return MessageSummary(
-            transaction: t.index, mailFrom: t.mailFrom, rcptTo: t.rcptTo, dataOffset: t.dataOffset,
-            size: size ?? scanner.size, fields: fields, fingerprint: hex,
+            transaction: t.index, mailFrom: consume mailFrom, rcptTo: consume rcptTo, dataOffset: t.dataOffset,
+            size: size ?? scanner.size, fields: consume fields, fingerprint: consume hex,
             headersTruncated: scanner.headersTruncated)
     }
 

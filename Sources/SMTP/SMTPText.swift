@@ -141,9 +141,17 @@ public struct TextArena {
 
     /// Copies `bytes` in; the text stays valid for as long as it is referenced.
     public mutating func text(_ bytes: UnsafeRawBufferPointer) -> SMTPText {
-        // Nearly always the current store has room (checked here: no call, no store returned).
-        if let store, store.room >= bytes.count {
-            return SMTPText(store: store, start: store.append(bytes), count: bytes.count)
+        // Nearly always the current store has room: checked and written in one go.
+        if let store {
+            let count = bytes.count
+            let start = store.withUnsafeMutablePointers { header, base -> Int in
+                let at = header.pointee.used
+                guard header.pointee.capacity &- at >= count else { return -1 }
+                if count > 0, let source = bytes.baseAddress { UnsafeMutableRawPointer(base + at).copyMemory(from: source, byteCount: count) }
+                header.pointee.used = at &+ count
+                return at
+            }
+            if start >= 0 { return SMTPText(store: store, start: start, count: count) }
         }
         let (store, _) = storeWithRoom(bytes.count, keeping: nil)
         let start = store.append(bytes)
@@ -152,8 +160,9 @@ public struct TextArena {
 
     /// `text`'s bytes copied in (a `String` text stays as it is: it is already kept).
     public mutating func copy(_ text: SMTPText) -> SMTPText {
-        guard case .stored = text.storage else { return text }
-        return text.withBytes { self.text($0) }
+        // Read where it lies (no generic call through `withBytes`).
+        guard case .stored(let from, let start, let count) = text.storage else { return text }
+        return from.withBytes(Int(start), Int(count)) { self.text($0) }
     }
 
     /// `count` bytes written in place by `body` (which returns how many it wrote, at most
@@ -248,6 +257,36 @@ public struct TextArena {
             rest /= 10
         }
         return count
+    }
+
+    /// The lines `bytes[ranges[k].0 ..< ranges[k].1]`, written in one go (as many calls of
+    /// ``appending(line:to:)`` would write them, the first with no lines). At least one range;
+    /// each within `bytes`.
+    mutating func lines(_ ranges: UnsafeBufferPointer<(Int, Int)>, in bytes: UnsafeRawBufferPointer) -> ReplyLines {
+        var need = 0
+        for range in ranges { need &+= 4 &+ max(0, range.1 &- range.0) }
+        let target: TextStore
+        if let store, store.room >= need { target = store } else { target = storeWithRoom(need, keeping: nil).store }
+        let start = target.withUnsafeMutablePointers { header, base -> Int in
+            let at = header.pointee.used
+            // `storeWithRoom` gives a store with room for `need`; checked all the same.
+            guard header.pointee.capacity &- at >= need, let source = bytes.baseAddress else { return -1 }
+            var out = UnsafeMutableRawPointer(base + at)
+            for range in ranges {
+                let count = max(0, range.1 &- range.0)
+                out.storeBytes(of: UInt32(truncatingIfNeeded: count).littleEndian, as: UInt32.self)
+                if count > 0 { (out + 4).copyMemory(from: source + range.0, byteCount: count) }
+                out += 4 &+ count
+            }
+            header.pointee.used = at &+ need
+            return at
+        }
+        guard start >= 0 else {
+            var lines: ReplyLines?
+            for range in ranges { lines = appending(line: UnsafeRawBufferPointer(rebasing: bytes[range.0..<range.1]), to: lines) }
+            return lines ?? ReplyLines([])
+        }
+        return ReplyLines(store: target, start: start, bytes: need, lines: ranges.count)
     }
 
     /// `lines` with one more line, `bytes`. Lines that are not the last text this arena
@@ -406,6 +445,14 @@ public struct ReplyLines: Sendable, Hashable {
         case .stored(let store, let start, let used, _):
             return store.withBytes(Int(start), Int(used)) { ByteScan.containsLetter(letter, in: $0) }
         }
+    }
+
+    /// Whether a line starting with `byte` may be a masked keyword (`XXXXXXXA` for STARTTLS,
+    /// in any case) as Characters read it: `x` or `X`, or a byte that is no printable ASCII
+    /// (its Character may upper-case to anything). Lines starting otherwise are none.
+    @inlinable @inline(__always)
+    public static func mayStartMaskedKeyword(_ byte: UInt8) -> Bool {
+        byte | 0x20 == UInt8(ascii: "x") || byte >= 0x7F || byte < 0x20
     }
 
     /// Whether the first byte of some line passes `test` (an empty line has none). One pass
