@@ -131,8 +131,11 @@ public struct TCPReassembler {
         if inOrderFastPath
             && handleInOrder(slot, segment, payload: payload, frame: frame, timestampNanoseconds: timestampNanoseconds, emit: emit)
         {
-            // Nothing buffered before or after, and the flow stays open: only the totals' checks remain.
-            finishSegment(index, frame: frame, emit: emit)
+            // Nothing buffered before or after, and the flow stays open. Neither peak can rise: no
+            // flow opened (a new flow's directions are unseen, never quiet) and no byte was buffered.
+            if outOfOrderBytes > options.maxOutOfOrderBytesTotal {
+                enforceTotalLimit(current: index, frame: frame, emit: emit)
+            }
             return
         }
         handleGeneral(index, segment, payload: payload, frame: frame, timestampNanoseconds: timestampNanoseconds, emit: emit)
