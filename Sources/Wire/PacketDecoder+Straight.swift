@@ -31,20 +31,19 @@ extension PacketDecoder {
         else { return false }
 
         statistics.frames &+= 1
-        if count < wireLength { statistics.truncatedFrames += 1 }
+        if count < wireLength { statistics.truncatedFrames &+= 1 }
         fragments.expire(now: now, statistics: &statistics)
         let bytes = frame.bytes(tcp..<end)
-        let offsetAndFlags = bytes.u16(12)
+        let options = TCPDecoder.options(bytes, headerLength: headerLength)
         let segment = TCPSegment(
             source: Endpoint(address: .v4(frame.u32(ip + 12)), port: bytes.u16(0)),
             destination: Endpoint(address: .v4(frame.u32(ip + 16)), port: bytes.u16(2)),
             sequenceNumber: bytes.u32(4), acknowledgmentNumber: bytes.u32(8),
-            flags: TCPFlags(rawValue: offsetAndFlags & 0x01ff), window: bytes.u16(14),
-            options: TCPDecoder.options(bytes, headerLength: headerLength),
-            payloadLength: end - tcp - headerLength, wirePayloadLength: wireTCPLength - headerLength)
+            flags: TCPFlags(rawValue: bytes.u16(12) & 0x01ff), window: bytes.u16(14), options: options,
+            payloadLength: end &- tcp &- headerLength, wirePayloadLength: wireTCPLength &- headerLength)
         onSegment(segment, bytes.bytes(headerLength..<bytes.count))
-        statistics.tcpSegments += 1
-        if end - tcp < wireTCPLength { statistics.truncatedPayloadSegments += 1 }
+        statistics.tcpSegments &+= 1
+        if end - tcp < wireTCPLength { statistics.truncatedPayloadSegments &+= 1 }
         return true
     }
 }
