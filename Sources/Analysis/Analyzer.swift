@@ -107,6 +107,12 @@ public final class Analyzer {
         parallel?.deliverOnWorker { [weak self] record in self?.deliver(record) }
     }
 
+    /// The flow stage's cache of tracker boxes (single thread); tests turn it off to compare.
+    var trackerCache: Bool {
+        get { stage?.trackerCache ?? true }
+        set { stage?.trackerCache = newValue }
+    }
+
     /// Trackers queue decided transactions for the live hook only when there is one.
     private func connectLiveHook() {
         live = onRecord != nil

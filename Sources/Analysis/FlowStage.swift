@@ -62,11 +62,18 @@ final class FlowStage {
     /// Each box held retained once (taken back when its flow closes): a lookup then hands out
     /// the box without a retain and release per event.
     @exclusivity(unchecked) private var trackers = FlowIndexTable<Unmanaged<TrackerBox>>()
-    /// The flow of the last event and its box (`recentID` -1: none): a segment's events, and
-    /// mostly the next segment's, go to one flow, which then skips the table's probe.
-    /// Cleared when that flow's box leaves the table.
-    @exclusivity(unchecked) private var recentID = -1
-    @exclusivity(unchecked) private var recentBox: Unmanaged<TrackerBox>?
+    /// Boxes of open flows, direct-mapped by flow index (the index alongside; -1: none): an event
+    /// of a cached flow skips the table's probe. Flow indices are handed out in order, so the
+    /// open flows rarely share an entry; one that does is looked up in the table again.
+    /// An entry is cleared when its flow's box leaves the table.
+    private struct Cached {
+        var id = -1
+        var box: Unmanaged<TrackerBox>?
+    }
+    private static var cachedCount: Int { 512 }
+    @exclusivity(unchecked) private var cached = [Cached](repeating: Cached(), count: FlowStage.cachedCount)
+    /// Tests turn it off to compare with every event looked up in the table.
+    var trackerCache = true
     /// Trackers of closed flows, kept for the next flows to open (with their dialog's buffers
     /// and text stores), so that steady-state connections allocate no tracker state.
     private var spareTrackers: [TrackerBox] = []
@@ -110,7 +117,7 @@ final class FlowStage {
 
     /// Empties the tracker table, giving back the reference each entry held.
     private func releaseTrackers() {
-        forgetRecent()
+        forgetCached()
         for id in trackers.sortedIDs { trackers.remove(id)?.release() }
         trackers.removeAll()
     }
@@ -159,6 +166,8 @@ final class FlowStage {
 
     // MARK: events
 
+    /// Inlined into the reassembler's event closures: a call between them cost a frame per event.
+    @inline(__always)
     private func route(_ event: StreamEvent) {
         switch event {
         case .opened(let info):
@@ -185,12 +194,12 @@ final class FlowStage {
     @inline(__always)
     private func forward(_ event: StreamEvent, to id: FlowID) {
         let held: Unmanaged<TrackerBox>
-        if id.index == recentID, let recent = recentBox {
-            held = recent
+        let position = id.index & (Self.cachedCount - 1)
+        if trackerCache, cached[position].id == id.index, let box = cached[position].box {
+            held = box
         } else {
             guard let found = trackers[id] else { return }
-            recentID = id.index
-            recentBox = found
+            cached[position] = Cached(id: id.index, box: found)
             held = found
         }
         held._withUnsafeGuaranteedRef { box in
@@ -201,14 +210,13 @@ final class FlowStage {
         }
     }
 
-    @inline(__always)
-    private func forgetRecent() {
-        recentID = -1
-        recentBox = nil
+    private func forgetCached() {
+        for position in cached.indices { cached[position] = Cached() }
     }
 
     private func closeFlow(_ id: FlowID, summary: FlowSummary?) {
-        if id.index == recentID { forgetRecent() }
+        let position = id.index & (Self.cachedCount - 1)
+        if cached[position].id == id.index { cached[position] = Cached() }
         guard let box = trackers.remove(id)?.takeRetainedValue() else { return }
         let record = box.tracker.close(summary: summary, now: now)
         if let onTransaction {

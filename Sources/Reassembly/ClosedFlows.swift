@@ -25,6 +25,9 @@ struct ClosedFlows {
     private var ringLastSeen: [Int64] = []
     private var head: UInt64 = 0
     private var tail: UInt64 = 0
+    /// `ringSince` of the element at `head` (`max` while the ring is empty): ``expire(now:retention:)``
+    /// reads it per packet without the ring's index arithmetic and bounds checks.
+    private var oldestSince = Int64.max
 
     // The table: open addressing, linear probing, backward-shift deletion; per slot the top
     // 32 bits of the tuple's hash above its ring index + 1, 0 = empty. The home slot is the
@@ -94,7 +97,7 @@ struct ClosedFlows {
     mutating func expire(now: Int64, retention: Int64) {
         // Per packet: most calls find the oldest tuple still young.
         guard head != tail else { return }
-        let (age, overflow) = now.subtractingReportingOverflow(ringSince[Int(truncatingIfNeeded: head) & ringMask])
+        let (age, overflow) = now.subtractingReportingOverflow(oldestSince)
         guard !overflow, age > retention else { return }
         expireOldest(now: now, retention: retention)
     }
@@ -136,6 +139,7 @@ struct ClosedFlows {
         ringKeys.set(index, key)
         ringSince[index] = since
         ringLastSeen[index] = since
+        if head == tail { oldestSince = since }
         tail &+= 1
         return index
     }
@@ -145,6 +149,7 @@ struct ClosedFlows {
         guard head != tail else { return nil }
         let position = head
         head &+= 1
+        oldestSince = head != tail ? ringSince[Int(truncatingIfNeeded: head) & ringMask] : .max
         return (ringKeys[Int(truncatingIfNeeded: position) & ringMask], position)
     }
 

@@ -111,6 +111,8 @@ struct HalfStream {
 
     // MARK: - Delivery
 
+    /// Inlined into the in-order fast path (out of line it cost a call and a second copy of the event).
+    @inline(__always)
     mutating func deliver(
         _ bytes: UnsafeRawBufferPointer, segment: SegmentInfo, inPlace: Bool,
         statistics: inout ReassemblyStatistics, emit: (StreamEvent) -> Void

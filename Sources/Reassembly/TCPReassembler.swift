@@ -48,11 +48,12 @@ public struct TCPReassembler {
     private var lruTail: Int32 = -1
     private var nextFlowIndex = 0
     private var outOfOrderBytes = 0
-    /// The flow of the last segment and its slot (`recentIndex` -1: none): consecutive frames
-    /// mostly belong to one flow (7 in 10 in the generated mix), and then skip the table's hash
-    /// and probe. Cleared when that flow leaves the table.
-    private var recentKey = FlowKey.placeholder
-    private var recentIndex: Int32 = -1
+    /// The flows of the last segments and their slots: consecutive frames mostly belong to one
+    /// of them, and then skip the key, the table's hash and its probe. A flow leaves it when it
+    /// leaves the table.
+    private var recent = RecentFlows()
+    /// Tests turn it off to compare with every segment looked up in the table.
+    var recentFlowCache = true
     /// Plain in-order segments take ``FlowState/handleInOrder(_:payload:frame:timestampNanoseconds:statistics:emit:)``;
     /// tests turn it off to compare with the general path.
     var inOrderFastPath = true
@@ -115,29 +116,13 @@ public struct TCPReassembler {
         if clock == nil { expireIdle(now: now, emit: emit) }
         closed.expire(now: now, retention: options.closedFlowRetentionNanoseconds)
 
-        let key = FlowKey(segment.source, segment.destination)
-        let flags = segment.flags
-        let pureSyn = flags.hasSYN && !flags.hasACK
-        var index: Int32 = -1
-        if let found = lookUp(key) {
-            if pureSyn && peek(Int(found), { $0.isNewConnection(segment) }) {
-                statistics.flowsReused &+= 1
-                close(found, ending: .portReuse, emit: emit)
-                remove(found)
-            } else {
-                index = found
-            }
-        } else if closed.absorb(key, at: now, retention: options.closedFlowRetentionNanoseconds) {
-            guard pureSyn else {
-                statistics.packetsAfterClose &+= 1
-                return
-            }
-            closed.remove(key)
-        }
-        if index < 0 {
-            index = open(key: key, segment: segment, frame: frame, timestampNanoseconds: timestampNanoseconds, emit: emit)
-            recentKey = key
-            recentIndex = index
+        // A segment of one of the last flows, not a pure SYN (which may start a new connection
+        // on the tuple): its slot, from two word compares. Any other segment: `resolve`.
+        let tuple = RecentFlows.Tuple(segment.source, segment.destination)
+        var index = recentFlowCache ? recent.slot(of: tuple) : -1
+        if index < 0 || segment.flags.rawValue & 0x12 == 0x02 {
+            index = resolve(segment, cached: index, tuple: tuple, frame: frame, timestampNanoseconds: timestampNanoseconds, now: now, emit: emit)
+            guard index >= 0 else { return }
         }
         touch(index, clock: now)
 
@@ -146,8 +131,11 @@ public struct TCPReassembler {
         if inOrderFastPath
             && handleInOrder(slot, segment, payload: payload, frame: frame, timestampNanoseconds: timestampNanoseconds, emit: emit)
         {
-            // Nothing buffered before or after, and the flow stays open: only the totals' checks remain.
-            finishSegment(index, frame: frame, emit: emit)
+            // Nothing buffered before or after, and the flow stays open. Neither peak can rise: no
+            // flow opened (a new flow's directions are unseen, never quiet) and no byte was buffered.
+            if outOfOrderBytes > options.maxOutOfOrderBytesTotal {
+                enforceTotalLimit(current: index, frame: frame, emit: emit)
+            }
             return
         }
         handleGeneral(index, segment, payload: payload, frame: frame, timestampNanoseconds: timestampNanoseconds, emit: emit)
@@ -216,7 +204,7 @@ public struct TCPReassembler {
             close(index, ending: .captureEnd, emit: emit)
         }
         table.removeAll()
-        recentIndex = -1
+        recent.removeAll()
         closed.removeAll()
         store = SlotStore()
         freeSlots = []
@@ -228,14 +216,39 @@ public struct TCPReassembler {
 
     // MARK: - Flow table
 
-    /// The slot of `key`'s open flow, if any.
-    @inline(__always)
-    private mutating func lookUp(_ key: FlowKey) -> Int32? {
-        if recentIndex >= 0 && key == recentKey { return recentIndex }
-        guard let found = table[key] else { return nil }
-        recentKey = key
-        recentIndex = found
-        return found
+    /// The slot of the segment's flow when ``recent`` did not have it (`cached` -1), or when it
+    /// is a pure SYN (`cached`: its slot, or -1): looked up in the table, a new connection on a
+    /// reused tuple, a late packet of a closed flow (-1: ignored), or a new flow. Out of line:
+    /// most segments skip it.
+    @inline(never)
+    private mutating func resolve(
+        _ segment: TCPSegment, cached: Int32, tuple: RecentFlows.Tuple, frame: UInt64, timestampNanoseconds: Int64,
+        now: Int64, emit: (StreamEvent) -> Void
+    ) -> Int32 {
+        let key = FlowKey(segment.source, segment.destination)
+        let flags = segment.flags
+        let pureSyn = flags.hasSYN && !flags.hasACK
+        var index: Int32 = -1
+        if let found = cached >= 0 ? cached : table[key] {
+            if pureSyn && peek(Int(found), { $0.isNewConnection(segment) }) {
+                statistics.flowsReused &+= 1
+                close(found, ending: .portReuse, emit: emit)
+                remove(found)
+            } else {
+                index = found
+            }
+        } else if closed.absorb(key, at: now, retention: options.closedFlowRetentionNanoseconds) {
+            guard pureSyn else {
+                statistics.packetsAfterClose &+= 1
+                return -1
+            }
+            closed.remove(key)
+        }
+        if index < 0 {
+            index = open(key: key, segment: segment, frame: frame, timestampNanoseconds: timestampNanoseconds, emit: emit)
+        }
+        recent.remember(tuple, slot: index)
+        return index
     }
 
     /// Once per flow: kept out of line, so the per-segment path keeps its registers.
@@ -325,7 +338,7 @@ public struct TCPReassembler {
         let slot = Int(index)
         outOfOrderBytes -= peek(slot, { $0.pendingBytes })
         table.remove(peek(slot, { $0.key }))
-        if index == recentIndex { recentIndex = -1 }
+        recent.forget(peek(slot, { RecentFlows.Tuple($0.info.client, $0.info.server) }), slot: index)
         unlink(index)
         store.links[slot].live = false
         // Keep the tail boxes for the next flows (their windows are reset when handed out).

@@ -31,20 +31,59 @@ extension PacketDecoder {
         else { return false }
 
         statistics.frames &+= 1
-        if count < wireLength { statistics.truncatedFrames += 1 }
+        if count < wireLength { statistics.truncatedFrames &+= 1 }
         fragments.expire(now: now, statistics: &statistics)
         let bytes = frame.bytes(tcp..<end)
-        let offsetAndFlags = bytes.u16(12)
+        let options = TCPDecoder.options(bytes, headerLength: headerLength)
         let segment = TCPSegment(
             source: Endpoint(address: .v4(frame.u32(ip + 12)), port: bytes.u16(0)),
             destination: Endpoint(address: .v4(frame.u32(ip + 16)), port: bytes.u16(2)),
             sequenceNumber: bytes.u32(4), acknowledgmentNumber: bytes.u32(8),
-            flags: TCPFlags(rawValue: offsetAndFlags & 0x01ff), window: bytes.u16(14),
-            options: TCPDecoder.options(bytes, headerLength: headerLength),
-            payloadLength: end - tcp - headerLength, wirePayloadLength: wireTCPLength - headerLength)
+            flags: TCPFlags(rawValue: bytes.u16(12) & 0x01ff), window: bytes.u16(14), options: options,
+            payloadLength: end &- tcp &- headerLength, wirePayloadLength: wireTCPLength &- headerLength)
         onSegment(segment, bytes.bytes(headerLength..<bytes.count))
-        statistics.tcpSegments += 1
-        if end - tcp < wireTCPLength { statistics.truncatedPayloadSegments += 1 }
+        statistics.tcpSegments &+= 1
+        if end - tcp < wireTCPLength { statistics.truncatedPayloadSegments &+= 1 }
+        return true
+    }
+
+    /// The same for untagged Ethernet II, IPv6 without extension headers and TCP (not a jumbogram
+    /// or offloaded segment, whose payload length is 0): true when it took the frame; false,
+    /// having changed nothing, for any other (the layered path decodes it).
+    @inline(__always)
+    mutating func decodeEthernetIPv6TCP(
+        _ frame: UnsafeRawBufferPointer, wireLength: Int, now: Int64,
+        onSegment: (TCPSegment, UnsafeRawBufferPointer) -> Void
+    ) -> Bool {
+        // Ethernet (14) + IPv6 (40) + TCP (20).
+        let ip = LinkDecoder.ethernetHeaderLength
+        let tcp = ip + IPv6Decoder.headerLength
+        let count = frame.count
+        guard count >= tcp + TCPDecoder.minimumHeaderLength,
+            // EtherType IPv6, version 6, next header TCP.
+            frame.u16(12) == 0x86DD, frame.u8(ip) >> 4 == 6, frame.u8(ip + 6) == 6
+        else { return false }
+        let wireTCPLength = Int(frame.u16(ip + 4))
+        let end = min(count, tcp + wireTCPLength)
+        let headerLength = Int(frame.u8(tcp + 12) >> 4) * 4
+        guard wireTCPLength >= TCPDecoder.minimumHeaderLength, headerLength >= TCPDecoder.minimumHeaderLength,
+            headerLength <= wireTCPLength, end - tcp >= headerLength
+        else { return false }
+
+        statistics.frames &+= 1
+        if count < wireLength { statistics.truncatedFrames &+= 1 }
+        fragments.expire(now: now, statistics: &statistics)
+        let bytes = frame.bytes(tcp..<end)
+        let options = TCPDecoder.options(bytes, headerLength: headerLength)
+        let segment = TCPSegment(
+            source: Endpoint(address: .v6(high: frame.u64(ip + 8), low: frame.u64(ip + 16)), port: bytes.u16(0)),
+            destination: Endpoint(address: .v6(high: frame.u64(ip + 24), low: frame.u64(ip + 32)), port: bytes.u16(2)),
+            sequenceNumber: bytes.u32(4), acknowledgmentNumber: bytes.u32(8),
+            flags: TCPFlags(rawValue: bytes.u16(12) & 0x01ff), window: bytes.u16(14), options: options,
+            payloadLength: end &- tcp &- headerLength, wirePayloadLength: wireTCPLength &- headerLength)
+        onSegment(segment, bytes.bytes(headerLength..<bytes.count))
+        statistics.tcpSegments &+= 1
+        if end - tcp < wireTCPLength { statistics.truncatedPayloadSegments &+= 1 }
         return true
     }
 }

@@ -6,7 +6,8 @@
 public struct PacketDecoder {
     /// The limits this decoder was made with.
     public let options: DecoderOptions
-    /// Untagged Ethernet, IPv4 without options and TCP take ``decodeEthernetIPv4TCP(_:wireLength:now:onSegment:)``;
+    /// Untagged Ethernet, IPv4 without options or IPv6 without extension headers, and TCP take
+    /// ``decodeEthernetIPv4TCP(_:wireLength:now:onSegment:)`` or ``decodeEthernetIPv6TCP(_:wireLength:now:onSegment:)``;
     /// tests turn it off to compare with the layered path.
     var straightPass = true
     /// Running counts of results, failures and fragment handling.
@@ -43,13 +44,24 @@ public struct PacketDecoder {
         frame: UnsafeRawBufferPointer, wireLength: Int, linkType: LinkType, timestampNanoseconds: Int64,
         onSegment: (TCPSegment, UnsafeRawBufferPointer) -> Void
     ) -> DecodeResult {
-        if straightPass
-            && linkType == .ethernet
-            && decodeEthernetIPv4TCP(frame, wireLength: wireLength, now: timestampNanoseconds, onSegment: onSegment)
-        {
-            return .tcp
+        if straightPass && linkType == .ethernet {
+            if decodeEthernetIPv4TCP(frame, wireLength: wireLength, now: timestampNanoseconds, onSegment: onSegment) {
+                return .tcp
+            }
+            if decodeStraightIPv6(frame, wireLength: wireLength, now: timestampNanoseconds, onSegment: onSegment) {
+                return .tcp
+            }
         }
         return decodeLayers(frame: frame, wireLength: wireLength, linkType: linkType, timestampNanoseconds: timestampNanoseconds, onSegment: onSegment)
+    }
+
+    /// The IPv6 straight pass, out of line: IPv4 frames keep the short path.
+    @inline(never)
+    mutating func decodeStraightIPv6(
+        _ frame: UnsafeRawBufferPointer, wireLength: Int, now: Int64,
+        onSegment: (TCPSegment, UnsafeRawBufferPointer) -> Void
+    ) -> Bool {
+        decodeEthernetIPv6TCP(frame, wireLength: wireLength, now: now, onSegment: onSegment)
     }
 
     /// Every frame the straight pass does not take, layer by layer.

@@ -55,29 +55,52 @@ struct CaptureRun {
                 continue
             }
             let size = path == "-" ? nil : fileSize(path)
-            var progress = Progress(name: path, totalBytes: size, format: capture.format)
-            var begun = false
+            let loop = InputLoop(
+                analyzer: analyzer, progress: Progress(name: path, totalBytes: size, format: capture.format),
+                begin: { begin(path) })
             let outcome = capture.readPackets { info, bytes in
-                if !begun {
-                    begin(path)
-                    begun = true
-                }
-                analyzer.process(info, frame: bytes)
-                progress.advance(info: info)
+                loop.frame(info, bytes)
                 return .next
             }
-            progress.clear()
+            loop.progress.clear()
             report(capture, outcome: outcome)
             if case .failed(0, _) = outcome {
                 unreadable += 1
                 continue
             }
-            if !begun { begin(path) }
+            if !loop.begun { begin(path) }
             analyzer.noteRead(outcome)
             analyzer.endCapture()
             inputs.append(Input(path: path, sizeBytes: size))
         }
         return CaptureRun(result: analyzer.finish(), inputs: inputs, unreadable: unreadable)
+    }
+
+    /// One input's per-frame state, in one object: the read loop's closure then carries a single
+    /// reference (with the five values it captured before, a forwarding thunk copied them per frame).
+    /// Touched only by the read loop, never re-entered: no dynamic access checks.
+    private final class InputLoop {
+        let analyzer: Analyzer
+        @exclusivity(unchecked) var progress: Progress
+        /// The input is begun at its first frame: one that cannot be read at all is not an input.
+        let begin: () -> Void
+        @exclusivity(unchecked) private(set) var begun = false
+
+        init(analyzer: Analyzer, progress: Progress, begin: @escaping () -> Void) {
+            self.analyzer = analyzer
+            self.progress = progress
+            self.begin = begin
+        }
+
+        @inline(__always)
+        func frame(_ info: CaptureInfo, _ bytes: UnsafeRawBufferPointer) {
+            if !begun {
+                begin()
+                begun = true
+            }
+            analyzer.process(info, frame: bytes)
+            progress.advance(info: info)
+        }
     }
 
     /// Opens one input and installs the filter; nil (after one line on standard error) when it cannot be read.

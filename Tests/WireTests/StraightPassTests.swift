@@ -18,7 +18,7 @@ import Testing
 
     static func randomFrame(_ random: inout SplitMix64, time: Int64) -> Frame {
         let payload = (0..<Int.random(in: 0...120, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) }
-        let v6 = Int.random(in: 0..<10, using: &random) == 0
+        let v6 = Int.random(in: 0..<5, using: &random) == 0
         let client = Endpoint(address: v6 ? .v6(high: 0x2001_0db8_0000_0000, low: 1) : .v4(0xC000_0201), port: UInt16.random(in: 1024...65535, using: &random))
         let server = Endpoint(address: v6 ? .v6(high: 0x2001_0db8_0000_0000, low: 2) : .v4(0xC633_6419), port: 25)
         let forward = Bool.random(using: &random)
@@ -50,12 +50,24 @@ import Testing
             bytes = PacketBuilder.sll(packet)
         case 4:  // Ethernet padding after the datagram
             bytes = PacketBuilder.ethernet(packet) + [UInt8](repeating: 0, count: Int.random(in: 1...20, using: &random))
-        case 5:  // segmentation offload: total length 0
+        case 5:  // segmentation offload (IPv4 total length 0), jumbogram (IPv6 payload length 0)
             bytes = PacketBuilder.ethernet(packet)
-            if !v6 { bytes[16] = 0; bytes[17] = 0 }
+            if v6 { bytes[18] = 0; bytes[19] = 0 } else { bytes[16] = 0; bytes[17] = 0 }
         case 6:  // not TCP
             bytes = PacketBuilder.ethernet(packet)
-            if !v6 { bytes[23] = 17 }
+            if v6 { bytes[20] = 17 } else { bytes[23] = 17 }
+        case 7 where v6:  // an 8-byte hop-by-hop header before TCP (the layered path walks it)
+            bytes = PacketBuilder.ethernet(packet)
+            bytes[20] = 0
+            bytes.insert(contentsOf: [6, 0, 0, 0, 0, 0, 0, 0], at: 54)
+            let length = (Int(bytes[18]) << 8 | Int(bytes[19])) + 8
+            bytes[18] = UInt8(length >> 8)
+            bytes[19] = UInt8(length & 0xff)
+        case 8 where v6:  // a payload length shorter than the TCP header, or longer than the frame
+            bytes = PacketBuilder.ethernet(packet)
+            let length = Bool.random(using: &random) ? Int.random(in: 0...40, using: &random) : bytes.count + 10
+            bytes[18] = UInt8(length >> 8)
+            bytes[19] = UInt8(length & 0xff)
         default:
             bytes = PacketBuilder.ethernet(packet)
         }
@@ -135,6 +147,31 @@ import Testing
             #expect(decoded.segment?.options.timestampEcho == 9)
             #expect(decoded.segment?.wirePayloadLength == 17)
             #expect(decoded.payload == Array(Array("MAIL FROM:<a@b>\r\n".utf8).prefix(bytes.count == frame.count - 5 ? 12 : 17)))
+        }
+    }
+
+    /// The same for IPv6 (the IPv6 straight pass): padded, cut inside the payload.
+    @Test func plainIPv6FramesDecodeToTheirHeaders() {
+        let client = Endpoint(address: .v6(high: 0x2001_0db8_0000_0000, low: 0x10), port: 40000)
+        let server = Endpoint(address: .v6(high: 0x2001_0db8_0000_0001, low: 0x19), port: 25)
+        let packet = PacketBuilder.tcp(
+            from: client, to: server, seq: 0xFFFF_FFF0, ack: 7, flags: [.ack], window: 100, options: [],
+            payload: Array("DATA\r\n".utf8))
+        let frame = PacketBuilder.ethernet(packet)
+        #expect(frame.count == 14 + 40 + 20 + 6)
+        for (bytes, wire) in [(frame, frame.count), (frame + [0, 0], frame.count + 2), (Array(frame.prefix(frame.count - 2)), frame.count)] {
+            var decoder = PacketDecoder()
+            let decoded = decoder.run(bytes, .ethernet, wireLength: wire)
+            #expect(decoded.result == .tcp)
+            #expect(decoded.segment?.source == client)
+            #expect(decoded.segment?.destination == server)
+            #expect(decoded.segment?.sequenceNumber == 0xFFFF_FFF0)
+            #expect(decoded.segment?.acknowledgmentNumber == 7)
+            #expect(decoded.segment?.flags == [.ack])
+            #expect(decoded.segment?.window == 100)
+            #expect(decoded.segment?.wirePayloadLength == 6)
+            #expect(decoded.payload == Array(Array("DATA\r\n".utf8).prefix(bytes.count == frame.count - 2 ? 4 : 6)))
+            #expect(decoder.statistics.truncatedPayloadSegments == (bytes.count == frame.count - 2 ? 1 : 0))
         }
     }
 }
