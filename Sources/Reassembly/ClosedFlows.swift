@@ -5,7 +5,8 @@ import Wire
 ///
 /// A closed flow keeps only its tuple and last packet time (a few dozen bytes instead of its
 /// full state), for ``ReassemblyOptions/closedFlowRetentionNanoseconds`` of capture time after
-/// its last packet, so memory depends on the rate of connections, not on capture length.
+/// its last packet, so memory depends on the rate of connections, not on capture length
+/// (the ring and table shrink again when that rate falls).
 /// Expiry runs in order of closing; a tuple refreshed by a late packet is requeued then.
 ///
 /// Each tuple is stored once, in a FIFO ring of closings that also holds the last-seen
@@ -46,6 +47,9 @@ struct ClosedFlows {
 
     /// Ring elements in use, live or stale (tests: the ring stays bounded).
     var queued: Int { Int(tail &- head) }
+
+    /// Ring elements and table slots allocated (tests: they follow what is held, both ways).
+    var capacity: (ring: Int, table: Int) { (ringKeys.count, table.count) }
 
     /// True when `key` is a closed flow seen within `retention` before `now`; its last-seen
     /// time becomes `now`. One seen longer ago is forgotten here, whether or not ``expire(now:retention:)``
@@ -105,7 +109,7 @@ struct ClosedFlows {
     private mutating func expireOldest(now: Int64, retention: Int64) {
         while head != tail {
             let (age, overflow) = now.subtractingReportingOverflow(ringSince[Int(truncatingIfNeeded: head) & ringMask])
-            guard !overflow, age > retention, let front = popFront() else { return }
+            guard !overflow, age > retention, let front = popFront() else { break }
             guard let slot = liveSlot(front.key, position: front.position) else { continue }
             let seen = ringLastSeen[index(slot)]
             let (idle, idleOverflow) = now.subtractingReportingOverflow(seen)
@@ -117,6 +121,28 @@ struct ClosedFlows {
                 table[slot] = Self.entry(tag: Self.tag(table[slot]), element: append(front.key, since: seen))
             }
         }
+        shrinkIfSparse()
+    }
+
+    /// A busy spell leaves the ring and table sized for its peak; once the tuples held fall to
+    /// an eighth of that, both shrink (to twice and four times what is held), so a capture whose
+    /// connection rate falls gives the memory back (at the end of a capture, when the correlation
+    /// table is largest, few tuples are still held). The margin keeps a steady rate from
+    /// shrinking and growing in turn.
+    private mutating func shrinkIfSparse() {
+        if ringKeys.count > Self.smallestRing && queued * 8 <= ringKeys.count {
+            resizeRing(to: Self.powerOfTwo(atLeast: max(Self.smallestRing, queued * 2)))
+        }
+        if table.count > Self.smallestTable && count * 8 <= table.count {
+            resizeTable(to: Self.powerOfTwo(atLeast: max(Self.smallestTable, count * 4)))
+        }
+    }
+
+    private static let smallestRing = 64
+    private static let smallestTable = 16
+
+    private static func powerOfTwo(atLeast n: Int) -> Int {
+        n <= 1 ? 1 : 1 << (Int.bitWidth - (n - 1).leadingZeroBitCount)
     }
 
     mutating func removeAll() {
@@ -154,7 +180,11 @@ struct ClosedFlows {
     }
 
     private mutating func growRing() {
-        let capacity = max(64, ringKeys.count * 2)
+        resizeRing(to: max(Self.smallestRing, ringKeys.count * 2))
+    }
+
+    /// Moves the queued elements (at most `capacity`, a power of two) to a ring of `capacity`.
+    private mutating func resizeRing(to capacity: Int) {
         var keys = TupleColumn(count: capacity)
         var since = [Int64](repeating: 0, count: capacity)
         var lastSeen = [Int64](repeating: 0, count: capacity)
@@ -246,8 +276,12 @@ struct ClosedFlows {
     }
 
     private mutating func growTable() {
+        resizeTable(to: max(Self.smallestTable, table.count * 2))
+    }
+
+    /// Files the entries again in `capacity` slots (a power of two, more than `count`).
+    private mutating func resizeTable(to capacity: Int) {
         let old = table
-        let capacity = max(16, table.count * 2)
         shift = UInt64(64 - capacity.trailingZeroBitCount)
         table = [UInt64](repeating: 0, count: capacity)
         let mask = capacity - 1
