@@ -249,7 +249,10 @@ struct ClosedFlows {
     }
 
     private mutating func insertSlot(hash: UInt64, element: Int) {
-        if (count + 1) * 2 > table.count { growTable() }
+        // Up to 7/8 full: closed tuples are looked up only for packets of no open flow (a new
+        // flow's first, a late one), so longer probes cost little, while the table is a third
+        // of this store's memory.
+        if (count + 1) * 8 > table.count * 7 { growTable() }
         let mask = table.count - 1
         var slot = home(hash)
         while table[slot] != 0 { slot = (slot &+ 1) & mask }
@@ -295,7 +298,8 @@ struct ClosedFlows {
 
 /// Tuples by ring index, compactly: an IPv4 pair (the common case) as both addresses in one
 /// word and both ports in another, side by side (one cache line read to compare a tuple);
-/// any other pair in a side table the word numbers.
+/// any other pair in a side column of five words (both 128-bit addresses, then ports and
+/// address kinds) that the cell's word numbers, numbers freed by overwritten cells reused.
 struct TupleColumn {
     private struct Cell {
         var word: UInt64 = 0
@@ -303,9 +307,13 @@ struct TupleColumn {
         var wide = false
     }
 
+    private static let wideStride = 5
+
     private var cells: [Cell]
-    private var others: [UInt64: FlowKey] = [:]
-    private var nextNumber: UInt64 = 0
+    /// Wide tuples, ``wideStride`` words each; a free one's first word is the next free number + 1 (0: none).
+    private var wide: [UInt64] = []
+    /// The first free wide number + 1 (0: none).
+    private var freeWide = 0
 
     init(count: Int) {
         cells = [Cell](repeating: Cell(), count: count)
@@ -318,31 +326,76 @@ struct TupleColumn {
         return (UInt64(a) << 32 | UInt64(b), UInt32(key.low.port) << 16 | UInt32(key.high.port))
     }
 
+    /// An address as two words and its kind (0: IPv4 in the second word, 1: IPv6).
+    private static func words(_ address: IPAddress) -> (UInt64, UInt64, UInt64) {
+        switch address {
+        case .v4(let a): return (0, UInt64(a), 0)
+        case .v6(let high, let low): return (high, low, 1)
+        }
+    }
+
+    private static func address(_ high: UInt64, _ low: UInt64, kind: UInt64) -> IPAddress {
+        kind == 0 ? .v4(UInt32(truncatingIfNeeded: low)) : .v6(high: high, low: low)
+    }
+
+    private static func wideWords(_ key: FlowKey) -> (UInt64, UInt64, UInt64, UInt64, UInt64) {
+        let (a0, a1, ak) = words(key.low.address)
+        let (b0, b1, bk) = words(key.high.address)
+        return (a0, a1, b0, b1, UInt64(key.low.port) | UInt64(key.high.port) << 16 | ak << 32 | bk << 33)
+    }
+
     subscript(index: Int) -> FlowKey {
         let cell = cells[index]
-        if cell.wide { return others[cell.word] ?? .placeholder }
         var key = FlowKey.placeholder
+        if cell.wide {
+            let base = Int(truncatingIfNeeded: cell.word) * Self.wideStride
+            let last = wide[base + 4]
+            key.low = Endpoint(address: Self.address(wide[base], wide[base + 1], kind: last >> 32 & 1), port: UInt16(truncatingIfNeeded: last))
+            key.high = Endpoint(address: Self.address(wide[base + 2], wide[base + 3], kind: last >> 33 & 1), port: UInt16(truncatingIfNeeded: last >> 16))
+            return key
+        }
         key.low = Endpoint(address: .v4(UInt32(truncatingIfNeeded: cell.word >> 32)), port: UInt16(truncatingIfNeeded: cell.ports >> 16))
         key.high = Endpoint(address: .v4(UInt32(truncatingIfNeeded: cell.word)), port: UInt16(truncatingIfNeeded: cell.ports))
         return key
     }
 
-    /// Replaces the tuple at `index` (its side entry, if any, goes).
+    /// Replaces the tuple at `index` (its wide number, if any, is freed).
     mutating func set(_ index: Int, _ key: FlowKey) {
-        if cells[index].wide { others[cells[index].word] = nil }
+        if cells[index].wide {
+            let number = Int(truncatingIfNeeded: cells[index].word)
+            wide[number * Self.wideStride] = UInt64(freeWide)
+            freeWide = number + 1
+        }
         if let (word, pair) = Self.narrow(key) {
             cells[index] = Cell(word: word, ports: pair, wide: false)
-        } else {
-            nextNumber &+= 1
-            others[nextNumber] = key
-            cells[index] = Cell(word: nextNumber, ports: 0, wide: true)
+            return
         }
+        let number: Int
+        if freeWide > 0 {
+            number = freeWide - 1
+            freeWide = Int(truncatingIfNeeded: wide[number * Self.wideStride])
+        } else {
+            number = wide.count / Self.wideStride
+            wide.append(contentsOf: repeatElement(0, count: Self.wideStride))
+        }
+        let words = Self.wideWords(key)
+        let base = number * Self.wideStride
+        wide[base] = words.0
+        wide[base + 1] = words.1
+        wide[base + 2] = words.2
+        wide[base + 3] = words.3
+        wide[base + 4] = words.4
+        cells[index] = Cell(word: UInt64(number), ports: 0, wide: true)
     }
 
     /// Whether the tuple at `index` is `key` (without building it).
     func holds(_ key: FlowKey, at index: Int) -> Bool {
         let cell = cells[index]
         if let (word, pair) = Self.narrow(key) { return !cell.wide && cell.word == word && cell.ports == pair }
-        return cell.wide && others[cell.word] == key
+        guard cell.wide else { return false }
+        let words = Self.wideWords(key)
+        let base = Int(truncatingIfNeeded: cell.word) * Self.wideStride
+        return wide[base] == words.0 && wide[base + 1] == words.1 && wide[base + 2] == words.2
+            && wide[base + 3] == words.3 && wide[base + 4] == words.4
     }
 }

@@ -73,7 +73,7 @@ import Wire
                 if store.capacity.ring < before { shrinks += 1 }
                 // Every tuple within its retention is held, and what is held fits.
                 if step % 97 == 0 { #expect(store.count >= model.held(at: now, retention: retention)) }
-                #expect(store.queued <= store.capacity.ring && store.count * 2 <= store.capacity.table)
+                #expect(store.queued <= store.capacity.ring && store.count * 8 <= store.capacity.table * 7)
             }
             // Every tuple ever closed answers as the model says (checked without refreshing it).
             var copy = store
