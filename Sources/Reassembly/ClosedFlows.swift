@@ -10,20 +10,27 @@ import Wire
 /// Expiry runs in order of closing; a tuple refreshed by a late packet is requeued then.
 ///
 /// Each tuple is stored once, in a FIFO ring of closings that also holds the last-seen
-/// time of the closing that owns its tuple; the lookup table holds the ring index of that
-/// closing and the top 32 bits of its tuple's hash (8 bytes a slot): a probe compares a
+/// time of the closing that owns its tuple; the lookup table holds the ring position of that
+/// closing (31 bits) and the top 32 bits of its tuple's hash (8 bytes a slot): a probe compares a
 /// tuple in the ring only when those bits match, and the table is rearranged from them
 /// alone (a packet of a new flow, looked up here first, reads no ring memory). A
 /// connection-heavy minute keeps thousands of closed tuples: 32 bytes of ring (an IPv4
-/// tuple in 16, ``TupleColumn``) and 8 to 16 of table each, where the layout before kept 56
-/// and 48 to 96 (the whole tuple in the ring; hash, position and last-seen time in the
-/// table), and a dictionary plus queue twice that.
+/// tuple in 16, ``TupleColumn``; the ring in chunks, so no more than is queued) and 9 to 18
+/// of table each (at most 7/8 full), where the first layout kept 56 and 48 to 96, and a
+/// dictionary plus queue twice that.
 struct ClosedFlows {
-    // The ring: positions grow without end; a position's element is at `position & ringMask`.
-    private var ringKeys = TupleColumn(count: 0)
-    private var ringSince: [Int64] = []
+    // The ring: positions grow without end, held in chunks of ``chunkSize`` elements; chunk `n`
+    // (``firstChunk`` + its place in these arrays) holds positions `n * chunkSize ..< (n + 1) * chunkSize`.
+    // A chunk is added as the tail enters it and dropped as the head leaves it, so the ring
+    // follows what is queued within a chunk, never copies, and elements keep their place.
+    private var ringKeys: [TupleColumn] = []
+    private var ringSince: [[Int64]] = []
     /// Last packet time of the tuple, for the element its table slot names (stale elements: unused).
-    private var ringLastSeen: [Int64] = []
+    private var ringLastSeen: [[Int64]] = []
+    /// The chunk number of the first chunk held.
+    private var firstChunk: UInt64 = 0
+    /// The last chunk dropped, kept for the next one added (a steady rate allocates nothing).
+    private var spare: (keys: TupleColumn, since: [Int64], lastSeen: [Int64])?
     private var head: UInt64 = 0
     private var tail: UInt64 = 0
     /// `ringSince` of the element at `head` (`max` while the ring is empty): ``expire(now:retention:)``
@@ -49,20 +56,20 @@ struct ClosedFlows {
     var queued: Int { Int(tail &- head) }
 
     /// Ring elements and table slots allocated (tests: they follow what is held, both ways).
-    var capacity: (ring: Int, table: Int) { (ringKeys.count, table.count) }
+    var capacity: (ring: Int, table: Int) { (ringKeys.count * Self.chunkSize, table.count) }
 
     /// True when `key` is a closed flow seen within `retention` before `now`; its last-seen
     /// time becomes `now`. One seen longer ago is forgotten here, whether or not ``expire(now:retention:)``
     /// reached it yet: the answer depends on the tuple's own packets alone, not on the others queued.
     mutating func absorb(_ key: FlowKey, at now: Int64, retention: Int64) -> Bool {
         guard let slot = slot(of: key) else { return false }
-        let element = index(slot)
-        let (idle, overflow) = now.subtractingReportingOverflow(ringLastSeen[element])
+        let (chunk, offset) = place(position(slot))
+        let (idle, overflow) = now.subtractingReportingOverflow(ringLastSeen[chunk][offset])
         if !overflow && idle > retention {
             removeSlot(slot)
             return false
         }
-        ringLastSeen[element] = now
+        ringLastSeen[chunk][offset] = now
         return true
     }
 
@@ -74,8 +81,8 @@ struct ClosedFlows {
     /// Keeps `key` as closed; past `limit` tuples the oldest is dropped first.
     /// Returns the number of tuples dropped for room.
     mutating func insert(_ key: FlowKey, lastSeen seen: Int64, limit: Int) -> Int {
-        // The ring (at most twice the limit, rounded up to a power of two) is indexed in 32 bits.
-        let limit = min(max(limit, 1), 1 << 30)
+        // The ring (at most twice the limit) is named in the table by 31 bits of position.
+        let limit = min(max(limit, 1), 1 << 29)
         var dropped = 0
         // Stale elements (tuples removed or requeued) count toward the ring's bound too, so
         // the ring never holds more than twice the limit.
@@ -89,9 +96,9 @@ struct ClosedFlows {
         let element = append(key, since: seen)
         if let existing {
             // Closed again before it was forgotten: the new closing owns the tuple.
-            table[existing] = Self.entry(tag: Self.tag(table[existing]), element: element)
+            table[existing] = Self.entry(tag: Self.tag(table[existing]), position: element)
         } else {
-            insertSlot(hash: hasher.hash(key), element: element)
+            insertSlot(hash: hasher.hash(key), position: element)
         }
         return dropped
     }
@@ -108,37 +115,33 @@ struct ClosedFlows {
 
     private mutating func expireOldest(now: Int64, retention: Int64) {
         while head != tail {
-            let (age, overflow) = now.subtractingReportingOverflow(ringSince[Int(truncatingIfNeeded: head) & ringMask])
+            let (age, overflow) = now.subtractingReportingOverflow(oldestSince)
             guard !overflow, age > retention, let front = popFront() else { break }
             guard let slot = liveSlot(front.key, position: front.position) else { continue }
-            let seen = ringLastSeen[index(slot)]
+            let seen = front.lastSeen
             let (idle, idleOverflow) = now.subtractingReportingOverflow(seen)
             if !idleOverflow && idle > retention {
                 removeSlot(slot)
             } else {
-                // Refreshed by a late packet: it waits again from its last packet. (The ring
-                // has room: the element just popped is free, and is read no more.)
-                table[slot] = Self.entry(tag: Self.tag(table[slot]), element: append(front.key, since: seen))
+                // Refreshed by a late packet: it waits again from its last packet.
+                table[slot] = Self.entry(tag: Self.tag(table[slot]), position: append(front.key, since: seen))
             }
         }
         shrinkIfSparse()
     }
 
-    /// A busy spell leaves the ring and table sized for its peak; once the tuples held fall to
-    /// an eighth of that, both shrink (to twice and four times what is held), so a capture whose
-    /// connection rate falls gives the memory back (at the end of a capture, when the correlation
-    /// table is largest, few tuples are still held). The margin keeps a steady rate from
-    /// shrinking and growing in turn.
+    /// A busy spell leaves the table sized for its peak; once the tuples held fall to an eighth
+    /// of it, it shrinks to four times what is held, so a capture whose connection rate falls
+    /// gives the memory back (the ring does by itself, chunk by chunk). The margin keeps a
+    /// steady rate from shrinking and growing in turn.
     private mutating func shrinkIfSparse() {
-        if ringKeys.count > Self.smallestRing && queued * 8 <= ringKeys.count {
-            resizeRing(to: Self.powerOfTwo(atLeast: max(Self.smallestRing, queued * 2)))
-        }
         if table.count > Self.smallestTable && count * 8 <= table.count {
             resizeTable(to: Self.powerOfTwo(atLeast: max(Self.smallestTable, count * 4)))
         }
     }
 
-    private static let smallestRing = 64
+    static let chunkSize = 256
+    private static let chunkShift: UInt64 = 8
     private static let smallestTable = 16
 
     private static func powerOfTwo(atLeast n: Int) -> Int {
@@ -155,72 +158,68 @@ struct ClosedFlows {
 
     // MARK: ring
 
-    private var ringMask: Int { ringKeys.count &- 1 }
+    /// The chunk and offset of a queued position.
+    private func place(_ position: UInt64) -> (chunk: Int, offset: Int) {
+        (Int(truncatingIfNeeded: position >> Self.chunkShift &- firstChunk), Int(truncatingIfNeeded: position) & (Self.chunkSize - 1))
+    }
 
-    /// Appends a closing (last seen when it closed) and returns its ring index; the ring
-    /// doubles when full.
-    private mutating func append(_ key: FlowKey, since: Int64) -> Int {
-        if queued == ringKeys.count { growRing() }
-        let index = Int(truncatingIfNeeded: tail) & ringMask
-        ringKeys.set(index, key)
-        ringSince[index] = since
-        ringLastSeen[index] = since
+    /// Appends a closing (last seen when it closed) and returns its position; a chunk is
+    /// added when the tail enters it.
+    private mutating func append(_ key: FlowKey, since: Int64) -> UInt64 {
+        let (chunk, offset) = place(tail)
+        if chunk == ringKeys.count {
+            let fresh = spare ?? (TupleColumn(count: Self.chunkSize), [Int64](repeating: 0, count: Self.chunkSize), [Int64](repeating: 0, count: Self.chunkSize))
+            spare = nil
+            ringKeys.append(fresh.keys)
+            ringSince.append(fresh.since)
+            ringLastSeen.append(fresh.lastSeen)
+        }
+        ringKeys[chunk].set(offset, key)
+        ringSince[chunk][offset] = since
+        ringLastSeen[chunk][offset] = since
         if head == tail { oldestSince = since }
+        let position = tail
         tail &+= 1
-        return index
+        return position
     }
 
-    /// The oldest closing. Its element stays readable until the next append.
-    private mutating func popFront() -> (key: FlowKey, position: UInt64)? {
+    /// The oldest closing, with its tuple's last-seen time. Its element stays readable until
+    /// the next pop (its tuple is compared while its slot is looked up).
+    private mutating func popFront() -> (key: FlowKey, position: UInt64, lastSeen: Int64)? {
         guard head != tail else { return nil }
+        if head >> Self.chunkShift != firstChunk {
+            // The last pop left the first chunk: keep it for the next one the tail enters.
+            spare = (ringKeys.removeFirst(), ringSince.removeFirst(), ringLastSeen.removeFirst())
+            firstChunk &+= 1
+        }
         let position = head
+        let (chunk, offset) = place(position)
+        let front = (ringKeys[chunk][offset], position, ringLastSeen[chunk][offset])
         head &+= 1
-        oldestSince = head != tail ? ringSince[Int(truncatingIfNeeded: head) & ringMask] : .max
-        return (ringKeys[Int(truncatingIfNeeded: position) & ringMask], position)
-    }
-
-    private mutating func growRing() {
-        resizeRing(to: max(Self.smallestRing, ringKeys.count * 2))
-    }
-
-    /// Moves the queued elements (at most `capacity`, a power of two) to a ring of `capacity`.
-    private mutating func resizeRing(to capacity: Int) {
-        var keys = TupleColumn(count: capacity)
-        var since = [Int64](repeating: 0, count: capacity)
-        var lastSeen = [Int64](repeating: 0, count: capacity)
-        let oldMask = ringMask
-        var position = head
-        while position != tail {
-            let old = Int(truncatingIfNeeded: position) & oldMask
-            let new = Int(truncatingIfNeeded: position) & (capacity - 1)
-            keys.set(new, ringKeys[old])
-            since[new] = ringSince[old]
-            lastSeen[new] = ringLastSeen[old]
-            position &+= 1
+        if head != tail {
+            let (next, at) = place(head)
+            oldestSince = ringSince[next][at]
+        } else {
+            oldestSince = .max
         }
-        // The table names live elements (positions head..<tail) by index: renumber them.
-        if ringKeys.count > 0 {
-            for slot in table.indices where table[slot] != 0 {
-                let old = index(slot)
-                let position = head &+ UInt64((old &- Int(truncatingIfNeeded: head)) & oldMask)
-                table[slot] = Self.entry(tag: Self.tag(table[slot]), element: Int(truncatingIfNeeded: position) & (capacity - 1))
-            }
-        }
-        ringKeys = keys
-        ringSince = since
-        ringLastSeen = lastSeen
+        return front
     }
 
     // MARK: table
 
-    /// The ring index a used slot names.
-    private func index(_ slot: Int) -> Int { Int(truncatingIfNeeded: table[slot] & 0xFFFF_FFFF) &- 1 }
+    /// The position a used slot names: its low 31 bits are stored, and the positions named
+    /// (the queued ones and the one popped last) span less than 2^31.
+    private func position(_ slot: Int) -> UInt64 {
+        let base = head &- 1
+        return base &+ (table[slot] &- base) & 0x7FFF_FFFF
+    }
 
     /// The top 32 bits of a tuple's hash, or of a table entry (the same bits: see `table`).
     private static func tag(_ bits: UInt64) -> UInt32 { UInt32(truncatingIfNeeded: bits >> 32) }
 
-    private static func entry(tag: UInt32, element: Int) -> UInt64 {
-        UInt64(tag) << 32 | UInt64(UInt32(truncatingIfNeeded: element + 1))
+    /// Bit 31 marks the slot used (an entry is never 0).
+    private static func entry(tag: UInt32, position: UInt64) -> UInt64 {
+        UInt64(tag) << 32 | 0x8000_0000 | position & 0x7FFF_FFFF
     }
 
     private func home(_ hash: UInt64) -> Int { Int(truncatingIfNeeded: hash >> shift) }
@@ -236,7 +235,10 @@ struct ClosedFlows {
         let tag = Self.tag(hash)
         var slot = home(hash)
         while table[slot] != 0 {
-            if Self.tag(table[slot]) == tag && ringKeys.holds(key, at: index(slot)) { return slot }
+            if Self.tag(table[slot]) == tag {
+                let (chunk, offset) = place(position(slot))
+                if ringKeys[chunk].holds(key, at: offset) { return slot }
+            }
             slot = (slot &+ 1) & mask
         }
         return nil
@@ -244,11 +246,11 @@ struct ClosedFlows {
 
     /// The slot of `key` when the closing at `position` still owns it (not removed, requeued or closed again).
     private func liveSlot(_ key: FlowKey, position: UInt64) -> Int? {
-        guard let slot = slot(of: key), index(slot) == Int(truncatingIfNeeded: position) & ringMask else { return nil }
+        guard let slot = slot(of: key), self.position(slot) == position else { return nil }
         return slot
     }
 
-    private mutating func insertSlot(hash: UInt64, element: Int) {
+    private mutating func insertSlot(hash: UInt64, position: UInt64) {
         // Up to 7/8 full: closed tuples are looked up only for packets of no open flow (a new
         // flow's first, a late one), so longer probes cost little, while the table is a third
         // of this store's memory.
@@ -256,7 +258,7 @@ struct ClosedFlows {
         let mask = table.count - 1
         var slot = home(hash)
         while table[slot] != 0 { slot = (slot &+ 1) & mask }
-        table[slot] = Self.entry(tag: Self.tag(hash), element: element)
+        table[slot] = Self.entry(tag: Self.tag(hash), position: position)
         count += 1
     }
 
