@@ -299,29 +299,37 @@ struct ClosedFlows {
 }
 
 /// Tuples by ring index, compactly: an IPv4 pair (the common case) as both addresses in one
-/// word and both ports in another, side by side (one cache line read to compare a tuple);
+/// word and both ports in a 32-bit one;
 /// any other pair in a side column of five words (both 128-bit addresses, then ports and
 /// address kinds) that the cell's word numbers, numbers freed by overwritten cells reused.
 struct TupleColumn {
-    private struct Cell {
-        var word: UInt64 = 0
-        var ports: UInt32 = 0
-        var wide = false
-    }
 
     private static let wideStride = 5
 
-    private var cells: [Cell]
+    // A cell: its word, its ports and whether it is wide, in three columns (12 bytes and a
+    // bit; a struct of the three would be 16).
+    private var words: [UInt64]
+    private var ports: [UInt32]
+    private var wideBits: [UInt64]
     /// Wide tuples, ``wideStride`` words each; a free one's first word is the next free number + 1 (0: none).
     private var wide: [UInt64] = []
     /// The first free wide number + 1 (0: none).
     private var freeWide = 0
 
     init(count: Int) {
-        cells = [Cell](repeating: Cell(), count: count)
+        words = [UInt64](repeating: 0, count: count)
+        ports = [UInt32](repeating: 0, count: count)
+        wideBits = [UInt64](repeating: 0, count: (count + 63) >> 6)
     }
 
-    var count: Int { cells.count }
+    var count: Int { words.count }
+
+    private func isWide(_ index: Int) -> Bool { wideBits[index >> 6] >> UInt64(index & 63) & 1 != 0 }
+
+    private mutating func setWide(_ index: Int, _ wide: Bool) {
+        let bit = UInt64(1) << UInt64(index & 63)
+        if wide { wideBits[index >> 6] |= bit } else { wideBits[index >> 6] &= ~bit }
+    }
 
     private static func narrow(_ key: FlowKey) -> (word: UInt64, ports: UInt32)? {
         guard case .v4(let a) = key.low.address, case .v4(let b) = key.high.address else { return nil }
@@ -347,29 +355,31 @@ struct TupleColumn {
     }
 
     subscript(index: Int) -> FlowKey {
-        let cell = cells[index]
         var key = FlowKey.placeholder
-        if cell.wide {
-            let base = Int(truncatingIfNeeded: cell.word) * Self.wideStride
+        if isWide(index) {
+            let base = Int(truncatingIfNeeded: words[index]) * Self.wideStride
             let last = wide[base + 4]
             key.low = Endpoint(address: Self.address(wide[base], wide[base + 1], kind: last >> 32 & 1), port: UInt16(truncatingIfNeeded: last))
             key.high = Endpoint(address: Self.address(wide[base + 2], wide[base + 3], kind: last >> 33 & 1), port: UInt16(truncatingIfNeeded: last >> 16))
             return key
         }
-        key.low = Endpoint(address: .v4(UInt32(truncatingIfNeeded: cell.word >> 32)), port: UInt16(truncatingIfNeeded: cell.ports >> 16))
-        key.high = Endpoint(address: .v4(UInt32(truncatingIfNeeded: cell.word)), port: UInt16(truncatingIfNeeded: cell.ports))
+        let (word, pair) = (words[index], ports[index])
+        key.low = Endpoint(address: .v4(UInt32(truncatingIfNeeded: word >> 32)), port: UInt16(truncatingIfNeeded: pair >> 16))
+        key.high = Endpoint(address: .v4(UInt32(truncatingIfNeeded: word)), port: UInt16(truncatingIfNeeded: pair))
         return key
     }
 
     /// Replaces the tuple at `index` (its wide number, if any, is freed).
     mutating func set(_ index: Int, _ key: FlowKey) {
-        if cells[index].wide {
-            let number = Int(truncatingIfNeeded: cells[index].word)
+        if isWide(index) {
+            let number = Int(truncatingIfNeeded: words[index])
             wide[number * Self.wideStride] = UInt64(freeWide)
             freeWide = number + 1
         }
         if let (word, pair) = Self.narrow(key) {
-            cells[index] = Cell(word: word, ports: pair, wide: false)
+            words[index] = word
+            ports[index] = pair
+            setWide(index, false)
             return
         }
         let number: Int
@@ -380,24 +390,25 @@ struct TupleColumn {
             number = wide.count / Self.wideStride
             wide.append(contentsOf: repeatElement(0, count: Self.wideStride))
         }
-        let words = Self.wideWords(key)
+        let tuple = Self.wideWords(key)
         let base = number * Self.wideStride
-        wide[base] = words.0
-        wide[base + 1] = words.1
-        wide[base + 2] = words.2
-        wide[base + 3] = words.3
-        wide[base + 4] = words.4
-        cells[index] = Cell(word: UInt64(number), ports: 0, wide: true)
+        wide[base] = tuple.0
+        wide[base + 1] = tuple.1
+        wide[base + 2] = tuple.2
+        wide[base + 3] = tuple.3
+        wide[base + 4] = tuple.4
+        words[index] = UInt64(number)
+        ports[index] = 0
+        setWide(index, true)
     }
 
     /// Whether the tuple at `index` is `key` (without building it).
     func holds(_ key: FlowKey, at index: Int) -> Bool {
-        let cell = cells[index]
-        if let (word, pair) = Self.narrow(key) { return !cell.wide && cell.word == word && cell.ports == pair }
-        guard cell.wide else { return false }
-        let words = Self.wideWords(key)
-        let base = Int(truncatingIfNeeded: cell.word) * Self.wideStride
-        return wide[base] == words.0 && wide[base + 1] == words.1 && wide[base + 2] == words.2
-            && wide[base + 3] == words.3 && wide[base + 4] == words.4
+        if let (word, pair) = Self.narrow(key) { return words[index] == word && ports[index] == pair && !isWide(index) }
+        guard isWide(index) else { return false }
+        let tuple = Self.wideWords(key)
+        let base = Int(truncatingIfNeeded: words[index]) * Self.wideStride
+        return wide[base] == tuple.0 && wide[base + 1] == tuple.1 && wide[base + 2] == tuple.2
+            && wide[base + 3] == tuple.3 && wide[base + 4] == tuple.4
     }
 }
