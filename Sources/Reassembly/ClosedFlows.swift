@@ -14,8 +14,8 @@ import Wire
 /// closing (31 bits) and the top 32 bits of its tuple's hash (8 bytes a slot): a probe compares a
 /// tuple in the ring only when those bits match, and the table is rearranged from them
 /// alone (a packet of a new flow, looked up here first, reads no ring memory). A
-/// connection-heavy minute keeps thousands of closed tuples: 32 bytes of ring (an IPv4
-/// tuple in 16, ``TupleColumn``; the ring in chunks, so no more than is queued) and 9 to 18
+/// connection-heavy minute keeps thousands of closed tuples: 28 bytes of ring (an IPv4
+/// tuple in 12, ``TupleColumn``; the ring in chunks, so no more than is queued) and 9 to 18
 /// of table each (at most 7/8 full), where the first layout kept 56 and 48 to 96, and a
 /// dictionary plus queue twice that.
 struct ClosedFlows {
