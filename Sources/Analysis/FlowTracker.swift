@@ -451,12 +451,17 @@ struct FlowTracker<Dialog: SMTPDialog> {
     private static var maxTextCapacity: Int { 16 * 1024 }
 
     /// Takes emptied transaction-state storage from the pool unless this flow has some; else
-    /// makes room for four (a flow rarely has more, and this storage circulates among the
-    /// trackers through the pool: it is never part of a record).
+    /// makes room for ``usualTransactions`` (this storage circulates among the trackers
+    /// through the pool: it is never part of a record, and a list a busier flow grew comes
+    /// back grown).
     private mutating func adoptSpareStates() {
         guard transactions.capacity == 0 else { return }
-        if let spare = shared.spareStates() { transactions = spare } else { transactions.reserveCapacity(4) }
+        if let spare = shared.spareStates() { transactions = spare } else { transactions.reserveCapacity(Self.usualTransactions) }
     }
+
+    /// Transactions a flow rarely exceeds (the generated mix has 1-3 a connection; a state is
+    /// ~360 bytes, held by every open connection and every pooled list).
+    static var usualTransactions: Int { 3 }
 
     private mutating func note(frame: UInt64, at timestamp: Int64) {
         if frame > lastFrame { lastFrame = frame }
