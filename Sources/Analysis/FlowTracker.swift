@@ -123,8 +123,12 @@ struct FlowTracker<Dialog: SMTPDialog> {
         if transactions.capacity > 0 {
             var kept: [TransactionState] = []
             swap(&kept, &transactions)
-            kept.removeAll(keepingCapacity: true)
-            shared.keepSpare(states: kept)
+            // A list a flow with many transactions grew is let go: pooled, it would be held
+            // by every later flow that takes it.
+            if kept.capacity <= Self.keptTransactionStates {
+                kept.removeAll(keepingCapacity: true)
+                shared.keepSpare(states: kept)
+            }
         }
         if var box = rareBox {
             rareBox = nil
@@ -462,6 +466,8 @@ struct FlowTracker<Dialog: SMTPDialog> {
     /// Transactions a flow rarely exceeds (the generated mix has 1-3 a connection; a state is
     /// ~360 bytes, held by every open connection and every pooled list).
     static var usualTransactions: Int { 3 }
+    /// The largest transaction-state list a closed flow hands to the pool (a few times the usual).
+    static var keptTransactionStates: Int { 16 }
 
     private mutating func note(frame: UInt64, at timestamp: Int64) {
         if frame > lastFrame { lastFrame = frame }

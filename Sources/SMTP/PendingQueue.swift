@@ -56,8 +56,17 @@ struct PendingQueue {
         return item
     }
 
+    /// Empties the queue, keeping its slots for the next connection unless a long pipeline
+    /// grew them past ``keptSlots`` (a reset session is pooled: it would hold them for good).
     mutating func removeAll() {
         while count > 0 { _ = pop() }
         head = 0
+        if slots.count > Self.keptSlots { slots = [] }
     }
+
+    /// The most slots a queue keeps when emptied (four times the first eight).
+    static var keptSlots: Int { 32 }
+
+    /// Slots allocated (not the entries queued).
+    var slotCount: Int { slots.count }
 }
