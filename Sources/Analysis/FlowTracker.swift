@@ -464,7 +464,7 @@ struct FlowTracker<Dialog: SMTPDialog> {
     }
 
     /// Transactions a flow rarely exceeds (the generated mix has 1-3 a connection; a state is
-    /// ~360 bytes, held by every open connection and every pooled list).
+    /// 448 bytes, held by every open connection and every pooled list).
     static var usualTransactions: Int { 3 }
     /// The largest transaction-state list a closed flow hands to the pool (a few times the usual).
     static var keptTransactionStates: Int { 16 }
