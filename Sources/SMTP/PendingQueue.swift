@@ -22,10 +22,9 @@ struct PendingQueue {
         count &+= 1
     }
 
-    /// Twice the slots (eight at first, as a pipelined transaction queues a few commands),
-    /// the entries moved to the front in order.
+    /// Twice the slots (``initialSlots`` at first), the entries moved to the front in order.
     private mutating func grow() {
-        let size = max(8, 2 * slots.count)
+        let size = max(Self.initialSlots, 2 * slots.count)
         var larger: [Entry] = []
         larger.reserveCapacity(size)
         for k in 0..<count {
@@ -64,7 +63,12 @@ struct PendingQueue {
         if slots.count > Self.keptSlots { slots = [] }
     }
 
-    /// The most slots a queue keeps when emptied (four times the first eight).
+    /// Slots at first: a pipelined envelope (MAIL, up to four RCPT, DATA) fits. Every open
+    /// connection and every pooled session holds them (72 bytes each); a longer pipeline
+    /// doubles them.
+    static var initialSlots: Int { 6 }
+
+    /// The most slots a queue keeps when emptied (a few times the first).
     static var keptSlots: Int { 32 }
 
     /// Slots allocated (not the entries queued).
