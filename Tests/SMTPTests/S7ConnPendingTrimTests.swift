@@ -2,7 +2,7 @@ import Testing
 
 @testable import SMTP
 
-/// A reset session keeps its pending-command slots (six, enough for a pipelined envelope)
+/// A reset session keeps its pending-command slots (eight, enough for a pipelined envelope)
 /// but lets go of the slots a long unanswered pipeline grew; the next connection reads the
 /// same as on a fresh session either way.
 @Suite struct S7ConnPendingTrimTests {
@@ -48,10 +48,10 @@ import Testing
         var session = SMTPSession()
         _ = Self.pipeline(&session, noops: 5)
         // Five pipelined commands (as MAIL, three RCPT and DATA) fit the first slots.
-        #expect(session.pending.slotCount == 6)
+        #expect(session.pending.slotCount == 8)
         session.reset()
         #expect(session.pending.isEmpty)
-        #expect(session.pending.slotCount == 6)
+        #expect(session.pending.slotCount == 8)
         var fresh = SMTPSession()
         #expect(Self.pipeline(&session, noops: 3).count == Self.pipeline(&fresh, noops: 3).count)
         #expect(session.pending.count == 3)
