@@ -123,8 +123,12 @@ struct FlowTracker<Dialog: SMTPDialog> {
         if transactions.capacity > 0 {
             var kept: [TransactionState] = []
             swap(&kept, &transactions)
-            kept.removeAll(keepingCapacity: true)
-            shared.keepSpare(states: kept)
+            // A list a flow with many transactions grew is let go: pooled, it would be held
+            // by every later flow that takes it.
+            if kept.capacity <= Self.keptTransactionStates {
+                kept.removeAll(keepingCapacity: true)
+                shared.keepSpare(states: kept)
+            }
         }
         if var box = rareBox {
             rareBox = nil
@@ -451,12 +455,19 @@ struct FlowTracker<Dialog: SMTPDialog> {
     private static var maxTextCapacity: Int { 16 * 1024 }
 
     /// Takes emptied transaction-state storage from the pool unless this flow has some; else
-    /// makes room for four (a flow rarely has more, and this storage circulates among the
-    /// trackers through the pool: it is never part of a record).
+    /// makes room for ``usualTransactions`` (this storage circulates among the trackers
+    /// through the pool: it is never part of a record, and a list a busier flow grew comes
+    /// back grown).
     private mutating func adoptSpareStates() {
         guard transactions.capacity == 0 else { return }
-        if let spare = shared.spareStates() { transactions = spare } else { transactions.reserveCapacity(4) }
+        if let spare = shared.spareStates() { transactions = spare } else { transactions.reserveCapacity(Self.usualTransactions) }
     }
+
+    /// Transactions a flow rarely exceeds (the generated mix has 1-3 a connection; a state is
+    /// 448 bytes, held by every open connection and every pooled list).
+    static var usualTransactions: Int { 3 }
+    /// The largest transaction-state list a closed flow hands to the pool (a few times the usual).
+    static var keptTransactionStates: Int { 16 }
 
     private mutating func note(frame: UInt64, at timestamp: Int64) {
         if frame > lastFrame { lastFrame = frame }

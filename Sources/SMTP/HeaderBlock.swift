@@ -39,8 +39,13 @@ struct HeaderCollector {
     /// Room for a usual header block at once (a larger one doubles it, up to the cap).
     @inline(__always)
     private mutating func reserve(cap: Int) {
-        if bytes.capacity == 0 { bytes.reserveCapacity(min(max(cap, 0), Self.keptCapacity)) }
+        if bytes.capacity == 0 { bytes.reserveCapacity(min(max(cap, 0), Self.initialCapacity)) }
     }
+
+    /// What a block gets at first: a usual one fits (the generated mix's blocks are 0.5-0.7 KB,
+    /// ten header lines). Every open connection and every pooled session holds this much once
+    /// it has sent a message, so it is not sized for the rare large block, which grows it.
+    static let initialCapacity = 1024
 
     /// Storage kept from one message to the next of a session (and of the sessions that reuse
     /// it): a usual block fits, so a steady stream of messages allocates nothing for it; a

@@ -196,6 +196,16 @@ public struct TextArena {
     /// The store text is written to now (nil before the first text).
     var current: TextStore? { store }
 
+    /// Bytes the current store holds (0 without one).
+    var storeSize: Int { store?.size ?? 0 }
+
+    /// Lets the store go when a rare large text grew it past `limit` bytes, so that what is
+    /// kept for later texts is not sized for that one: the next text starts a store of the
+    /// initial size. Texts already handed out keep their store alive.
+    mutating func release(ifLargerThan limit: Int) {
+        if let size = store?.size, size > limit { store = nil }
+    }
+
     /// Whether a store has been allocated (an arena starts without one).
     public var hasStore: Bool { store != nil }
 
