@@ -245,16 +245,8 @@ enum EntryCoding {
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 48) { buffer in
             guard let base = buffer.baseAddress else { return }
             var at = base
-            func varint(_ wide: Int64) {
-                var rest = UInt64(bitPattern: (wide << 1) ^ (wide >> 63))
-                while rest >= 0x80 {
-                    at.pointee = UInt8(truncatingIfNeeded: rest) | 0x80
-                    at += 1
-                    rest >>= 7
-                }
-                at.pointee = UInt8(truncatingIfNeeded: rest)
-                at += 1
-            }
+            // Zigzag: small negative distances stay short.
+            func varint(_ wide: Int64) { DigitRuns.writeVarint(UInt64(bitPattern: (wide << 1) ^ (wide >> 63)), at: &at) }
             // Wrapping: any start round-trips as `epoch &+ distance`.
             let distance = view.startNanoseconds &- epoch
             let micro = distance % 1000 == 0

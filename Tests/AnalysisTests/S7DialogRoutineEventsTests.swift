@@ -2,6 +2,7 @@
 import Reassembly
 import SMTP
 import Testing
+import TestSupport
 import Wire
 
 /// Production trackers run their sessions without routine events and without reading the
@@ -47,7 +48,7 @@ import Wire
     /// the option names (written out here), with the same counters.
     @Test(arguments: 1...12)
     func onlyRoutineEventsAreLeftOut(seed: Int) {
-        var rng = SplitMix64Local(seed: UInt64(seed))
+        var rng = SplitMix64(seed: UInt64(seed))
         var client = "EHLO c\r\n"
         var server = "220 mx\r\n250-mx\r\n250-XFORWARD NAME\r\n250 8BITMIME\r\n"
         let commands = ["MAIL FROM:<a@example.org>", "RCPT TO:<b@example.net>", "NOOP", "VRFY x", "HELP", "RSET", "XXXX", "HELO c", "DATA"]
@@ -88,18 +89,5 @@ import Wire
         #expect(all.count > quiet.count)
         // Replies answered commands (the comparison is not only about unsolicited ones).
         #expect(all.contains { if case .reply(_, .command) = $0 { return true } else { return false } })
-    }
-}
-
-/// SplitMix64 for this file's seeded inputs.
-private struct SplitMix64Local {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
