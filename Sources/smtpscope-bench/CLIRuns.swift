@@ -32,14 +32,15 @@ struct CLIRuns {
         }
     }
 
-    /// Best of `repeats` runs; nil when any run fails.
-    func analyze(_ smtpscope: String, _ capture: String, threads: Int?, tag: String) -> Outcome? {
+    /// Best of `runs` runs (default `repeats`), counting `best` from earlier runs of the same
+    /// command as one of them; nil when any run fails.
+    func analyze(_ smtpscope: String, _ capture: String, threads: Int?, tag: String, runs: Int? = nil, best earlier: Outcome? = nil) -> Outcome? {
         let output = temporaryPath("analyze-\(tag)").replacingOccurrences(of: ".txt", with: ".jsonl")
         let errors = temporaryPath("analyze-\(tag)-stderr")
         defer { try? FileManager.default.removeItem(atPath: errors) }
         let arguments = [smtpscope, "analyze", "--format", "jsonl", "-o", output] + (threads.map { ["--threads", String($0)] } ?? []) + [capture]
-        var best: Outcome?
-        for _ in 0..<repeats {
+        var best = earlier
+        for _ in 0..<(runs ?? repeats) {
             guard let run = runChildMeasured(arguments, stdoutPath: "/dev/null", stderrPath: errors), run.status == 0 || run.status == 1 else {
                 let message = (try? String(contentsOfFile: errors, encoding: .utf8)) ?? ""
                 FileHandle.standardError.write(Data("\(arguments.joined(separator: " ")) failed: \(message.prefix(300))\n".utf8))

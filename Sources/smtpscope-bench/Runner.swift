@@ -24,37 +24,55 @@ struct Runner {
         let hasTruth = FileManager.default.fileExists(atPath: truthPath)
         warmPageCache(path)
         print("capture: \(path), \(format(fileBytes / 1e6, 1)) MB\(hasTruth ? ", truth: \(truthPath)" : " (no truth file)")")
-        print("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores; each stage in its own process, best of \(repeats), page cache warm")
+        print("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores; each stage in its own process, best of \(repeats) rounds (each round runs every stage once), page cache warm")
+
+        // Rounds: every timed stage once per round, best of `repeats` rounds, so that a slow spell of
+        // this shared machine weighs on all stages alike instead of on the ratio between two of them.
+        let cli = CLIRuns(folder: URL(fileURLWithPath: ownExecutable()).deletingLastPathComponent().path, repeats: repeats)
+        let timedStages = Stage.allCases.filter { stages.contains($0.rawValue) }
+        var decodedByStage: [Stage: ResultLine.Decoded] = [:]
+        var failedStages: Set<Stage> = []
+        var single: CLIRuns.Outcome?
+        var multi: CLIRuns.Outcome?
+        var singleFailed = false, multiFailed = false
+        var threadsNote: String?
+        defer { for outcome in [single, multi] { if let outcome { try? FileManager.default.removeItem(atPath: outcome.output) } } }
+        let runsAnalyze = stages.contains("analyze") && cli.smtpscope != nil
+        let runsThreads = runsAnalyze && stages.contains("threads") && cli.hasThreads
+        if runsAnalyze, stages.contains("threads"), !cli.hasThreads { threadsNote = "(f) n/a: smtpscope analyze has no --threads" }
+        for _ in 0..<repeats {
+            for stage in timedStages where !failedStages.contains(stage) {
+                guard let decoded = runStageOnce(stage) else {
+                    failedStages.insert(stage)
+                    decodedByStage[stage] = nil
+                    continue
+                }
+                if let best = decodedByStage[stage], best.seconds <= decoded.seconds { continue }
+                decodedByStage[stage] = decoded
+            }
+            if let smtpscope = cli.smtpscope, runsAnalyze, !singleFailed {
+                single = cli.analyze(smtpscope, path, threads: cli.hasThreads ? 1 : nil, tag: "e", runs: 1, best: single)
+                singleFailed = single == nil
+            }
+            if let smtpscope = cli.smtpscope, runsThreads, !singleFailed, !multiFailed {
+                multi = cli.analyze(smtpscope, path, threads: threads, tag: "f", runs: 1, best: multi)
+                multiFailed = multi == nil
+            }
+        }
 
         var table = Table(fileBytes: fileBytes)
-        var decodedByStage: [Stage: ResultLine.Decoded] = [:]
-        for stage in Stage.allCases where stages.contains(stage.rawValue) {
-            if let decoded = runStageChild(stage) {
-                decodedByStage[stage] = decoded
+        for stage in timedStages {
+            if let decoded = decodedByStage[stage] {
                 table.add(stage.label, decoded)
             } else {
                 table.rows.append(Row(label: stage.label, note: "n/a (stage failed)"))
             }
         }
         let packets = decodedByStage[.read]?.packets ?? decodedByStage.values.first?.packets ?? 0
-
-        let cli = CLIRuns(folder: URL(fileURLWithPath: ownExecutable()).deletingLastPathComponent().path, repeats: repeats)
-        var single: CLIRuns.Outcome?
-        var multi: CLIRuns.Outcome?
-        var threadsNote: String?
-        defer { for outcome in [single, multi] { if let outcome { try? FileManager.default.removeItem(atPath: outcome.output) } } }
         if stages.contains("analyze") {
-            if let smtpscope = cli.smtpscope {
-                single = cli.analyze(smtpscope, path, threads: cli.hasThreads ? 1 : nil, tag: "e")
+            if cli.smtpscope != nil {
                 table.add("(e) smtpscope analyze", single, packets: packets, what: cli.hasThreads ? "--threads 1" : "")
-                if stages.contains("threads") {
-                    if !cli.hasThreads {
-                        threadsNote = "(f) n/a: smtpscope analyze has no --threads"
-                    } else if single != nil {
-                        multi = cli.analyze(smtpscope, path, threads: threads, tag: "f")
-                        table.add("(f) --threads \(threads)", multi, packets: packets, what: "")
-                    }
-                }
+                if runsThreads, !singleFailed { table.add("(f) --threads \(threads)", multi, packets: packets, what: "") }
             } else {
                 table.rows.append(Row(label: "(e) smtpscope analyze", note: "n/a (\(cli.folder)/smtpscope is not built)"))
             }
@@ -145,17 +163,12 @@ struct Runner {
         verdict.print()
     }
 
-    private func runStageChild(_ stage: Stage) -> ResultLine.Decoded? {
+    /// One run of `stage` in a child process of this executable; nil when it fails.
+    private func runStageOnce(_ stage: Stage) -> ResultLine.Decoded? {
         let output = temporaryPath("stage-\(stage.rawValue)")
         defer { try? FileManager.default.removeItem(atPath: output) }
-        var best: ResultLine.Decoded?
-        for _ in 0..<repeats {
-            guard runChild([ownExecutable(), "--stage", stage.rawValue, path], stdoutPath: output) != nil,
-                let decoded = ResultLine.decode((try? String(contentsOfFile: output, encoding: .utf8)) ?? "")
-            else { break }
-            if best == nil || decoded.seconds < best?.seconds ?? 0 { best = decoded }
-        }
-        return best
+        guard runChild([ownExecutable(), "--stage", stage.rawValue, path], stdoutPath: output) != nil else { return nil }
+        return ResultLine.decode((try? String(contentsOfFile: output, encoding: .utf8)) ?? "")
     }
 
     private func tsharkRow(packets: Double) -> Row {
