@@ -122,7 +122,8 @@ extension SMTPSession {
         if nearMissAfterEnd != nil { nearMissAfterEnd = nil }
         // The argument moves into the command, read from there (one reference fewer to count).
         let command = SMTPCommand(other: verb, known: known, argumentText: consume argument, offset: line.offset, length: line.length)
-
+        // What the verb changes happens before the command is reported and queued (it changes
+        // only the session's own state, which no event shows, or emits its own events first).
         switch known {
         case .mail:
             _ = startTransaction(at: line.offset, emit: emit)
@@ -131,11 +132,9 @@ extension SMTPSession {
                     Parsing.addressRange(bytes, prefix: "FROM:").map { envelopeText.text(UnsafeRawBufferPointer(rebasing: bytes[$0])) }
                 }
             }
-            emit(.command(command))
-            push(command: consume command, at: line.offset, emit: emit)
+            report(command, always: true, at: line.offset, emit: emit)
         case .rcpt:
-            // The list is appended to where it is (the arena writes on at its tail). Before the
-            // events: what it changes is the session's own, which no event shows.
+            // The list is appended to where it is (the arena writes on at its tail).
             if let count = transaction?.rcptTo.count {
                 let grown: ReplyLines? = command.argumentText.withBytes { bytes in
                     guard let range = Parsing.addressRange(bytes, prefix: "TO:") else { return nil }
@@ -147,23 +146,19 @@ extension SMTPSession {
                 }
                 if let grown { transaction?.rcptTo = grown }
             }
-            emit(.command(command))
-            push(command: consume command, at: line.offset, emit: emit)
+            report(command, always: true, at: line.offset, emit: emit)
         case .data:
             let index = transaction?.index ?? startTransaction(at: line.offset, emit: emit)
-            emit(.command(command))
-            push(command: consume command, at: line.offset, emit: emit)
+            report(command, always: true, at: line.offset, emit: emit)
             enterHold(.data(transaction: index, afterCRLF: line.ending == .crlf), at: lineEnd)
         case .bdat:
             bdat(command, lineEnd: lineEnd, emit: emit)
         case .rset, .helo, .ehlo, .lhlo:
             // RFC 5321 §4.1.1.1/§4.1.1.5: these abort any open transaction.
             if transaction != nil { transaction = nil }
-            if known == .rset || reportsRoutineEvents { emit(.command(command)) }
-            push(command: consume command, at: line.offset, emit: emit)
+            report(command, always: known == .rset, at: line.offset, emit: emit)
         case .starttls:
-            if reportsRoutineEvents { emit(.command(command)) }
-            push(command: consume command, at: line.offset, emit: emit)
+            report(command, always: false, at: line.offset, emit: emit)
             starttlsClientOffset = lineEnd
             enterHold(.starttls, at: lineEnd)
         case .auth:
@@ -172,9 +167,23 @@ extension SMTPSession {
             enterHold(.auth, at: lineEnd, auth: command)
         default:
             // QUIT ends the connection; an unknown verb may be a masked one.
-            if known == .quit || known == nil || reportsRoutineEvents { emit(.command(command)) }
-            push(command: consume command, at: line.offset, emit: emit)
+            report(command, always: known == .quit || known == nil, at: line.offset, emit: emit)
         }
+    }
+
+    /// Reports `command` (when `always` or routine events are on) and queues it for its reply.
+    /// The command moves into the event and back out of it into the queue: neither step copies
+    /// it (a copy retains its texts, and its release follows).
+    @inline(__always)
+    private mutating func report(_ command: consuming SMTPCommand, always: Bool, at offset: UInt64, emit: (SMTPEvent) -> Void) {
+        guard always || reportsRoutineEvents else {
+            push(command: command, at: offset, emit: emit)
+            return
+        }
+        let event = SMTPEvent.command(command)
+        emit(event)
+        guard case .command(let command) = consume event else { return }
+        push(command: command, at: offset, emit: emit)
     }
 
     /// A command line's verb (upper-cased), known verb, argument (kept in `texts`) and
