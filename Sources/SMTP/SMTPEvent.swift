@@ -50,6 +50,14 @@ extension SMTPCommand {
         self.init(other: known == nil ? verb : nil, known: known, argumentText: argumentText, offset: offset, length: length)
     }
 
+    /// A copy of `other`, field by field.
+    @inline(__always)
+    init(fieldsOf other: borrowing SMTPCommand) {
+        self.init(
+            otherVerb: other.otherVerb, knownVerb: other.knownVerb, argumentText: other.argumentText, offset: other.offset,
+            length: other.length)
+    }
+
     /// `known`, or else `other` (the verb's text) when the verb is none the session knows.
     init(other: String?, known: SMTPVerb?, argumentText: SMTPText, offset: UInt64, length: Int) {
         self.init(
