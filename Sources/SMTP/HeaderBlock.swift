@@ -114,11 +114,14 @@ struct HeaderCollector {
         // neither it nor the fields are copied.
         var reader = FieldReader(maxValueLength: maxValueLength, arena: TextArena(initialCapacity: 0))
         reader.addressFields = addressFields
+        reader.unset = addressFields ? 5 : 2
         swap(&reader.arena, &arena)
         bytes.withUnsafeBytes { block in
             var start = 0
             let n = block.count
-            while start < n {
+            // Once every wanted field is set and none is being gathered, no later line changes
+            // anything (a continuation has no field to join, a wanted name is set already).
+            while start < n && !reader.isDone {
                 let stop = Self.lineFeed(in: block, from: start)
                 var lineEnd = stop
                 if stop < n && lineEnd > start && block[lineEnd - 1] == 0x0D { lineEnd -= 1 }
@@ -169,6 +172,11 @@ struct HeaderCollector {
         var current: WantedField?
         /// `Date`, `From` and `To` are wanted too.
         var addressFields = true
+        /// Wanted fields not set yet.
+        var unset = 5
+
+        /// Every wanted field is set, and no value is being gathered.
+        var isDone: Bool { unset <= 0 && current == nil }
 
         init(maxValueLength: Int, arena: TextArena) {
             self.maxValueLength = maxValueLength
@@ -234,6 +242,7 @@ struct HeaderCollector {
             case .to: fields.to = text
             }
             valueCount = 0
+            unset -= 1
         }
     }
 
