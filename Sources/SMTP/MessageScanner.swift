@@ -112,7 +112,7 @@ struct MessageScanner {
                 let j = Self.plainRun(in: bytes, from: i, hashingInto: &digest)
                 if j > i {
                     size &+= UInt64(j - i)
-                    if headers.collecting { headers.add(bytes, i..<j, cap: limits.maxHeaderBytes) }
+                    if headers.collecting { headers.addRun(bytes, i..<j, cap: limits.maxHeaderBytes) }
                     i = j
                     continue
                 }
