@@ -94,6 +94,21 @@ struct MessageScanner {
         if headers.collecting { headers.add(bytes, range, cap: limits.maxHeaderBytes) }
     }
 
+    /// The start of a chunk of message text taken at once, before ``scan(_:from:base:)`` is
+    /// called for the rest (and only if there is a rest): from inside a line, with no near
+    /// miss to retain text after, the first plain run (the whole chunk, most of the time), as
+    /// the scan's own first step takes it. Returns the index reached (0: nothing taken).
+    @inline(__always)
+    mutating func scanPlainStart(_ bytes: UnsafeRawBufferPointer) -> Int {
+        guard strict == .text && near == .text, firstNearMiss == nil else { return 0 }
+        let j = Self.plainRun(in: bytes, from: 0, hashingInto: &digest)
+        if j > 0 {
+            size &+= UInt64(j)
+            if headers.collecting { headers.addRun(bytes, 0..<j, cap: limits.maxHeaderBytes) }
+        }
+        return j
+    }
+
     /// Reads DATA bytes from `bytes[start...]` (`bytes[0]` at stream offset `base`) until the
     /// strict terminator, a near miss to report, or the chunk's end. Returns the index reached.
     @inline(never)  // one body per message chunk; its own frame keeps the caller's small
