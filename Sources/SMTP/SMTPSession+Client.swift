@@ -90,9 +90,9 @@ extension SMTPSession {
 
     private mutating func clientLine(_ line: FramedLine, _ bytes: UnsafeRawBufferPointer, emit: (SMTPEvent) -> Void) {
         let lineEnd = line.offset &+ UInt64(line.length)
-        if let auth = authResponsePending {
+        // Checked by its case first: binding it copied the optional command for every line.
+        if !authResponsePending.isNone, let auth = authResponsePending.take() {
             // The answer to a 334: not a command; the next reply answers the AUTH exchange.
-            authResponsePending = nil
             clientFramer.withContent(line, in: bytes) { _ in }
             push(command: auth, at: line.offset, emit: emit)
             enterHold(.auth, at: lineEnd, auth: auth)
