@@ -167,6 +167,10 @@ import Testing
         let quiet = Self.parse(block, addressFields: false)
         #expect(quiet.messageID?.string == "<one @example.org>\t(x)")
         #expect(quiet.subject?.string == "s")
+        // One wanted field set, an unwanted line, then the other: read on until both are set.
+        let apart = Self.parse("Subject: s\r\nX-Other: y\r\nReceived: z\r\nMessage-ID: <m@x>\r\n\r\n", addressFields: false)
+        #expect(apart.subject?.string == "s")
+        #expect(apart.messageID?.string == "<m@x>")
         let full = Self.parse(
             "Date: d\r\nFrom: <f@x>\r\nTo: <t@x>\r\nSubject: s\r\nMessage-ID: <m@x>\r\n more\r\nTo: <u@x>\r\nDate: e\r\n\r\n",
             addressFields: true)
