@@ -49,12 +49,18 @@ struct MessageScanner {
     /// The session's limits this scanner reads, kept here (set once per session, kept by
     /// ``reset(afterCRLF:)``) rather than passed with every chunk.
     var limits = ScanLimits(SMTPOptions())
+    /// Nothing read since the scanner started for a message that starts as `freshAfterCRLF`
+    /// says: starting it again that way has nothing to undo (a session starts it at the end
+    /// of a message, at the next MAIL and at DATA's 354, reading nothing in between).
+    private var fresh = true
+    private var freshAfterCRLF: Bool
 
     /// A scanner for DATA content; `afterCRLF` says whether the DATA line ended with `\r\n`
     /// (then `.\r\n` right away is an empty message) or with a bare `\n`.
     init(afterCRLF: Bool) {
         strict = afterCRLF ? .crlf : .text
         near = afterCRLF ? .crlf : .lf
+        freshAfterCRLF = afterCRLF
     }
 
     /// Starts a new message as `init(afterCRLF:)` would, keeping the header block's storage
@@ -63,6 +69,9 @@ struct MessageScanner {
     /// Written field by field, in place: a scanner holds a few hundred bytes of state, and
     /// building a new one to copy over it cost more than the rest of a small message.
     mutating func reset(afterCRLF: Bool) {
+        if fresh && freshAfterCRLF == afterCRLF { return }
+        fresh = true
+        freshAfterCRLF = afterCRLF
         strict = afterCRLF ? .crlf : .text
         near = afterCRLF ? .crlf : .lf
         prefix = .crlf
@@ -89,6 +98,7 @@ struct MessageScanner {
     /// BDAT chunk bytes: content as they are.
     mutating func addRaw(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>) {
         guard !range.isEmpty else { return }
+        fresh = false
         size &+= UInt64(range.count)
         digest.add(bytes, range)
         if headers.collecting { headers.add(bytes, range, cap: limits.maxHeaderBytes) }
@@ -101,6 +111,7 @@ struct MessageScanner {
     @inline(__always)
     mutating func scanPlainStart(_ bytes: UnsafeRawBufferPointer) -> Int {
         guard strict == .text && near == .text, firstNearMiss == nil else { return 0 }
+        fresh = false
         let j = Self.plainRun(in: bytes, from: 0, hashingInto: &digest)
         if j > 0 {
             size &+= UInt64(j)
@@ -115,6 +126,7 @@ struct MessageScanner {
     mutating func scan(
         _ bytes: UnsafeRawBufferPointer, from start: Int, base: UInt64
     ) -> (end: Int, stop: ScanStop) {
+        fresh = false
         let n = bytes.count
         let retainFrom = start
         var i = start

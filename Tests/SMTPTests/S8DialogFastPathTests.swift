@@ -119,6 +119,44 @@ import Testing
         }
     }
 
+    // MARK: - Scanner started again
+
+    /// The scanner is started at MAIL for a DATA line ended by CRLF, then at the 354 for the
+    /// bare `\n` that ended this DATA line: a scanner still fresh is started again when the
+    /// start differs. After a bare `\n`, `.\r\n` is a near miss (`lf.crlf`), no terminator: the
+    /// dot is content and the message ends at the next `\r\n.\r\n`.
+    @Test func scannerStartedAgainForABareLFDataLine() {
+        var session = SMTPSession()
+        var events: [SMTPEvent] = []
+        var offsets: [SMTPSide: UInt64] = [.client: 0, .server: 0]
+        func feed(_ side: SMTPSide, _ text: String) {
+            let bytes = Array(text.utf8)
+            bytes.withUnsafeBytes { raw in session.feed(side, raw, at: offsets[side] ?? 0) { events.append($0) } }
+            offsets[side, default: 0] += UInt64(bytes.count)
+        }
+        feed(.server, "220 mx.example.net ESMTP\r\n")
+        feed(.client, "MAIL FROM:<a@b>\r\n")  // 0…16
+        feed(.server, "250 ok\r\n")
+        feed(.client, "RCPT TO:<c@d>\r\n")  // 17…31
+        feed(.server, "250 ok\r\n")
+        feed(.client, "DATA\n")  // 32…36
+        feed(.server, "354 go\r\n")
+        feed(.client, ".\r\nx\r\n.\r\n")  // 37…45
+        feed(.server, "250 queued\r\n")
+        let nearMisses = events.compactMap { e -> TerminatorInfo? in
+            if case .nearMissTerminator(0, let info) = e { return info }
+            return nil
+        }
+        #expect(nearMisses == [TerminatorInfo(style: .lfCrlf, offset: 36, length: 4)])
+        let ends = events.compactMap { e -> (MessageSummary, TerminatorInfo?)? in
+            if case .endOfData(let summary, let terminator) = e { return (summary, terminator) }
+            return nil
+        }
+        #expect(ends.count == 1)
+        #expect(ends.first?.0.size == 6)  // `.`, `\r\n`, `x`, `\r\n`
+        #expect(ends.first?.1 == TerminatorInfo(style: .crlf, offset: 41, length: 5))
+    }
+
     // MARK: - addRun against add
 
     /// `addRun` and `add` over the same chunks: the same block and the same end. After a chunk
