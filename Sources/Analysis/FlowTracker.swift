@@ -307,8 +307,9 @@ struct FlowTracker<Dialog: SMTPDialog> {
         case .rcpt:
             let at = current(nil, context: context)
             guard transactions[at].rcptTo.count < 1000 else { return }
-            var list = transactions[at].rcptTo
-            transactions[at].rcptTo = ReplyLines([])  // `list` the only owner while it grows
+            // Swapped out: `list` the only owner while it grows (no copy, no release).
+            var list = ReplyLines([])
+            swap(&list, &transactions[at].rcptTo)
             command.argumentText.withBytes { bytes in
                 guard let range = Self.quickPathRange(in: bytes, afterLiteral: "TO:") else {
                     if let path = Self.path(in: bytes, after: "TO:") { list = ReplyLines(list.strings + [path]) }

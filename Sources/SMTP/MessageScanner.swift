@@ -232,6 +232,7 @@ struct MessageScanner {
 
     // MARK: - Strict machine
 
+    @inline(__always)  // a call per line end (two bytes) cost more than its body
     private mutating func content(_ b: UInt8) {
         size &+= 1
         digest.add(b)
