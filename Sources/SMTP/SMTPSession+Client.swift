@@ -122,8 +122,7 @@ extension SMTPSession {
         if nearMissAfterEnd != nil { nearMissAfterEnd = nil }
         // The argument moves into the command, read from there (one reference fewer to count).
         let command = SMTPCommand(other: verb, known: known, argumentText: consume argument, offset: line.offset, length: line.length)
-        // What the verb changes happens before the command is reported and queued (it changes
-        // only the session's own state, which no event shows, or emits its own events first).
+
         switch known {
         case .mail:
             _ = startTransaction(at: line.offset, emit: emit)
@@ -134,7 +133,8 @@ extension SMTPSession {
             }
             report(command, always: true, at: line.offset, emit: emit)
         case .rcpt:
-            // The list is appended to where it is (the arena writes on at its tail).
+            // The list is appended to where it is (the arena writes on at its tail). Before the
+            // events: what it changes is the session's own, which no event shows.
             if let count = transaction?.rcptTo.count {
                 let grown: ReplyLines? = command.argumentText.withBytes { bytes in
                     guard let range = Parsing.addressRange(bytes, prefix: "TO:") else { return nil }
