@@ -262,7 +262,8 @@ struct FlowTracker<Dialog: SMTPDialog> {
             let at = current(summary.transaction, context: context)
             apply(summary, to: at)
             transactions[at].endOfDataSeen = true
-            transactions[at].terminator = geometry(of: terminator, context: context, messageStart: summary.dataOffset)
+            Self.writeGeometry(
+                of: terminator, into: &transactions[at].terminator, context: context, messageStart: summary.dataOffset, ring: ring)
             // Read in place: most terminators are not split, and a copy retains and releases.
             if transactions[at].terminator.isSplit {
                 let record = transactions[at].terminator
@@ -306,8 +307,9 @@ struct FlowTracker<Dialog: SMTPDialog> {
         case .rcpt:
             let at = current(nil, context: context)
             guard transactions[at].rcptTo.count < 1000 else { return }
-            var list = transactions[at].rcptTo
-            transactions[at].rcptTo = ReplyLines([])  // `list` the only owner while it grows
+            // Swapped out: `list` the only owner while it grows (no copy, no release).
+            var list = ReplyLines([])
+            swap(&list, &transactions[at].rcptTo)
             command.argumentText.withBytes { bytes in
                 guard let range = Self.quickPathRange(in: bytes, afterLiteral: "TO:") else {
                     if let path = Self.path(in: bytes, after: "TO:") { list = ReplyLines(list.strings + [path]) }
@@ -520,26 +522,45 @@ struct FlowTracker<Dialog: SMTPDialog> {
     /// CRLF (an empty message): sent before the 354, they are in another segment by protocol,
     /// not by a split, so the geometry covers only the terminator bytes that follow it.
     private func geometry(of terminator: TerminatorInfo?, context: EventContext, messageStart: UInt64 = 0) -> TerminatorRecord {
+        var record = TerminatorRecord.unseen
+        Self.writeGeometry(of: terminator, into: &record, context: context, messageStart: messageStart, ring: ring)
+        return record
+    }
+
+    /// ``geometry(of:context:messageStart:)`` written into `record` field by field, as a new
+    /// record (no retransmissions yet): a record built whole and assigned was copied once
+    /// more on the way (its lists retained and released).
+    private static func writeGeometry(
+        of terminator: TerminatorInfo?, into record: inout TerminatorRecord, context: EventContext, messageStart: UInt64,
+        ring: SegmentRing
+    ) {
+        record.seen = true
+        if !record.retransmissionFrames.isEmpty { record.retransmissionFrames = [] }
         guard let terminator else {
             // BDAT LAST: the final chunk's last byte ends the message.
-            return TerminatorRecord(seen: true, style: "bdat", frameList: FrameList(context.frame), splitPositions: SplitPositions(),
-                                    timeNanoseconds: context.timestampNanoseconds, spreadNanoseconds: 0, offset: nil)
+            record.style = "bdat"
+            record.frameList = FrameList(context.frame)
+            record.splitPositions = SplitPositions()
+            record.timeNanoseconds = context.timestampNanoseconds
+            record.spreadNanoseconds = 0
+            record.offset = nil
+            return
         }
+        record.style = terminator.style.rawValue
+        record.offset = terminator.offset
         let skip = messageStart > terminator.offset ? Int(min(UInt64(terminator.length), messageStart &- terminator.offset)) : 0
         guard var geometry = TerminatorGeometry(offset: terminator.offset, length: terminator.length, from: skip, ring: ring) else {
-            return TerminatorRecord(seen: true, style: terminator.style.rawValue, frameList: FrameList(context.frame), splitPositions: SplitPositions(),
-                                    timeNanoseconds: context.timestampNanoseconds, spreadNanoseconds: nil, offset: terminator.offset)
+            record.frameList = FrameList(context.frame)
+            record.splitPositions = SplitPositions()
+            record.timeNanoseconds = context.timestampNanoseconds
+            record.spreadNanoseconds = nil
+            return
         }
         // The frames and positions moved out of the geometry into the record, not copied.
-        var frames = FrameList()
-        swap(&frames, &geometry.frameList)
-        var splits = SplitPositions()
-        swap(&splits, &geometry.splitPositions)
-        return TerminatorRecord(
-            seen: true, style: terminator.style.rawValue, frameList: consume frames, splitPositions: consume splits,
-            timeNanoseconds: geometry.lastTimestampNanoseconds,
-            spreadNanoseconds: geometry.lastTimestampNanoseconds &- geometry.firstTimestampNanoseconds,
-            offset: terminator.offset)
+        swap(&record.frameList, &geometry.frameList)
+        swap(&record.splitPositions, &geometry.splitPositions)
+        record.timeNanoseconds = geometry.lastTimestampNanoseconds
+        record.spreadNanoseconds = geometry.lastTimestampNanoseconds &- geometry.firstTimestampNanoseconds
     }
 
     private mutating func noteRetransmission(offset: UInt64, length: Int, frame: UInt64) {

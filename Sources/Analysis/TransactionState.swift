@@ -27,10 +27,9 @@ struct TransactionState {
     var messageIncomplete: IncompleteReason?
     var liveReported = false
 
-    init(index: Int, startNanoseconds: Int64) {
-        self.index = index
-        self.startNanoseconds = startNanoseconds
-    }
+    // No initializer of its own: `TransactionState(index:startNanoseconds:)` is the memberwise
+    // one, which builds the state in place (an initializer assigning the properties one by
+    // one built it in a temporary and copied it out).
 
     var awaitingEndOfDataReply: Bool { endOfDataSeen && reply.isNone }
     var stallDiagnosis: Diagnosis { terminator.isSplit ? .splitTerminatorStall : .unanswered }
@@ -43,12 +42,15 @@ struct MessageFacts {
     var subject: SMTPText?
     var size: UInt64
     var fingerprint: SMTPText
+}
 
+// In an extension, handing everything to the memberwise initializer (see ``TransactionState``).
+extension MessageFacts {
     init(_ summary: borrowing MessageSummary, texts: inout TextArena) {
-        messageID = summary.messageIDText.map { texts.copy($0) }
-        subject = summary.subjectText.map { texts.copy($0) }
-        size = summary.size
-        fingerprint = texts.copy(summary.fingerprintText)
+        let messageID = summary.messageIDText.map { texts.copy($0) }
+        let subject = summary.subjectText.map { texts.copy($0) }
+        let fingerprint = texts.copy(summary.fingerprintText)
+        self.init(messageID: messageID, subject: subject, size: summary.size, fingerprint: fingerprint)
     }
 }
 

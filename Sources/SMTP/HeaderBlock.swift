@@ -104,6 +104,30 @@ struct HeaderCollector {
         if stop < end { collecting = false }
     }
 
+    /// ``add(_:_:cap:)`` for a plain run of message text (see `MessageScanner.scan`): each `\n`
+    /// in such a run ends a `\r\n` whose `\r` is in the run and follows a byte other than `\n`,
+    /// so no line in it is empty and the block does not end in it; only the copy remains. The
+    /// bytes before it could make its first `\r\n` end the block: after a `\r` or `\n` the
+    /// general path reads it.
+    mutating func addRun(_ chunk: UnsafeRawBufferPointer, _ range: Range<Int>, cap: Int) {
+        guard last1 != 0x0A && last1 != 0x0D else { return add(chunk, range, cap: cap) }
+        guard collecting, !range.isEmpty, range.lowerBound >= 0, range.upperBound <= chunk.count else { return }
+        reserve(cap: cap)
+        let lower = range.lowerBound
+        let count = range.count
+        let room = max(0, cap - bytes.count)
+        if count > room {
+            // The byte after the room would find the block full.
+            if room > 0 { bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: chunk[lower..<(lower + room)])) }
+            truncated = true
+            collecting = false
+            return
+        }
+        bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: chunk[range]))
+        last2 = count >= 2 ? chunk[range.upperBound - 2] : last1
+        last1 = chunk[range.upperBound - 1]
+    }
+
     /// The fields smtpscope reports, each from its first occurrence. Lines split at `\n` (a
     /// `\r` before it dropped); a line starting with a space or tab continues the field before
     /// it (unfolding, RFC 5322 §2.2.3, removes only the line break). Names match ASCII
@@ -114,11 +138,14 @@ struct HeaderCollector {
         // neither it nor the fields are copied.
         var reader = FieldReader(maxValueLength: maxValueLength, arena: TextArena(initialCapacity: 0))
         reader.addressFields = addressFields
+        reader.unset = addressFields ? 5 : 2
         swap(&reader.arena, &arena)
         bytes.withUnsafeBytes { block in
             var start = 0
             let n = block.count
-            while start < n {
+            // Once every wanted field is set and none is being gathered, no later line changes
+            // anything (a continuation has no field to join, a wanted name is set already).
+            while start < n && !reader.isDone {
                 let stop = Self.lineFeed(in: block, from: start)
                 var lineEnd = stop
                 if stop < n && lineEnd > start && block[lineEnd - 1] == 0x0D { lineEnd -= 1 }
@@ -169,6 +196,11 @@ struct HeaderCollector {
         var current: WantedField?
         /// `Date`, `From` and `To` are wanted too.
         var addressFields = true
+        /// Wanted fields not set yet.
+        var unset = 5
+
+        /// Every wanted field is set, and no value is being gathered.
+        var isDone: Bool { unset <= 0 && current == nil }
 
         init(maxValueLength: Int, arena: TextArena) {
             self.maxValueLength = maxValueLength
@@ -234,6 +266,7 @@ struct HeaderCollector {
             case .to: fields.to = text
             }
             valueCount = 0
+            unset -= 1
         }
     }
 

@@ -49,12 +49,18 @@ struct MessageScanner {
     /// The session's limits this scanner reads, kept here (set once per session, kept by
     /// ``reset(afterCRLF:)``) rather than passed with every chunk.
     var limits = ScanLimits(SMTPOptions())
+    /// Nothing read since the scanner started for a message that starts as `freshAfterCRLF`
+    /// says: starting it again that way has nothing to undo (a session starts it at the end
+    /// of a message, at the next MAIL and at DATA's 354, reading nothing in between).
+    private var fresh = true
+    private var freshAfterCRLF: Bool
 
     /// A scanner for DATA content; `afterCRLF` says whether the DATA line ended with `\r\n`
     /// (then `.\r\n` right away is an empty message) or with a bare `\n`.
     init(afterCRLF: Bool) {
         strict = afterCRLF ? .crlf : .text
         near = afterCRLF ? .crlf : .lf
+        freshAfterCRLF = afterCRLF
     }
 
     /// Starts a new message as `init(afterCRLF:)` would, keeping the header block's storage
@@ -63,6 +69,9 @@ struct MessageScanner {
     /// Written field by field, in place: a scanner holds a few hundred bytes of state, and
     /// building a new one to copy over it cost more than the rest of a small message.
     mutating func reset(afterCRLF: Bool) {
+        if fresh && freshAfterCRLF == afterCRLF { return }
+        fresh = true
+        freshAfterCRLF = afterCRLF
         strict = afterCRLF ? .crlf : .text
         near = afterCRLF ? .crlf : .lf
         prefix = .crlf
@@ -89,9 +98,26 @@ struct MessageScanner {
     /// BDAT chunk bytes: content as they are.
     mutating func addRaw(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>) {
         guard !range.isEmpty else { return }
+        fresh = false
         size &+= UInt64(range.count)
         digest.add(bytes, range)
         if headers.collecting { headers.add(bytes, range, cap: limits.maxHeaderBytes) }
+    }
+
+    /// The start of a chunk of message text taken at once, before ``scan(_:from:base:)`` is
+    /// called for the rest (and only if there is a rest): from inside a line, with no near
+    /// miss to retain text after, the first plain run (the whole chunk, most of the time), as
+    /// the scan's own first step takes it. Returns the index reached (0: nothing taken).
+    @inline(__always)
+    mutating func scanPlainStart(_ bytes: UnsafeRawBufferPointer) -> Int {
+        guard strict == .text && near == .text, firstNearMiss == nil else { return 0 }
+        fresh = false
+        let j = Self.plainRun(in: bytes, from: 0, hashingInto: &digest)
+        if j > 0 {
+            size &+= UInt64(j)
+            if headers.collecting { headers.addRun(bytes, 0..<j, cap: limits.maxHeaderBytes) }
+        }
+        return j
     }
 
     /// Reads DATA bytes from `bytes[start...]` (`bytes[0]` at stream offset `base`) until the
@@ -100,6 +126,7 @@ struct MessageScanner {
     mutating func scan(
         _ bytes: UnsafeRawBufferPointer, from start: Int, base: UInt64
     ) -> (end: Int, stop: ScanStop) {
+        fresh = false
         let n = bytes.count
         let retainFrom = start
         var i = start
@@ -112,7 +139,7 @@ struct MessageScanner {
                 let j = Self.plainRun(in: bytes, from: i, hashingInto: &digest)
                 if j > i {
                     size &+= UInt64(j - i)
-                    if headers.collecting { headers.add(bytes, i..<j, cap: limits.maxHeaderBytes) }
+                    if headers.collecting { headers.addRun(bytes, i..<j, cap: limits.maxHeaderBytes) }
                     i = j
                     continue
                 }
@@ -205,6 +232,7 @@ struct MessageScanner {
 
     // MARK: - Strict machine
 
+    @inline(__always)  // a call per line end (two bytes) cost more than its body
     private mutating func content(_ b: UInt8) {
         size &+= 1
         digest.add(b)

@@ -44,6 +44,13 @@ struct PendingQueue {
         return slots[head].verb != .ehlo
     }
 
+    /// The transaction whose end of data the oldest entry awaits the reply to, if it does
+    /// (read in place, nothing copied).
+    var nextEndOfData: Int? {
+        guard count > 0, case .endOfData(let index) = slots[head].context else { return nil }
+        return index
+    }
+
     mutating func pop() -> Entry? {
         guard count > 0 else { return nil }
         // Moved out (a value without references left in its place): no retain here and no

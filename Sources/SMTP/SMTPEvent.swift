@@ -34,7 +34,13 @@ public struct SMTPCommand: Sendable, Hashable {
         get { argumentText.string }
         set { argumentText = SMTPText(newValue) }
     }
+}
 
+// The initializers are in an extension so that the struct keeps its memberwise initializer:
+// an initializer that assigns the stored properties one by one built the value in a
+// temporary and copied it out (a copy and a release of its texts per command); one that
+// hands them all to the memberwise initializer builds it in place.
+extension SMTPCommand {
     public init(verb: String, argument: String, offset: UInt64, length: Int) {
         self.init(verb: verb, argumentText: SMTPText(argument), offset: offset, length: length)
     }
@@ -44,13 +50,19 @@ public struct SMTPCommand: Sendable, Hashable {
         self.init(other: known == nil ? verb : nil, known: known, argumentText: argumentText, offset: offset, length: length)
     }
 
+    /// A copy of `other`, field by field.
+    @inline(__always)
+    init(fieldsOf other: borrowing SMTPCommand) {
+        self.init(
+            otherVerb: other.otherVerb, knownVerb: other.knownVerb, argumentText: other.argumentText, offset: other.offset,
+            length: other.length)
+    }
+
     /// `known`, or else `other` (the verb's text) when the verb is none the session knows.
     init(other: String?, known: SMTPVerb?, argumentText: SMTPText, offset: UInt64, length: Int) {
-        otherVerb = known == nil ? (other ?? "") : nil
-        knownVerb = known
-        self.argumentText = argumentText
-        self.offset = offset
-        self.length = length
+        self.init(
+            otherVerb: known == nil ? (other ?? "") : nil, knownVerb: known, argumentText: argumentText, offset: offset,
+            length: length)
     }
 }
 
@@ -302,7 +314,11 @@ public struct MessageSummary: Sendable, Hashable {
         get { toText?.string }
         set { toText = newValue.map(SMTPText.init) }
     }
+}
 
+// The initializers are in an extension so that the struct keeps its memberwise initializer
+// (see the same note on ``SMTPCommand``: no copy of the summary per message).
+extension MessageSummary {
     public init(
         transaction: Int, mailFrom: String?, rcptTo: [String], dataOffset: UInt64, size: UInt64, messageID: String?,
         subject: String?, date: String?, from: String?, to: String?, fingerprint: String, headersTruncated: Bool
@@ -320,14 +336,9 @@ public struct MessageSummary: Sendable, Hashable {
         transaction: Int, mailFrom: SMTPText?, rcptTo: ReplyLines, dataOffset: UInt64, size: UInt64, fields: HeaderFields,
         fingerprint: SMTPText, headersTruncated: Bool
     ) {
-        self.transaction = transaction
-        self.mailFromText = mailFrom
-        self.rcptToList = rcptTo
-        self.dataOffset = dataOffset
-        self.size = size
-        self.fields = fields
-        self.fingerprintText = fingerprint
-        self.headersTruncated = headersTruncated
+        self.init(
+            transaction: transaction, mailFromText: mailFrom, rcptToList: rcptTo, dataOffset: dataOffset, size: size,
+            fingerprintText: fingerprint, headersTruncated: headersTruncated, fields: fields)
     }
 }
 

@@ -90,9 +90,9 @@ extension SMTPSession {
 
     private mutating func clientLine(_ line: FramedLine, _ bytes: UnsafeRawBufferPointer, emit: (SMTPEvent) -> Void) {
         let lineEnd = line.offset &+ UInt64(line.length)
-        if let auth = authResponsePending {
+        // Checked by its case first: binding it copied the optional command for every line.
+        if !authResponsePending.isNone, let auth = authResponsePending.take() {
             // The answer to a 334: not a command; the next reply answers the AUTH exchange.
-            authResponsePending = nil
             clientFramer.withContent(line, in: bytes) { _ in }
             push(command: auth, at: line.offset, emit: emit)
             enterHold(.auth, at: lineEnd, auth: auth)
@@ -131,8 +131,7 @@ extension SMTPSession {
                     Parsing.addressRange(bytes, prefix: "FROM:").map { envelopeText.text(UnsafeRawBufferPointer(rebasing: bytes[$0])) }
                 }
             }
-            emit(.command(command))
-            push(command: consume command, at: line.offset, emit: emit)
+            report(command, always: true, at: line.offset, emit: emit)
         case .rcpt:
             // The list is appended to where it is (the arena writes on at its tail). Before the
             // events: what it changes is the session's own, which no event shows.
@@ -147,23 +146,19 @@ extension SMTPSession {
                 }
                 if let grown { transaction?.rcptTo = grown }
             }
-            emit(.command(command))
-            push(command: consume command, at: line.offset, emit: emit)
+            report(command, always: true, at: line.offset, emit: emit)
         case .data:
             let index = transaction?.index ?? startTransaction(at: line.offset, emit: emit)
-            emit(.command(command))
-            push(command: consume command, at: line.offset, emit: emit)
+            report(command, always: true, at: line.offset, emit: emit)
             enterHold(.data(transaction: index, afterCRLF: line.ending == .crlf), at: lineEnd)
         case .bdat:
             bdat(command, lineEnd: lineEnd, emit: emit)
         case .rset, .helo, .ehlo, .lhlo:
             // RFC 5321 §4.1.1.1/§4.1.1.5: these abort any open transaction.
             if transaction != nil { transaction = nil }
-            if known == .rset || reportsRoutineEvents { emit(.command(command)) }
-            push(command: consume command, at: line.offset, emit: emit)
+            report(command, always: known == .rset, at: line.offset, emit: emit)
         case .starttls:
-            if reportsRoutineEvents { emit(.command(command)) }
-            push(command: consume command, at: line.offset, emit: emit)
+            report(command, always: false, at: line.offset, emit: emit)
             starttlsClientOffset = lineEnd
             enterHold(.starttls, at: lineEnd)
         case .auth:
@@ -172,9 +167,17 @@ extension SMTPSession {
             enterHold(.auth, at: lineEnd, auth: command)
         default:
             // QUIT ends the connection; an unknown verb may be a masked one.
-            if known == .quit || known == nil || reportsRoutineEvents { emit(.command(command)) }
-            push(command: consume command, at: line.offset, emit: emit)
+            report(command, always: known == .quit || known == nil, at: line.offset, emit: emit)
         }
+    }
+
+    /// Reports `command` (when `always` or routine events are on) and queues it for its reply.
+    /// The event holds a copy made field by field: a copy of the whole command went through
+    /// its value witness, at several times the cost.
+    @inline(__always)
+    private mutating func report(_ command: consuming SMTPCommand, always: Bool, at offset: UInt64, emit: (SMTPEvent) -> Void) {
+        if always || reportsRoutineEvents { emit(.command(SMTPCommand(fieldsOf: command))) }
+        push(command: command, at: offset, emit: emit)
     }
 
     /// A command line's verb (upper-cased), known verb, argument (kept in `texts`) and

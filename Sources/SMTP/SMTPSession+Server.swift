@@ -161,11 +161,17 @@ extension SMTPSession {
                 return
             }
         }
+        // Read before the entry is popped, and only after a near miss: matched against the
+        // popped context, or read for every reply, the entry was copied (its command retained
+        // and released, or an outlined copy run for an end of data).
+        let endOfData = nearMissAfterEnd.isNone ? nil : pending.nextEndOfData
         if let (context, verb) = pending.pop() {
-            if case .endOfData(let index) = context, let n = nearMissAfterEnd, n.transaction == index {
-                nearMissAfterEnd?.armed = true
-            } else if nearMissAfterEnd != nil {
-                nearMissAfterEnd = nil
+            if nearMissAfterEnd != nil {
+                if let endOfData, nearMissAfterEnd?.transaction == endOfData {
+                    nearMissAfterEnd?.armed = true
+                } else {
+                    nearMissAfterEnd = nil
+                }
             }
             // What the reply changes depends on the command's verb (and a refused RCPT's
             // address, kept as where it lies in the argument: no string): read before the

@@ -157,7 +157,10 @@ public struct SMTPSession {
         if side == .client, case .data = clientMode, clientNext == offset {
             clientNext = offset &+ UInt64(bytes.count)
             statistics.clientBytes &+= UInt64(bytes.count)
-            let (end, stop) = scanner.scan(bytes, from: 0, base: offset)
+            // The chunk is one plain run most of the time: taken without the scan's own call.
+            let plain = scanner.scanPlainStart(bytes)
+            if plain >= bytes.count { return }
+            let (end, stop) = scanner.scan(bytes, from: plain, base: offset)
             if case .needMore = stop, end >= bytes.count { return }
             scanStopped(stop, at: end, base: offset, emit: emit)
             processClient(bytes, from: end, at: offset, emit: emit)

@@ -89,7 +89,9 @@ public struct SMTPText: Sendable, Hashable, CustomStringConvertible {
     public func withBytes<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
         switch storage {
         case .string(var s): return s.withUTF8 { body(UnsafeRawBufferPointer($0)) }
-        case .stored(let store, let start, let count): return store.withBytes(Int(start), Int(count), body)
+        case .stored(let store, let start, let count):
+            // This text holds the store for the whole call: read without a retain and release.
+            return Unmanaged.passUnretained(store)._withUnsafeGuaranteedRef { $0.withBytes(Int(start), Int(count), body) }
         }
     }
 
