@@ -15,13 +15,15 @@ public enum CommunityID {
         digest(a, b, proto: proto, seed: seed) { hash in base64(hash, prefix: "1:") }
     }
 
-    /// ``v1(_:_:proto:seed:)`` written into `arena` (no string of its own).
+    /// ``v1(_:_:proto:seed:)`` written into `arena` (no string of its own). The text is made
+    /// on the stack and copied in: the arena's plain copy is its cheapest way in.
     public static func v1(_ a: Endpoint, _ b: Endpoint, into arena: inout TextArena) -> SMTPText {
         digest(a, b, proto: tcp, seed: 0) { hash in
             let prefix: StaticString = "1:"
-            return arena.text(count: base64Length(hash.count, prefix: prefix)) { out in
-                guard let base = out.baseAddress else { return 0 }
-                return writeBase64(hash, prefix: prefix, to: base.assumingMemoryBound(to: UInt8.self))
+            let length = base64Length(hash.count, prefix: prefix)
+            return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: length) { out in
+                guard let base = out.baseAddress else { return arena.text(UnsafeRawBufferPointer(start: nil, count: 0)) }
+                return arena.text(UnsafeRawBufferPointer(start: base, count: writeBase64(hash, prefix: prefix, to: base)))
             }
         }
     }
@@ -89,14 +91,17 @@ public enum CommunityID {
         }
         // Whole groups of 3 bytes, then the last 1 or 2 with padding.
         if let source = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) {
-            while bytes.count - read >= 3 {
-                let group = UInt32(source[read]) << 16 | UInt32(source[read + 1]) << 8 | UInt32(source[read + 2])
-                out[written] = symbols[Int(group >> 18 & 63)]
-                out[written + 1] = symbols[Int(group >> 12 & 63)]
-                out[written + 2] = symbols[Int(group >> 6 & 63)]
-                out[written + 3] = symbols[Int(group & 63)]
-                read += 3
-                written += 4
+            // Wrapping arithmetic: `read` and `written` stay below the counts checked here.
+            let whole = bytes.count - bytes.count % 3
+            while read < whole {
+                let group = UInt32(source[read]) << 16 | UInt32(source[read &+ 1]) << 8 | UInt32(source[read &+ 2])
+                let to = out + written
+                to[0] = symbols[Int(group >> 18 & 63)]
+                to[1] = symbols[Int(group >> 12 & 63)]
+                to[2] = symbols[Int(group >> 6 & 63)]
+                to[3] = symbols[Int(group & 63)]
+                read &+= 3
+                written &+= 4
             }
         }
         while read < bytes.count {

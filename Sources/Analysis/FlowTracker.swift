@@ -649,8 +649,10 @@ struct FlowTracker<Dialog: SMTPDialog> {
         transactions.withUnsafeBufferPointer { states in
             for index in states.indices {
                 guard let resolution = states[index].resolve(moment) else { continue }
-                records.append(record(states[index], resolution, endpoints: endpoints))
                 needFindings = needFindings || Self.needsOutcomeFinding(resolution.diagnosis)
+                // Consumed: moved into the list (without it, copied there and then destroyed).
+                let made = record(states[index], resolution, endpoints: endpoints)
+                records.append(consume made)
             }
         }
         // Then their findings, in transaction order (nothing above reads or adds findings),
@@ -672,18 +674,21 @@ struct FlowTracker<Dialog: SMTPDialog> {
         let closedBy = summary?.closedBy.map { $0 == .clientToServer ? SMTPSideName.client : .server }
         adoptSpareTexts()
         let communityID = CommunityID.v1(info.client, info.server, into: &texts)
-        let flow = FlowRecord(
+        let bannerText = banner
+        let tls = tlsStartNanoseconds != nil
+        let findingList = findings.all
+        recordList = records
+        // The flow is decided: the storage its record does not share serves the next flows
+        // from now on, even if the stage drops this tracker rather than reuse it. Released
+        // before the record is made, so that it is made where it is returned (not copied).
+        releaseStorage(keepingLiveState: shared.reportsLive)
+        return FlowRecord(
             capture: capture, flow: info.id.index, communityIDText: communityID,
             client: endpoints.client, server: endpoints.server,
             startNanoseconds: info.firstTimestampNanoseconds, endNanoseconds: lastNanoseconds,
             firstFrame: info.firstFrame, lastFrame: lastFrame, packets: summary?.packets ?? 0,
-            endReason: endReason, closedBy: closedBy, bannerText: banner, tls: tlsStartNanoseconds != nil, midstream: info.midstream,
-            transactions: records, findings: findings.all)
-        recordList = records
-        // The flow is decided: the storage its record does not share serves the next flows
-        // from now on, even if the stage drops this tracker rather than reuse it.
-        releaseStorage(keepingLiveState: shared.reportsLive)
-        return flow
+            endReason: endReason, closedBy: closedBy, bannerText: bannerText, tls: tls, midstream: info.midstream,
+            transactions: records, findings: findingList)
     }
 
     /// Whether a transaction so diagnosed gets a finding from ``addOutcomeFindings(_:)``.

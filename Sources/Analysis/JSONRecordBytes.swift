@@ -15,13 +15,26 @@ extension JSONByteWriter {
     @discardableResult
     private mutating func endpoint(_ endpoint: EndpointRecord) -> Range<Int> {
         separate()
+        guard case .ipv4(let value) = endpoint.address else { return generalEndpoint(endpoint) }
+        // IPv4 (the usual): written in one go, at most 7 + 15 + 9 + 5 + 1 bytes.
+        var at = reserve(40)
+        let base = self.base  // after `reserve`, which may move the buffer
+        at = Self.put("{\"ip\":\"", at: at)
+        let start = at - base
+        at += EndpointRecord.writeDottedQuad(value, at: at)
+        let ip = start..<(at - base)
+        at = Self.put("\",\"port\":", at: at)
+        at = Self.writeDigits(UInt64(endpoint.port), at: at)
+        at.pointee = UInt8(ascii: "}")
+        commit(at + 1)
+        return ip
+    }
+
+    /// ``endpoint(_:)`` of an address kept as text or IPv6, written in parts.
+    private mutating func generalEndpoint(_ endpoint: EndpointRecord) -> Range<Int> {
         raw("{\"ip\":")
         let start = count + 1
-        if case .ipv4(let value) = endpoint.address {
-            dottedQuad(value)
-        } else {
-            endpoint.withIPBytes { text(bytes: $0) }
-        }
+        endpoint.withIPBytes { text(bytes: $0) }
         let ip = start..<max(start, count - 1)
         raw(",\"port\":"); uint(UInt64(endpoint.port))
         byte(UInt8(ascii: "}"))
@@ -45,10 +58,11 @@ extension JSONByteWriter {
     mutating func flow(_ flow: FlowRecord) {
         separate()
         // Every key after the first follows a value: its comma and name are one fixed run.
-        raw("{\"type\":\"flow\",\"schema\":"); string(SMTPScopeVersion.schema)
+        // The schema as a literal: JSONBytePathTests holds it to `SMTPScopeVersion.schema`.
+        raw("{\"type\":\"flow\",\"schema\":\"smtpscope/1\"")
         raw(",\"capture\":"); int(flow.capture)
         raw(",\"flow\":"); int(flow.flow)
-        raw(",\"community_id\":"); text(flow.communityIDText)
+        raw(",\"community_id\":"); keyedText(flow.communityIDText)
         raw(",\"client\":"); let clientIP = endpoint(flow.client)
         raw(",\"server\":"); let serverIP = endpoint(flow.server)
         raw(",\"start\":"); seconds(flow.startNanoseconds)
@@ -58,7 +72,7 @@ extension JSONByteWriter {
         raw(",\"end_reason\":\""); raw(flow.endReason.jsonText)
         raw("\",\"closed_by\":")
         if let side = flow.closedBy { literal(side.jsonText) } else { raw("null") }
-        raw(",\"banner\":"); text(flow.bannerText)
+        raw(",\"banner\":"); keyedText(flow.bannerText)
         raw(",\"tls\":")
         if flow.tls { raw("true") } else { raw("false") }
         raw(",\"transactions\":[")
@@ -88,7 +102,6 @@ extension JSONByteWriter {
     /// text ``escapedContent(_:)`` would write again).
     private mutating func flowFilter(_ flow: FlowRecord, clientIP: Range<Int>, serverIP: Range<Int>) {
         separate()
-        byte(UInt8(ascii: "\""))
         // As WiresharkFilter decides it (`contains(":")`); in ASCII text (addresses always
         // are) a `:` byte is a `:` character, so only other text needs the String search.
         // (A dotted quad has none.)
@@ -98,6 +111,40 @@ extension JSONByteWriter {
         } else {
             ipv6 = asciiBytes(clientIP, contain: UInt8(ascii: ":")) ?? flow.client.ip.contains(":")
         }
+        guard clientIP.lowerBound >= 0 && clientIP.upperBound <= count && serverIP.lowerBound >= 0
+            && serverIP.upperBound <= count
+        else { return partsFilter(flow, clientIP: clientIP, serverIP: serverIP, ipv6: ipv6) }
+        // In one go: the addresses, quote, 2 × (12 + 14 + 5 digits), 4, 2 × (20 + 20 digits).
+        var at = reserve(clientIP.count + serverIP.count + 160)
+        let base = self.base  // after `reserve`, which may move the buffer
+        at.pointee = UInt8(ascii: "\"")
+        at = Self.filterSide(base + clientIP.lowerBound, clientIP.count, port: flow.client.port, ipv6: ipv6, at: at + 1)
+        at = Self.put(" && ", at: at)
+        at = Self.filterSide(base + serverIP.lowerBound, serverIP.count, port: flow.server.port, ipv6: ipv6, at: at)
+        at = Self.put(" && frame.number >= ", at: at)
+        at = Self.writeDigits(flow.firstFrame, at: at)
+        at = Self.put(" && frame.number <= ", at: at)
+        at = Self.writeDigits(flow.lastFrame, at: at)
+        at.pointee = UInt8(ascii: "\"")
+        commit(at + 1)
+    }
+
+    /// One side's `ip.addr==… && tcp.port==…` at `at` (room reserved), its address copied
+    /// from the endpoint's text written before; returns the end.
+    @inline(__always)
+    private static func filterSide(
+        _ ip: UnsafeMutablePointer<UInt8>, _ ipCount: Int, port: UInt16, ipv6: Bool, at start: UnsafeMutablePointer<UInt8>
+    ) -> UnsafeMutablePointer<UInt8> {
+        var at = ipv6 ? put("ipv6.addr==", at: start) : put("ip.addr==", at: start)
+        at.update(from: ip, count: ipCount)
+        at = put(" && tcp.port==", at: at + ipCount)
+        return writeDigits(UInt64(port), at: at)
+    }
+
+    /// ``flowFilter(_:clientIP:serverIP:)`` written in parts (address ranges not in the text:
+    /// not reached by the ranges ``endpoint(_:)`` returns).
+    private mutating func partsFilter(_ flow: FlowRecord, clientIP: Range<Int>, serverIP: Range<Int>, ipv6: Bool) {
+        byte(UInt8(ascii: "\""))
         filterSide(clientIP, port: flow.client.port, ipv6: ipv6)
         raw(" && ")
         filterSide(serverIP, port: flow.server.port, ipv6: ipv6)
@@ -119,15 +166,15 @@ extension JSONByteWriter {
 
     /// The transaction fields shared by `flow.transactions` and the live `transaction` record.
     /// Every key after the first follows a value: its comma and name are one fixed run.
-    /// Fields are read where they are (an argument copied out of the record would be
-    /// retained and released around the call).
+    /// Fields are read where they are (a record copied out, or passed as a borrowed value,
+    /// costs more: each text is copied for its use either way).
     mutating func transactionFields(_ record: UnsafePointer<TransactionRecord>) {
         key("index"); int(record.pointee.index)
-        raw(",\"mail_from\":"); text(record.pointee.mailFromText)
-        raw(",\"rcpt_to\":"); lines(record.pointee.rcptToList)
-        raw(",\"message_id\":"); text(record.pointee.messageIDText)
+        raw(",\"mail_from\":"); keyedText(record.pointee.mailFromText)
+        raw(",\"rcpt_to\":"); keyedLines(record.pointee.rcptToList)
+        raw(",\"message_id\":"); keyedText(record.pointee.messageIDText)
         raw(",\"size\":"); uint(record.pointee.size)
-        raw(",\"fingerprint\":"); text(record.pointee.fingerprintText)
+        raw(",\"fingerprint\":"); keyedText(record.pointee.fingerprintText)
         raw(",\"data_frame\":"); uint(record.pointee.dataFrame)
         raw(",\"terminator\":"); terminator(of: record)
         raw(",\"reply\":")
@@ -135,7 +182,7 @@ extension JSONByteWriter {
         raw(",\"outcome\":\""); raw(record.pointee.outcome.jsonText)
         raw("\",\"diagnosis\":\""); raw(record.pointee.diagnosis.jsonText)
         raw("\",\"start\":"); seconds(record.pointee.startNanoseconds)
-        raw(",\"subject\":"); text(record.pointee.subjectText)
+        raw(",\"subject\":"); keyedText(record.pointee.subjectText)
         raw(",\"gave_up\":")
         if let gaveUp = record.pointee.gaveUp { self.gaveUp(gaveUp) } else { raw("null") }
     }
@@ -155,7 +202,10 @@ extension JSONByteWriter {
     private mutating func terminator(of record: UnsafePointer<TransactionRecord>) {
         raw("{\"seen\":")
         if record.pointee.terminator.seen { raw("true") } else { raw("false") }
-        raw(",\"style\":"); string(record.pointee.terminator.style)
+        raw(",\"style\":")
+        // The usual style as a literal (a `String` compare of two small strings is a few
+        // instructions; writing one through ``string(_:)`` is not).
+        if record.pointee.terminator.style == "crlf" { raw("\"crlf\"") } else { string(record.pointee.terminator.style) }
         raw(",\"frames\":[")
         let frames = record.pointee.terminator.frameList.count
         for index in 0..<frames { uint(record.pointee.terminator.frameList[index]) }
@@ -173,7 +223,7 @@ extension JSONByteWriter {
 
     private mutating func reply(_ r: ReplyRecord) {
         raw("{\"code\":"); int(r.code)
-        raw(",\"text\":"); text(r.textValue)
+        raw(",\"text\":"); keyedText(r.textValue)
         raw(",\"frame\":"); uint(r.frame)
         raw(",\"latency\":"); seconds(r.latencyNanoseconds)
         raw(",\"time\":"); seconds(r.timeNanoseconds)
@@ -197,7 +247,7 @@ extension JSONByteWriter {
         beginArray()
         for frame in f.frameList { uint(frame) }
         endArray()
-        key("message"); text(f.messageText)
+        key("message"); keyedText(f.messageText)
         key("occurrences"); int(f.occurrences)
         key("wireshark_filter")
         if f.frameList.isEmpty {

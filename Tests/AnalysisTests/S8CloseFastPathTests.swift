@@ -1,0 +1,178 @@
+import SMTP
+import Testing
+import Wire
+
+@testable import Analysis
+
+/// The close path's fast ways of writing a flow line, each against a path that does not
+/// share its code: kept text and recipient lines copied in one pass (``JSONByteWriter/keyedText(_:)``,
+/// ``JSONByteWriter/keyedLines(_:)``), IPv4 endpoints and the Wireshark filter written in one
+/// go, and the cached hundreds of seconds in times.
+@Suite struct S8CloseFastPathTests {
+    // MARK: kept text
+
+    /// Text kept in a store, as the tracker keeps it (not a `String`).
+    static func stored(_ bytes: [UInt8], in arena: inout TextArena) -> SMTPText {
+        bytes.withUnsafeBytes { arena.text($0) }
+    }
+
+    /// `"k":` and the string the bytes decode to, escaped by hand.
+    static func expectedKeyed(_ bytes: [UInt8]) -> String {
+        "{\"k\":" + JSONWriterEdgeTests.escapedByHand(String(decoding: bytes, as: UTF8.self)) + "}"
+    }
+
+    static func keyed(_ text: SMTPText?) -> String {
+        JSONWriterEdgeTests.written { writer in
+            writer.beginObject()
+            writer.key("k")
+            writer.keyedText(text)
+            writer.endObject()
+        }
+    }
+
+    /// Each byte class at each position of texts from 0 to 25 bytes (the one-pass copy works
+    /// 8 bytes at a time, the last 8 overlapping), kept in a store and as a `String`.
+    @Test func keyedTextEveryClassAtEveryPosition() {
+        var arena = TextArena(initialCapacity: 64, maxCapacity: 4096)
+        for length in 0...25 {
+            let plain = [UInt8](repeating: UInt8(ascii: "a"), count: length)
+            for piece in JSONPlainASCIIFastPathTests.classes {
+                for position in 0...length {
+                    var bytes = plain
+                    bytes.insert(contentsOf: piece, at: position)
+                    let expected = Self.expectedKeyed(bytes)
+                    #expect(Self.keyed(Self.stored(bytes, in: &arena)) == expected, "\(piece) at \(position) of \(length)")
+                    #expect(Self.keyed(SMTPText(String(decoding: bytes, as: UTF8.self))) == expected)
+                }
+            }
+            #expect(Self.keyed(Self.stored(plain, in: &arena)) == Self.expectedKeyed(plain))
+        }
+        #expect(Self.keyed(nil) == "{\"k\":null}")
+    }
+
+    /// A long text grows the buffer from inside the one-pass copy (the writer starts at 64 bytes).
+    @Test func keyedTextGrowsTheBuffer() {
+        var arena = TextArena(initialCapacity: 64, maxCapacity: 1 << 16)
+        for length in [56, 57, 61, 62, 63, 64, 65, 200, 5000] {
+            let bytes = (0..<length).map { UInt8(ascii: "a") + UInt8($0 % 26) }
+            #expect(Self.keyed(Self.stored(bytes, in: &arena)) == Self.expectedKeyed(bytes), "\(length)")
+        }
+    }
+
+    /// Recipient lists whose lines take either path, in every order: commas come from the
+    /// line's own path (a fast-path miss writes nothing, the general path then separates).
+    @Test func keyedLinesMixPaths() {
+        let lines: [[UInt8]] = [
+            Array("a@example.com".utf8), [], Array("x\"y@example.com".utf8), [0xC3, 0xA9, 0x40, 0x78],
+            [0xFF, 0x61], Array("tab\there".utf8), Array("short".utf8), Array("0123456789abcdef".utf8),
+        ]
+        var arena = TextArena(initialCapacity: 64, maxCapacity: 1 << 16)
+        for first in lines.indices {
+            for second in lines.indices {
+                for third in lines.indices {
+                    let chosen = [lines[first], lines[second], lines[third]]
+                    for count in 0...3 {
+                        var list: ReplyLines?
+                        for line in chosen.prefix(count) { list = line.withUnsafeBytes { arena.appending(line: $0, to: list) } }
+                        let kept = list ?? ReplyLines([])
+                        let expected = "{\"k\":[" + chosen.prefix(count).map {
+                            JSONWriterEdgeTests.escapedByHand(String(decoding: $0, as: UTF8.self))
+                        }.joined(separator: ",") + "]}"
+                        let written = JSONWriterEdgeTests.written { writer in
+                            writer.beginObject()
+                            writer.key("k")
+                            writer.keyedLines(kept)
+                            writer.endObject()
+                        }
+                        #expect(written == expected, "\(first) \(second) \(third) × \(count)")
+                        let asStrings = JSONWriterEdgeTests.written { writer in
+                            writer.beginObject()
+                            writer.key("k")
+                            writer.keyedLines(ReplyLines(kept.strings))
+                            writer.endObject()
+                        }
+                        #expect(asStrings == expected)
+                    }
+                }
+            }
+        }
+    }
+
+    // MARK: endpoints and the Wireshark filter
+
+    static func flow(client: EndpointRecord, server: EndpointRecord, firstFrame: UInt64 = 1, lastFrame: UInt64 = 2) -> FlowRecord {
+        FlowRecord(
+            capture: 0, flow: 3, communityID: "1:abc=", client: client, server: server, startNanoseconds: 0,
+            endNanoseconds: 1, firstFrame: firstFrame, lastFrame: lastFrame, packets: 4, endReason: .fin, closedBy: nil,
+            banner: nil, tls: false, midstream: false, transactions: [], findings: [])
+    }
+
+    /// An IPv4 flow written by hand (neither encoder): address text, ports at their extremes,
+    /// and the filter with frame numbers of every width.
+    @Test func ipv4FlowByHand() {
+        let client = EndpointRecord(Endpoint(address: .v4(0xC000_0201), port: 0))  // 192.0.2.1
+        let server = EndpointRecord(Endpoint(address: .v4(0xFFFF_FFFF), port: 65535))
+        let line = JSONLinesEncoder.encode(Self.flow(client: client, server: server, firstFrame: 7, lastFrame: .max))
+        #expect(line.contains(#","client":{"ip":"192.0.2.1","port":0},"server":{"ip":"255.255.255.255","port":65535},"#))
+        #expect(line.hasSuffix(#","wireshark_filter":"ip.addr==192.0.2.1 && tcp.port==0 && ip.addr==255.255.255.255 && tcp.port==65535 && frame.number >= 7 && frame.number <= 18446744073709551615"}"#))
+    }
+
+    /// Every kind of endpoint (IPv4 and IPv6 as captured, text as given) against the
+    /// reference encoder, which prints `ip` and builds the filter with `WiresharkFilter`.
+    @Test func endpointKindsAgainstReference() {
+        let endpoints: [EndpointRecord] = [
+            EndpointRecord(Endpoint(address: .v4(0), port: 25)),
+            EndpointRecord(Endpoint(address: .v4(0x0A00_0A09), port: 587)),  // 10.0.10.9: zeros inside octets
+            EndpointRecord(Endpoint(address: .v4(0xCB00_7164), port: 65535)),  // 203.0.113.100
+            EndpointRecord(Endpoint(address: .v6(high: 0x2001_0DB8_0000_0000, low: 1), port: 25)),
+            EndpointRecord(Endpoint(address: .v6(high: 0, low: 0xFFFF_C000_0201), port: 2525)),  // ::ffff:192.0.2.1
+            EndpointRecord(ip: "192.0.2.7", port: 1),
+            EndpointRecord(ip: "a\"b\\c", port: 2),
+            EndpointRecord(ip: "fe80::1%eth0", port: 3),
+            EndpointRecord(ip: "", port: 4),
+            EndpointRecord(ip: "é::", port: 5),
+        ]
+        for client in endpoints {
+            for server in endpoints {
+                for frames in [(UInt64(0), UInt64(0)), (9, 10_000_000_000), (.max, .max)] {
+                    let flow = Self.flow(client: client, server: server, firstFrame: frames.0, lastFrame: frames.1)
+                    #expect(JSONLinesEncoder.encode(flow) == JSONReferenceEncoder.encode(flow), "\(client.ip) \(server.ip)")
+                }
+            }
+        }
+    }
+
+    // MARK: times
+
+    /// Times in one writer, in an order that keeps and breaks the cached hundreds of seconds
+    /// (same hundred, next hundred, back, a carry from rounding, durations, negatives,
+    /// extremes), each as ``TimeText/seconds(_:)`` prints it.
+    @Test func secondsAcrossHundreds() {
+        let base: Int64 = 1_704_067_200_000_000_000
+        let times: [Int64] = [
+            base, base + 1_000_000_000, base + 99_000_000_000, base + 100_000_000_000, base + 7_123_456_789,
+            base - 1, base - 100_000_000_000, base - 1_000_000_000, base - 500, base - 501, base,
+            500_000_000, 99_999_999_999, 99_999_999_500, 100_000_000_000, 150_000_000_000, 1_000_000_000_000,
+            -5_000_000_000, -150_000_000_000, -base, base, .max, .min, .min + 1, 0, base + 100_000_000_000,
+            999_999_999_999_999_999, 1_000_000_000_000_000_000, base,
+        ]
+        let written = JSONWriterEdgeTests.written { writer in
+            writer.beginArray()
+            for time in times { writer.seconds(time) }
+            writer.endArray()
+        }
+        #expect(written == "[" + times.map(TimeText.seconds).joined(separator: ",") + "]")
+        // And each alone in a fresh writer.
+        for time in times {
+            #expect(JSONWriterEdgeTests.written { $0.seconds(time) } == TimeText.seconds(time), "\(time)")
+        }
+    }
+
+    // MARK: contract words
+
+    /// The schema is written as a literal: it must be the contract's.
+    @Test func schemaLiteral() {
+        let line = JSONLinesEncoder.encode(Self.flow(client: EndpointRecord(ip: "a", port: 1), server: EndpointRecord(ip: "b", port: 2)))
+        #expect(line.hasPrefix("{\"type\":\"flow\",\"schema\":\"" + SMTPScopeVersion.schema + "\","))
+    }
+}
