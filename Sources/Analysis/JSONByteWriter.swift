@@ -14,12 +14,8 @@ import SMTP
 struct JSONByteWriter {
     /// The buffer. Shared only by copies of a writer; ``reset()`` gives a copy its own.
     private var storage: JSONByteStorage
-    /// The whole seconds ``seconds(_:)`` wrote last but for their last two digits (1 or more;
-    /// `UInt64.max`: none), and those digits: the times of a run mostly fall in the same 100
-    /// seconds, so most times write only their last two whole digits.
-    private var lastHundreds = UInt64.max
-    private var lastHundredsDigits: (UInt64, UInt64) = (0, 0)
-    private var lastHundredsCount = 0
+    /// The digits of the whole seconds ``seconds(_:)`` wrote last (see ``SecondsCache``).
+    var secondsCache = SecondsCache()
 
     init(capacity: Int = 4096) {
         storage = JSONByteStorage(capacity: capacity)
@@ -75,7 +71,7 @@ struct JSONByteWriter {
 
     /// Whether a key or array element written now needs a comma before it.
     @inline(__always)
-    private var needsComma: Bool {
+    var needsComma: Bool {
         let storage = self.storage
         guard storage.count > 0 else { return false }
         let last = storage.base[storage.count - 1]
@@ -456,36 +452,83 @@ struct JSONByteWriter {
         // ",", "-", up to 14 whole digits (2^63 ns / 10^9), ".", 6 decimals.
         var at = reserve(24)
         if comma { at.pointee = UInt8(ascii: ","); at += 1 }
+        // Through a local: the writer itself is not changed while the buffer is written.
+        var cache = secondsCache
+        let end = Self.putSeconds(nanoseconds, at: at, cache: &cache)
+        secondsCache = cache
+        commit(end)
+    }
+
+    /// The whole seconds of the last time written but for their last two digits (1 or more;
+    /// `UInt64.max`: none), and their digits: the times of a run mostly fall in the same 100
+    /// seconds, so most times write only their last two whole digits.
+    struct SecondsCache {
+        var hundreds = UInt64.max
+        var digits: (UInt64, UInt64) = (0, 0)
+        var count = 0
+    }
+
+    /// The text of ``seconds(_:)`` (no comma) at `start`, which has room for 23 bytes; returns the end.
+    static func putSeconds(_ nanoseconds: Int64, at start: UnsafeMutablePointer<UInt8>, cache: inout SecondsCache) -> UnsafeMutablePointer<UInt8> {
+        var at = start
         if nanoseconds < 0 { at.pointee = UInt8(ascii: "-"); at += 1 }
         // magnitude ≤ 2^63: adding 500 cannot overflow a UInt64.
         let micros = (nanoseconds.magnitude + 500) / 1000
         let whole = micros / 1_000_000
         if whole < 100 {
             // Durations: no cache.
-            at = Self.writeDigits(whole, at: at)
+            at = writeDigits(whole, at: at)
         } else {
             let hundreds = whole / 100
-            // At most 8 digits before the last two (2^63 ns): 16 bytes copied stay within the 24 reserved.
-            if hundreds != lastHundreds {
-                let end = Self.writeDigits(hundreds, at: at)
-                lastHundreds = hundreds
-                lastHundredsCount = end - at
-                let count = lastHundredsCount
-                lastHundredsDigits = (0, 0)
-                withUnsafeMutableBytes(of: &lastHundredsDigits) { $0.copyMemory(from: UnsafeRawBufferPointer(start: at, count: count)) }
+            // At most 8 digits before the last two (2^63 ns): 16 bytes copied stay within the 23.
+            if hundreds != cache.hundreds {
+                let end = writeDigits(hundreds, at: at)
+                cache.hundreds = hundreds
+                cache.count = end - at
+                let count = cache.count
+                cache.digits = (0, 0)
+                withUnsafeMutableBytes(of: &cache.digits) { $0.copyMemory(from: UnsafeRawBufferPointer(start: at, count: count)) }
             } else {
-                UnsafeMutableRawPointer(at).storeBytes(of: lastHundredsDigits, as: (UInt64, UInt64).self)
+                UnsafeMutableRawPointer(at).storeBytes(of: cache.digits, as: (UInt64, UInt64).self)
             }
-            at += lastHundredsCount
-            Self.writePair(whole &- hundreds &* 100, at: at)
+            at += cache.count
+            writePair(whole &- hundreds &* 100, at: at)
             at += 2
         }
         at.pointee = UInt8(ascii: ".")
         let fraction = micros % 1_000_000
-        Self.writePair(fraction / 10_000, at: at + 1)
-        Self.writePair(fraction / 100 % 100, at: at + 3)
-        Self.writePair(fraction % 100, at: at + 5)
-        commit(at + 7)
+        writePair(fraction / 10_000, at: at + 1)
+        writePair(fraction / 100 % 100, at: at + 3)
+        writePair(fraction % 100, at: at + 5)
+        return at + 7
+    }
+
+    /// ``putSeconds(_:at:cache:)``, or `null`.
+    @inline(__always)
+    static func putSeconds(_ nanoseconds: Int64?, at: UnsafeMutablePointer<UInt8>, cache: inout SecondsCache) -> UnsafeMutablePointer<UInt8> {
+        guard let nanoseconds else { return put("null", at: at) }
+        return putSeconds(nanoseconds, at: at, cache: &cache)
+    }
+
+    /// The decimal digits of `value`, or `null` (room for 20 bytes).
+    @inline(__always)
+    static func putDigits(_ value: UInt64?, at: UnsafeMutablePointer<UInt8>) -> UnsafeMutablePointer<UInt8> {
+        guard let value else { return put("null", at: at) }
+        return writeDigits(value, at: at)
+    }
+
+    /// `value` in decimal with its sign (room for 20 bytes).
+    @inline(__always)
+    static func putInt(_ value: Int, at start: UnsafeMutablePointer<UInt8>) -> UnsafeMutablePointer<UInt8> {
+        var at = start
+        if value < 0 { at.pointee = UInt8(ascii: "-"); at += 1 }
+        return writeDigits(UInt64(value.magnitude), at: at)
+    }
+
+    /// `true` or `false`.
+    @inline(__always)
+    static func putBool(_ value: Bool, at: UnsafeMutablePointer<UInt8>) -> UnsafeMutablePointer<UInt8> {
+        value ? put("true", at: at) : put("false", at: at)
     }
 
     /// A finite double as Swift prints it (`String(describing:)`), else `null`. Rare (once

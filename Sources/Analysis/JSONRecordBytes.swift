@@ -165,24 +165,44 @@ extension JSONByteWriter {
     // MARK: transaction
 
     /// The transaction fields shared by `flow.transactions` and the live `transaction` record.
-    /// Every key after the first follows a value: its comma and name are one fixed run.
     /// Fields are read where they are (a record copied out, or passed as a borrowed value,
-    /// costs more: each text is copied for its use either way).
+    /// costs more: each text is copied for its use either way). Between the texts, keys and
+    /// numbers are written in runs, each with one check for room.
     mutating func transactionFields(_ record: UnsafePointer<TransactionRecord>) {
-        key("index"); int(record.pointee.index)
-        raw(",\"mail_from\":"); keyedText(record.pointee.mailFromText)
+        // First in a flow's transaction object; after the header fields in the live record.
+        let comma = needsComma
+        var at = reserve(45)
+        if comma { at.pointee = UInt8(ascii: ","); at += 1 }
+        at = Self.put("\"index\":", at: at)
+        at = Self.putInt(record.pointee.index, at: at)
+        commit(Self.put(",\"mail_from\":", at: at))
+        keyedText(record.pointee.mailFromText)
         raw(",\"rcpt_to\":"); keyedLines(record.pointee.rcptToList)
         raw(",\"message_id\":"); keyedText(record.pointee.messageIDText)
-        raw(",\"size\":"); uint(record.pointee.size)
-        raw(",\"fingerprint\":"); keyedText(record.pointee.fingerprintText)
-        raw(",\"data_frame\":"); uint(record.pointee.dataFrame)
-        raw(",\"terminator\":"); terminator(of: record)
+        at = reserve(48)
+        at = Self.put(",\"size\":", at: at)
+        at = Self.putDigits(record.pointee.size, at: at)
+        commit(Self.put(",\"fingerprint\":", at: at))
+        keyedText(record.pointee.fingerprintText)
+        at = reserve(56)
+        at = Self.put(",\"data_frame\":", at: at)
+        at = Self.putDigits(record.pointee.dataFrame, at: at)
+        commit(Self.put(",\"terminator\":", at: at))
+        terminator(of: record)
         raw(",\"reply\":")
         if let reply = record.pointee.reply { self.reply(reply) } else { raw("null") }
-        raw(",\"outcome\":\""); raw(record.pointee.outcome.jsonText)
-        raw("\",\"diagnosis\":\""); raw(record.pointee.diagnosis.jsonText)
-        raw("\",\"start\":"); seconds(record.pointee.startNanoseconds)
-        raw(",\"subject\":"); keyedText(record.pointee.subjectText)
+        // The outcome and diagnosis words are at most 23 bytes each.
+        at = reserve(150)
+        at = Self.put(",\"outcome\":\"", at: at)
+        at = Self.put(record.pointee.outcome.jsonText, at: at)
+        at = Self.put("\",\"diagnosis\":\"", at: at)
+        at = Self.put(record.pointee.diagnosis.jsonText, at: at)
+        at = Self.put("\",\"start\":", at: at)
+        var cache = secondsCache
+        at = Self.putSeconds(record.pointee.startNanoseconds, at: at, cache: &cache)
+        secondsCache = cache
+        commit(Self.put(",\"subject\":", at: at))
+        keyedText(record.pointee.subjectText)
         raw(",\"gave_up\":")
         if let gaveUp = record.pointee.gaveUp { self.gaveUp(gaveUp) } else { raw("null") }
     }
@@ -199,7 +219,51 @@ extension JSONByteWriter {
         endObject()
     }
 
+    /// The terminator object. With the usual style (`crlf`, or none) in one go: room for the
+    /// fixed text, two times, an offset and every frame and split position (21 bytes each).
     private mutating func terminator(of record: UnsafePointer<TransactionRecord>) {
+        let crlf = record.pointee.terminator.style == "crlf"
+        guard crlf || record.pointee.terminator.style.isNone else { return generalTerminator(of: record) }
+        let frames = record.pointee.terminator.frameList.count
+        // Exact for split positions (the mask's bits, or the list's count).
+        let splits = record.pointee.terminator.splitPositions.underestimatedCount
+        let retransmissions = record.pointee.terminator.retransmissionFrames.count
+        var at = reserve(200 &+ 21 &* (frames &+ splits &+ retransmissions))
+        at = Self.put("{\"seen\":", at: at)
+        at = Self.putBool(record.pointee.terminator.seen, at: at)
+        at = crlf ? Self.put(",\"style\":\"crlf\",\"frames\":[", at: at) : Self.put(",\"style\":null,\"frames\":[", at: at)
+        for index in 0..<frames {
+            if index > 0 { at.pointee = UInt8(ascii: ","); at += 1 }
+            at = Self.writeDigits(record.pointee.terminator.frameList[index], at: at)
+        }
+        at = Self.put("],\"split_after\":[", at: at)
+        var first = true
+        for position in record.pointee.terminator.splitPositions {
+            if !first { at.pointee = UInt8(ascii: ","); at += 1 }
+            first = false
+            at = Self.putInt(position, at: at)
+        }
+        at = Self.put("],\"time\":", at: at)
+        var cache = secondsCache
+        at = Self.putSeconds(record.pointee.terminator.timeNanoseconds, at: at, cache: &cache)
+        at = Self.put(",\"spread\":", at: at)
+        at = Self.putSeconds(record.pointee.terminator.spreadNanoseconds, at: at, cache: &cache)
+        secondsCache = cache
+        at = Self.put(",\"retransmissions\":[", at: at)
+        record.pointee.terminator.retransmissionFrames.withUnsafeBufferPointer { list in
+            for index in list.indices {
+                if index > 0 { at.pointee = UInt8(ascii: ","); at += 1 }
+                at = Self.writeDigits(list[index], at: at)
+            }
+        }
+        at = Self.put("],\"offset\":", at: at)
+        at = Self.putDigits(record.pointee.terminator.offset, at: at)
+        at.pointee = UInt8(ascii: "}")
+        commit(at + 1)
+    }
+
+    /// ``terminator(of:)`` written field by field (any style).
+    private mutating func generalTerminator(of record: UnsafePointer<TransactionRecord>) {
         raw("{\"seen\":")
         if record.pointee.terminator.seen { raw("true") } else { raw("false") }
         raw(",\"style\":")
@@ -222,12 +286,22 @@ extension JSONByteWriter {
     }
 
     private mutating func reply(_ r: ReplyRecord) {
-        raw("{\"code\":"); int(r.code)
-        raw(",\"text\":"); keyedText(r.textValue)
-        raw(",\"frame\":"); uint(r.frame)
-        raw(",\"latency\":"); seconds(r.latencyNanoseconds)
-        raw(",\"time\":"); seconds(r.timeNanoseconds)
-        byte(UInt8(ascii: "}"))
+        var at = reserve(40)
+        at = Self.put("{\"code\":", at: at)
+        at = Self.putInt(r.code, at: at)
+        commit(Self.put(",\"text\":", at: at))
+        keyedText(r.textValue)
+        at = reserve(112)
+        at = Self.put(",\"frame\":", at: at)
+        at = Self.writeDigits(r.frame, at: at)
+        at = Self.put(",\"latency\":", at: at)
+        var cache = secondsCache
+        at = Self.putSeconds(r.latencyNanoseconds, at: at, cache: &cache)
+        at = Self.put(",\"time\":", at: at)
+        at = Self.putSeconds(r.timeNanoseconds, at: at, cache: &cache)
+        secondsCache = cache
+        at.pointee = UInt8(ascii: "}")
+        commit(at + 1)
     }
 
     private mutating func gaveUp(_ g: GiveUpRecord) {
