@@ -57,25 +57,42 @@ extension JSONByteWriter {
 
     mutating func flow(_ flow: FlowRecord) {
         separate()
-        // Every key after the first follows a value: its comma and name are one fixed run.
-        // The schema as a literal: JSONBytePathTests holds it to `SMTPScopeVersion.schema`.
-        raw("{\"type\":\"flow\",\"schema\":\"smtpscope/1\"")
-        raw(",\"capture\":"); int(flow.capture)
-        raw(",\"flow\":"); int(flow.flow)
-        raw(",\"community_id\":"); keyedText(flow.communityIDText)
+        // Between the texts and lists, keys and numbers are written in runs, each with one
+        // check for room. The schema as a literal: JSONBytePathTests holds it to
+        // `SMTPScopeVersion.schema`.
+        // 48 + 20 + 8 + 20 + 16 bytes at most.
+        var at = reserve(128)
+        at = Self.put("{\"type\":\"flow\",\"schema\":\"smtpscope/1\",\"capture\":", at: at)
+        at = Self.putInt(flow.capture, at: at)
+        at = Self.put(",\"flow\":", at: at)
+        at = Self.putInt(flow.flow, at: at)
+        commit(Self.put(",\"community_id\":", at: at))
+        keyedText(flow.communityIDText)
         raw(",\"client\":"); let clientIP = endpoint(flow.client)
         raw(",\"server\":"); let serverIP = endpoint(flow.server)
-        raw(",\"start\":"); seconds(flow.startNanoseconds)
-        raw(",\"end\":"); seconds(flow.endNanoseconds)
-        raw(",\"first_frame\":"); uint(flow.firstFrame)
-        raw(",\"last_frame\":"); uint(flow.lastFrame)
-        raw(",\"end_reason\":\""); raw(flow.endReason.jsonText)
-        raw("\",\"closed_by\":")
-        if let side = flow.closedBy { literal(side.jsonText) } else { raw("null") }
-        raw(",\"banner\":"); keyedText(flow.bannerText)
-        raw(",\"tls\":")
-        if flow.tls { raw("true") } else { raw("false") }
-        raw(",\"transactions\":[")
+        // 9 + 23 + 7 + 23 + 15 + 20 + 14 + 20 + 15 + 4 + 14 + 8 + 11 bytes at most.
+        at = reserve(200)
+        at = Self.put(",\"start\":", at: at)
+        var cache = secondsCache
+        at = Self.putSeconds(flow.startNanoseconds, at: at, cache: &cache)
+        at = Self.put(",\"end\":", at: at)
+        at = Self.putSeconds(flow.endNanoseconds, at: at, cache: &cache)
+        secondsCache = cache
+        at = Self.put(",\"first_frame\":", at: at)
+        at = Self.writeDigits(flow.firstFrame, at: at)
+        at = Self.put(",\"last_frame\":", at: at)
+        at = Self.writeDigits(flow.lastFrame, at: at)
+        at = Self.put(",\"end_reason\":\"", at: at)
+        at = Self.put(flow.endReason.jsonText, at: at)
+        at = Self.put("\",\"closed_by\":", at: at)
+        switch flow.closedBy {
+        case .client?: at = Self.put("\"client\"", at: at)
+        case .server?: at = Self.put("\"server\"", at: at)
+        case nil: at = Self.put("null", at: at)
+        }
+        commit(Self.put(",\"banner\":", at: at))
+        keyedText(flow.bannerText)
+        raw(flow.tls ? ",\"tls\":true,\"transactions\":[" : ",\"tls\":false,\"transactions\":[")
         // Each record read where it is: a `for in` copies it out (its text retained, then released).
         flow.transactions.withUnsafeBufferPointer { records in
             guard let first = records.baseAddress else { return }
@@ -86,14 +103,14 @@ extension JSONByteWriter {
                 byte(UInt8(ascii: "}"))
             }
         }
-        raw("],\"findings\":")
-        beginArray()
+        raw("],\"findings\":[")
         for finding in flow.findings { self.finding(finding) }
-        endArray()
-        raw(",\"packets\":"); uint(flow.packets)
-        raw(",\"midstream\":")
-        if flow.midstream { raw("true") } else { raw("false") }
-        raw(",\"wireshark_filter\":"); flowFilter(flow, clientIP: clientIP, serverIP: serverIP)
+        at = reserve(80)
+        at = Self.put("],\"packets\":", at: at)
+        at = Self.writeDigits(flow.packets, at: at)
+        at = Self.put(flow.midstream ? ",\"midstream\":true" : ",\"midstream\":false", at: at)
+        commit(Self.put(",\"wireshark_filter\":", at: at))
+        flowFilter(flow, clientIP: clientIP, serverIP: serverIP)
         byte(UInt8(ascii: "}"))
     }
 
