@@ -79,6 +79,20 @@ public enum CommunityID {
         prefix.utf8CodeUnitCount + (count + 2) / 3 * 4
     }
 
+    /// The two base64 symbols of each 12-bit value, as stored (first symbol at the lower
+    /// address): made once per process (8 KiB), never freed.
+    // nonisolated(unsafe): written once by its initialiser, then only read.
+    nonisolated(unsafe) private static let symbolPairs: UnsafeMutablePointer<UInt16> = {
+        let alphabet: StaticString = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+        let symbols = alphabet.utf8Start
+        let table = UnsafeMutablePointer<UInt16>.allocate(capacity: 4096)
+        for value in 0..<4096 {
+            let pair = UInt16(symbols[value >> 6]) | UInt16(symbols[value & 63]) << 8
+            table[value] = pair.littleEndian
+        }
+        return table
+    }()
+
     /// Writes ``base64(_:prefix:)``'s text at `out` (`base64Length` bytes); returns the count.
     private static func writeBase64(_ bytes: UnsafeRawBufferPointer, prefix: StaticString, to out: UnsafeMutablePointer<UInt8>) -> Int {
         let alphabet: StaticString = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
@@ -89,17 +103,17 @@ public enum CommunityID {
             out[written] = prefix.utf8Start[index]
             written += 1
         }
-        // Whole groups of 3 bytes, then the last 1 or 2 with padding.
+        // Whole groups of 3 bytes (two symbols at a time, from ``symbolPairs``), then the
+        // last 1 or 2 with padding.
         if let source = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) {
+            let pairs = symbolPairs
             // Wrapping arithmetic: `read` and `written` stay below the counts checked here.
             let whole = bytes.count - bytes.count % 3
             while read < whole {
-                let group = UInt32(source[read]) << 16 | UInt32(source[read &+ 1]) << 8 | UInt32(source[read &+ 2])
-                let to = out + written
-                to[0] = symbols[Int(group >> 18 & 63)]
-                to[1] = symbols[Int(group >> 12 & 63)]
-                to[2] = symbols[Int(group >> 6 & 63)]
-                to[3] = symbols[Int(group & 63)]
+                let group = Int(source[read]) << 16 | Int(source[read &+ 1]) << 8 | Int(source[read &+ 2])
+                let to = UnsafeMutableRawPointer(out + written)
+                to.storeBytes(of: pairs[group >> 12], as: UInt16.self)
+                to.storeBytes(of: pairs[group & 0xFFF], toByteOffset: 2, as: UInt16.self)
                 read &+= 3
                 written &+= 4
             }

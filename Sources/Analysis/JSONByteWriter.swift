@@ -13,7 +13,7 @@ import SMTP
 /// few thousand instructions, not one array append per byte.
 struct JSONByteWriter {
     /// The buffer. Shared only by copies of a writer; ``reset()`` gives a copy its own.
-    private var storage: JSONByteStorage
+    private(set) var storage: JSONByteStorage
     /// The digits of the whole seconds ``seconds(_:)`` wrote last (see ``SecondsCache``).
     var secondsCache = SecondsCache()
 

@@ -330,30 +330,44 @@ extension JSONByteWriter {
         endObject()
     }
 
+    /// One finding: keys, numbers and frames in runs with one room check each (21 bytes a frame).
     private mutating func finding(_ f: Finding) {
-        beginObject()
-        key("code"); string(f.code.rawValue)
-        key("severity"); string(f.severity.rawValue)
-        key("frames")
-        beginArray()
-        for frame in f.frameList { uint(frame) }
-        endArray()
-        key("message"); keyedText(f.messageText)
-        key("occurrences"); int(f.occurrences)
-        key("wireshark_filter")
-        if f.frameList.isEmpty {
-            null()
-        } else {
-            // WiresharkFilter.frames(_:), built in place.
-            separate()
-            raw("\"frame.number in {")
-            for (index, frame) in f.frameList.enumerated() {
-                if index > 0 { byte(UInt8(ascii: " ")) }
-                digits(frame)
-            }
-            raw("}\"")
+        let comma = needsComma
+        var at = reserve(10)
+        if comma { at.pointee = UInt8(ascii: ","); at += 1 }
+        commit(Self.put("{\"code\":", at: at))
+        // Code names are contract words (plain ASCII: copied as they are, checked all the same).
+        var name = f.code.rawValue
+        let storage = self.storage
+        if !name.withUTF8({ storage.appendQuotedIfPlain(UnsafeRawBufferPointer($0), comma: false) }) { string(f.code.rawValue) }
+        let frames = f.frameList.count
+        at = reserve(48 &+ 21 &* frames)
+        at = Self.put(",\"severity\":\"", at: at)
+        at = Self.put(f.severity.jsonText, at: at)
+        at = Self.put("\",\"frames\":[", at: at)
+        for index in 0..<frames {
+            if index > 0 { at.pointee = UInt8(ascii: ","); at += 1 }
+            at = Self.writeDigits(f.frameList[index], at: at)
         }
-        endObject()
+        commit(Self.put("],\"message\":", at: at))
+        keyedText(f.messageText)
+        // 15 + 20 + 20 + 18 + 2 + 1 bytes, and the frames again (WiresharkFilter.frames(_:)).
+        at = reserve(80 &+ 21 &* frames)
+        at = Self.put(",\"occurrences\":", at: at)
+        at = Self.putInt(f.occurrences, at: at)
+        at = Self.put(",\"wireshark_filter\":", at: at)
+        if frames == 0 {
+            at = Self.put("null", at: at)
+        } else {
+            at = Self.put("\"frame.number in {", at: at)
+            for index in 0..<frames {
+                if index > 0 { at.pointee = UInt8(ascii: " "); at += 1 }
+                at = Self.writeDigits(f.frameList[index], at: at)
+            }
+            at = Self.put("}\"", at: at)
+        }
+        at.pointee = UInt8(ascii: "}")
+        commit(at + 1)
     }
 
     // MARK: message
@@ -523,6 +537,16 @@ extension Diagnosis {
         case .unanswered: "unanswered"
         case .encrypted: "encrypted"
         case .incompleteCapture: "incomplete_capture"
+        }
+    }
+}
+
+extension Severity {
+    var jsonText: StaticString {
+        switch self {
+        case .info: "info"
+        case .warning: "warning"
+        case .error: "error"
         }
     }
 }

@@ -170,6 +170,15 @@ import Wire
 
     // MARK: contract words
 
+    /// Severities are written as literals; finding codes copied as plain ASCII.
+    @Test func severityLiteralsAndCodeNames() {
+        for severity in Severity.allCases { #expect(severity.jsonText.description == severity.rawValue) }
+        for code in FindingCode.allCases {
+            var name = code.rawValue
+            #expect(name.withUTF8 { JSONByteWriter.isPlainASCII($0) }, "\(code)")
+        }
+    }
+
     /// The schema is written as a literal: it must be the contract's.
     @Test func schemaLiteral() {
         let line = JSONLinesEncoder.encode(Self.flow(client: EndpointRecord(ip: "a", port: 1), server: EndpointRecord(ip: "b", port: 2)))
