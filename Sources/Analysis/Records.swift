@@ -555,3 +555,17 @@ extension FlowRecord {
 public enum SMTPSideName: String, Sendable, Hashable {
     case client, server
 }
+
+extension MessageFacts {
+    /// The texts, moved out (this is left with none): for a record made from a transaction's
+    /// state that nothing reads again (``FlowTracker``'s close), without a retain for each.
+    mutating func takeTexts() -> (messageID: SMTPText?, subject: SMTPText?, fingerprint: SMTPText) {
+        var messageID: SMTPText?
+        swap(&messageID, &self.messageID)
+        var subject: SMTPText?
+        swap(&subject, &self.subject)
+        var fingerprint = SMTPText("")
+        swap(&fingerprint, &self.fingerprint)
+        return (messageID, subject, fingerprint)
+    }
+}
