@@ -176,6 +176,16 @@ public struct FrameList: Sendable, Hashable, RandomAccessCollection {
         inlineCount += 1
     }
 
+    /// Each frame is greater than the one before (an ascending list of distinct frames).
+    var isStrictlyAscending: Bool {
+        var index = 1
+        while index < count {
+            if self[index - 1] >= self[index] { return false }
+            index += 1
+        }
+        return true
+    }
+
     /// Keeps the first `limit` frames.
     mutating func keepFirst(_ limit: Int) {
         guard count > limit else { return }

@@ -1,4 +1,5 @@
 import SMTP
+import TestSupport
 import Testing
 import Wire
 
@@ -165,6 +166,49 @@ import Wire
         // And each alone in a fresh writer.
         for time in times {
             #expect(JSONWriterEdgeTests.written { $0.seconds(time) } == TimeText.seconds(time), "\(time)")
+        }
+    }
+
+    // MARK: finding messages and frames
+
+    /// Durations in finding messages are written as bytes: each as ``TimeText/duration(_:)``
+    /// (the `String` it made before), at every unit's edges and rounding points.
+    @Test func durationBytesEqualTimeText() {
+        var values: [Int64] = [0, 1, 499, 500, 999, 1_000, 1_499, 1_500, .max, .min, .min + 1, -1, -500, -999_500]
+        for edge: Int64 in [1_000, 1_000_000, 1_000_000_000, 1_000_000_000_000] {
+            for delta: Int64 in [-50_001, -50_000, -49_999, -501, -500, -499, -1, 0, 1, 499, 500, 49_999, 50_000] {
+                values.append(edge + delta)
+                values.append(-(edge + delta))
+            }
+        }
+        var random = SplitMix64(seed: 8)
+        for _ in 0..<2000 { values.append(Int64(bitPattern: random.next()) >> Int64(random.next() % 64)) }
+        var arena = TextArena(initialCapacity: 64, maxCapacity: 1 << 16)
+        for value in values {
+            let written = MessageWriter.text(into: &arena) { $0.appendDuration(value) }
+            #expect(written.string == TimeText.duration(value), "\(value)")
+        }
+    }
+
+    /// A finding's frames: ascending and distinct, at most the limit, however they were
+    /// reported (the first report's list is kept whole when it already is that).
+    @Test func findingFramesAscendingDistinctLimited() {
+        let lists: [[UInt64]] = [
+            [], [5], [1, 2, 3], [3, 2, 1], [1, 1, 2], [2, 2], [1, 2, 3, 4, 5, 6], [1, 2, 3, 4, 5, 6, 7, 8],
+            [8, 7, 6, 5, 4, 3, 2, 1], [0, .max], [.max, 0], [4, 9, 9, 12],
+        ]
+        for limit in [1, 2, 3, 6, 7, 20] {
+            for first in lists {
+                for second in lists {
+                    var set = FindingSet(maxFrames: limit)
+                    set.add(.eodSplit, frames: first, message: "m")
+                    var expected = Array(Set(first)).sorted().prefix(limit)
+                    #expect(set.all.first.map { Array($0.frameList) } == Array(expected), "\(first) limit \(limit)")
+                    set.add(.eodSplit, frames: second, message: "m")
+                    expected = Array(Set(Array(expected) + second)).sorted().prefix(limit)
+                    #expect(set.all.first.map { Array($0.frameList) } == Array(expected), "\(first) + \(second) limit \(limit)")
+                }
+            }
         }
     }
 
