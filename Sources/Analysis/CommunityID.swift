@@ -34,9 +34,15 @@ public enum CommunityID {
             guard let base = buffer.baseAddress else { return body(UnsafeRawBufferPointer(start: nil, count: 0)) }
             // Both addresses at fixed places, to compare them; then the input (40 bytes at most)
             // at base + 32, and its SHA-1 at base + 72.
-            let aCount = a.address.writeBytes(to: base)
-            let bCount = b.address.writeBytes(to: base + 16)
-            let order = compare(UnsafeBufferPointer(start: base, count: aCount), UnsafeBufferPointer(start: base + 16, count: bCount))
+            let order: Int
+            if case .v4(let x) = a.address, case .v4(let y) = b.address {
+                // Their big-endian bytes compare as the numbers do.
+                order = x < y ? -1 : (x == y ? 0 : 1)
+            } else {
+                let aCount = a.address.writeBytes(to: base)
+                let bCount = b.address.writeBytes(to: base + 16)
+                order = compare(UnsafeBufferPointer(start: base, count: aCount), UnsafeBufferPointer(start: base + 16, count: bCount))
+            }
             let aFirst = order < 0 || (order == 0 && a.port <= b.port)
             let (first, second) = aFirst ? (a, b) : (b, a)
             let input = base + 32

@@ -212,6 +212,29 @@ import Wire
         }
     }
 
+    // MARK: Community ID
+
+    /// IPv4 tuples are ordered by the addresses' numbers (their big-endian bytes): the spec's
+    /// hashlib value for equal addresses taken the other way round (the port breaks the tie),
+    /// and either order of addresses that differ in each byte gives one ID.
+    @Test func communityIDOrdersIPv4ByNumber() {
+        let low = Endpoint(address: .v4(0xCB00_7105), port: 1)  // 203.0.113.5
+        let high = Endpoint(address: .v4(0xCB00_7105), port: 2)
+        #expect(CommunityID.v1(high, low) == "1:xNwFKf0BiMqvl9Cl7Bclh0r9IHQ=")
+        var arena = TextArena(initialCapacity: 64, maxCapacity: 1024)
+        #expect(CommunityID.v1(high, low, into: &arena).string == "1:xNwFKf0BiMqvl9Cl7Bclh0r9IHQ=")
+        let pairs: [(UInt32, UInt32)] = [
+            (0x0A00_0001, 0x09FF_FFFF), (0xC000_0201, 0xC000_0202), (0xC000_0201, 0xC001_0201), (0x0000_0000, 0xFFFF_FFFF),
+            (0x8000_0000, 0x7FFF_FFFF), (0xC633_6407, 0xC000_020A),
+        ]
+        for (x, y) in pairs {
+            let a = Endpoint(address: .v4(x), port: 25)
+            let b = Endpoint(address: .v4(y), port: 25)
+            #expect(CommunityID.v1(a, b) == CommunityID.v1(b, a), "\(x) \(y)")
+            #expect(CommunityID.v1(a, b, into: &arena).string == CommunityID.v1(b, a))
+        }
+    }
+
     // MARK: contract words
 
     /// Severities are written as literals; finding codes copied as plain ASCII.
