@@ -37,13 +37,11 @@ extension IPAddress {
     func writeBytes(to destination: UnsafeMutablePointer<UInt8>) -> Int {
         switch self {
         case .v4(let value):
-            for index in 0..<4 { destination[index] = UInt8(truncatingIfNeeded: value >> (24 - 8 * UInt32(index))) }
+            UnsafeMutableRawPointer(destination).storeBytes(of: value.bigEndian, as: UInt32.self)
             return 4
         case .v6(let high, let low):
-            for index in 0..<8 {
-                destination[index] = UInt8(truncatingIfNeeded: high >> (56 - 8 * UInt64(index)))
-                destination[8 + index] = UInt8(truncatingIfNeeded: low >> (56 - 8 * UInt64(index)))
-            }
+            UnsafeMutableRawPointer(destination).storeBytes(of: high.bigEndian, as: UInt64.self)
+            UnsafeMutableRawPointer(destination).storeBytes(of: low.bigEndian, toByteOffset: 8, as: UInt64.self)
             return 16
         }
     }

@@ -15,13 +15,15 @@ public enum CommunityID {
         digest(a, b, proto: proto, seed: seed) { hash in base64(hash, prefix: "1:") }
     }
 
-    /// ``v1(_:_:proto:seed:)`` written into `arena` (no string of its own).
+    /// ``v1(_:_:proto:seed:)`` written into `arena` (no string of its own). The text is made
+    /// on the stack and copied in: the arena's plain copy is its cheapest way in.
     public static func v1(_ a: Endpoint, _ b: Endpoint, into arena: inout TextArena) -> SMTPText {
         digest(a, b, proto: tcp, seed: 0) { hash in
             let prefix: StaticString = "1:"
-            return arena.text(count: base64Length(hash.count, prefix: prefix)) { out in
-                guard let base = out.baseAddress else { return 0 }
-                return writeBase64(hash, prefix: prefix, to: base.assumingMemoryBound(to: UInt8.self))
+            let length = base64Length(hash.count, prefix: prefix)
+            return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: length) { out in
+                guard let base = out.baseAddress else { return arena.text(UnsafeRawBufferPointer(start: nil, count: 0)) }
+                return arena.text(UnsafeRawBufferPointer(start: base, count: writeBase64(hash, prefix: prefix, to: base)))
             }
         }
     }
@@ -32,9 +34,15 @@ public enum CommunityID {
             guard let base = buffer.baseAddress else { return body(UnsafeRawBufferPointer(start: nil, count: 0)) }
             // Both addresses at fixed places, to compare them; then the input (40 bytes at most)
             // at base + 32, and its SHA-1 at base + 72.
-            let aCount = a.address.writeBytes(to: base)
-            let bCount = b.address.writeBytes(to: base + 16)
-            let order = compare(UnsafeBufferPointer(start: base, count: aCount), UnsafeBufferPointer(start: base + 16, count: bCount))
+            let order: Int
+            if case .v4(let x) = a.address, case .v4(let y) = b.address {
+                // Their big-endian bytes compare as the numbers do.
+                order = x < y ? -1 : (x == y ? 0 : 1)
+            } else {
+                let aCount = a.address.writeBytes(to: base)
+                let bCount = b.address.writeBytes(to: base + 16)
+                order = compare(UnsafeBufferPointer(start: base, count: aCount), UnsafeBufferPointer(start: base + 16, count: bCount))
+            }
             let aFirst = order < 0 || (order == 0 && a.port <= b.port)
             let (first, second) = aFirst ? (a, b) : (b, a)
             let input = base + 32
@@ -77,6 +85,20 @@ public enum CommunityID {
         prefix.utf8CodeUnitCount + (count + 2) / 3 * 4
     }
 
+    /// The two base64 symbols of each 12-bit value, as stored (first symbol at the lower
+    /// address): made once per process (8 KiB), never freed.
+    // nonisolated(unsafe): written once by its initialiser, then only read.
+    nonisolated(unsafe) private static let symbolPairs: UnsafeMutablePointer<UInt16> = {
+        let alphabet: StaticString = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+        let symbols = alphabet.utf8Start
+        let table = UnsafeMutablePointer<UInt16>.allocate(capacity: 4096)
+        for value in 0..<4096 {
+            let pair = UInt16(symbols[value >> 6]) | UInt16(symbols[value & 63]) << 8
+            table[value] = pair.littleEndian
+        }
+        return table
+    }()
+
     /// Writes ``base64(_:prefix:)``'s text at `out` (`base64Length` bytes); returns the count.
     private static func writeBase64(_ bytes: UnsafeRawBufferPointer, prefix: StaticString, to out: UnsafeMutablePointer<UInt8>) -> Int {
         let alphabet: StaticString = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
@@ -87,16 +109,19 @@ public enum CommunityID {
             out[written] = prefix.utf8Start[index]
             written += 1
         }
-        // Whole groups of 3 bytes, then the last 1 or 2 with padding.
+        // Whole groups of 3 bytes (two symbols at a time, from ``symbolPairs``), then the
+        // last 1 or 2 with padding.
         if let source = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) {
-            while bytes.count - read >= 3 {
-                let group = UInt32(source[read]) << 16 | UInt32(source[read + 1]) << 8 | UInt32(source[read + 2])
-                out[written] = symbols[Int(group >> 18 & 63)]
-                out[written + 1] = symbols[Int(group >> 12 & 63)]
-                out[written + 2] = symbols[Int(group >> 6 & 63)]
-                out[written + 3] = symbols[Int(group & 63)]
-                read += 3
-                written += 4
+            let pairs = symbolPairs
+            // Wrapping arithmetic: `read` and `written` stay below the counts checked here.
+            let whole = bytes.count - bytes.count % 3
+            while read < whole {
+                let group = Int(source[read]) << 16 | Int(source[read &+ 1]) << 8 | Int(source[read &+ 2])
+                let to = UnsafeMutableRawPointer(out + written)
+                to.storeBytes(of: pairs[group >> 12], as: UInt16.self)
+                to.storeBytes(of: pairs[group & 0xFFF], toByteOffset: 2, as: UInt16.self)
+                read &+= 3
+                written &+= 4
             }
         }
         while read < bytes.count {

@@ -70,6 +70,11 @@ struct FindingSet {
 
     /// Adds `frames` to the ascending, distinct `kept`, which keeps its first `maxFrames`.
     private func merge(_ frames: FrameList, into kept: inout FrameList) {
+        // A finding's first frames (the usual): already ascending and distinct, kept whole.
+        if kept.isEmpty && frames.count <= maxFrames && frames.isStrictlyAscending {
+            kept = frames
+            return
+        }
         for frame in frames { kept.insertSorted(frame) }
         kept.keepFirst(maxFrames)
     }
@@ -142,9 +147,30 @@ struct MessageWriter {
         append(UInt64(value.magnitude))
     }
 
-    /// ``TimeText/duration(_:)`` (a short text: a small string, no allocation).
+    /// ``TimeText/duration(_:)``, written as bytes (its rules: microseconds without
+    /// decimals, milliseconds or seconds with one, rounded half up on the magnitude).
     mutating func appendDuration(_ nanoseconds: Int64) {
-        append(TimeText.duration(nanoseconds))
+        let magnitude = nanoseconds.magnitude
+        let unit: UInt64 = magnitude < 1_000_000 ? 1_000 : magnitude < 1_000_000_000 ? 1_000_000 : 1_000_000_000
+        // One decimal past microseconds: the remainder (< 10^9) times 10 stays below 2^64.
+        let scale: UInt64 = unit == 1_000 ? 1 : 10
+        var whole = magnitude / unit
+        var fraction = ((magnitude % unit) * scale + unit / 2) / unit
+        if fraction >= scale {
+            fraction -= scale
+            whole += 1
+        }
+        if nanoseconds < 0 { append("-" as StaticString) }
+        append(whole)
+        if scale == 10 {
+            append("." as StaticString)
+            append(fraction)
+        }
+        switch unit {
+        case 1_000: append(" µs" as StaticString)
+        case 1_000_000: append(" ms" as StaticString)
+        default: append(" s" as StaticString)
+        }
     }
 
     /// `1,3`: the positions with `separator` between them.

@@ -665,13 +665,32 @@ struct FlowTracker<Dialog: SMTPDialog> {
         records.reserveCapacity(transactions.count + (tlsStartNanoseconds == nil ? 0 : 1))
         // Made once for the flow and its transactions (each is a text conversion).
         let endpoints = endpointRecords()
-        // States read in place, not copied; each record made where it is stored.
+        // The TLS placeholder's index, read before the states are emptied below.
+        let nextIndex = (transactions.last?.index ?? -1) + 1
         var needFindings = false
-        transactions.withUnsafeBufferPointer { states in
-            for index in states.indices {
-                guard let resolution = states[index].resolve(moment) else { continue }
-                records.append(record(states[index], resolution, endpoints: endpoints))
-                needFindings = needFindings || Self.needsOutcomeFinding(resolution.diagnosis)
+        if shared.reportsLive {
+            // States read in place, not copied (the live hook reads them after the close).
+            transactions.withUnsafeBufferPointer { states in
+                for index in states.indices {
+                    guard let resolution = states[index].resolve(moment) else { continue }
+                    needFindings = needFindings || Self.needsOutcomeFinding(resolution.diagnosis)
+                    // Consumed: moved into the list (without it, copied there and then destroyed).
+                    let made = record(states[index], resolution, endpoints: endpoints)
+                    records.append(consume made)
+                }
+            }
+        } else {
+            // Nothing reads the states after the close: their texts move into the records
+            // (no retain now, no release when the states are emptied).
+            let capture = capture, flow = info.id.index
+            transactions.withUnsafeMutableBufferPointer { states in
+                for index in states.indices {
+                    guard let resolution = states[index].resolve(moment) else { continue }
+                    needFindings = needFindings || Self.needsOutcomeFinding(resolution.diagnosis)
+                    let made = Self.takeRecord(
+                        from: &states[index], resolution, capture: capture, flow: flow, endpoints: endpoints)
+                    records.append(consume made)
+                }
             }
         }
         // Then their findings, in transaction order (nothing above reads or adds findings),
@@ -687,24 +706,27 @@ struct FlowTracker<Dialog: SMTPDialog> {
         if let tlsStart = tlsStartNanoseconds {
             records.append(TransactionRecord(
                 capture: capture, flow: info.id.index, client: endpoints.client, server: endpoints.server,
-                index: (transactions.last?.index ?? -1) + 1, startNanoseconds: tlsStart, outcome: .encrypted, diagnosis: .encrypted))
+                index: nextIndex, startNanoseconds: tlsStart, outcome: .encrypted, diagnosis: .encrypted))
         }
         let endReason: EndReason = resetSeen ? .rst : quitSeen ? .quit : finSeen ? .fin : .open
         let closedBy = summary?.closedBy.map { $0 == .clientToServer ? SMTPSideName.client : .server }
         adoptSpareTexts()
         let communityID = CommunityID.v1(info.client, info.server, into: &texts)
-        let flow = FlowRecord(
+        let bannerText = banner
+        let tls = tlsStartNanoseconds != nil
+        let findingList = findings.all
+        recordList = records
+        // The flow is decided: the storage its record does not share serves the next flows
+        // from now on, even if the stage drops this tracker rather than reuse it. Released
+        // before the record is made, so that it is made where it is returned (not copied).
+        releaseStorage(keepingLiveState: shared.reportsLive)
+        return FlowRecord(
             capture: capture, flow: info.id.index, communityIDText: communityID,
             client: endpoints.client, server: endpoints.server,
             startNanoseconds: info.firstTimestampNanoseconds, endNanoseconds: lastNanoseconds,
             firstFrame: info.firstFrame, lastFrame: lastFrame, packets: summary?.packets ?? 0,
-            endReason: endReason, closedBy: closedBy, bannerText: banner, tls: tlsStartNanoseconds != nil, midstream: info.midstream,
-            transactions: records, findings: findings.all)
-        recordList = records
-        // The flow is decided: the storage its record does not share serves the next flows
-        // from now on, even if the stage drops this tracker rather than reuse it.
-        releaseStorage(keepingLiveState: shared.reportsLive)
-        return flow
+            endReason: endReason, closedBy: closedBy, bannerText: bannerText, tls: tls, midstream: info.midstream,
+            transactions: records, findings: findingList)
     }
 
     /// Whether a transaction so diagnosed gets a finding from ``addOutcomeFindings(_:)``.
@@ -805,6 +827,28 @@ struct FlowTracker<Dialog: SMTPDialog> {
             subjectText: state.message?.subject, size: state.message?.size, fingerprintText: state.message?.fingerprint,
             startNanoseconds: state.startNanoseconds, dataFrame: state.dataFrame, terminator: state.terminator,
             reply: state.reply, gaveUp: state.gaveUp ?? resolution.timedOut, outcome: resolution.outcome, diagnosis: resolution.diagnosis)
+    }
+
+    /// ``record(_:_:endpoints:)`` with the state's texts and reply moved out of it (left
+    /// empty): for a state nothing reads again.
+    private static func takeRecord(
+        from state: inout TransactionState, _ resolution: Resolution, capture: Int, flow: Int,
+        endpoints: (client: EndpointRecord, server: EndpointRecord)
+    ) -> TransactionRecord {
+        var mailFrom: SMTPText?
+        swap(&mailFrom, &state.mailFrom)
+        var rcptTo = ReplyLines([])
+        swap(&rcptTo, &state.rcptTo)
+        let size = state.message?.size
+        let facts = state.message?.takeTexts()
+        var reply: ReplyRecord?
+        swap(&reply, &state.reply)
+        return TransactionRecord(
+            capture: capture, flow: flow, client: endpoints.client, server: endpoints.server,
+            index: state.index, mailFromText: mailFrom, rcptToList: rcptTo, messageIDText: facts?.messageID,
+            subjectText: facts?.subject, size: size, fingerprintText: facts?.fingerprint,
+            startNanoseconds: state.startNanoseconds, dataFrame: state.dataFrame, terminator: state.terminator,
+            reply: reply, gaveUp: state.gaveUp ?? resolution.timedOut, outcome: resolution.outcome, diagnosis: resolution.diagnosis)
     }
 
     // MARK: text rules

@@ -13,12 +13,9 @@ import SMTP
 /// few thousand instructions, not one array append per byte.
 struct JSONByteWriter {
     /// The buffer. Shared only by copies of a writer; ``reset()`` gives a copy its own.
-    private var storage: JSONByteStorage
-    /// The whole seconds ``seconds(_:)`` wrote last (10 or more; `UInt64.max`: none) and
-    /// their digits: the times of one record mostly fall in the same second.
-    private var lastWholeSeconds = UInt64.max
-    private var lastWholeDigits: (UInt64, UInt64) = (0, 0)
-    private var lastWholeCount = 0
+    private(set) var storage: JSONByteStorage
+    /// The digits of the whole seconds ``seconds(_:)`` wrote last (see ``SecondsCache``).
+    var secondsCache = SecondsCache()
 
     init(capacity: Int = 4096) {
         storage = JSONByteStorage(capacity: capacity)
@@ -46,9 +43,10 @@ struct JSONByteWriter {
 
     // MARK: the buffer
 
-    /// Room for `extra` more bytes; returns where the next byte goes.
+    /// Room for `extra` more bytes; returns where the next byte goes. Bytes written there
+    /// count once ``commit(_:)`` marks them (a run of a record written in one go).
     @inline(__always)
-    private func reserve(_ extra: Int) -> UnsafeMutablePointer<UInt8> {
+    func reserve(_ extra: Int) -> UnsafeMutablePointer<UInt8> {
         let storage = self.storage
         if storage.capacity - storage.count < extra { storage.grow(toHold: storage.count + extra) }
         return storage.base + storage.count
@@ -56,13 +54,24 @@ struct JSONByteWriter {
 
     /// Marks the bytes up to `end` (a pointer from ``reserve(_:)``) as written.
     @inline(__always)
-    private func commit(_ end: UnsafeMutablePointer<UInt8>) {
+    func commit(_ end: UnsafeMutablePointer<UInt8>) {
         storage.count = end - storage.base
     }
 
+    /// Copies `text` to `at` (room reserved by the caller); returns the end.
+    @inline(__always)
+    static func put(_ text: StaticString, at: UnsafeMutablePointer<UInt8>) -> UnsafeMutablePointer<UInt8> {
+        let length = text.utf8CodeUnitCount
+        at.update(from: text.utf8Start, count: length)
+        return at + length
+    }
+
+    /// Where the written text starts (valid until the next write that may grow the buffer).
+    var base: UnsafeMutablePointer<UInt8> { storage.base }
+
     /// Whether a key or array element written now needs a comma before it.
     @inline(__always)
-    private var needsComma: Bool {
+    var needsComma: Bool {
         let storage = self.storage
         guard storage.count > 0 else { return false }
         let last = storage.base[storage.count - 1]
@@ -252,6 +261,36 @@ struct JSONByteWriter {
         if !written { string(text.string) }
     }
 
+    /// ``text(_:)`` of a value right after its key (where no comma is due): plain ASCII text
+    /// (the usual) copied and checked in one pass by the buffer itself, other text through
+    /// ``text(_:)``.
+    @inline(__always)
+    mutating func keyedText(_ text: SMTPText?) {
+        let storage = self.storage
+        // On the optional itself: a text bound by `if let` is one more copy (retain, release).
+        switch text?.withBytes({ storage.appendQuotedIfPlain($0, comma: false) }) {
+        case true?: return
+        case false?: self.text(text)
+        case nil: raw("null")
+        }
+    }
+
+    /// ``lines(_:)`` with plain ASCII lines copied and checked in one pass each (see
+    /// ``keyedText(_:)``), other lines through ``lines(_:)``'s own path.
+    mutating func keyedLines(_ lines: ReplyLines) {
+        byte(UInt8(ascii: "["))
+        let storage = self.storage
+        var first = true
+        lines.forEachLine(while: { (line: UnsafeRawBufferPointer) -> Bool in
+            if !storage.appendQuotedIfPlain(line, comma: !first) {
+                if !asciiString(line) { string(String(decoding: line, as: UTF8.self)) }
+            }
+            first = false
+            return true
+        })
+        byte(UInt8(ascii: "]"))
+    }
+
     /// ``string(_:)`` of the string `bytes` decode to (written from them when they are ASCII
     /// or valid UTF-8).
     mutating func text(bytes: UnsafeRawBufferPointer) {
@@ -413,31 +452,83 @@ struct JSONByteWriter {
         // ",", "-", up to 14 whole digits (2^63 ns / 10^9), ".", 6 decimals.
         var at = reserve(24)
         if comma { at.pointee = UInt8(ascii: ","); at += 1 }
+        // Through a local: the writer itself is not changed while the buffer is written.
+        var cache = secondsCache
+        let end = Self.putSeconds(nanoseconds, at: at, cache: &cache)
+        secondsCache = cache
+        commit(end)
+    }
+
+    /// The whole seconds of the last time written but for their last two digits (1 or more;
+    /// `UInt64.max`: none), and their digits: the times of a run mostly fall in the same 100
+    /// seconds, so most times write only their last two whole digits.
+    struct SecondsCache {
+        var hundreds = UInt64.max
+        var digits: (UInt64, UInt64) = (0, 0)
+        var count = 0
+    }
+
+    /// The text of ``seconds(_:)`` (no comma) at `start`, which has room for 23 bytes; returns the end.
+    static func putSeconds(_ nanoseconds: Int64, at start: UnsafeMutablePointer<UInt8>, cache: inout SecondsCache) -> UnsafeMutablePointer<UInt8> {
+        var at = start
         if nanoseconds < 0 { at.pointee = UInt8(ascii: "-"); at += 1 }
         // magnitude ≤ 2^63: adding 500 cannot overflow a UInt64.
         let micros = (nanoseconds.magnitude + 500) / 1000
         let whole = micros / 1_000_000
-        // At most 10 whole digits (2^63 ns): 16 bytes copied stay within the 24 reserved.
-        if whole == lastWholeSeconds {
-            UnsafeMutableRawPointer(at).storeBytes(of: lastWholeDigits, as: (UInt64, UInt64).self)
-            at += lastWholeCount
+        if whole < 100 {
+            // Durations: no cache.
+            at = writeDigits(whole, at: at)
         } else {
-            let end = Self.writeDigits(whole, at: at)
-            if whole >= 10 {
-                lastWholeSeconds = whole
-                lastWholeCount = end - at
-                let count = lastWholeCount
-                lastWholeDigits = (0, 0)
-                withUnsafeMutableBytes(of: &lastWholeDigits) { $0.copyMemory(from: UnsafeRawBufferPointer(start: at, count: count)) }
+            let hundreds = whole / 100
+            // At most 8 digits before the last two (2^63 ns): 16 bytes copied stay within the 23.
+            if hundreds != cache.hundreds {
+                let end = writeDigits(hundreds, at: at)
+                cache.hundreds = hundreds
+                cache.count = end - at
+                let count = cache.count
+                cache.digits = (0, 0)
+                withUnsafeMutableBytes(of: &cache.digits) { $0.copyMemory(from: UnsafeRawBufferPointer(start: at, count: count)) }
+            } else {
+                UnsafeMutableRawPointer(at).storeBytes(of: cache.digits, as: (UInt64, UInt64).self)
             }
-            at = end
+            at += cache.count
+            writePair(whole &- hundreds &* 100, at: at)
+            at += 2
         }
         at.pointee = UInt8(ascii: ".")
         let fraction = micros % 1_000_000
-        Self.writePair(fraction / 10_000, at: at + 1)
-        Self.writePair(fraction / 100 % 100, at: at + 3)
-        Self.writePair(fraction % 100, at: at + 5)
-        commit(at + 7)
+        writePair(fraction / 10_000, at: at + 1)
+        writePair(fraction / 100 % 100, at: at + 3)
+        writePair(fraction % 100, at: at + 5)
+        return at + 7
+    }
+
+    /// ``putSeconds(_:at:cache:)``, or `null`.
+    @inline(__always)
+    static func putSeconds(_ nanoseconds: Int64?, at: UnsafeMutablePointer<UInt8>, cache: inout SecondsCache) -> UnsafeMutablePointer<UInt8> {
+        guard let nanoseconds else { return put("null", at: at) }
+        return putSeconds(nanoseconds, at: at, cache: &cache)
+    }
+
+    /// The decimal digits of `value`, or `null` (room for 20 bytes).
+    @inline(__always)
+    static func putDigits(_ value: UInt64?, at: UnsafeMutablePointer<UInt8>) -> UnsafeMutablePointer<UInt8> {
+        guard let value else { return put("null", at: at) }
+        return writeDigits(value, at: at)
+    }
+
+    /// `value` in decimal with its sign (room for 20 bytes).
+    @inline(__always)
+    static func putInt(_ value: Int, at start: UnsafeMutablePointer<UInt8>) -> UnsafeMutablePointer<UInt8> {
+        var at = start
+        if value < 0 { at.pointee = UInt8(ascii: "-"); at += 1 }
+        return writeDigits(UInt64(value.magnitude), at: at)
+    }
+
+    /// `true` or `false`.
+    @inline(__always)
+    static func putBool(_ value: Bool, at: UnsafeMutablePointer<UInt8>) -> UnsafeMutablePointer<UInt8> {
+        value ? put("true", at: at) : put("false", at: at)
     }
 
     /// A finite double as Swift prints it (`String(describing:)`), else `null`. Rare (once
@@ -482,7 +573,7 @@ struct JSONByteWriter {
 
     /// Two digits of `value` (below 100), from a table.
     @inline(__always)
-    private static func writePair(_ value: UInt64, at: UnsafeMutablePointer<UInt8>) {
+    static func writePair(_ value: UInt64, at: UnsafeMutablePointer<UInt8>) {
         let pairs: StaticString = "00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899"
         let from = pairs.utf8Start + Int(truncatingIfNeeded: value) * 2
         at[0] = from[0]
@@ -491,7 +582,7 @@ struct JSONByteWriter {
 
     /// Writes the decimal digits of `value` (at most 20) at `start`; returns the end.
     @inline(__always)
-    private static func writeDigits(_ value: UInt64, at start: UnsafeMutablePointer<UInt8>) -> UnsafeMutablePointer<UInt8> {
+    static func writeDigits(_ value: UInt64, at start: UnsafeMutablePointer<UInt8>) -> UnsafeMutablePointer<UInt8> {
         if value < 10 {
             start.pointee = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: value)
             return start + 1
@@ -645,6 +736,55 @@ final class JSONByteStorage {
     }
 
     deinit { base.deallocate() }
+
+    /// `"text"` of `raw` (after a comma when `comma`) when it ``JSONByteWriter/isPlainASCII(_:)``,
+    /// each 8 bytes checked as they are copied (past the written text until it is
+    /// committed); false, nothing written, for any other text.
+    @inline(__always)
+    func appendQuotedIfPlain(_ raw: UnsafeRawBufferPointer, comma: Bool) -> Bool {
+        let length = raw.count
+        guard length >= 8, let from = raw.baseAddress else { return appendShortQuotedIfPlain(raw, comma: comma) }
+        if capacity &- count < length &+ 3 { grow(toHold: count &+ length &+ 3) }
+        var at = base + count
+        if comma { at.pointee = UInt8(ascii: ","); at += 1 }
+        at.pointee = UInt8(ascii: "\"")
+        let to = UnsafeMutableRawPointer(at + 1)
+        var flagged: UInt64 = 0
+        var index = 0
+        // Whole words up to the last 8 bytes (length >= 8, so no wrap), then those 8,
+        // overlapping the ones before.
+        let lastWord = length &- 8
+        while index < lastWord {
+            let word = from.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+            to.storeBytes(of: word, toByteOffset: index, as: UInt64.self)
+            flagged |= JSONByteWriter.escapeOrHighBits(word)
+            index &+= 8
+        }
+        let word = from.loadUnaligned(fromByteOffset: lastWord, as: UInt64.self)
+        to.storeBytes(of: word, toByteOffset: lastWord, as: UInt64.self)
+        flagged |= JSONByteWriter.escapeOrHighBits(word)
+        guard flagged == 0 else { return false }
+        at += 1 &+ length
+        at.pointee = UInt8(ascii: "\"")
+        count = at + 1 - base
+        return true
+    }
+
+    /// ``appendQuotedIfPlain(_:comma:)`` of text shorter than 8 bytes, byte by byte.
+    private func appendShortQuotedIfPlain(_ raw: UnsafeRawBufferPointer, comma: Bool) -> Bool {
+        let utf8 = UnsafeBufferPointer(start: raw.baseAddress?.assumingMemoryBound(to: UInt8.self), count: raw.count)
+        guard JSONByteWriter.isPlainASCII(utf8) else { return false }
+        let length = utf8.count
+        if capacity &- count < length &+ 3 { grow(toHold: count &+ length &+ 3) }
+        var at = base + count
+        if comma { at.pointee = UInt8(ascii: ","); at += 1 }
+        at.pointee = UInt8(ascii: "\"")
+        if let source = utf8.baseAddress { (at + 1).update(from: source, count: length) }
+        at += 1 &+ length
+        at.pointee = UInt8(ascii: "\"")
+        count = at + 1 - base
+        return true
+    }
 
     /// Room for at least `needed` bytes, the written ones kept.
     func grow(toHold needed: Int) {

@@ -15,13 +15,26 @@ extension JSONByteWriter {
     @discardableResult
     private mutating func endpoint(_ endpoint: EndpointRecord) -> Range<Int> {
         separate()
+        guard case .ipv4(let value) = endpoint.address else { return generalEndpoint(endpoint) }
+        // IPv4 (the usual): written in one go, at most 7 + 15 + 9 + 5 + 1 bytes.
+        var at = reserve(40)
+        let base = self.base  // after `reserve`, which may move the buffer
+        at = Self.put("{\"ip\":\"", at: at)
+        let start = at - base
+        at += EndpointRecord.writeDottedQuad(value, at: at)
+        let ip = start..<(at - base)
+        at = Self.put("\",\"port\":", at: at)
+        at = Self.writeDigits(UInt64(endpoint.port), at: at)
+        at.pointee = UInt8(ascii: "}")
+        commit(at + 1)
+        return ip
+    }
+
+    /// ``endpoint(_:)`` of an address kept as text or IPv6, written in parts.
+    private mutating func generalEndpoint(_ endpoint: EndpointRecord) -> Range<Int> {
         raw("{\"ip\":")
         let start = count + 1
-        if case .ipv4(let value) = endpoint.address {
-            dottedQuad(value)
-        } else {
-            endpoint.withIPBytes { text(bytes: $0) }
-        }
+        endpoint.withIPBytes { text(bytes: $0) }
         let ip = start..<max(start, count - 1)
         raw(",\"port\":"); uint(UInt64(endpoint.port))
         byte(UInt8(ascii: "}"))
@@ -44,24 +57,42 @@ extension JSONByteWriter {
 
     mutating func flow(_ flow: FlowRecord) {
         separate()
-        // Every key after the first follows a value: its comma and name are one fixed run.
-        raw("{\"type\":\"flow\",\"schema\":"); string(SMTPScopeVersion.schema)
-        raw(",\"capture\":"); int(flow.capture)
-        raw(",\"flow\":"); int(flow.flow)
-        raw(",\"community_id\":"); text(flow.communityIDText)
+        // Between the texts and lists, keys and numbers are written in runs, each with one
+        // check for room. The schema as a literal: JSONBytePathTests holds it to
+        // `SMTPScopeVersion.schema`.
+        // 48 + 20 + 8 + 20 + 16 bytes at most.
+        var at = reserve(128)
+        at = Self.put("{\"type\":\"flow\",\"schema\":\"smtpscope/1\",\"capture\":", at: at)
+        at = Self.putInt(flow.capture, at: at)
+        at = Self.put(",\"flow\":", at: at)
+        at = Self.putInt(flow.flow, at: at)
+        commit(Self.put(",\"community_id\":", at: at))
+        keyedText(flow.communityIDText)
         raw(",\"client\":"); let clientIP = endpoint(flow.client)
         raw(",\"server\":"); let serverIP = endpoint(flow.server)
-        raw(",\"start\":"); seconds(flow.startNanoseconds)
-        raw(",\"end\":"); seconds(flow.endNanoseconds)
-        raw(",\"first_frame\":"); uint(flow.firstFrame)
-        raw(",\"last_frame\":"); uint(flow.lastFrame)
-        raw(",\"end_reason\":\""); raw(flow.endReason.jsonText)
-        raw("\",\"closed_by\":")
-        if let side = flow.closedBy { literal(side.jsonText) } else { raw("null") }
-        raw(",\"banner\":"); text(flow.bannerText)
-        raw(",\"tls\":")
-        if flow.tls { raw("true") } else { raw("false") }
-        raw(",\"transactions\":[")
+        // 9 + 23 + 7 + 23 + 15 + 20 + 14 + 20 + 15 + 4 + 14 + 8 + 11 bytes at most.
+        at = reserve(200)
+        at = Self.put(",\"start\":", at: at)
+        var cache = secondsCache
+        at = Self.putSeconds(flow.startNanoseconds, at: at, cache: &cache)
+        at = Self.put(",\"end\":", at: at)
+        at = Self.putSeconds(flow.endNanoseconds, at: at, cache: &cache)
+        secondsCache = cache
+        at = Self.put(",\"first_frame\":", at: at)
+        at = Self.writeDigits(flow.firstFrame, at: at)
+        at = Self.put(",\"last_frame\":", at: at)
+        at = Self.writeDigits(flow.lastFrame, at: at)
+        at = Self.put(",\"end_reason\":\"", at: at)
+        at = Self.put(flow.endReason.jsonText, at: at)
+        at = Self.put("\",\"closed_by\":", at: at)
+        switch flow.closedBy {
+        case .client?: at = Self.put("\"client\"", at: at)
+        case .server?: at = Self.put("\"server\"", at: at)
+        case nil: at = Self.put("null", at: at)
+        }
+        commit(Self.put(",\"banner\":", at: at))
+        keyedText(flow.bannerText)
+        raw(flow.tls ? ",\"tls\":true,\"transactions\":[" : ",\"tls\":false,\"transactions\":[")
         // Each record read where it is: a `for in` copies it out (its text retained, then released).
         flow.transactions.withUnsafeBufferPointer { records in
             guard let first = records.baseAddress else { return }
@@ -72,14 +103,14 @@ extension JSONByteWriter {
                 byte(UInt8(ascii: "}"))
             }
         }
-        raw("],\"findings\":")
-        beginArray()
+        raw("],\"findings\":[")
         for finding in flow.findings { self.finding(finding) }
-        endArray()
-        raw(",\"packets\":"); uint(flow.packets)
-        raw(",\"midstream\":")
-        if flow.midstream { raw("true") } else { raw("false") }
-        raw(",\"wireshark_filter\":"); flowFilter(flow, clientIP: clientIP, serverIP: serverIP)
+        at = reserve(80)
+        at = Self.put("],\"packets\":", at: at)
+        at = Self.writeDigits(flow.packets, at: at)
+        at = Self.put(flow.midstream ? ",\"midstream\":true" : ",\"midstream\":false", at: at)
+        commit(Self.put(",\"wireshark_filter\":", at: at))
+        flowFilter(flow, clientIP: clientIP, serverIP: serverIP)
         byte(UInt8(ascii: "}"))
     }
 
@@ -88,7 +119,6 @@ extension JSONByteWriter {
     /// text ``escapedContent(_:)`` would write again).
     private mutating func flowFilter(_ flow: FlowRecord, clientIP: Range<Int>, serverIP: Range<Int>) {
         separate()
-        byte(UInt8(ascii: "\""))
         // As WiresharkFilter decides it (`contains(":")`); in ASCII text (addresses always
         // are) a `:` byte is a `:` character, so only other text needs the String search.
         // (A dotted quad has none.)
@@ -98,6 +128,40 @@ extension JSONByteWriter {
         } else {
             ipv6 = asciiBytes(clientIP, contain: UInt8(ascii: ":")) ?? flow.client.ip.contains(":")
         }
+        guard clientIP.lowerBound >= 0 && clientIP.upperBound <= count && serverIP.lowerBound >= 0
+            && serverIP.upperBound <= count
+        else { return partsFilter(flow, clientIP: clientIP, serverIP: serverIP, ipv6: ipv6) }
+        // In one go: the addresses, quote, 2 × (12 + 14 + 5 digits), 4, 2 × (20 + 20 digits).
+        var at = reserve(clientIP.count + serverIP.count + 160)
+        let base = self.base  // after `reserve`, which may move the buffer
+        at.pointee = UInt8(ascii: "\"")
+        at = Self.filterSide(base + clientIP.lowerBound, clientIP.count, port: flow.client.port, ipv6: ipv6, at: at + 1)
+        at = Self.put(" && ", at: at)
+        at = Self.filterSide(base + serverIP.lowerBound, serverIP.count, port: flow.server.port, ipv6: ipv6, at: at)
+        at = Self.put(" && frame.number >= ", at: at)
+        at = Self.writeDigits(flow.firstFrame, at: at)
+        at = Self.put(" && frame.number <= ", at: at)
+        at = Self.writeDigits(flow.lastFrame, at: at)
+        at.pointee = UInt8(ascii: "\"")
+        commit(at + 1)
+    }
+
+    /// One side's `ip.addr==… && tcp.port==…` at `at` (room reserved), its address copied
+    /// from the endpoint's text written before; returns the end.
+    @inline(__always)
+    private static func filterSide(
+        _ ip: UnsafeMutablePointer<UInt8>, _ ipCount: Int, port: UInt16, ipv6: Bool, at start: UnsafeMutablePointer<UInt8>
+    ) -> UnsafeMutablePointer<UInt8> {
+        var at = ipv6 ? put("ipv6.addr==", at: start) : put("ip.addr==", at: start)
+        at.update(from: ip, count: ipCount)
+        at = put(" && tcp.port==", at: at + ipCount)
+        return writeDigits(UInt64(port), at: at)
+    }
+
+    /// ``flowFilter(_:clientIP:serverIP:)`` written in parts (address ranges not in the text:
+    /// not reached by the ranges ``endpoint(_:)`` returns).
+    private mutating func partsFilter(_ flow: FlowRecord, clientIP: Range<Int>, serverIP: Range<Int>, ipv6: Bool) {
+        byte(UInt8(ascii: "\""))
         filterSide(clientIP, port: flow.client.port, ipv6: ipv6)
         raw(" && ")
         filterSide(serverIP, port: flow.server.port, ipv6: ipv6)
@@ -118,24 +182,44 @@ extension JSONByteWriter {
     // MARK: transaction
 
     /// The transaction fields shared by `flow.transactions` and the live `transaction` record.
-    /// Every key after the first follows a value: its comma and name are one fixed run.
-    /// Fields are read where they are (an argument copied out of the record would be
-    /// retained and released around the call).
+    /// Fields are read where they are (a record copied out, or passed as a borrowed value,
+    /// costs more: each text is copied for its use either way). Between the texts, keys and
+    /// numbers are written in runs, each with one check for room.
     mutating func transactionFields(_ record: UnsafePointer<TransactionRecord>) {
-        key("index"); int(record.pointee.index)
-        raw(",\"mail_from\":"); text(record.pointee.mailFromText)
-        raw(",\"rcpt_to\":"); lines(record.pointee.rcptToList)
-        raw(",\"message_id\":"); text(record.pointee.messageIDText)
-        raw(",\"size\":"); uint(record.pointee.size)
-        raw(",\"fingerprint\":"); text(record.pointee.fingerprintText)
-        raw(",\"data_frame\":"); uint(record.pointee.dataFrame)
-        raw(",\"terminator\":"); terminator(of: record)
+        // First in a flow's transaction object; after the header fields in the live record.
+        let comma = needsComma
+        var at = reserve(45)
+        if comma { at.pointee = UInt8(ascii: ","); at += 1 }
+        at = Self.put("\"index\":", at: at)
+        at = Self.putInt(record.pointee.index, at: at)
+        commit(Self.put(",\"mail_from\":", at: at))
+        keyedText(record.pointee.mailFromText)
+        raw(",\"rcpt_to\":"); keyedLines(record.pointee.rcptToList)
+        raw(",\"message_id\":"); keyedText(record.pointee.messageIDText)
+        at = reserve(48)
+        at = Self.put(",\"size\":", at: at)
+        at = Self.putDigits(record.pointee.size, at: at)
+        commit(Self.put(",\"fingerprint\":", at: at))
+        keyedText(record.pointee.fingerprintText)
+        at = reserve(56)
+        at = Self.put(",\"data_frame\":", at: at)
+        at = Self.putDigits(record.pointee.dataFrame, at: at)
+        commit(Self.put(",\"terminator\":", at: at))
+        terminator(of: record)
         raw(",\"reply\":")
         if let reply = record.pointee.reply { self.reply(reply) } else { raw("null") }
-        raw(",\"outcome\":\""); raw(record.pointee.outcome.jsonText)
-        raw("\",\"diagnosis\":\""); raw(record.pointee.diagnosis.jsonText)
-        raw("\",\"start\":"); seconds(record.pointee.startNanoseconds)
-        raw(",\"subject\":"); text(record.pointee.subjectText)
+        // The outcome and diagnosis words are at most 23 bytes each.
+        at = reserve(150)
+        at = Self.put(",\"outcome\":\"", at: at)
+        at = Self.put(record.pointee.outcome.jsonText, at: at)
+        at = Self.put("\",\"diagnosis\":\"", at: at)
+        at = Self.put(record.pointee.diagnosis.jsonText, at: at)
+        at = Self.put("\",\"start\":", at: at)
+        var cache = secondsCache
+        at = Self.putSeconds(record.pointee.startNanoseconds, at: at, cache: &cache)
+        secondsCache = cache
+        commit(Self.put(",\"subject\":", at: at))
+        keyedText(record.pointee.subjectText)
         raw(",\"gave_up\":")
         if let gaveUp = record.pointee.gaveUp { self.gaveUp(gaveUp) } else { raw("null") }
     }
@@ -152,10 +236,57 @@ extension JSONByteWriter {
         endObject()
     }
 
+    /// The terminator object. With the usual style (`crlf`, or none) in one go: room for the
+    /// fixed text, two times, an offset and every frame and split position (21 bytes each).
     private mutating func terminator(of record: UnsafePointer<TransactionRecord>) {
+        let crlf = record.pointee.terminator.style == "crlf"
+        guard crlf || record.pointee.terminator.style.isNone else { return generalTerminator(of: record) }
+        let frames = record.pointee.terminator.frameList.count
+        // Exact for split positions (the mask's bits, or the list's count).
+        let splits = record.pointee.terminator.splitPositions.underestimatedCount
+        let retransmissions = record.pointee.terminator.retransmissionFrames.count
+        var at = reserve(200 &+ 21 &* (frames &+ splits &+ retransmissions))
+        at = Self.put("{\"seen\":", at: at)
+        at = Self.putBool(record.pointee.terminator.seen, at: at)
+        at = crlf ? Self.put(",\"style\":\"crlf\",\"frames\":[", at: at) : Self.put(",\"style\":null,\"frames\":[", at: at)
+        for index in 0..<frames {
+            if index > 0 { at.pointee = UInt8(ascii: ","); at += 1 }
+            at = Self.writeDigits(record.pointee.terminator.frameList[index], at: at)
+        }
+        at = Self.put("],\"split_after\":[", at: at)
+        var first = true
+        for position in record.pointee.terminator.splitPositions {
+            if !first { at.pointee = UInt8(ascii: ","); at += 1 }
+            first = false
+            at = Self.putInt(position, at: at)
+        }
+        at = Self.put("],\"time\":", at: at)
+        var cache = secondsCache
+        at = Self.putSeconds(record.pointee.terminator.timeNanoseconds, at: at, cache: &cache)
+        at = Self.put(",\"spread\":", at: at)
+        at = Self.putSeconds(record.pointee.terminator.spreadNanoseconds, at: at, cache: &cache)
+        secondsCache = cache
+        at = Self.put(",\"retransmissions\":[", at: at)
+        record.pointee.terminator.retransmissionFrames.withUnsafeBufferPointer { list in
+            for index in list.indices {
+                if index > 0 { at.pointee = UInt8(ascii: ","); at += 1 }
+                at = Self.writeDigits(list[index], at: at)
+            }
+        }
+        at = Self.put("],\"offset\":", at: at)
+        at = Self.putDigits(record.pointee.terminator.offset, at: at)
+        at.pointee = UInt8(ascii: "}")
+        commit(at + 1)
+    }
+
+    /// ``terminator(of:)`` written field by field (any style).
+    private mutating func generalTerminator(of record: UnsafePointer<TransactionRecord>) {
         raw("{\"seen\":")
         if record.pointee.terminator.seen { raw("true") } else { raw("false") }
-        raw(",\"style\":"); string(record.pointee.terminator.style)
+        raw(",\"style\":")
+        // The usual style as a literal (a `String` compare of two small strings is a few
+        // instructions; writing one through ``string(_:)`` is not).
+        if record.pointee.terminator.style == "crlf" { raw("\"crlf\"") } else { string(record.pointee.terminator.style) }
         raw(",\"frames\":[")
         let frames = record.pointee.terminator.frameList.count
         for index in 0..<frames { uint(record.pointee.terminator.frameList[index]) }
@@ -172,12 +303,22 @@ extension JSONByteWriter {
     }
 
     private mutating func reply(_ r: ReplyRecord) {
-        raw("{\"code\":"); int(r.code)
-        raw(",\"text\":"); text(r.textValue)
-        raw(",\"frame\":"); uint(r.frame)
-        raw(",\"latency\":"); seconds(r.latencyNanoseconds)
-        raw(",\"time\":"); seconds(r.timeNanoseconds)
-        byte(UInt8(ascii: "}"))
+        var at = reserve(40)
+        at = Self.put("{\"code\":", at: at)
+        at = Self.putInt(r.code, at: at)
+        commit(Self.put(",\"text\":", at: at))
+        keyedText(r.textValue)
+        at = reserve(112)
+        at = Self.put(",\"frame\":", at: at)
+        at = Self.writeDigits(r.frame, at: at)
+        at = Self.put(",\"latency\":", at: at)
+        var cache = secondsCache
+        at = Self.putSeconds(r.latencyNanoseconds, at: at, cache: &cache)
+        at = Self.put(",\"time\":", at: at)
+        at = Self.putSeconds(r.timeNanoseconds, at: at, cache: &cache)
+        secondsCache = cache
+        at.pointee = UInt8(ascii: "}")
+        commit(at + 1)
     }
 
     private mutating func gaveUp(_ g: GiveUpRecord) {
@@ -189,30 +330,44 @@ extension JSONByteWriter {
         endObject()
     }
 
+    /// One finding: keys, numbers and frames in runs with one room check each (21 bytes a frame).
     private mutating func finding(_ f: Finding) {
-        beginObject()
-        key("code"); string(f.code.rawValue)
-        key("severity"); string(f.severity.rawValue)
-        key("frames")
-        beginArray()
-        for frame in f.frameList { uint(frame) }
-        endArray()
-        key("message"); text(f.messageText)
-        key("occurrences"); int(f.occurrences)
-        key("wireshark_filter")
-        if f.frameList.isEmpty {
-            null()
-        } else {
-            // WiresharkFilter.frames(_:), built in place.
-            separate()
-            raw("\"frame.number in {")
-            for (index, frame) in f.frameList.enumerated() {
-                if index > 0 { byte(UInt8(ascii: " ")) }
-                digits(frame)
-            }
-            raw("}\"")
+        let comma = needsComma
+        var at = reserve(10)
+        if comma { at.pointee = UInt8(ascii: ","); at += 1 }
+        commit(Self.put("{\"code\":", at: at))
+        // Code names are contract words (plain ASCII: copied as they are, checked all the same).
+        var name = f.code.rawValue
+        let storage = self.storage
+        if !name.withUTF8({ storage.appendQuotedIfPlain(UnsafeRawBufferPointer($0), comma: false) }) { string(f.code.rawValue) }
+        let frames = f.frameList.count
+        at = reserve(48 &+ 21 &* frames)
+        at = Self.put(",\"severity\":\"", at: at)
+        at = Self.put(f.severity.jsonText, at: at)
+        at = Self.put("\",\"frames\":[", at: at)
+        for index in 0..<frames {
+            if index > 0 { at.pointee = UInt8(ascii: ","); at += 1 }
+            at = Self.writeDigits(f.frameList[index], at: at)
         }
-        endObject()
+        commit(Self.put("],\"message\":", at: at))
+        keyedText(f.messageText)
+        // 15 + 20 + 20 + 18 + 2 + 1 bytes, and the frames again (WiresharkFilter.frames(_:)).
+        at = reserve(80 &+ 21 &* frames)
+        at = Self.put(",\"occurrences\":", at: at)
+        at = Self.putInt(f.occurrences, at: at)
+        at = Self.put(",\"wireshark_filter\":", at: at)
+        if frames == 0 {
+            at = Self.put("null", at: at)
+        } else {
+            at = Self.put("\"frame.number in {", at: at)
+            for index in 0..<frames {
+                if index > 0 { at.pointee = UInt8(ascii: " "); at += 1 }
+                at = Self.writeDigits(f.frameList[index], at: at)
+            }
+            at = Self.put("}\"", at: at)
+        }
+        at.pointee = UInt8(ascii: "}")
+        commit(at + 1)
     }
 
     // MARK: message
@@ -382,6 +537,16 @@ extension Diagnosis {
         case .unanswered: "unanswered"
         case .encrypted: "encrypted"
         case .incompleteCapture: "incomplete_capture"
+        }
+    }
+}
+
+extension Severity {
+    var jsonText: StaticString {
+        switch self {
+        case .info: "info"
+        case .warning: "warning"
+        case .error: "error"
         }
     }
 }

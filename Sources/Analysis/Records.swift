@@ -176,6 +176,16 @@ public struct FrameList: Sendable, Hashable, RandomAccessCollection {
         inlineCount += 1
     }
 
+    /// Each frame is greater than the one before (an ascending list of distinct frames).
+    var isStrictlyAscending: Bool {
+        var index = 1
+        while index < count {
+            if self[index - 1] >= self[index] { return false }
+            index += 1
+        }
+        return true
+    }
+
     /// Keeps the first `limit` frames.
     mutating func keepFirst(_ limit: Int) {
         guard count > limit else { return }
@@ -395,6 +405,10 @@ public struct TransactionRecord: Sendable, Hashable {
     public var outcome: Outcome
     public var diagnosis: Diagnosis
 
+}
+
+// Initialisers in an extension: the struct keeps its memberwise initialiser.
+extension TransactionRecord {
     public init(
         capture: Int, flow: Int, client: EndpointRecord, server: EndpointRecord, index: Int, mailFrom: String? = nil,
         rcptTo: [String] = [], messageID: String? = nil, subject: String? = nil, size: UInt64? = nil,
@@ -411,30 +425,20 @@ public struct TransactionRecord: Sendable, Hashable {
     }
 
     /// With the kept text as it is (the tracker's records: no strings made, nothing set twice).
+    /// Delegates to the memberwise initialiser: one that sets each field itself compiles to
+    /// a copy of the whole record and a destroy of its arguments (retains and releases of
+    /// every text), where the memberwise one moves them.
     init(
         capture: Int, flow: Int, client: EndpointRecord, server: EndpointRecord, index: Int, mailFromText: SMTPText?,
         rcptToList: ReplyLines, messageIDText: SMTPText?, subjectText: SMTPText?, size: UInt64?, fingerprintText: SMTPText?,
         startNanoseconds: Int64, dataFrame: UInt64?, terminator: TerminatorRecord, reply: ReplyRecord?, gaveUp: GiveUpRecord?,
         outcome: Outcome, diagnosis: Diagnosis
     ) {
-        self.capture = capture
-        self.flow = flow
-        self.client = client
-        self.server = server
-        self.index = index
-        self.mailFromText = mailFromText
-        self.rcptToList = rcptToList
-        self.messageIDText = messageIDText
-        self.subjectText = subjectText
-        self.size = size
-        self.fingerprintText = fingerprintText
-        self.startNanoseconds = startNanoseconds
-        self.dataFrame = dataFrame
-        self.terminator = terminator
-        self.reply = reply
-        self.gaveUp = gaveUp
-        self.outcome = outcome
-        self.diagnosis = diagnosis
+        self.init(
+            capture: capture, flow: flow, client: client, server: server, index: index, mailFromText: mailFromText,
+            rcptToList: rcptToList, messageIDText: messageIDText, subjectText: subjectText, fingerprintText: fingerprintText,
+            size: size, startNanoseconds: startNanoseconds, dataFrame: dataFrame, terminator: terminator, reply: reply,
+            gaveUp: gaveUp, outcome: outcome, diagnosis: diagnosis)
     }
 }
 
@@ -506,47 +510,7 @@ public struct FlowRecord: Sendable, Hashable {
     public var transactions: [TransactionRecord]
     public var findings: [Finding]
 
-    public init(
-        capture: Int, flow: Int, communityID: String, client: EndpointRecord, server: EndpointRecord,
-        startNanoseconds: Int64, endNanoseconds: Int64, firstFrame: UInt64, lastFrame: UInt64, packets: UInt64,
-        endReason: EndReason, closedBy: SMTPSideName?, banner: String?, tls: Bool, midstream: Bool,
-        transactions: [TransactionRecord], findings: [Finding]
-    ) {
-        self.init(
-            capture: capture, flow: flow, communityIDText: SMTPText(communityID), client: client, server: server,
-            startNanoseconds: startNanoseconds, endNanoseconds: endNanoseconds, firstFrame: firstFrame,
-            lastFrame: lastFrame, packets: packets, endReason: endReason, closedBy: closedBy,
-            bannerText: banner.map(SMTPText.init), tls: tls, midstream: midstream, transactions: transactions,
-            findings: findings)
-    }
-
     /// A Wireshark display filter showing this connection (frame range guards against port reuse).
-    /// With the kept text as it is (the tracker's records).
-    init(
-        capture: Int, flow: Int, communityIDText: SMTPText, client: EndpointRecord, server: EndpointRecord,
-        startNanoseconds: Int64, endNanoseconds: Int64, firstFrame: UInt64, lastFrame: UInt64, packets: UInt64,
-        endReason: EndReason, closedBy: SMTPSideName?, bannerText: SMTPText?, tls: Bool, midstream: Bool,
-        transactions: [TransactionRecord], findings: [Finding]
-    ) {
-        self.capture = capture
-        self.flow = flow
-        self.communityIDText = communityIDText
-        self.client = client
-        self.server = server
-        self.startNanoseconds = startNanoseconds
-        self.endNanoseconds = endNanoseconds
-        self.firstFrame = firstFrame
-        self.lastFrame = lastFrame
-        self.packets = packets
-        self.endReason = endReason
-        self.closedBy = closedBy
-        self.bannerText = bannerText
-        self.tls = tls
-        self.midstream = midstream
-        self.transactions = transactions
-        self.findings = findings
-    }
-
     public var wiresharkFilter: String {
         WiresharkFilter.flow(client: client, server: server, firstFrame: firstFrame, lastFrame: lastFrame)
     }
@@ -565,7 +529,53 @@ public struct FlowRecord: Sendable, Hashable {
     }
 }
 
+// Initialisers in an extension: the struct keeps its memberwise initialiser.
+extension FlowRecord {
+    public init(
+        capture: Int, flow: Int, communityID: String, client: EndpointRecord, server: EndpointRecord,
+        startNanoseconds: Int64, endNanoseconds: Int64, firstFrame: UInt64, lastFrame: UInt64, packets: UInt64,
+        endReason: EndReason, closedBy: SMTPSideName?, banner: String?, tls: Bool, midstream: Bool,
+        transactions: [TransactionRecord], findings: [Finding]
+    ) {
+        self.init(
+            capture: capture, flow: flow, communityIDText: SMTPText(communityID), client: client, server: server,
+            startNanoseconds: startNanoseconds, endNanoseconds: endNanoseconds, firstFrame: firstFrame,
+            lastFrame: lastFrame, packets: packets, endReason: endReason, closedBy: closedBy,
+            bannerText: banner.map(SMTPText.init), tls: tls, midstream: midstream, transactions: transactions,
+            findings: findings)
+    }
+
+    /// With the kept text as it is (the tracker's records). Delegates to the memberwise
+    /// initialiser (see ``TransactionRecord``'s: the record is then made where it is returned).
+    init(
+        capture: Int, flow: Int, communityIDText: SMTPText, client: EndpointRecord, server: EndpointRecord,
+        startNanoseconds: Int64, endNanoseconds: Int64, firstFrame: UInt64, lastFrame: UInt64, packets: UInt64,
+        endReason: EndReason, closedBy: SMTPSideName?, bannerText: SMTPText?, tls: Bool, midstream: Bool,
+        transactions: [TransactionRecord], findings: [Finding]
+    ) {
+        self.init(
+            capture: capture, flow: flow, communityIDText: communityIDText, bannerText: bannerText, client: client,
+            server: server, startNanoseconds: startNanoseconds, endNanoseconds: endNanoseconds, firstFrame: firstFrame,
+            lastFrame: lastFrame, packets: packets, endReason: endReason, closedBy: closedBy, tls: tls,
+            midstream: midstream, transactions: transactions, findings: findings)
+    }
+}
+
 /// `client` or `server`, as JSON prints a side.
 public enum SMTPSideName: String, Sendable, Hashable {
     case client, server
+}
+
+extension MessageFacts {
+    /// The texts, moved out (this is left with none): for a record made from a transaction's
+    /// state that nothing reads again (``FlowTracker``'s close), without a retain for each.
+    mutating func takeTexts() -> (messageID: SMTPText?, subject: SMTPText?, fingerprint: SMTPText) {
+        var messageID: SMTPText?
+        swap(&messageID, &self.messageID)
+        var subject: SMTPText?
+        swap(&subject, &self.subject)
+        var fingerprint = SMTPText("")
+        swap(&fingerprint, &self.fingerprint)
+        return (messageID, subject, fingerprint)
+    }
 }

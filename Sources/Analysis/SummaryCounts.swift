@@ -34,8 +34,9 @@ public struct SummaryCounts: Sendable, Hashable {
         }
         guard !flow.findings.isEmpty else { return }
         for (code, _) in MiddleboxVerdict.fixupFindings {
-            guard let finding = flow.findings.first(where: { $0.code == code }) else { continue }
-            fixupSightings[code, default: FixupSighting(flows: 0, capture: .max, flow: .max, frame: nil)].add(flow, finding: finding)
+            // By index: `first(where:)` copies each finding out (its text retained) to test its code.
+            guard let index = flow.findings.indices.first(where: { flow.findings[$0].code == code }) else { continue }
+            fixupSightings[code, default: FixupSighting(flows: 0, capture: .max, flow: .max, frame: nil)].add(flow, finding: flow.findings[index])
         }
     }
 }
