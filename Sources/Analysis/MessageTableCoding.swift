@@ -39,7 +39,7 @@ enum EntryCoding {
     /// Bytes from the last `@` to the end of the Message-ID without its closing `>`; 0 without an `@`.
     static func domainLength(_ id: UnsafeBufferPointer<UInt8>) -> Int {
         let core = id.last == 0x3E ? id.count - 1 : id.count
-        guard let at = UnsafeBufferPointer(rebasing: id[..<core]).lastIndex(of: 0x40) else { return 0 }
+        guard let at = EnvelopeBytes.lastIndex(of: 0x40, in: UnsafeBufferPointer(rebasing: id[..<core])) else { return 0 }
         return core - at
     }
 
@@ -320,6 +320,11 @@ enum EntryCoding {
     }
 
     static func packedHex(_ digits: UnsafeBufferPointer<UInt8>) -> UInt64? {
+        EnvelopeBytes.hex16(digits)
+    }
+
+    /// ``packedHex(_:)`` a digit at a time (the reference the word-at-a-time parse is tested against).
+    static func packedHexByDigit(_ digits: UnsafeBufferPointer<UInt8>) -> UInt64? {
         guard digits.count == 16 else { return nil }
         var value: UInt64 = 0
         for digit in digits {

@@ -238,7 +238,7 @@ struct SuffixTable: Sendable {
     /// Where the suffix of `text` starts and its number (added if new and there is room);
     /// nil when the text keeps all its bytes inline.
     mutating func suffix(of text: UnsafeBufferPointer<UInt8>) -> (start: Int, number: Int)? {
-        guard adds, let base = text.baseAddress, let at = text.lastIndex(of: 0x40) else { return nil }
+        guard adds, let base = text.baseAddress, let at = EnvelopeBytes.lastIndex(of: 0x40, in: text) else { return nil }
         let length = text.count - at
         guard length >= Self.shortest && length <= Self.longest else { return nil }
         // The suffix as 7 little-endian words, zero past its end, and their hash.
