@@ -13,12 +13,57 @@ extension HalfStream {
     }
 }
 
+/// The fields of a segment the in-order fast path reads: from a ``TCPSegment``, or read in
+/// place from a frame the straight IPv4 pass took (then no segment is built).
+struct InOrderFields {
+    var source: Endpoint
+    var sequenceNumber: UInt32
+    var acknowledgmentNumber: UInt32
+    var flags: TCPFlags
+    var window: UInt16
+    var wirePayloadLength: Int
+
+    @inline(__always)
+    init(_ segment: TCPSegment) {
+        source = segment.source
+        sequenceNumber = segment.sequenceNumber
+        acknowledgmentNumber = segment.acknowledgmentNumber
+        flags = segment.flags
+        window = segment.window
+        wirePayloadLength = segment.wirePayloadLength
+    }
+
+    @inline(__always)
+    init(
+        source: Endpoint, sequenceNumber: UInt32, acknowledgmentNumber: UInt32, flags: TCPFlags, window: UInt16,
+        wirePayloadLength: Int
+    ) {
+        self.source = source
+        self.sequenceNumber = sequenceNumber
+        self.acknowledgmentNumber = acknowledgmentNumber
+        self.flags = flags
+        self.window = window
+        self.wirePayloadLength = wirePayloadLength
+    }
+}
+
 extension FlowState {
     /// Handles `segment` when it is a plain in-order segment (see above) and returns true;
     /// returns false, having changed nothing, for any other segment. The flow never ends here.
     @inline(__always)
     mutating func handleInOrder(
         _ segment: TCPSegment, payload: UnsafeRawBufferPointer, frame: UInt64, timestampNanoseconds: Int64,
+        statistics: inout ReassemblyStatistics, emit: (StreamEvent) -> Void
+    ) -> Bool {
+        handleInOrder(
+            InOrderFields(segment), payload: payload, frame: frame, timestampNanoseconds: timestampNanoseconds,
+            statistics: &statistics, emit: emit)
+    }
+
+    /// The same from the fields alone.
+    @inline(__always)
+    mutating func handleInOrder(
+        _ segment: InOrderFields, payload: UnsafeRawBufferPointer, frame: UInt64, timestampNanoseconds: Int64,
         statistics: inout ReassemblyStatistics, emit: (StreamEvent) -> Void
     ) -> Bool {
         // SYN, FIN and RST (0x07) take the general path.
@@ -42,7 +87,7 @@ extension FlowState {
 
     @inline(__always)
     private static func inOrder(
-        _ segment: TCPSegment, payload: UnsafeRawBufferPointer, frame: UInt64, timestampNanoseconds: Int64,
+        _ segment: InOrderFields, payload: UnsafeRawBufferPointer, frame: UInt64, timestampNanoseconds: Int64,
         this: inout HalfStream, peer: inout HalfStream, statistics: inout ReassemblyStatistics,
         emit: (StreamEvent) -> Void
     ) -> Bool {
