@@ -9,7 +9,7 @@ public struct StraightIPv4Frame: Sendable {
     public var wireTCPLength: Int
 
     /// Offset of the TCP header in the frame.
-    public static var tcp: Int { @inline(__always) get { 34 } }
+    @inlinable public static var tcp: Int { 34 }
 
     init(headerLength: Int, end: Int, wireTCPLength: Int) {
         self.headerLength = headerLength
@@ -18,13 +18,13 @@ public struct StraightIPv4Frame: Sendable {
     }
 
     /// The captured payload in `frame` (borrowed like `frame`).
-    @inline(__always)
+    @inlinable
     public func payload(_ frame: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
         frame.bytes(Self.tcp &+ headerLength..<end)
     }
 
     /// Payload bytes the segment carried on the wire.
-    public var wirePayloadLength: Int { @inline(__always) get { wireTCPLength &- headerLength } }
+    @inlinable public var wirePayloadLength: Int { wireTCPLength &- headerLength }
 }
 
 extension PacketDecoder {
@@ -95,6 +95,8 @@ extension PacketDecoder {
     }
 
     /// The segment of a frame the straight IPv4 pass took (`layout` from ``takeStraightIPv4(_:wireLength:linkType:timestampNanoseconds:)``).
+    /// Inlinable: the reassembler builds it only for the frames its fast path does not take.
+    @inlinable
     public static func segment(ofStraight frame: UnsafeRawBufferPointer, _ layout: StraightIPv4Frame) -> TCPSegment {
         let tcp = StraightIPv4Frame.tcp
         let bytes = frame.bytes(tcp..<layout.end)
