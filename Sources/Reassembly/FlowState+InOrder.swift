@@ -16,7 +16,6 @@ extension HalfStream {
 /// The fields of a segment the in-order fast path reads: from a ``TCPSegment``, or read in
 /// place from a frame the straight IPv4 pass took (then no segment is built).
 struct InOrderFields {
-    var source: Endpoint
     var sequenceNumber: UInt32
     var acknowledgmentNumber: UInt32
     var flags: TCPFlags
@@ -25,7 +24,6 @@ struct InOrderFields {
 
     @inline(__always)
     init(_ segment: TCPSegment) {
-        source = segment.source
         sequenceNumber = segment.sequenceNumber
         acknowledgmentNumber = segment.acknowledgmentNumber
         flags = segment.flags
@@ -35,10 +33,8 @@ struct InOrderFields {
 
     @inline(__always)
     init(
-        source: Endpoint, sequenceNumber: UInt32, acknowledgmentNumber: UInt32, flags: TCPFlags, window: UInt16,
-        wirePayloadLength: Int
+        sequenceNumber: UInt32, acknowledgmentNumber: UInt32, flags: TCPFlags, window: UInt16, wirePayloadLength: Int
     ) {
-        self.source = source
         self.sequenceNumber = sequenceNumber
         self.acknowledgmentNumber = acknowledgmentNumber
         self.flags = flags
@@ -56,20 +52,27 @@ extension FlowState {
         statistics: inout ReassemblyStatistics, emit: (StreamEvent) -> Void
     ) -> Bool {
         handleInOrder(
-            InOrderFields(segment), payload: payload, frame: frame, timestampNanoseconds: timestampNanoseconds,
-            statistics: &statistics, emit: emit)
+            InOrderFields(segment), fromClient: segment.source == info.client, payload: payload, frame: frame,
+            timestampNanoseconds: timestampNanoseconds, statistics: &statistics, emit: emit)
     }
 
-    /// The same from the fields alone.
+    /// Whether IPv4 `address`:`port` is this flow's client (a straight frame's source, read in place).
+    @inline(__always)
+    func isClient(v4 address: UInt32, port: UInt16) -> Bool {
+        guard case .v4(let client) = info.client.address else { return false }
+        return client == address && info.client.port == port
+    }
+
+    /// The same from the fields alone; `fromClient`: the segment's source is the flow's client.
     @inline(__always)
     mutating func handleInOrder(
-        _ segment: InOrderFields, payload: UnsafeRawBufferPointer, frame: UInt64, timestampNanoseconds: Int64,
-        statistics: inout ReassemblyStatistics, emit: (StreamEvent) -> Void
+        _ segment: InOrderFields, fromClient: Bool, payload: UnsafeRawBufferPointer, frame: UInt64,
+        timestampNanoseconds: Int64, statistics: inout ReassemblyStatistics, emit: (StreamEvent) -> Void
     ) -> Bool {
         // SYN, FIN and RST (0x07) take the general path.
         guard segment.flags.rawValue & 0x007 == 0, client.isQuiet, server.isQuiet else { return false }
         let handled: Bool
-        if segment.source == info.client {
+        if fromClient {
             handled = Self.inOrder(
                 segment, payload: payload, frame: frame, timestampNanoseconds: timestampNanoseconds,
                 this: &client, peer: &server, statistics: &statistics, emit: emit)

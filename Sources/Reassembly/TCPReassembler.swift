@@ -177,12 +177,12 @@ public struct TCPReassembler {
         let slot = Int(cached)
         precondition(slot >= 0 && slot < store.count)
         let fields = InOrderFields(
-            source: Endpoint(address: .v4(sourceAddress), port: sourcePort), sequenceNumber: bytes.u32(tcp &+ 4),
-            acknowledgmentNumber: bytes.u32(tcp &+ 8), flags: flags, window: bytes.u16(tcp &+ 14),
-            wirePayloadLength: layout.wirePayloadLength)
+            sequenceNumber: bytes.u32(tcp &+ 4), acknowledgmentNumber: bytes.u32(tcp &+ 8), flags: flags,
+            window: bytes.u16(tcp &+ 14), wirePayloadLength: layout.wirePayloadLength)
+        let fromClient = store.flows[slot].isClient(v4: sourceAddress, port: sourcePort)
         if store.flows[slot].handleInOrder(
-            fields, payload: layout.payload(bytes), frame: frame, timestampNanoseconds: timestampNanoseconds,
-            statistics: &statistics, emit: emit)
+            fields, fromClient: fromClient, payload: layout.payload(bytes), frame: frame,
+            timestampNanoseconds: timestampNanoseconds, statistics: &statistics, emit: emit)
         {
             if outOfOrderBytes > options.maxOutOfOrderBytesTotal {
                 enforceTotalLimit(current: cached, frame: frame, emit: emit)
