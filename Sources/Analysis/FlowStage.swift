@@ -1,3 +1,4 @@
+import Capture
 import Reassembly
 import SMTP
 import Wire
@@ -74,6 +75,8 @@ final class FlowStage {
     @exclusivity(unchecked) private var cached = [Cached](repeating: Cached(), count: FlowStage.cachedCount)
     /// Tests turn it off to compare with every event looked up in the table.
     var trackerCache = true
+    /// Tests turn it off to send every frame through the decoder's segment (``process(frame:info:decoder:)``).
+    var straightFrames = true
     /// Trackers of closed flows, kept for the next flows to open (with their dialog's buffers
     /// and text stores), so that steady-state connections allocate no tracker state.
     private var spareTrackers: [TrackerBox] = []
@@ -131,7 +134,43 @@ final class FlowStage {
             closesInFrame = 0
         }
         reassembler.process(segment, payload: payload, frame: frame, timestampNanoseconds: timestampNanoseconds, clock: now) {
-            self.route($0)
+            self.routeSegmentEvent($0)
+        }
+    }
+
+    /// Decodes and feeds one frame (single-threaded analysis): a frame the straight IPv4 pass
+    /// takes goes to the reassembler as it lies in `bytes` (see
+    /// ``TCPReassembler/process(straight:_:frame:timestampNanoseconds:clock:emit:)``); any other
+    /// through `decoder` and ``process(_:payload:frame:timestampNanoseconds:)``, as before.
+    /// `S8FrameStraightTests` compares the two ways.
+    @inline(__always)
+    func process(frame bytes: UnsafeRawBufferPointer, info: CaptureInfo, decoder: inout PacketDecoder) -> DecodeResult {
+        let frame = info.frameNumber
+        let timestampNanoseconds = info.timestampNanoseconds
+        guard straightFrames,
+            let layout = decoder.takeStraightIPv4(
+                bytes, wireLength: info.wireLength, linkType: info.linkType, timestampNanoseconds: timestampNanoseconds)
+        else { return processLayered(frame: bytes, info: info, decoder: &decoder) }
+        if frame != self.frame || step != .segment {
+            self.frame = frame
+            step = .segment
+            closesInFrame = 0
+        }
+        reassembler.process(straight: bytes, layout, frame: frame, timestampNanoseconds: timestampNanoseconds, clock: now) {
+            self.routeSegmentEvent($0)
+        }
+        return .tcp
+    }
+
+    /// Any other frame, through the decoder's segment. Out of line: the caller stays small.
+    @inline(never)
+    private func processLayered(frame bytes: UnsafeRawBufferPointer, info: CaptureInfo, decoder: inout PacketDecoder) -> DecodeResult {
+        let frame = info.frameNumber
+        let timestampNanoseconds = info.timestampNanoseconds
+        return decoder.decode(
+            frame: bytes, wireLength: info.wireLength, linkType: info.linkType, timestampNanoseconds: timestampNanoseconds
+        ) { segment, payload in
+            self.process(segment, payload: payload, frame: frame, timestampNanoseconds: timestampNanoseconds)
         }
     }
 
@@ -165,6 +204,22 @@ final class FlowStage {
     }
 
     // MARK: events
+
+    /// The per-segment event closures: data (nearly every event) goes straight to its tracker;
+    /// the rest out of line, so the closure keeps a small frame (~15 instructions an event less).
+    @inline(__always)
+    private func routeSegmentEvent(_ event: StreamEvent) {
+        if case .data(let id, _, _, _, _) = event {
+            forward(event, to: id)
+        } else {
+            routeOther(event)
+        }
+    }
+
+    @inline(never)
+    private func routeOther(_ event: StreamEvent) {
+        route(event)
+    }
 
     /// Inlined into the reassembler's event closures: a call between them cost a frame per event.
     @inline(__always)

@@ -13,6 +13,36 @@ extension HalfStream {
     }
 }
 
+/// The fields of a segment the in-order fast path reads: from a ``TCPSegment``, or read in
+/// place from a frame the straight IPv4 pass took (then no segment is built).
+struct InOrderFields {
+    var sequenceNumber: UInt32
+    var acknowledgmentNumber: UInt32
+    var flags: TCPFlags
+    var window: UInt16
+    var wirePayloadLength: Int
+
+    @inline(__always)
+    init(_ segment: TCPSegment) {
+        sequenceNumber = segment.sequenceNumber
+        acknowledgmentNumber = segment.acknowledgmentNumber
+        flags = segment.flags
+        window = segment.window
+        wirePayloadLength = segment.wirePayloadLength
+    }
+
+    @inline(__always)
+    init(
+        sequenceNumber: UInt32, acknowledgmentNumber: UInt32, flags: TCPFlags, window: UInt16, wirePayloadLength: Int
+    ) {
+        self.sequenceNumber = sequenceNumber
+        self.acknowledgmentNumber = acknowledgmentNumber
+        self.flags = flags
+        self.window = window
+        self.wirePayloadLength = wirePayloadLength
+    }
+}
+
 extension FlowState {
     /// Handles `segment` when it is a plain in-order segment (see above) and returns true;
     /// returns false, having changed nothing, for any other segment. The flow never ends here.
@@ -21,10 +51,28 @@ extension FlowState {
         _ segment: TCPSegment, payload: UnsafeRawBufferPointer, frame: UInt64, timestampNanoseconds: Int64,
         statistics: inout ReassemblyStatistics, emit: (StreamEvent) -> Void
     ) -> Bool {
+        handleInOrder(
+            InOrderFields(segment), fromClient: segment.source == info.client, payload: payload, frame: frame,
+            timestampNanoseconds: timestampNanoseconds, statistics: &statistics, emit: emit)
+    }
+
+    /// Whether IPv4 `address`:`port` is this flow's client (a straight frame's source, read in place).
+    @inline(__always)
+    func isClient(v4 address: UInt32, port: UInt16) -> Bool {
+        guard case .v4(let client) = info.client.address else { return false }
+        return client == address && info.client.port == port
+    }
+
+    /// The same from the fields alone; `fromClient`: the segment's source is the flow's client.
+    @inline(__always)
+    mutating func handleInOrder(
+        _ segment: InOrderFields, fromClient: Bool, payload: UnsafeRawBufferPointer, frame: UInt64,
+        timestampNanoseconds: Int64, statistics: inout ReassemblyStatistics, emit: (StreamEvent) -> Void
+    ) -> Bool {
         // SYN, FIN and RST (0x07) take the general path.
         guard segment.flags.rawValue & 0x007 == 0, client.isQuiet, server.isQuiet else { return false }
         let handled: Bool
-        if segment.source == info.client {
+        if fromClient {
             handled = Self.inOrder(
                 segment, payload: payload, frame: frame, timestampNanoseconds: timestampNanoseconds,
                 this: &client, peer: &server, statistics: &statistics, emit: emit)
@@ -42,7 +90,7 @@ extension FlowState {
 
     @inline(__always)
     private static func inOrder(
-        _ segment: TCPSegment, payload: UnsafeRawBufferPointer, frame: UInt64, timestampNanoseconds: Int64,
+        _ segment: InOrderFields, payload: UnsafeRawBufferPointer, frame: UInt64, timestampNanoseconds: Int64,
         this: inout HalfStream, peer: inout HalfStream, statistics: inout ReassemblyStatistics,
         emit: (StreamEvent) -> Void
     ) -> Bool {

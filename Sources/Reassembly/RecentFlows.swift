@@ -30,8 +30,14 @@ struct RecentFlows {
                 self = .none
                 return
             }
-            let first = UInt64(x) << 16 | UInt64(a.port)
-            let second = UInt64(y) << 16 | UInt64(b.port)
+            self.init(v4: x, a.port, y, b.port)
+        }
+
+        /// The tuple of a segment between IPv4 `x`:`xPort` and `y`:`yPort`, in either direction.
+        @inline(__always)
+        init(v4 x: UInt32, _ xPort: UInt16, _ y: UInt32, _ yPort: UInt16) {
+            let first = UInt64(x) << 16 | UInt64(xPort)
+            let second = UInt64(y) << 16 | UInt64(yPort)
             low = min(first, second) | 1 << 48
             high = max(first, second)
         }

@@ -141,6 +141,79 @@ public struct TCPReassembler {
         handleGeneral(index, segment, payload: payload, frame: frame, timestampNanoseconds: timestampNanoseconds, emit: emit)
     }
 
+    /// Clock-driven (as ``process(_:payload:frame:timestampNanoseconds:clock:emit:)``): one frame that
+    /// ``PacketDecoder/takeStraightIPv4(_:wireLength:linkType:timestampNanoseconds:)`` took, read in
+    /// place. The same as handing ``PacketDecoder/segment(ofStraight:_:)`` and its payload to that
+    /// method, but a plain in-order segment of a flow in ``recent`` (nearly every segment) is
+    /// handled from the frame's fields, without building the segment and its options, and a
+    /// segment on no followed port is set aside from its ports alone.
+    /// `StraightFrameTests` compares the two ways.
+    public mutating func process(
+        straight bytes: UnsafeRawBufferPointer, _ layout: StraightIPv4Frame, frame: UInt64, timestampNanoseconds: Int64,
+        clock: Int64, emit: (StreamEvent) -> Void
+    ) {
+        // The offsets are the straight pass's: IPv4 addresses at 26 and 30, TCP at 34.
+        let tcp = StraightIPv4Frame.tcp
+        let sourcePort = bytes.u16(tcp)
+        let destinationPort = bytes.u16(tcp &+ 2)
+        guard ports.contains(sourcePort) || ports.contains(destinationPort) else {
+            statistics.packetsIgnored &+= 1
+            return
+        }
+        let sourceAddress = bytes.u32(26)
+        let flags = TCPFlags(rawValue: bytes.u16(tcp &+ 12) & 0x01ff)
+        let cached = recentFlowCache
+            ? recent.slot(of: RecentFlows.Tuple(v4: sourceAddress, sourcePort, bytes.u32(30), destinationPort)) : -1
+        // Not cached, or a pure SYN (see `process`): the segment, the general way.
+        guard cached >= 0, flags.rawValue & 0x12 != 0x02, inOrderFastPath else {
+            processSegment(straight: bytes, layout, frame: frame, timestampNanoseconds: timestampNanoseconds, clock: clock, emit: emit)
+            return
+        }
+        // What `process` does for a cached flow, in its order.
+        ownStore()
+        statistics.packets &+= 1
+        closed.expire(now: clock, retention: options.closedFlowRetentionNanoseconds)
+        touch(cached, clock: clock)
+        let slot = Int(cached)
+        precondition(slot >= 0 && slot < store.count)
+        let fields = InOrderFields(
+            sequenceNumber: bytes.u32(tcp &+ 4), acknowledgmentNumber: bytes.u32(tcp &+ 8), flags: flags,
+            window: bytes.u16(tcp &+ 14), wirePayloadLength: layout.wirePayloadLength)
+        let fromClient = store.flows[slot].isClient(v4: sourceAddress, port: sourcePort)
+        if store.flows[slot].handleInOrder(
+            fields, fromClient: fromClient, payload: layout.payload(bytes), frame: frame,
+            timestampNanoseconds: timestampNanoseconds, statistics: &statistics, emit: emit)
+        {
+            if outOfOrderBytes > options.maxOutOfOrderBytesTotal {
+                enforceTotalLimit(current: cached, frame: frame, emit: emit)
+            }
+            return
+        }
+        handleGeneral(straight: bytes, layout, index: cached, frame: frame, timestampNanoseconds: timestampNanoseconds, emit: emit)
+    }
+
+    /// A straight frame the fast path does not take, as its segment. Out of line (as the two
+    /// below): inlined, they made the caller too large for the in-order path to be inlined.
+    @inline(never)
+    private mutating func processSegment(
+        straight bytes: UnsafeRawBufferPointer, _ layout: StraightIPv4Frame, frame: UInt64, timestampNanoseconds: Int64,
+        clock: Int64, emit: (StreamEvent) -> Void
+    ) {
+        process(
+            PacketDecoder.segment(ofStraight: bytes, layout), payload: layout.payload(bytes), frame: frame,
+            timestampNanoseconds: timestampNanoseconds, clock: Optional(clock), emit: emit)
+    }
+
+    @inline(never)
+    private mutating func handleGeneral(
+        straight bytes: UnsafeRawBufferPointer, _ layout: StraightIPv4Frame, index: Int32, frame: UInt64,
+        timestampNanoseconds: Int64, emit: (StreamEvent) -> Void
+    ) {
+        handleGeneral(
+            index, PacketDecoder.segment(ofStraight: bytes, layout), payload: layout.payload(bytes), frame: frame,
+            timestampNanoseconds: timestampNanoseconds, emit: emit)
+    }
+
     /// Every segment the fast path does not take (handshake, FIN, RST, holes, retransmissions):
     /// out of line, so the per-segment path stays short.
     @inline(never)

@@ -1,5 +1,5 @@
 /// TCP header and options (RFC 9293 §3.1, RFC 7323, RFC 2018).
-enum TCPDecoder {
+@usableFromInline enum TCPDecoder {
     static let minimumHeaderLength = 20
 
     /// Decodes the TCP header at the start of `bytes` (captured bytes, IP padding
@@ -33,17 +33,20 @@ enum TCPDecoder {
     /// Inlined into the decoder: what nearly every segment after the handshake carries (Linux,
     /// BSD), NOP, NOP, Timestamps, and no options at all are written straight into the segment;
     /// the general loop (a call, and its result packed and unpacked) reads only the others.
-    @inline(__always)
+    /// Inlinable with ``PacketDecoder/segment(ofStraight:_:)``: 20 is ``minimumHeaderLength``, a
+    /// literal (inlined into another module, a constant costs an addressor call).
+    @inlinable @inline(__always)
     static func options(_ bytes: UnsafeRawBufferPointer, headerLength: Int) -> TCPOptions {
-        if headerLength == 32 && bytes.u32(minimumHeaderLength) == 0x0101_080A {
-            return TCPOptions(timestamps: bytes.u32(minimumHeaderLength + 4), echo: bytes.u32(minimumHeaderLength + 8))
+        if headerLength == 32 && bytes.u32(20) == 0x0101_080A {
+            return TCPOptions(timestamps: bytes.u32(20 + 4), echo: bytes.u32(20 + 8))
         }
-        if headerLength == minimumHeaderLength { return TCPOptions() }
-        return parseOptions(bytes.bytes(minimumHeaderLength..<headerLength))
+        if headerLength == 20 { return TCPOptions() }
+        return parseOptions(bytes.bytes(20..<headerLength))
     }
 
     /// Reads the options smtpscope keeps; stops quietly at end-of-list or at an
     /// option whose length is impossible (the segment itself stays usable).
+    @usableFromInline
     static func parseOptions(_ bytes: UnsafeRawBufferPointer) -> TCPOptions {
         var options = TCPOptions()
         // Fast path for what nearly every segment after the handshake carries (Linux, BSD):

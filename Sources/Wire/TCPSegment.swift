@@ -17,6 +17,7 @@ public struct TCPSegment: Sendable {
     /// fields. Larger than ``payloadLength`` when the snapshot length cut the frame.
     public var wirePayloadLength: Int
 
+    @inlinable
     public init(
         source: Endpoint, destination: Endpoint, sequenceNumber: UInt32, acknowledgmentNumber: UInt32,
         flags: TCPFlags, window: UInt16, options: TCPOptions = TCPOptions(), payloadLength: Int,
@@ -43,14 +44,14 @@ public struct TCPSegment: Sendable {
 /// (as separate optionals they took about 30 instructions per segment to build and copy).
 /// Absent values are stored as 0, so equal options have equal storage (`Hashable`).
 public struct TCPOptions: Hashable, Sendable {
-    private var present: UInt8 = 0
+    @usableFromInline var present: UInt8 = 0
     public var sackPermitted: Bool
     /// Number of SACK blocks in the segment (their edges are not kept).
     public var sackBlockCount: UInt8
-    private var windowScaleStorage: UInt8 = 0
-    private var maximumSegmentSizeStorage: UInt16 = 0
-    private var timestampValueStorage: UInt32 = 0
-    private var timestampEchoStorage: UInt32 = 0
+    @usableFromInline var windowScaleStorage: UInt8 = 0
+    @usableFromInline var maximumSegmentSizeStorage: UInt16 = 0
+    @usableFromInline var timestampValueStorage: UInt32 = 0
+    @usableFromInline var timestampEchoStorage: UInt32 = 0
 
     private static let hasMaximumSegmentSize: UInt8 = 1
     private static let hasWindowScale: UInt8 = 2
@@ -69,12 +70,13 @@ public struct TCPOptions: Hashable, Sendable {
         self.timestampEcho = timestampEcho
     }
 
-    /// Only Timestamps (the decoder's fast path).
-    @inline(__always)
+    /// Only Timestamps (the decoder's fast path; inlinable with it). The bits are
+    /// ``hasTimestampValue`` | ``hasTimestampEcho``, literals here (no addressor call).
+    @inlinable @inline(__always)
     init(timestamps value: UInt32, echo: UInt32) {
         sackPermitted = false
         sackBlockCount = 0
-        present = Self.hasTimestampValue | Self.hasTimestampEcho
+        present = 4 | 8
         timestampValueStorage = value
         timestampEchoStorage = echo
     }
