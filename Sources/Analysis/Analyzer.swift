@@ -156,12 +156,7 @@ public final class Analyzer {
         if let stageRef {
             result = stageRef._withUnsafeGuaranteedRef { stage in
                 stage.now = now
-                return decoder.decode(
-                    frame: frame, wireLength: info.wireLength, linkType: info.linkType,
-                    timestampNanoseconds: info.timestampNanoseconds
-                ) { segment, payload in
-                    stage.process(segment, payload: payload, frame: info.frameNumber, timestampNanoseconds: info.timestampNanoseconds)
-                }
+                return stage.process(frame: frame, info: info, decoder: &decoder)
             }
         } else if let parallelRef {
             let now = now
