@@ -26,20 +26,24 @@ import Wire
 final class ParallelFlows {
     /// Rounds out at once: about 1 MiB of payload in flight (2 MiB was slower), 4 to 32 rounds.
     let roundsInFlight: Int
+    /// Rounds queued before an idle worker is woken; a reader waiting for a round is woken when
+    /// half the rounds in flight are back (see ``ParallelWorker``): a wake-up per few rounds.
+    static let wakeAfter = 2
 
     /// The followed ports as a bitmap (one test per segment, no hashing).
     private let ports: [UInt64]
     private let workers: [ParallelWorker]
-    /// The batches being filled, one per worker.
-    @exclusivity(unchecked) private var filling: [ParallelBatch] {
-        didSet { fillingRefs = filling.map { Unmanaged.passUnretained($0) } }
-    }
+    /// The batches being filled, one per worker (replaced in place: no copy per round).
+    @exclusivity(unchecked) private var filling: [ParallelBatch]
     /// `filling` again, unretained, for the per-segment path (taking a batch out of `filling`
     /// cost a retain and release per segment); `filling` keeps them alive.
-    @exclusivity(unchecked) private var fillingRefs: [Unmanaged<ParallelBatch>] = []
+    @exclusivity(unchecked) private var fillingRefs: [Unmanaged<ParallelBatch>]
     private var spare: [ParallelBatch] = []
-    /// Rounds handed to the workers, oldest first (each one batch per worker).
-    private var inFlight: [[ParallelBatch]] = []
+    /// Batches handed to the workers, oldest round first, each round one batch per worker in
+    /// worker order (flat, with room reserved: sending and merging a round allocate nothing).
+    private var inFlight: [ParallelBatch] = []
+    /// The round being merged, reused.
+    private var merging: [ParallelBatch] = []
     @exclusivity(unchecked) private var roundFull = false
     private var running = true
 
@@ -57,11 +61,17 @@ final class ParallelFlows {
         share.reassembly.maxFlows = Self.share(options.reassembly.maxFlows, of: count)
         share.reassembly.maxOutOfOrderBytesTotal = Self.share(options.reassembly.maxOutOfOrderBytesTotal, of: count)
         share.reassembly.maxClosedFlows = Self.share(options.reassembly.maxClosedFlows, of: count)
-        workers = (0..<count).map { _ in ParallelWorker(options: share) }
         filling = (0..<count).map { _ in ParallelBatch(workers: count) }
         fillingRefs = filling.map { Unmanaged.passUnretained($0) }
         let round = max(ParallelBatch.roundPayload, (filling.first?.payloadLimit ?? 0) * count)
-        roundsInFlight = min(32, max(4, (1 << 20) / round))
+        let rounds = min(32, max(4, (1 << 20) / round))
+        roundsInFlight = rounds
+        workers = (0..<count).map { _ in
+            ParallelWorker(options: share, wakeAfter: Self.wakeAfter, returnAfter: rounds / 2)
+        }
+        inFlight.reserveCapacity(roundsInFlight * count)
+        merging.reserveCapacity(count)
+        spare.reserveCapacity((roundsInFlight + 1) * count)
         merge = FlowMerge(workers: count)
         for worker in workers { worker.start() }
     }
@@ -78,9 +88,10 @@ final class ParallelFlows {
     @inline(__always)
     func dispatch(_ segment: TCPSegment, payload: UnsafeRawBufferPointer, frame: UInt64, timestampNanoseconds: Int64, now: Int64) {
         guard follows(segment.source.port) || follows(segment.destination.port) else { return }
-        let full = fillingRefs[Self.slot(for: segment, count: fillingRefs.count)]._withUnsafeGuaranteedRef { batch in
+        let count = fillingRefs.count
+        // One worker takes every flow: no hash.
+        let full = fillingRefs[count == 1 ? 0 : Self.slot(for: segment, count: count)]._withUnsafeGuaranteedRef { batch in
             batch.appendSegment(segment, payload: payload, frame: frame, timestampNanoseconds: timestampNanoseconds, now: now)
-            return batch.isFull
         }
         if full { roundFull = true }
     }
@@ -133,10 +144,14 @@ final class ParallelFlows {
     // MARK: rounds
 
     private func sendRound(deliver: (FlowRecord) -> Void) {
-        while inFlight.count >= roundsInFlight { mergeOldest(deliver: deliver) }
+        while inFlight.count >= roundsInFlight * workers.count { mergeOldest(deliver: deliver) }
         for (worker, batch) in zip(workers, filling) { worker.submit(batch) }
-        inFlight.append(filling)
-        for index in filling.indices { filling[index] = spare.popLast() ?? ParallelBatch(workers: workers.count) }
+        inFlight.append(contentsOf: filling)
+        for index in filling.indices {
+            let next = spare.popLast() ?? ParallelBatch(workers: workers.count)
+            filling[index] = next
+            fillingRefs[index] = Unmanaged.passUnretained(next)
+        }
         roundFull = false
     }
 
@@ -144,17 +159,20 @@ final class ParallelFlows {
     /// closed, in the order one thread would have: opens by first frame, closes by ``CloseOrder``.
     private func mergeOldest(deliver: (FlowRecord) -> Void) {
         guard !inFlight.isEmpty else { return }
-        let sent = inFlight.removeFirst()
-        let round = zip(workers, sent).map { worker, _ in worker.takeProcessed() }
+        inFlight.removeFirst(min(inFlight.count, workers.count))
+        merging.removeAll(keepingCapacity: true)
+        // Each worker hands its batches back in the order it was given them: the oldest round's.
+        for worker in workers { merging.append(worker.takeProcessed()) }
 
-        for batch in round { limitsHit &+= batch.limitsHit }
+        for batch in merging { limitsHit &+= batch.limitsHit }
         // Batches a single worker merged itself come back with nothing opened or closed.
-        merge.merge(round, deliver: deliver)
+        merge.merge(merging, deliver: deliver)
 
-        for batch in round {
+        for batch in merging {
             batch.reset()
             spare.append(batch)
         }
+        merging.removeAll(keepingCapacity: true)
     }
 
     // MARK: helpers
