@@ -1,3 +1,4 @@
+import Foundation
 @testable import Analysis
 import Testing
 import Wire
@@ -5,8 +6,8 @@ import Wire
 /// ``ParallelWorker`` hands batches over in bursts (an idle worker waits for ``ParallelWorker/wakeAfter``
 /// batches, a waiting reader for ``ParallelWorker/returnAfter``), yet every batch must be processed
 /// and come back, in the order given, whenever the reader asks for one, and the thread must end
-/// on ``ParallelWorker/stop()`` with fewer queued than a burst. A missed wake-up shows as a hang:
-/// the time limit turns it into a failure.
+/// on ``ParallelWorker/stop()`` with fewer queued than a burst. A missed wake-up shows as a hang,
+/// which a 30 s watchdog turns into a failure.
 @Suite struct S8ThreadsHandOverTests {
     /// A batch whose one SYN opens a flow of its own (client port `index`), marked with `frame`.
     static func batch(_ index: Int, frame: UInt64) -> ParallelBatch {
@@ -20,41 +21,72 @@ import Wire
     }
 
     /// Submits `count` batches, then takes `count` back: each must be the one submitted in that
-    /// place, processed (its SYN opened a flow at its frame).
-    static func roundTrip(_ worker: ParallelWorker, count: Int, from first: Int) {
+    /// place, processed (its SYN opened a flow at its frame). Returns what went wrong.
+    static func roundTrip(_ worker: ParallelWorker, count: Int, from first: Int) -> [String] {
         let sent = (0..<count).map { batch(first + $0, frame: UInt64(first + $0 + 1)) }
         for batch in sent { worker.submit(batch) }
+        var problems: [String] = []
         for (offset, batch) in sent.enumerated() {
             let back = worker.takeProcessed()
-            #expect(back === batch, "batch \(first + offset)")
-            #expect(back.opened.map(\.frame) == [UInt64(first + offset + 1)], "batch \(first + offset)")
+            if back !== batch { problems.append("batch \(first + offset): another came back") }
+            let opened = back.opened.map(\.frame)
+            if opened != [UInt64(first + offset + 1)] { problems.append("batch \(first + offset): opened \(opened)") }
         }
+        return problems
     }
 
-    @Test(.timeLimit(.minutes(1)), arguments: [(1, 1), (4, 3), (100, 100)])
+    /// Runs `body` on a thread of its own and waits at most 30 s for it: a missed wake-up fails
+    /// the test instead of hanging the run (the stuck thread is left behind).
+    static func within30Seconds(_ body: @escaping @Sendable () -> [String]) -> [String]? {
+        let done = DispatchSemaphore(value: 0)
+        let box = ProblemBox()
+        DispatchQueue.global().async {
+            box.set(body())
+            done.signal()
+        }
+        guard done.wait(timeout: .now() + 30) == .success else { return nil }
+        return box.get()
+    }
+
+    @Test(arguments: [(1, 1), (4, 3), (100, 100)])
     func everyBatchComesBackInOrder(wakeAfter: Int, returnAfter: Int) {
-        let worker = ParallelWorker(options: AnalysisOptions(), wakeAfter: wakeAfter, returnAfter: returnAfter)
-        worker.start()
-        var next = 0
-        // Fewer than a burst (the reader waiting must wake the idle worker), exactly one, more.
-        for count in [1, 2, 1, wakeAfter, wakeAfter + 3, 7] {
-            Self.roundTrip(worker, count: count, from: next)
-            next += count
+        let problems = Self.within30Seconds {
+            let worker = ParallelWorker(options: AnalysisOptions(), wakeAfter: wakeAfter, returnAfter: returnAfter)
+            worker.start()
+            var problems: [String] = []
+            var next = 0
+            // Fewer than a burst (the reader waiting must wake the idle worker), exactly one, more.
+            for count in [1, 2, 1, wakeAfter, wakeAfter + 3, 7] {
+                problems += Self.roundTrip(worker, count: count, from: next)
+                next += count
+            }
+            worker.stop()
+            return problems
         }
-        worker.stop()
+        #expect(problems == [], "nil: a batch never came back or the worker never ended")
     }
 
-    @Test(.timeLimit(.minutes(1)))
-    func stopEndsAWorkerWaitingForABurst() {
-        let worker = ParallelWorker(options: AnalysisOptions(), wakeAfter: 8, returnAfter: 8)
-        worker.start()
-        Self.roundTrip(worker, count: 2, from: 0)
-        // Two queued, never asked for: stop must still let the thread process them and end.
-        let left = [Self.batch(2, frame: 3), Self.batch(3, frame: 4)]
-        for batch in left { worker.submit(batch) }
-        worker.stop()
-        #expect(left.map(\.opened.count) == [1, 1])
+    @Test func stopEndsAWorkerWaitingForABurst() {
+        let problems = Self.within30Seconds {
+            let worker = ParallelWorker(options: AnalysisOptions(), wakeAfter: 8, returnAfter: 8)
+            worker.start()
+            var problems = Self.roundTrip(worker, count: 2, from: 0)
+            // Two queued, never asked for: stop must still let the thread process them and end.
+            let left = [Self.batch(2, frame: 3), Self.batch(3, frame: 4)]
+            for batch in left { worker.submit(batch) }
+            worker.stop()
+            if left.map(\.opened.count) != [1, 1] { problems.append("queued batches not processed before the end") }
+            return problems
+        }
+        #expect(problems == [], "nil: stop never returned")
     }
+}
+
+private final class ProblemBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var problems: [String] = []
+    func set(_ value: [String]) { lock.lock(); problems = value; lock.unlock() }
+    func get() -> [String] { lock.lock(); defer { lock.unlock() }; return problems }
 }
 
 /// ``ParallelBatch`` stores each entry with its payload right after it, in one raw arena: every
