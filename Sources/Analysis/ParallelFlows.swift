@@ -32,6 +32,11 @@ final class ParallelFlows {
 
     /// The followed ports as a bitmap (one test per segment, no hashing).
     private let ports: [UInt64]
+    /// The lowest followed port and the span up to the highest: a port outside (a client's
+    /// ephemeral port, usually) is rejected without loading its bitmap word, which the reader's
+    /// streaming copies keep evicting (a quarter of the dispatch's samples waited on that load).
+    private let lowestPort: UInt16
+    private let portSpan: UInt16
     private let workers: [ParallelWorker]
     /// The batches being filled, one per worker (replaced in place: no copy per round).
     @exclusivity(unchecked) private var filling: [ParallelBatch]
@@ -57,6 +62,8 @@ final class ParallelFlows {
         var bitmap = [UInt64](repeating: 0, count: 1024)
         for port in options.reassembly.ports { bitmap[Int(port >> 6)] |= 1 << UInt64(port & 63) }
         ports = bitmap
+        lowestPort = options.reassembly.ports.min() ?? 0
+        portSpan = (options.reassembly.ports.max() ?? 0) &- lowestPort
         var share = options
         share.reassembly.maxFlows = Self.share(options.reassembly.maxFlows, of: count)
         share.reassembly.maxOutOfOrderBytesTotal = Self.share(options.reassembly.maxOutOfOrderBytesTotal, of: count)
@@ -183,8 +190,8 @@ final class ParallelFlows {
     // MARK: helpers
 
     @inline(__always)
-    private func follows(_ port: UInt16) -> Bool {
-        ports.withUnsafeBufferPointer { $0[Int(port >> 6)] & (1 << UInt64(port & 63)) != 0 }
+    func follows(_ port: UInt16) -> Bool {
+        port &- lowestPort <= portSpan && ports.withUnsafeBufferPointer { $0[Int(port >> 6)] & (1 << UInt64(port & 63)) != 0 }
     }
 
     private static func share(_ limit: Int, of count: Int) -> Int {

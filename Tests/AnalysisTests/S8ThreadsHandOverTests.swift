@@ -162,3 +162,19 @@ private final class ProblemBox: @unchecked Sendable {
         }
     }
 }
+
+/// The reader's port test (``ParallelFlows/follows(_:)``) rejects ports outside the followed
+/// range before the bitmap: it must agree with the followed set on every port, for sets with
+/// gaps, one port, the extremes, and none.
+@Suite struct S8ThreadsPortFilterTests {
+    @Test(arguments: [Set<UInt16>([25, 587, 2525]), [587, 2525], [25], [0, 65_535], [1, 64, 65, 128], []])
+    func followsExactlyTheFollowedPorts(ports: Set<UInt16>) {
+        var options = AnalysisOptions()
+        options.reassembly.ports = ports
+        let flows = ParallelFlows(options: options, threads: 2)
+        defer { flows.stop() }
+        var wrong: [UInt16] = []
+        for port in 0...UInt16.max where flows.follows(port) != ports.contains(port) { wrong.append(port) }
+        #expect(wrong == [], "ports \(ports.sorted())")
+    }
+}
