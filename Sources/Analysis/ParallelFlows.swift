@@ -10,7 +10,10 @@ import Wire
 /// merging keep the reading thread busy on its own. Measured on the 1 GiB bench capture with
 /// two threads, the reader took as long as the one worker; giving the reader a share of the
 /// flows too (followed in place, without a copy) made it the slower of the two and the run
-/// about 10 % slower with a tenth of the flows (5 % with a thirtieth).
+/// about 10 % slower with a tenth of the flows (5 % with a thirtieth). Decoding stays with the
+/// reader even with one worker: handing that worker whole frames to decode left the reader's CPU
+/// time as it was (0.360 against 0.363 s: headers just read are cheap to decode, and whole frames
+/// cost more to copy than payloads) and added 0.035-0.07 s to the worker's.
 ///
 /// Frames go out in rounds: every worker gets one batch per round (maybe empty), ended when
 /// any batch is full. At most ``roundsInFlight`` rounds are out at once; the reader then
@@ -29,17 +32,23 @@ final class ParallelFlows {
 
     /// The followed ports as a bitmap (one test per segment, no hashing).
     private let ports: [UInt64]
+    /// The lowest followed port and the span up to the highest: a port outside (a client's
+    /// ephemeral port, usually) is rejected without loading its bitmap word, which the reader's
+    /// streaming copies keep evicting (a quarter of the dispatch's samples waited on that load).
+    private let lowestPort: UInt16
+    private let portSpan: UInt16
     private let workers: [ParallelWorker]
-    /// The batches being filled, one per worker.
-    @exclusivity(unchecked) private var filling: [ParallelBatch] {
-        didSet { fillingRefs = filling.map { Unmanaged.passUnretained($0) } }
-    }
+    /// The batches being filled, one per worker (replaced in place: no copy per round).
+    @exclusivity(unchecked) private var filling: [ParallelBatch]
     /// `filling` again, unretained, for the per-segment path (taking a batch out of `filling`
     /// cost a retain and release per segment); `filling` keeps them alive.
-    @exclusivity(unchecked) private var fillingRefs: [Unmanaged<ParallelBatch>] = []
+    @exclusivity(unchecked) private var fillingRefs: [Unmanaged<ParallelBatch>]
     private var spare: [ParallelBatch] = []
-    /// Rounds handed to the workers, oldest first (each one batch per worker).
-    private var inFlight: [[ParallelBatch]] = []
+    /// Batches handed to the workers, oldest round first, each round one batch per worker in
+    /// worker order (flat, with room reserved: sending and merging a round allocate nothing).
+    private var inFlight: [ParallelBatch] = []
+    /// The round being merged, reused.
+    private var merging: [ParallelBatch] = []
     @exclusivity(unchecked) private var roundFull = false
     private var running = true
 
@@ -53,15 +62,28 @@ final class ParallelFlows {
         var bitmap = [UInt64](repeating: 0, count: 1024)
         for port in options.reassembly.ports { bitmap[Int(port >> 6)] |= 1 << UInt64(port & 63) }
         ports = bitmap
+        lowestPort = options.reassembly.ports.min() ?? 0
+        portSpan = (options.reassembly.ports.max() ?? 0) &- lowestPort
         var share = options
         share.reassembly.maxFlows = Self.share(options.reassembly.maxFlows, of: count)
         share.reassembly.maxOutOfOrderBytesTotal = Self.share(options.reassembly.maxOutOfOrderBytesTotal, of: count)
         share.reassembly.maxClosedFlows = Self.share(options.reassembly.maxClosedFlows, of: count)
-        workers = (0..<count).map { _ in ParallelWorker(options: share) }
         filling = (0..<count).map { _ in ParallelBatch(workers: count) }
         fillingRefs = filling.map { Unmanaged.passUnretained($0) }
         let round = max(ParallelBatch.roundPayload, (filling.first?.payloadLimit ?? 0) * count)
-        roundsInFlight = min(32, max(4, (1 << 20) / round))
+        let rounds = min(32, max(4, (1 << 20) / round))
+        roundsInFlight = rounds
+        // An idle worker is woken once half the rounds in flight are queued for it, a waiting
+        // reader once half are back (see ``ParallelWorker``): a wake-up per four rounds, not per
+        // round. On the 1 GiB bench capture (two threads, 8 alternating runs, per-thread CPU):
+        // waits 2,900 (reader) + 400 (worker) per run with every round handed over at once, about
+        // 250 + 400 this way, and the reader's CPU time 0.37 -> 0.35 s (2 and 4: 310 + 900).
+        workers = (0..<count).map { _ in
+            ParallelWorker(options: share, wakeAfter: rounds / 2, returnAfter: rounds / 2)
+        }
+        inFlight.reserveCapacity(roundsInFlight * count)
+        merging.reserveCapacity(count)
+        spare.reserveCapacity((roundsInFlight + 1) * count)
         merge = FlowMerge(workers: count)
         for worker in workers { worker.start() }
     }
@@ -78,9 +100,10 @@ final class ParallelFlows {
     @inline(__always)
     func dispatch(_ segment: TCPSegment, payload: UnsafeRawBufferPointer, frame: UInt64, timestampNanoseconds: Int64, now: Int64) {
         guard follows(segment.source.port) || follows(segment.destination.port) else { return }
-        let full = fillingRefs[Self.slot(for: segment, count: fillingRefs.count)]._withUnsafeGuaranteedRef { batch in
+        let count = fillingRefs.count
+        // One worker takes every flow: no hash.
+        let full = fillingRefs[count == 1 ? 0 : Self.slot(for: segment, count: count)]._withUnsafeGuaranteedRef { batch in
             batch.appendSegment(segment, payload: payload, frame: frame, timestampNanoseconds: timestampNanoseconds, now: now)
-            return batch.isFull
         }
         if full { roundFull = true }
     }
@@ -133,10 +156,14 @@ final class ParallelFlows {
     // MARK: rounds
 
     private func sendRound(deliver: (FlowRecord) -> Void) {
-        while inFlight.count >= roundsInFlight { mergeOldest(deliver: deliver) }
+        while inFlight.count >= roundsInFlight * workers.count { mergeOldest(deliver: deliver) }
         for (worker, batch) in zip(workers, filling) { worker.submit(batch) }
-        inFlight.append(filling)
-        for index in filling.indices { filling[index] = spare.popLast() ?? ParallelBatch(workers: workers.count) }
+        inFlight.append(contentsOf: filling)
+        for index in filling.indices {
+            let next = spare.popLast() ?? ParallelBatch(workers: workers.count)
+            filling[index] = next
+            fillingRefs[index] = Unmanaged.passUnretained(next)
+        }
         roundFull = false
     }
 
@@ -144,24 +171,27 @@ final class ParallelFlows {
     /// closed, in the order one thread would have: opens by first frame, closes by ``CloseOrder``.
     private func mergeOldest(deliver: (FlowRecord) -> Void) {
         guard !inFlight.isEmpty else { return }
-        let sent = inFlight.removeFirst()
-        let round = zip(workers, sent).map { worker, _ in worker.takeProcessed() }
+        inFlight.removeFirst(min(inFlight.count, workers.count))
+        merging.removeAll(keepingCapacity: true)
+        // Each worker hands its batches back in the order it was given them: the oldest round's.
+        for worker in workers { merging.append(worker.takeProcessed()) }
 
-        for batch in round { limitsHit &+= batch.limitsHit }
+        for batch in merging { limitsHit &+= batch.limitsHit }
         // Batches a single worker merged itself come back with nothing opened or closed.
-        merge.merge(round, deliver: deliver)
+        merge.merge(merging, deliver: deliver)
 
-        for batch in round {
+        for batch in merging {
             batch.reset()
             spare.append(batch)
         }
+        merging.removeAll(keepingCapacity: true)
     }
 
     // MARK: helpers
 
     @inline(__always)
-    private func follows(_ port: UInt16) -> Bool {
-        ports.withUnsafeBufferPointer { $0[Int(port >> 6)] & (1 << UInt64(port & 63)) != 0 }
+    func follows(_ port: UInt16) -> Bool {
+        port &- lowestPort <= portSpan && ports.withUnsafeBufferPointer { $0[Int(port >> 6)] & (1 << UInt64(port & 63)) != 0 }
     }
 
     private static func share(_ limit: Int, of count: Int) -> Int {

@@ -2,15 +2,34 @@
 /// ``FlowStage`` (reassembly and trackers of its share of the flows) and hands them back with
 /// the flows that opened and closed. It never writes output.
 ///
-/// `@unchecked Sendable`: `inbox`, `outbox` and the flags are guarded by `condition`; `stage`
+/// Hand-over in bursts: a worker that ran out of batches sleeps until ``wakeAfter`` are queued,
+/// and a reader waiting for a processed batch sleeps until ``returnAfter`` are back (or all it
+/// has out): each side wakes the other once per few rounds, not per round. A wake-up is a
+/// futex call and, on a virtual machine, an interrupt to the other CPU, paid on the thread that
+/// is busy; the sleeper loses nothing, as it would only have waited for the next round. Either
+/// side asks for the rest at once when it cannot go on without it (the reader waiting for a
+/// batch still queued, the input's end, ``stop()``), so nothing waits for a burst that never comes.
+///
+/// `@unchecked Sendable`: the queues and the flags are guarded by `condition`; `stage`
 /// and the batch being processed are touched only by the worker thread once it has started.
 /// Both queues hold at most the reader's rounds in flight (``ParallelFlows``), so they are bounded.
 final class ParallelWorker: @unchecked Sendable {
     private let condition = ConditionLock()
     private var inbox: [ParallelBatch] = []
     private var outbox: [ParallelBatch] = []
+    /// The worker thread is processing a batch (taken from `inbox`, not yet in `outbox`).
+    private var processing = false
+    /// The worker thread sleeps until `inbox` holds ``wakeAfter`` batches.
+    private var workerIdle = false
+    /// The reader sleeps until `outbox` holds ``returnAfter`` batches (or all it has out).
+    private var readerWaiting = false
     private var stopping = false
     private var exited = false
+
+    /// Batches queued before an idle worker is woken.
+    let wakeAfter: Int
+    /// Processed batches before a waiting reader is woken.
+    let returnAfter: Int
 
     private let stage: FlowStage
     private let currentBox: ParallelBatch.Slot
@@ -18,9 +37,15 @@ final class ParallelWorker: @unchecked Sendable {
     /// under `condition` before the first batch; `deliver` is read under it per batch, `ownMerge`
     /// is then used by the worker thread alone.
     private var ownMerge: FlowMerge?
+    /// The batch `ownMerge` merges, in a reused one-element array (no allocation per batch).
+    private var merging: [ParallelBatch] = []
     private var deliver: ((FlowRecord) -> Void)?
 
-    init(options: AnalysisOptions) {
+    /// A worker woken after `wakeAfter` queued batches, waking the reader after `returnAfter`
+    /// processed ones (both at least 1; 1 and 1 hand over every batch at once).
+    init(options: AnalysisOptions, wakeAfter: Int = 1, returnAfter: Int = 1) {
+        self.wakeAfter = max(1, wakeAfter)
+        self.returnAfter = max(1, returnAfter)
         // Set up before the thread starts; used only by it afterwards.
         (stage, currentBox) = ParallelBatch.collectingStage(options: options)
     }
@@ -48,22 +73,33 @@ final class ParallelWorker: @unchecked Sendable {
         condition.unlock()
     }
 
-    /// Queues a batch for processing (called by the reader).
+    /// Queues a batch for processing (called by the reader); wakes an idle worker once
+    /// ``wakeAfter`` are queued.
     func submit(_ batch: ParallelBatch) {
         condition.lock()
         inbox.append(batch)
-        condition.broadcast()
+        if workerIdle && inbox.count >= wakeAfter { condition.broadcast() }
         condition.unlock()
     }
 
-    /// The oldest processed batch, waiting for it (called by the reader).
+    /// The oldest processed batch (called by the reader). When none is back yet, waits until
+    /// ``returnAfter`` are, or every batch out is; a worker idle with fewer than ``wakeAfter``
+    /// queued is woken to process them.
     func takeProcessed() -> ParallelBatch {
         condition.lock()
-        while outbox.isEmpty { condition.wait() }
+        if outbox.isEmpty {
+            readerWaiting = true
+            if workerIdle { condition.broadcast() }
+            while outbox.isEmpty || outbox.count < min(returnAfter, outstanding) { condition.wait() }
+            readerWaiting = false
+        }
         let batch = outbox.removeFirst()
         condition.unlock()
         return batch
     }
+
+    /// Batches handed in and not yet taken back (under `condition`).
+    private var outstanding: Int { inbox.count + (processing ? 1 : 0) + outbox.count }
 
     /// Lets the thread finish the batches queued and end; returns once it has.
     func stop() {
@@ -75,26 +111,35 @@ final class ParallelWorker: @unchecked Sendable {
     }
 
     private func run() {
+        condition.lock()
         while true {
-            condition.lock()
-            while inbox.isEmpty && !stopping { condition.wait() }
-            guard !inbox.isEmpty else {
-                exited = true
-                condition.broadcast()
-                condition.unlock()
-                return
+            if inbox.isEmpty {
+                workerIdle = true
+                while !stopping && (inbox.isEmpty || (inbox.count < wakeAfter && !readerWaiting)) { condition.wait() }
+                workerIdle = false
+                if inbox.isEmpty {
+                    exited = true
+                    condition.broadcast()
+                    condition.unlock()
+                    return
+                }
             }
             let batch = inbox.removeFirst()
+            processing = true
             let deliver = deliver
             condition.unlock()
 
             process(batch)
-            if let deliver { ownMerge?.merge([batch], deliver: deliver) }
+            if let deliver, ownMerge != nil {
+                merging.append(batch)
+                ownMerge?.merge(merging, deliver: deliver)
+                merging.removeAll(keepingCapacity: true)
+            }
 
             condition.lock()
+            processing = false
             outbox.append(batch)
-            condition.broadcast()
-            condition.unlock()
+            if readerWaiting && outbox.count >= min(returnAfter, outstanding) { condition.broadcast() }
         }
     }
 
