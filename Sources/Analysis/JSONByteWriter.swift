@@ -349,22 +349,7 @@ struct JSONByteWriter {
         if comma { at.pointee = UInt8(ascii: ","); at += 1 }
         at.pointee = UInt8(ascii: "\"")
         at += 1
-        let from = UnsafeRawPointer(source), to = UnsafeMutableRawPointer(at)
-        var flagged: UInt64 = 0
-        var index = 0
-        // Whole words up to the last 8 bytes (count >= 8, so no wrap), then those 8,
-        // overlapping the ones before.
-        let lastWord = count &- 8
-        while index < lastWord {
-            let word = from.loadUnaligned(fromByteOffset: index, as: UInt64.self)
-            to.storeBytes(of: word, toByteOffset: index, as: UInt64.self)
-            flagged |= Self.escapeOrHighBits(word)
-            index &+= 8
-        }
-        let word = from.loadUnaligned(fromByteOffset: lastWord, as: UInt64.self)
-        to.storeBytes(of: word, toByteOffset: lastWord, as: UInt64.self)
-        flagged |= Self.escapeOrHighBits(word)
-        guard flagged == 0 else { return false }
+        guard Self.copyWordsFlagging(UnsafeRawPointer(source), to: UnsafeMutableRawPointer(at), count: count) == 0 else { return false }
         at += count
         at.pointee = UInt8(ascii: "\"")
         commit(at + 1)
@@ -687,6 +672,25 @@ struct JSONByteWriter {
     @inline(__always)
     static func anyNeedsEscapeOrHigh(_ word: UInt64) -> Bool { escapeOrHighBits(word) != 0 }
 
+    /// Copies `count` (at least 8) bytes a word at a time: whole words up to the last 8 bytes,
+    /// then those 8, overlapping the ones before. Returns the ``escapeOrHighBits(_:)`` of every
+    /// word copied (zero when the text is plain ASCII with nothing to escape).
+    @inline(__always)
+    static func copyWordsFlagging(_ from: UnsafeRawPointer, to: UnsafeMutableRawPointer, count: Int) -> UInt64 {
+        var flagged: UInt64 = 0
+        var index = 0
+        let lastWord = count &- 8
+        while index < lastWord {
+            let word = from.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+            to.storeBytes(of: word, toByteOffset: index, as: UInt64.self)
+            flagged |= escapeOrHighBits(word)
+            index &+= 8
+        }
+        let word = from.loadUnaligned(fromByteOffset: lastWord, as: UInt64.self)
+        to.storeBytes(of: word, toByteOffset: lastWord, as: UInt64.self)
+        return flagged | escapeOrHighBits(word)
+    }
+
     /// Nonzero exactly when ``anyNeedsEscapeOrHigh(_:)``: high bits flagging bytes that may
     /// need an escape or are past ASCII (never zero when some byte is).
     @inline(__always)
@@ -748,22 +752,7 @@ final class JSONByteStorage {
         var at = base + count
         if comma { at.pointee = UInt8(ascii: ","); at += 1 }
         at.pointee = UInt8(ascii: "\"")
-        let to = UnsafeMutableRawPointer(at + 1)
-        var flagged: UInt64 = 0
-        var index = 0
-        // Whole words up to the last 8 bytes (length >= 8, so no wrap), then those 8,
-        // overlapping the ones before.
-        let lastWord = length &- 8
-        while index < lastWord {
-            let word = from.loadUnaligned(fromByteOffset: index, as: UInt64.self)
-            to.storeBytes(of: word, toByteOffset: index, as: UInt64.self)
-            flagged |= JSONByteWriter.escapeOrHighBits(word)
-            index &+= 8
-        }
-        let word = from.loadUnaligned(fromByteOffset: lastWord, as: UInt64.self)
-        to.storeBytes(of: word, toByteOffset: lastWord, as: UInt64.self)
-        flagged |= JSONByteWriter.escapeOrHighBits(word)
-        guard flagged == 0 else { return false }
+        guard JSONByteWriter.copyWordsFlagging(from, to: UnsafeMutableRawPointer(at + 1), count: length) == 0 else { return false }
         at += 1 &+ length
         at.pointee = UInt8(ascii: "\"")
         count = at + 1 - base

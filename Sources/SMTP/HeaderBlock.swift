@@ -88,14 +88,7 @@ struct HeaderCollector {
             k = Self.lineFeed(in: chunk, from: k + 1)
         }
         let count = stop - lower
-        let room = max(0, cap - bytes.count)
-        if count > room {
-            // The byte after the room would find the block full.
-            if room > 0 { bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: chunk[lower..<(lower + room)])) }
-            truncated = true
-            collecting = false
-            return
-        }
+        guard fitsOrTruncates(chunk, lower, count, cap: cap) else { return }
         if count > 0 {
             bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: chunk[lower..<stop]))
             last2 = count >= 2 ? chunk[stop - 2] : last1
@@ -113,19 +106,21 @@ struct HeaderCollector {
         guard last1 != 0x0A && last1 != 0x0D else { return add(chunk, range, cap: cap) }
         guard collecting, !range.isEmpty, range.lowerBound >= 0, range.upperBound <= chunk.count else { return }
         reserve(cap: cap)
-        let lower = range.lowerBound
-        let count = range.count
-        let room = max(0, cap - bytes.count)
-        if count > room {
-            // The byte after the room would find the block full.
-            if room > 0 { bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: chunk[lower..<(lower + room)])) }
-            truncated = true
-            collecting = false
-            return
-        }
+        guard fitsOrTruncates(chunk, range.lowerBound, range.count, cap: cap) else { return }
         bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: chunk[range]))
-        last2 = count >= 2 ? chunk[range.upperBound - 2] : last1
+        last2 = range.count >= 2 ? chunk[range.upperBound - 2] : last1
         last1 = chunk[range.upperBound - 1]
+    }
+
+    /// True when `count` bytes from `lower` fit the block; otherwise copies what fits and
+    /// stops collecting: the byte after the room would find the block full.
+    private mutating func fitsOrTruncates(_ chunk: UnsafeRawBufferPointer, _ lower: Int, _ count: Int, cap: Int) -> Bool {
+        let room = max(0, cap - bytes.count)
+        guard count > room else { return true }
+        if room > 0 { bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: chunk[lower..<(lower + room)])) }
+        truncated = true
+        collecting = false
+        return false
     }
 
     /// The fields smtpscope reports, each from its first occurrence. Lines split at `\n` (a

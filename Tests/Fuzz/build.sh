@@ -15,7 +15,8 @@ work=${SMTPSCOPE_FUZZ_DIR:-/tmp/smtpscope-fuzz}
 build="$work/build"
 mkdir -p "$build"
 
-flags=(-sanitize=fuzzer,address -parse-as-library -O -wmo -swift-version 6 -g)
+# One package name for all modules, as SwiftPM gives them (for `package` declarations).
+flags=(-sanitize=fuzzer,address -parse-as-library -O -wmo -swift-version 6 -g -package-name smtpscope)
 
 # Builds target $1 (its sources in Sources/$1) as a module in $build, when
 # any of its sources is newer than the object.
