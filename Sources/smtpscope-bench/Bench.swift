@@ -50,7 +50,7 @@ struct Bench: ParsableCommand {
     var seed: UInt64 = 1
 
     @Option(help: "Stages to run, comma-separated: read,decode,reassemble,smtp,inprocess,analyze,threads,tshark.")
-    var stages = "read,decode,reassemble,smtp,analyze,threads,tshark"
+    var stages = "read,decode,reassemble,smtp,inprocess,analyze,threads,tshark"
 
     @Option(help: "Runs per stage; the fastest time is shown (shared machines are noisy), and the highest peak RSS.")
     var repeats = 3
