@@ -5,6 +5,40 @@ enum SHA1 {
     /// Writes the 20-byte digest of `input` at `digest`.
     static func hash(_ input: UnsafeRawBufferPointer, into digest: UnsafeMutablePointer<UInt8>) {
         var state: (UInt32, UInt32, UInt32, UInt32, UInt32) = (0x6745_2301, 0xEFCD_AB89, 0x98BA_DCFE, 0x1032_5476, 0xC3D2_E1F0)
+        if input.count <= singleBlockLimit {
+            hashOneBlock(input, &state)
+        } else {
+            hashBlocks(input, &state)
+        }
+        put(state.0, at: digest)
+        put(state.1, at: digest + 4)
+        put(state.2, at: digest + 8)
+        put(state.3, at: digest + 12)
+        put(state.4, at: digest + 16)
+    }
+
+    /// The longest input whose padding fits in its one block (a Community ID input is 16
+    /// bytes for IPv4, 40 for IPv6).
+    static var singleBlockLimit: Int { 55 }
+
+    /// An input of at most ``singleBlockLimit`` bytes: padded in place in the first 64 bytes of
+    /// the schedule (``compress`` reads each of the block's words before writing it back as a
+    /// schedule word), so one stack buffer and no byte loops.
+    private static func hashOneBlock(_ input: UnsafeRawBufferPointer, _ state: inout (UInt32, UInt32, UInt32, UInt32, UInt32)) {
+        withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 80) { schedule in
+            guard let words = schedule.baseAddress else { return }
+            words.initialize(repeating: 0, count: 16)
+            let block = UnsafeMutableRawPointer(words)
+            let count = input.count
+            if let base = input.baseAddress { block.copyMemory(from: base, byteCount: count) }
+            block.storeBytes(of: 0x80, toByteOffset: count, as: UInt8.self)
+            block.storeBytes(of: (UInt64(count) &* 8).bigEndian, toByteOffset: 56, as: UInt64.self)
+            compress(UnsafeRawPointer(block), words, &state)
+        }
+    }
+
+    /// Any input: its whole blocks read where they are, the rest padded in a tail buffer.
+    private static func hashBlocks(_ input: UnsafeRawBufferPointer, _ state: inout (UInt32, UInt32, UInt32, UInt32, UInt32)) {
         withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 80) { schedule in
             withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 128) { tail in
                 guard let words = schedule.baseAddress, let last = tail.baseAddress else { return }
@@ -26,11 +60,6 @@ enum SHA1 {
                 for block in 0..<blocks { compress(UnsafeRawPointer(last + block * 64), words, &state) }
             }
         }
-        put(state.0, at: digest)
-        put(state.1, at: digest + 4)
-        put(state.2, at: digest + 8)
-        put(state.3, at: digest + 12)
-        put(state.4, at: digest + 16)
     }
 
     private static func put(_ word: UInt32, at out: UnsafeMutablePointer<UInt8>) {
