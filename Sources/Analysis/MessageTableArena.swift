@@ -288,22 +288,25 @@ enum PageCoding {
             }
             var literalStart = 0
             var at = 0
-            while at + PageCoding.minMatch <= count {
-                // Positions below `count` (the loop's bound), candidates below `at`.
+            // The last position a 4-byte prefix starts at (`count` is at least 4).
+            let last = count &- PageCoding.minMatch
+            while at <= last {
                 let word = UnsafeRawPointer(base + at).loadUnaligned(as: UInt32.self)
                 let slot = Int(truncatingIfNeeded: (word &* 2_654_435_761) >> UInt32(32 - PageCoding.hashBits))
-                // Below the stamp: from an earlier page (-1 or less).
-                let candidate = Int(table[slot]) - Int(stamp)
+                let stored = table[slot]
                 table[slot] = stamp &+ UInt32(truncatingIfNeeded: at)
-                guard candidate >= 0, candidate < at, at - candidate <= 65_535,
-                      UnsafeRawPointer(base + candidate).loadUnaligned(as: UInt32.self) == word
+                // Entries below the stamp are from earlier pages; this page's name positions
+                // below `at` (stored before it, never past it), so the distance is at least 1.
+                let distance = at &- Int(stored &- stamp)
+                guard stored >= stamp, distance <= 65_535,
+                      UnsafeRawPointer(base + (at &- distance)).loadUnaligned(as: UInt32.self) == word
                 else {
-                    at += 1
+                    at &+= 1
                     continue
                 }
-                let length = PageCoding.minMatch + matchLength(base, candidate + PageCoding.minMatch, at + PageCoding.minMatch, end: count)
-                writer.sequence(base + literalStart, literals: at - literalStart, distance: at - candidate, match: length)
-                at += length
+                let length = PageCoding.minMatch &+ matchLength(base, at &- distance &+ PageCoding.minMatch, at &+ PageCoding.minMatch, end: count)
+                writer.sequence(base + literalStart, literals: at &- literalStart, distance: distance, match: length)
+                at &+= length
                 literalStart = at
             }
             writer.sequence(base + literalStart, literals: count - literalStart, distance: 0, match: 0)
@@ -313,15 +316,17 @@ enum PageCoding {
         /// How many bytes from `earlier` equal those from `later` (`earlier` < `later`), up to `end`.
         @inline(__always)
         private static func matchLength(_ base: UnsafePointer<UInt8>, _ earlier: Int, _ later: Int, end: Int) -> Int {
+            // Positions within the page (`later` at most `end`): the `&+` cannot wrap.
             var length = 0
-            while later + length + 8 <= end {
-                let a = UnsafeRawPointer(base + earlier + length).loadUnaligned(as: UInt64.self)
-                let b = UnsafeRawPointer(base + later + length).loadUnaligned(as: UInt64.self)
+            let words = end &- later &- 8
+            while length <= words {
+                let a = UnsafeRawPointer(base + (earlier &+ length)).loadUnaligned(as: UInt64.self)
+                let b = UnsafeRawPointer(base + (later &+ length)).loadUnaligned(as: UInt64.self)
                 let diff = a ^ b
-                if diff != 0 { return length + UInt64(littleEndian: diff).trailingZeroBitCount >> 3 }
-                length += 8
+                if diff != 0 { return length &+ UInt64(littleEndian: diff).trailingZeroBitCount >> 3 }
+                length &+= 8
             }
-            while later + length < end && base[earlier + length] == base[later + length] { length += 1 }
+            while later &+ length < end && base[earlier &+ length] == base[later &+ length] { length &+= 1 }
             return length
         }
     }

@@ -92,13 +92,14 @@ struct ClosedFlows {
                 dropped += 1
             }
         }
-        let existing = slot(of: key)
+        let hash = hasher.hash(key)
+        let existing = slot(of: key, hash: hash)
         let element = append(key, since: seen)
         if let existing {
             // Closed again before it was forgotten: the new closing owns the tuple.
             table[existing] = Self.entry(tag: Self.tag(table[existing]), position: element)
         } else {
-            insertSlot(hash: hasher.hash(key), position: element)
+            insertSlot(hash: hash, position: element)
         }
         return dropped
     }
@@ -230,8 +231,13 @@ struct ClosedFlows {
     /// The slot holding `key`, if any.
     private func slot(of key: FlowKey) -> Int? {
         guard count > 0 else { return nil }
+        return slot(of: key, hash: hasher.hash(key))
+    }
+
+    /// The slot holding `key`, whose hash is `hash`, if any.
+    private func slot(of key: FlowKey, hash: UInt64) -> Int? {
+        guard count > 0 else { return nil }
         let mask = table.count - 1
-        let hash = hasher.hash(key)
         let tag = Self.tag(hash)
         var slot = home(hash)
         while table[slot] != 0 {
