@@ -46,14 +46,15 @@ struct InOrderFields {
 extension FlowState {
     /// Handles `segment` when it is a plain in-order segment (see above) and returns true;
     /// returns false, having changed nothing, for any other segment. The flow never ends here.
+    /// `tailOwned`: no copy of this flow shares its tail boxes (see ``HalfStream/deliver(_:segment:inPlace:tailOwned:statistics:emit:)``).
     @inline(__always)
     mutating func handleInOrder(
         _ segment: TCPSegment, payload: UnsafeRawBufferPointer, frame: UInt64, timestampNanoseconds: Int64,
-        statistics: inout ReassemblyStatistics, emit: (StreamEvent) -> Void
+        tailOwned: Bool, statistics: inout ReassemblyStatistics, emit: (StreamEvent) -> Void
     ) -> Bool {
         handleInOrder(
             InOrderFields(segment), fromClient: segment.source == info.client, payload: payload, frame: frame,
-            timestampNanoseconds: timestampNanoseconds, statistics: &statistics, emit: emit)
+            timestampNanoseconds: timestampNanoseconds, tailOwned: tailOwned, statistics: &statistics, emit: emit)
     }
 
     /// Whether IPv4 `address`:`port` is this flow's client (a straight frame's source, read in place).
@@ -67,19 +68,20 @@ extension FlowState {
     @inline(__always)
     mutating func handleInOrder(
         _ segment: InOrderFields, fromClient: Bool, payload: UnsafeRawBufferPointer, frame: UInt64,
-        timestampNanoseconds: Int64, statistics: inout ReassemblyStatistics, emit: (StreamEvent) -> Void
+        timestampNanoseconds: Int64, tailOwned: Bool, statistics: inout ReassemblyStatistics, emit: (StreamEvent) -> Void
     ) -> Bool {
         // SYN, FIN and RST (0x07) take the general path.
         guard segment.flags.rawValue & 0x007 == 0, client.isQuiet, server.isQuiet else { return false }
-        let handled: Bool
-        if fromClient {
-            handled = Self.inOrder(
+        // One expansion of the path for either direction, on the two halves by pointer (a branch
+        // per direction doubled the function, past what its callers inline).
+        let handled = withUnsafeMutablePointer(to: &self) { flow in
+            guard let clientHalf = flow.pointer(to: \.client), let serverHalf = flow.pointer(to: \.server) else {
+                return false
+            }
+            let (this, peer) = fromClient ? (clientHalf, serverHalf) : (serverHalf, clientHalf)
+            return Self.inOrder(
                 segment, payload: payload, frame: frame, timestampNanoseconds: timestampNanoseconds,
-                this: &client, peer: &server, statistics: &statistics, emit: emit)
-        } else {
-            handled = Self.inOrder(
-                segment, payload: payload, frame: frame, timestampNanoseconds: timestampNanoseconds,
-                this: &server, peer: &client, statistics: &statistics, emit: emit)
+                this: &this.pointee, peer: &peer.pointee, tailOwned: tailOwned, statistics: &statistics, emit: emit)
         }
         guard handled else { return false }
         lastFrame = frame
@@ -91,7 +93,7 @@ extension FlowState {
     @inline(__always)
     private static func inOrder(
         _ segment: InOrderFields, payload: UnsafeRawBufferPointer, frame: UInt64, timestampNanoseconds: Int64,
-        this: inout HalfStream, peer: inout HalfStream, statistics: inout ReassemblyStatistics,
+        this: inout HalfStream, peer: inout HalfStream, tailOwned: Bool, statistics: inout ReassemblyStatistics,
         emit: (StreamEvent) -> Void
     ) -> Bool {
         let count = payload.count
@@ -112,7 +114,7 @@ extension FlowState {
             let info = SegmentInfo(
                 frame: frame, sequenceNumber: segment.sequenceNumber, timestampNanoseconds: timestampNanoseconds,
                 flags: segment.flags, streamOffset: UInt64(start), length: count)
-            this.deliver(payload, segment: info, inPlace: true, statistics: &statistics, emit: emit)
+            this.deliver(payload, segment: info, inPlace: true, tailOwned: tailOwned, statistics: &statistics, emit: emit)
         }
         if segment.flags.hasACK {
             peer.acknowledge(segment.acknowledgmentNumber, statistics: &statistics, emit: emit)

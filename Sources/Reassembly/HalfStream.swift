@@ -81,6 +81,12 @@ struct HalfStream {
         }
     }
 
+    /// Gives this direction a tail box of its own if it holds one a copy shares (a store's copy
+    /// calls it for every slot, so that each store's flows own their boxes; see `tailOwned`).
+    mutating func ownTailBox() {
+        if tailBox != nil { makeTailUnique() }
+    }
+
     /// Hands this direction's tail box out for reuse by another flow (the flow is being
     /// removed), unless a copy of this direction still shares it.
     mutating func takeTailBox() -> TailBox? {
@@ -112,14 +118,17 @@ struct HalfStream {
     // MARK: - Delivery
 
     /// Inlined into the in-order fast path (out of line it cost a call and a second copy of the event).
+    /// `tailOwned`: the caller knows no copy shares this direction's tail box (a flow in the
+    /// reassembler's own store; see ``SlotStore/copy()``), so a box it holds is written without
+    /// a uniqueness check (a runtime call per delivered segment).
     @inline(__always)
     mutating func deliver(
-        _ bytes: UnsafeRawBufferPointer, segment: SegmentInfo, inPlace: Bool,
+        _ bytes: UnsafeRawBufferPointer, segment: SegmentInfo, inPlace: Bool, tailOwned: Bool = false,
         statistics: inout ReassemblyStatistics, emit: (StreamEvent) -> Void
     ) {
         guard !bytes.isEmpty else { return }
         emit(.data(flow, direction, offset: next, bytes: bytes, segment: segment))
-        makeTailUnique()
+        if !tailOwned || tailBox == nil { makeTailUnique() }
         tailBox?.window.record(bytes, at: next)
         next &+= UInt64(bytes.count)
         highest = max(highest, next)

@@ -26,12 +26,18 @@ final class SlotStore {
         links.deallocate()
     }
 
-    /// A store holding copies of every slot (for copy-on-write).
+    /// A store holding copies of every slot (for copy-on-write). Each copied flow gets tail
+    /// boxes of its own, so that the flows of a store never share one with another store's:
+    /// the in-order path writes a flow's box without a uniqueness check (`tailOwned`).
     func copy() -> SlotStore {
         let copy = SlotStore(capacity: capacity)
         copy.flows.initialize(from: flows, count: count)
         copy.links.initialize(from: links, count: count)
         copy.count = count
+        for slot in 0..<count {
+            copy.flows[slot].client.ownTailBox()
+            copy.flows[slot].server.ownTailBox()
+        }
         return copy
     }
 

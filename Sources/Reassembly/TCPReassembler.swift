@@ -182,7 +182,7 @@ public struct TCPReassembler {
         let fromClient = store.flows[slot].isClient(v4: sourceAddress, port: sourcePort)
         if store.flows[slot].handleInOrder(
             fields, fromClient: fromClient, payload: layout.payload(bytes), frame: frame,
-            timestampNanoseconds: timestampNanoseconds, statistics: &statistics, emit: emit)
+            timestampNanoseconds: timestampNanoseconds, tailOwned: true, statistics: &statistics, emit: emit)
         {
             if outOfOrderBytes > options.maxOutOfOrderBytesTotal {
                 enforceTotalLimit(current: cached, frame: frame, emit: emit)
@@ -251,7 +251,7 @@ public struct TCPReassembler {
         precondition(slot >= 0 && slot < store.count)
         return store.flows[slot].handleInOrder(
             segment, payload: payload, frame: frame, timestampNanoseconds: timestampNanoseconds,
-            statistics: &statistics, emit: emit)
+            tailOwned: true, statistics: &statistics, emit: emit)
     }
 
     /// Advances the capture clock (live mode's idle tick; in clock-driven use, the caller's
