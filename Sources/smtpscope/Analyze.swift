@@ -5,6 +5,7 @@ import Capture
 extension SMTPScope {
     struct Analyze: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "analyze",
             abstract: "Find out, per connection and per message, whether mail got through, and if not, why.",
             discussion: """
                 All inputs of one run are analysed together, in the order given (e.g. the capture \

@@ -6,6 +6,7 @@ import Wire
 extension SMTPScope {
     struct Extract: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "extract",
             abstract: "Write the frames of chosen connections to a new pcap, to open in Wireshark or send to a vendor.",
             discussion: """
                 Two passes over the capture: the analysis (over every input, exactly as 'analyze' \

@@ -5,6 +5,7 @@ import Capture
 extension SMTPScope {
     struct Live: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "live",
             abstract: "Watch an interface and report each SMTP transaction as soon as its outcome is known.",
             discussion: """
                 Each transaction is reported when its reply arrives, when the client gives up, or, with no

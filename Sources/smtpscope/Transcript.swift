@@ -6,6 +6,7 @@ import Reassembly
 extension SMTPScope {
     struct Transcript: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "transcript",
             abstract: "Print the SMTP dialog of one flow with frame numbers, segment boundaries and terminator splits.",
             discussion: """
                 Flows are numbered from 0 in order of their first frame, among TCP connections on the SMTP ports
