@@ -10,10 +10,13 @@ import Wire
 /// merging keep the reading thread busy on its own. Measured on the 1 GiB bench capture with
 /// two threads, the reader took as long as the one worker; giving the reader a share of the
 /// flows too (followed in place, without a copy) made it the slower of the two and the run
-/// about 10 % slower with a tenth of the flows (5 % with a thirtieth). Decoding stays with the
-/// reader even with one worker: handing that worker whole frames to decode left the reader's CPU
-/// time as it was (0.360 against 0.363 s: headers just read are cheap to decode, and whole frames
-/// cost more to copy than payloads) and added 0.035-0.07 s to the worker's.
+/// about 10 % slower with a tenth of the flows (5 % with a thirtieth). The reader only finds
+/// which frames carry a segment on a followed port: a frame the straight IPv4 pass takes (nearly
+/// all) goes out as its leading bytes, up to the end of its datagram, and the worker builds the
+/// segment (callgrind, 100 MB bench capture, two threads: the reader's instructions 164.5 ->
+/// 158.6 M); any other frame is decoded here and goes out as its segment. Handing out whole
+/// frames, every one of them, left the reader's CPU time as it was (0.360 against 0.363 s: the
+/// frames on other ports, a fifth of the bench capture, cost more to copy than to decode).
 ///
 /// Frames go out in rounds: every worker gets one batch per round (maybe empty), ended when
 /// any batch is full. At most ``roundsInFlight`` rounds are out at once; the reader then
@@ -104,6 +107,27 @@ final class ParallelFlows {
         // One worker takes every flow: no hash.
         let full = fillingRefs[count == 1 ? 0 : Self.slot(for: segment, count: count)]._withUnsafeGuaranteedRef { batch in
             batch.appendSegment(segment, payload: payload, frame: frame, timestampNanoseconds: timestampNanoseconds, now: now)
+        }
+        if full { roundFull = true }
+    }
+
+    /// Hands one frame the straight IPv4 pass took (`layout`, from
+    /// ``PacketDecoder/takeStraightIPv4(_:wireLength:linkType:timestampNanoseconds:)``) to its
+    /// flow's worker, as its leading bytes (copied; `bytes` is borrowed): the worker builds the
+    /// segment. Ports, and the addresses for the worker, are read in place; segments on other
+    /// ports are left out, as ``dispatch(_:payload:frame:timestampNanoseconds:now:)`` leaves them.
+    @inline(__always)
+    func dispatch(
+        straight bytes: UnsafeRawBufferPointer, _ layout: StraightIPv4Frame, frame: UInt64, timestampNanoseconds: Int64, now: Int64
+    ) {
+        let tcp = StraightIPv4Frame.tcp
+        let sourcePort = bytes.u16(tcp)
+        let destinationPort = bytes.u16(tcp &+ 2)
+        guard follows(sourcePort) || follows(destinationPort) else { return }
+        let count = fillingRefs.count
+        let index = count == 1 ? 0 : Self.slot(straight: bytes, count: count)
+        let full = fillingRefs[index]._withUnsafeGuaranteedRef { batch in
+            batch.appendStraight(bytes, layout, frame: frame, timestampNanoseconds: timestampNanoseconds, now: now)
         }
         if full { roundFull = true }
     }
@@ -203,17 +227,38 @@ final class ParallelFlows {
     /// to the same worker and a run is reproducible. Only the balance between workers depends on it.
     @inline(__always)
     static func slot(for segment: TCPSegment, count: Int) -> Int {
-        var hash = UInt64(segment.source.port ^ segment.destination.port) &* 0x9E37_79B9_7F4A_7C15
+        let ports = segment.source.port ^ segment.destination.port
         switch (segment.source.address, segment.destination.address) {
         case (.v4(let a), .v4(let b)):
-            hash ^= UInt64(a ^ b)
+            return slot(v4: a, b, ports: ports, count: count)
         case (.v6(let aHigh, let aLow), .v6(let bHigh, let bLow)):
+            var hash = UInt64(ports) &* 0x9E37_79B9_7F4A_7C15
             hash ^= (aHigh ^ bHigh) &* 0xFF51_AFD7_ED55_8CCD
             hash ^= aLow ^ bLow
+            return slot(hash: hash, count: count)
         case (.v4(let a), .v6(let high, let low)), (.v6(let high, let low), .v4(let a)):
-            hash ^= UInt64(a) ^ high ^ low
+            return slot(hash: UInt64(ports) &* 0x9E37_79B9_7F4A_7C15 ^ UInt64(a) ^ high ^ low, count: count)
         }
-        hash = (hash ^ (hash >> 32)) &* 0xD6E8_FEB8_6659_FD93
+    }
+
+    /// ``slot(for:count:)`` of a frame the straight IPv4 pass took, from its addresses and ports
+    /// read in place (IPv4 addresses at 26 and 30, TCP ports at 34 and 36): the frame goes to the
+    /// worker its segment would go to, so a flow whose frames take either path stays in one.
+    @inline(__always)
+    static func slot(straight bytes: UnsafeRawBufferPointer, count: Int) -> Int {
+        let tcp = StraightIPv4Frame.tcp
+        return slot(v4: bytes.u32(26), bytes.u32(30), ports: bytes.u16(tcp) ^ bytes.u16(tcp &+ 2), count: count)
+    }
+
+    /// ``slot(for:count:)`` of an IPv4 segment from its two addresses and its ports combined with XOR.
+    @inline(__always)
+    static func slot(v4 a: UInt32, _ b: UInt32, ports: UInt16, count: Int) -> Int {
+        slot(hash: UInt64(ports) &* 0x9E37_79B9_7F4A_7C15 ^ UInt64(a ^ b), count: count)
+    }
+
+    @inline(__always)
+    private static func slot(hash: UInt64, count: Int) -> Int {
+        let hash = (hash ^ (hash >> 32)) &* 0xD6E8_FEB8_6659_FD93
         // The high 32 bits scaled to 0..<count (no division).
         return Int(truncatingIfNeeded: ((hash >> 32) &* UInt64(truncatingIfNeeded: max(1, count))) >> 32)
     }
