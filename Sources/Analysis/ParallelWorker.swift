@@ -38,6 +38,8 @@ final class ParallelWorker: @unchecked Sendable {
     /// Takes the straight frames again for ``stage`` (worker thread only; its counts are not
     /// used: the reader's decoder counted every frame).
     @exclusivity(unchecked) private var decoder = PacketDecoder()
+    /// ``LinkType/ethernet``, read once (the static is reached through an accessor call).
+    private let ethernet = LinkType.ethernet
     private let currentBox: ParallelBatch.Slot
     /// Set when this is the only worker: it merges its own flows and delivers them. Both are set
     /// under `condition` before the first batch; `deliver` is read under it per batch, `ownMerge`
@@ -152,6 +154,7 @@ final class ParallelWorker: @unchecked Sendable {
     private func process(_ batch: ParallelBatch) {
         currentBox.batch = batch
         let stage = stage
+        let ethernet = ethernet
         batch.forEachEntry { entry, contents in
             switch contents {
             case .straight(let frame):
@@ -160,7 +163,7 @@ final class ParallelWorker: @unchecked Sendable {
                 stage.now = entry.now
                 let info = CaptureInfo(
                     frameNumber: entry.frame, timestampNanoseconds: entry.timestampNanoseconds, capturedLength: frame.count,
-                    wireLength: frame.count, linkType: .ethernet)
+                    wireLength: frame.count, linkType: ethernet)
                 _ = stage.process(frame: frame, info: info, decoder: &decoder)
             case .segment(let segment, let payload):
                 stage.now = entry.now
