@@ -172,10 +172,13 @@ final class ParallelBatch: @unchecked Sendable {
         // `end` is within the frame (the straight pass checked it); clamped all the same.
         let count = min(max(0, layout.end), bytes.count)
         let start = reserve(0, bytes: count)
-        storage.storeBytes(
+        // The storage's address in a local: a store through it could otherwise be the batch's own
+        // fields, and the address would be loaded again after each.
+        let entry = storage + start
+        entry.storeBytes(
             of: Entry(kind: .straight, frame: frame, timestampNanoseconds: timestampNanoseconds, now: now, byteCount: count),
-            toByteOffset: start, as: Entry.self)
-        if let source = bytes.baseAddress { (storage + (start &+ Self.entryStride)).copyMemory(from: source, byteCount: count) }
+            as: Entry.self)
+        if let source = bytes.baseAddress { (entry + Self.entryStride).copyMemory(from: source, byteCount: count) }
         // Rounds are sized by payload, as for decoded segments.
         payloadCount &+= max(0, count &- StraightIPv4Frame.tcp &- layout.headerLength)
         return isFull
