@@ -44,9 +44,10 @@ final class ParallelWorker: @unchecked Sendable {
     /// Set when this is the only worker: it merges its own flows and delivers them. Both are set
     /// under `condition` before the first batch; `deliver` is read under it per batch, `ownMerge`
     /// is then used by the worker thread alone.
-    private var ownMerge: FlowMerge?
+    @exclusivity(unchecked) private var ownMerge: FlowMerge?
     /// The batch `ownMerge` merges, in a reused one-element array (no allocation per batch).
-    private var merging: [ParallelBatch] = []
+    /// Both are the worker thread's once it runs (`ownMerge` is set before): no dynamic access checks.
+    @exclusivity(unchecked) private var merging: [ParallelBatch] = []
     private var deliver: ((FlowRecord) -> Void)?
 
     /// A worker woken after `wakeAfter` queued batches, waking the reader after `returnAfter`
