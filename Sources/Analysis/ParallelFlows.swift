@@ -10,10 +10,13 @@ import Wire
 /// merging keep the reading thread busy on its own. Measured on the 1 GiB bench capture with
 /// two threads, the reader took as long as the one worker; giving the reader a share of the
 /// flows too (followed in place, without a copy) made it the slower of the two and the run
-/// about 10 % slower with a tenth of the flows (5 % with a thirtieth). Decoding stays with the
-/// reader even with one worker: handing that worker whole frames to decode left the reader's CPU
-/// time as it was (0.360 against 0.363 s: headers just read are cheap to decode, and whole frames
-/// cost more to copy than payloads) and added 0.035-0.07 s to the worker's.
+/// about 10 % slower with a tenth of the flows (5 % with a thirtieth). The reader only finds
+/// which frames carry a segment on a followed port: a frame the straight IPv4 pass takes (nearly
+/// all) goes out as its leading bytes, up to the end of its datagram, and the worker builds the
+/// segment (callgrind, 100 MB bench capture, two threads: the reader's instructions 164.5 ->
+/// 155.9 M with the changes around it, the worker's 253.2 -> 261.4 M); any other frame is decoded here and goes out as its segment. Handing out whole
+/// frames, every one of them, left the reader's CPU time as it was (0.360 against 0.363 s: the
+/// frames on other ports, a fifth of the bench capture, cost more to copy than to decode).
 ///
 /// Frames go out in rounds: every worker gets one batch per round (maybe empty), ended when
 /// any batch is full. At most ``roundsInFlight`` rounds are out at once; the reader then
@@ -43,18 +46,23 @@ final class ParallelFlows {
     /// `filling` again, unretained, for the per-segment path (taking a batch out of `filling`
     /// cost a retain and release per segment); `filling` keeps them alive.
     @exclusivity(unchecked) private var fillingRefs: [Unmanaged<ParallelBatch>]
-    private var spare: [ParallelBatch] = []
+    // The round bookkeeping below is the reader's alone and never re-entered (`deliver` reaches
+    // the analyzer, not these): no dynamic access checks (~1.4 M instructions on the 100 MB bench
+    // capture with two threads, a few thousand a round).
+    @exclusivity(unchecked) private var spare: [ParallelBatch] = []
     /// Batches handed to the workers, oldest round first, each round one batch per worker in
     /// worker order (flat, with room reserved: sending and merging a round allocate nothing).
-    private var inFlight: [ParallelBatch] = []
+    @exclusivity(unchecked) private var inFlight: [ParallelBatch] = []
     /// The round being merged, reused.
-    private var merging: [ParallelBatch] = []
+    @exclusivity(unchecked) private var merging: [ParallelBatch] = []
     @exclusivity(unchecked) private var roundFull = false
     private var running = true
 
     // Merge state of the current input (the reader's; a single worker merges its own flows).
-    private var merge: FlowMerge
-    private var limitsHit: UInt64 = 0
+    @exclusivity(unchecked) private var merge: FlowMerge
+    @exclusivity(unchecked) private var limitsHit: UInt64 = 0
+    /// The one worker merges and delivers its own flows (``deliverOnWorker(_:)``).
+    @exclusivity(unchecked) private var workerMerges = false
 
     /// `threads` in all (at least 2): the reader's and `threads` − 1 worker threads.
     init(options: AnalysisOptions, threads: Int) {
@@ -108,6 +116,27 @@ final class ParallelFlows {
         if full { roundFull = true }
     }
 
+    /// Hands one frame the straight IPv4 pass took (`layout`, from
+    /// ``PacketDecoder/takeStraightIPv4(_:wireLength:linkType:timestampNanoseconds:)``) to its
+    /// flow's worker, as its leading bytes (copied; `bytes` is borrowed): the worker builds the
+    /// segment. Ports, and the addresses for the worker, are read in place; segments on other
+    /// ports are left out, as ``dispatch(_:payload:frame:timestampNanoseconds:now:)`` leaves them.
+    @inline(__always)
+    func dispatch(
+        straight bytes: UnsafeRawBufferPointer, _ layout: StraightIPv4Frame, frame: UInt64, timestampNanoseconds: Int64, now: Int64
+    ) {
+        let tcp = StraightIPv4Frame.tcp
+        let sourcePort = bytes.u16(tcp)
+        let destinationPort = bytes.u16(tcp &+ 2)
+        guard follows(sourcePort) || follows(destinationPort) else { return }
+        let count = fillingRefs.count
+        let index = count == 1 ? 0 : Self.slot(straight: bytes, count: count)
+        let full = fillingRefs[index]._withUnsafeGuaranteedRef { batch in
+            batch.appendStraight(bytes, layout, frame: frame, timestampNanoseconds: timestampNanoseconds, now: now)
+        }
+        if full { roundFull = true }
+    }
+
     /// The clock tick before `frame`, for every worker.
     func tick(beforeFrame frame: UInt64, now: Int64) {
         for batch in filling {
@@ -141,6 +170,7 @@ final class ParallelFlows {
     func deliverOnWorker(_ deliver: @escaping (FlowRecord) -> Void) -> Bool {
         guard workers.count == 1, let worker = workers.first else { return false }
         worker.mergeOwnFlows(deliver: deliver)
+        workerMerges = true
         return true
     }
 
@@ -177,8 +207,9 @@ final class ParallelFlows {
         for worker in workers { merging.append(worker.takeProcessed()) }
 
         for batch in merging { limitsHit &+= batch.limitsHit }
-        // Batches a single worker merged itself come back with nothing opened or closed.
-        merge.merge(merging, deliver: deliver)
+        // Batches a single worker merged itself come back with nothing opened or closed (or, once
+        // it stopped delivering, with flows to drop): nothing to merge here.
+        if !workerMerges { merge.merge(merging, deliver: deliver) }
 
         for batch in merging {
             batch.reset()
@@ -203,17 +234,38 @@ final class ParallelFlows {
     /// to the same worker and a run is reproducible. Only the balance between workers depends on it.
     @inline(__always)
     static func slot(for segment: TCPSegment, count: Int) -> Int {
-        var hash = UInt64(segment.source.port ^ segment.destination.port) &* 0x9E37_79B9_7F4A_7C15
+        let ports = segment.source.port ^ segment.destination.port
         switch (segment.source.address, segment.destination.address) {
         case (.v4(let a), .v4(let b)):
-            hash ^= UInt64(a ^ b)
+            return slot(v4: a, b, ports: ports, count: count)
         case (.v6(let aHigh, let aLow), .v6(let bHigh, let bLow)):
+            var hash = UInt64(ports) &* 0x9E37_79B9_7F4A_7C15
             hash ^= (aHigh ^ bHigh) &* 0xFF51_AFD7_ED55_8CCD
             hash ^= aLow ^ bLow
+            return slot(hash: hash, count: count)
         case (.v4(let a), .v6(let high, let low)), (.v6(let high, let low), .v4(let a)):
-            hash ^= UInt64(a) ^ high ^ low
+            return slot(hash: UInt64(ports) &* 0x9E37_79B9_7F4A_7C15 ^ UInt64(a) ^ high ^ low, count: count)
         }
-        hash = (hash ^ (hash >> 32)) &* 0xD6E8_FEB8_6659_FD93
+    }
+
+    /// ``slot(for:count:)`` of a frame the straight IPv4 pass took, from its addresses and ports
+    /// read in place (IPv4 addresses at 26 and 30, TCP ports at 34 and 36): the frame goes to the
+    /// worker its segment would go to, so a flow whose frames take either path stays in one.
+    @inline(__always)
+    static func slot(straight bytes: UnsafeRawBufferPointer, count: Int) -> Int {
+        let tcp = StraightIPv4Frame.tcp
+        return slot(v4: bytes.u32(26), bytes.u32(30), ports: bytes.u16(tcp) ^ bytes.u16(tcp &+ 2), count: count)
+    }
+
+    /// ``slot(for:count:)`` of an IPv4 segment from its two addresses and its ports combined with XOR.
+    @inline(__always)
+    static func slot(v4 a: UInt32, _ b: UInt32, ports: UInt16, count: Int) -> Int {
+        slot(hash: UInt64(ports) &* 0x9E37_79B9_7F4A_7C15 ^ UInt64(a ^ b), count: count)
+    }
+
+    @inline(__always)
+    private static func slot(hash: UInt64, count: Int) -> Int {
+        let hash = (hash ^ (hash >> 32)) &* 0xD6E8_FEB8_6659_FD93
         // The high 32 bits scaled to 0..<count (no division).
         return Int(truncatingIfNeeded: ((hash >> 32) &* UInt64(truncatingIfNeeded: max(1, count))) >> 32)
     }

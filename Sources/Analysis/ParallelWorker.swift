@@ -1,3 +1,6 @@
+import Capture
+import Wire
+
 /// One worker thread of a parallel analysis: replays the batches it is given through its own
 /// ``FlowStage`` (reassembly and trackers of its share of the flows) and hands them back with
 /// the flows that opened and closed. It never writes output.
@@ -32,13 +35,19 @@ final class ParallelWorker: @unchecked Sendable {
     let returnAfter: Int
 
     private let stage: FlowStage
+    /// Takes the straight frames again for ``stage`` (worker thread only; its counts are not
+    /// used: the reader's decoder counted every frame).
+    @exclusivity(unchecked) private var decoder = PacketDecoder()
+    /// ``LinkType/ethernet``, read once (the static is reached through an accessor call).
+    private let ethernet = LinkType.ethernet
     private let currentBox: ParallelBatch.Slot
     /// Set when this is the only worker: it merges its own flows and delivers them. Both are set
     /// under `condition` before the first batch; `deliver` is read under it per batch, `ownMerge`
     /// is then used by the worker thread alone.
-    private var ownMerge: FlowMerge?
+    @exclusivity(unchecked) private var ownMerge: FlowMerge?
     /// The batch `ownMerge` merges, in a reused one-element array (no allocation per batch).
-    private var merging: [ParallelBatch] = []
+    /// Both are the worker thread's once it runs (`ownMerge` is set before): no dynamic access checks.
+    @exclusivity(unchecked) private var merging: [ParallelBatch] = []
     private var deliver: ((FlowRecord) -> Void)?
 
     /// A worker woken after `wakeAfter` queued batches, waking the reader after `returnAfter`
@@ -146,20 +155,35 @@ final class ParallelWorker: @unchecked Sendable {
     private func process(_ batch: ParallelBatch) {
         currentBox.batch = batch
         let stage = stage
-        batch.forEachEntry { entry, payload in
-            switch entry.kind {
-            case .segment:
+        let ethernet = ethernet
+        batch.forEachEntry { entry, contents in
+            switch contents {
+            case .straight(let frame):
+                // The frame's headers as the reader's straight pass took them: the stage takes it
+                // the single-threaded way (the same pass again, then the reassembler reads it in place).
                 stage.now = entry.now
-                stage.process(entry.segment, payload: payload, frame: entry.frame, timestampNanoseconds: entry.timestampNanoseconds)
-            case .tick:
+                let info = CaptureInfo(
+                    frameNumber: entry.frame, timestampNanoseconds: entry.timestampNanoseconds, capturedLength: frame.count,
+                    wireLength: frame.count, linkType: ethernet)
+                _ = stage.process(frame: frame, info: info, decoder: &decoder)
+            case .segment(let segment, let payload):
                 stage.now = entry.now
-                stage.tick(beforeFrame: entry.frame)
-            case .finish:
-                stage.now = entry.now
-                stage.finish()
-            case .begin:
-                stage.begin(capture: Int(clamping: entry.frame))
-                ownMerge?.begin()
+                stage.process(segment, payload: payload, frame: entry.frame, timestampNanoseconds: entry.timestampNanoseconds)
+            case .none:
+                switch entry.kind {
+                case .tick:
+                    stage.now = entry.now
+                    stage.tick(beforeFrame: entry.frame)
+                case .finish:
+                    stage.now = entry.now
+                    stage.finish()
+                case .begin:
+                    stage.begin(capture: Int(clamping: entry.frame))
+                    decoder = PacketDecoder()
+                    ownMerge?.begin()
+                case .segment, .straight:
+                    break
+                }
             }
         }
         batch.limitsHit = stage.limitsHit

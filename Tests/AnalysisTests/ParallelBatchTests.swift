@@ -35,8 +35,12 @@ import Wire
             }
             #expect(batch.isFull)
             var seen = 0
-            batch.forEachEntry { entry, bytes in
+            batch.forEachEntry { entry, contents in
                 #expect(entry.frame == UInt64(seen + 1))
+                guard case .segment(_, let bytes) = contents else {
+                    Issue.record("entry \(seen) of round \(round) is not a segment")
+                    return
+                }
                 #expect(Array(bytes) == Self.payload(seen + round, lengths[seen]), "payload \(seen) of round \(round)")
                 seen += 1
             }
