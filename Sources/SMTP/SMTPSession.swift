@@ -77,6 +77,8 @@ public struct SMTPSession {
     /// first size): a store a rare long text grew is let go at the reset instead. (Reply and
     /// header stores of 256 bytes cut the heap but raised the 1 GiB capture's peak RSS.)
     static let textStoreLimit = 1024
+    /// Keeps the stores' pool alive (the stores refer to it unretained); nil: none.
+    let textStorePool: TextStorePool?
     var clientAnomalies = AnomalyCounts()
     var serverAnomalies = AnomalyCounts()
 
@@ -91,7 +93,10 @@ public struct SMTPSession {
 
     public init() { self.init(options: SMTPOptions()) }
 
-    public init(options: SMTPOptions) {
+    /// A session with `options`. With a `textStorePool`, its four text stores go to the pool
+    /// while it waits for the reply to an end of data, and come from it when it writes text
+    /// again (see ``TextStorePool``); the session keeps the pool alive.
+    public init(options: SMTPOptions, textStorePool: TextStorePool? = nil) {
         // Limits below 1 would make no sense and must not make arithmetic trap.
         var o = options
         o.maxLineLength = max(16, o.maxLineLength)
@@ -108,6 +113,11 @@ public struct SMTPSession {
         self.options = o
         reportsRoutineEvents = o.reportsRoutineEvents
         scanner.limits = ScanLimits(o)
+        self.textStorePool = textStorePool
+        commandText.pool = textStorePool
+        replyText.pool = textStorePool
+        headerText.pool = textStorePool
+        envelopeText.pool = textStorePool
     }
 
     /// Starts over as a new session with the same options (as `init(options:)` would),
@@ -263,7 +273,21 @@ public struct SMTPSession {
             statistics.droppedPendingCommands += 1
             anomaly(.tooManyPendingCommands, .client, offset, emit: emit)
         }
+        var awaitsEndOfData = false
+        if case .endOfData = context { awaitsEndOfData = true }
         pending.push(consume context, verb: verb)
+        // The message is over and its reply awaited, for long on a stalled connection: what
+        // the stores held went out with the events, so they wait in the pool meanwhile.
+        if awaitsEndOfData { lendTextStores() }
+    }
+
+    /// Lends the reply and header stores when nothing refers to them any more (see
+    /// ``TextArena/lend()``): the two larger ones (1,024 of the four stores' 1,536 bytes),
+    /// for half the instructions of lending all four (a store lent is a store taken again
+    /// by this session or the next, at about 150 instructions the pair).
+    mutating func lendTextStores() {
+        replyText.lend()
+        headerText.lend()
     }
 
     mutating func summary(_ t: consuming OpenTransaction, size: UInt64? = nil, fingerprint: String? = nil) -> MessageSummary {
