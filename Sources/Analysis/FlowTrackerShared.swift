@@ -159,8 +159,8 @@ extension FlowTrackerShared where Dialog == SMTPSession {
         smtp.readsAddressFields = false
         // One pool for the stage's sessions: a session waiting for the reply to its end of
         // data lends its text stores to those that go on.
-        let pool = TextStorePool()
-        self.init(options: options) { SMTPSession(options: smtp, textStorePool: pool) }
+        let pool = SessionStoragePool()
+        self.init(options: options) { SMTPSession(options: smtp, storagePool: pool) }
     }
 }
 

@@ -114,7 +114,7 @@ public struct TextArena {
     /// Where ``lend()`` puts the store, and where a store of the first size is taken from
     /// before one is made (nil: no pool). Not retained here (a retain and release per use):
     /// the session that sets it keeps the pool alive.
-    unowned(unsafe) var pool: TextStorePool?
+    unowned(unsafe) var pool: SessionStoragePool?
 
     init(initialCapacity: Int) {
         self.initialCapacity = initialCapacity
@@ -648,13 +648,14 @@ extension TextArena {
     }
 }
 
-/// Text stores lent by sessions that wait for a reply (``TextArena/lend()``), for the next
-/// arena that needs a store of the same size: a connection left waiting holds none of its
-/// session's stores, and the sessions that go on take them back without an allocation.
+/// Storage lent by sessions that wait for a reply (text stores, ``TextArena/lend()``; the
+/// pending-reply slots, ``PendingQueue/pushParked(endOfData:)``) for the next session that needs it,
+/// and the header store they all share: a connection left waiting holds little of its
+/// session's storage, and the sessions that go on take it back without an allocation.
 /// Two sizes (a session's first sizes; a store of a third is not kept), at most ``limit``
 /// of each (more are let go); one pool serves the sessions of one thread (a stage's
 /// trackers), never two threads at once.
-public final class TextStorePool {
+public final class SessionStoragePool {
     /// Stores of each size kept.
     public static let limit = 64
     // Per pool: the sizes kept (0: none yet) and how many of each; two stacks of retained
@@ -663,16 +664,42 @@ public final class TextStorePool {
     @exclusivity(unchecked) private var sizes: (Int, Int) = (0, 0)
     @exclusivity(unchecked) private var counts: (Int, Int) = (0, 0)
     private let stacks: UnsafeMutablePointer<Unmanaged<TextStore>>
+    /// Pending-reply slots lent by waiting sessions (``PendingQueue/pushParked(endOfData:)``), at most ``limit``.
+    private let slotStack: UnsafeMutablePointer<[PendingQueue.Entry]>
+    @exclusivity(unchecked) private var slotCount = 0
+    /// The header store of every session using this pool: a session writes header values
+    /// only as its message ends, and whoever takes the summary reads them then.
+    @exclusivity(unchecked) var headerText = TextArena(initialCapacity: 512)
 
     public init() {
         stacks = .allocate(capacity: 2 * Self.limit)
+        slotStack = .allocate(capacity: Self.limit)
     }
 
     deinit {
         for index in 0..<counts.0 { stacks[index].release() }
         for index in 0..<counts.1 { stacks[Self.limit + index].release() }
         stacks.deallocate()
+        slotStack.deinitialize(count: slotCount)
+        slotStack.deallocate()
     }
+
+    /// Keeps a queue's slots (every one empty) unless ``limit`` are kept.
+    func keep(slots: consuming [PendingQueue.Entry]) {
+        guard slotCount < Self.limit else { return }
+        (slotStack + slotCount).initialize(to: slots)
+        slotCount &+= 1
+    }
+
+    /// A queue's empty slots, if some are kept.
+    func takeSlots() -> [PendingQueue.Entry]? {
+        guard slotCount > 0 else { return nil }
+        slotCount &-= 1
+        return (slotStack + slotCount).move()
+    }
+
+    /// Slot arrays kept (tests).
+    var slotArrays: Int { slotCount }
 
     /// A store of `size` bytes, emptied, if one is kept.
     @inline(__always)
