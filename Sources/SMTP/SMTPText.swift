@@ -656,8 +656,10 @@ extension TextArena {
 /// of each (more are let go); one pool serves the sessions of one thread (a stage's
 /// trackers), never two threads at once.
 public final class SessionStoragePool {
-    /// Stores of each size kept.
-    public static let limit = 64
+    /// Stores (and slot arrays) of each size kept: what covers the swings of waiting
+    /// sessions (1 GiB capture: 58 allocations per 100,000 frames with 32 or 64, 118 with
+    /// 16), and what is held at the peak stays small (32 cut the 1 GiB heap peak ~20 KB).
+    public static let limit = 32
     // Per pool: the sizes kept (0: none yet) and how many of each; two stacks of retained
     // stores, the first size's then the second's (no array: no copy-on-write checks, and a
     // store moves in and out with one retain or release).
