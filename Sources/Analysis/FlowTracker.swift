@@ -18,11 +18,12 @@ struct FlowTracker<Dialog: SMTPDialog> {
     private var dialogBox: DialogBox<Dialog>?
     private var ring: SegmentRing
     private var transactions: [TransactionState] = []
-    /// The text of this flow's records (addresses, header fields, reply texts, banner,
-    /// Community ID): recycled with the tracker, from its front only once no record of an
-    /// earlier flow still refers to it (else appended to or replaced, never overwritten).
-    /// Starts small: a flow without payload writes only its Community ID, and its record may
-    /// wait in the merge queue (with `--threads`) holding the store.
+    /// The text of this flow's records written while it is open (addresses, header fields,
+    /// reply texts, banner, findings; what its close writes goes to
+    /// ``FlowTrackerShared/closingTexts``): recycled with the tracker, from its front only
+    /// once no record of an earlier flow still refers to it (else appended to or replaced,
+    /// never overwritten). Starts small: a flow without payload rarely writes any, and its
+    /// record may wait in the merge queue (with `--threads`) holding the store.
     private var texts = TextArena(initialCapacity: 128, maxCapacity: FlowTracker.maxTextCapacity)
     /// The storage of the last record's transaction list, emptied in place for the next flow
     /// once that record is gone (else the list gets new storage, the record keeping its own).
@@ -449,7 +450,7 @@ struct FlowTracker<Dialog: SMTPDialog> {
         if let spare = shared.spareTexts() {
             texts = spare
         } else if payload {
-            texts = TextArena(initialCapacity: 512, maxCapacity: Self.maxTextCapacity)
+            texts = TextArena(initialCapacity: 768, maxCapacity: Self.maxTextCapacity)
         }
     }
 
@@ -649,9 +650,11 @@ struct FlowTracker<Dialog: SMTPDialog> {
     /// Decides everything and builds the flow record. `now` is the capture's latest time.
     mutating func close(summary: FlowSummary?, now: Int64) -> FlowRecord {
         if let summary { note(frame: summary.lastFrame, at: summary.lastTimestampNanoseconds) }
+        // What is written from here on goes to the stage's closing store, not the flow's.
+        shared.startClosing()
         if let reset = firstReset {
             let sender = summary?.resetBy.map { $0 == .clientToServer ? SMTPSide.client : .server } ?? reset.reportedOn
-            addFinding(.reset, frames: FrameList(reset.frame)) { m in
+            addFinding(.reset, frames: FrameList(reset.frame), closing: true) { m in
                 m.append(sender == .client ? "the client reset the connection (frame " as StaticString : "the server reset the connection (frame ")
                 m.append(reset.frame)
                 m.append(")" as StaticString)
@@ -710,8 +713,7 @@ struct FlowTracker<Dialog: SMTPDialog> {
         }
         let endReason: EndReason = resetSeen ? .rst : quitSeen ? .quit : finSeen ? .fin : .open
         let closedBy = summary?.closedBy.map { $0 == .clientToServer ? SMTPSideName.client : .server }
-        adoptSpareTexts()
-        let communityID = CommunityID.v1(info.client, info.server, into: &texts)
+        let communityID = CommunityID.v1(info.client, info.server, into: &shared.closingTexts)
         let bannerText = banner
         let tls = tlsStartNanoseconds != nil
         let findingList = findings.all
@@ -746,7 +748,7 @@ struct FlowTracker<Dialog: SMTPDialog> {
             var frames = terminator.frameList
             if let frame = transaction.gaveUp?.frame { frames.append(frame) }
             let serverClosed = serverEnd == .fin || serverEnd == .rst
-            addFinding(.eodUnanswered, frames: frames) { m in
+            addFinding(.eodUnanswered, frames: frames, closing: true) { m in
                 m.append("transaction " as StaticString)
                 m.append(transaction.index)
                 m.append(": end of data " as StaticString)
@@ -780,7 +782,7 @@ struct FlowTracker<Dialog: SMTPDialog> {
             var frames = FrameList()
             if let frame = transaction.dataFrame { frames.append(frame) }
             if let frame = lastClientFrame { frames.append(frame) }
-            addFinding(.eodMissing, frames: frames) { m in
+            addFinding(.eodMissing, frames: frames, closing: true) { m in
                 m.append("transaction " as StaticString)
                 m.append(transaction.index)
                 m.append(": DATA began (frame " as StaticString)
@@ -794,9 +796,17 @@ struct FlowTracker<Dialog: SMTPDialog> {
         }
     }
 
-    /// Reports `code` with its message written into the flow's text store (see
-    /// ``FindingSet/add(_:frames:texts:message:)``).
-    private mutating func addFinding(_ code: FindingCode, frames: FrameList, message: (inout MessageWriter) -> Void) {
+    /// Reports `code` with its message written into the flow's text store, or while the
+    /// flow closes (`closing`) into the stage's closing store (see
+    /// ``FindingSet/add(_:frames:texts:message:)`` and ``FlowTrackerShared/closingTexts``).
+    private mutating func addFinding(
+        _ code: FindingCode, frames: FrameList, closing: Bool = false, message: (inout MessageWriter) -> Void
+    ) {
+        guard !closing else {
+            if !findings.hasStorage, let spare = shared.spareFindingList() { findings.adopt(spare) }
+            findings.add(code, frames: frames, texts: &shared.closingTexts, message: message)
+            return
+        }
         adoptSpareTexts()
         if !findings.hasStorage, let spare = shared.spareFindingList() { findings.adopt(spare) }
         findings.add(code, frames: frames, texts: &texts, message: message)

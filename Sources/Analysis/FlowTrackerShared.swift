@@ -51,6 +51,22 @@ final class FlowTrackerShared<Dialog: SMTPDialog> {
     @exclusivity(unchecked) private var spareStateLists = SparePool<[TransactionState]>()
     @exclusivity(unchecked) private var spareRareBoxes = SparePool<RareFlowStateBox>()
 
+    /// The text written as a flow closes (its Community ID and the findings decided then),
+    /// for every tracker of the stage in one store: reused from its front once the last
+    /// closed flow's record is gone, else appended to (and, full, replaced by a larger one).
+    /// Written into the flow's own store, that text grew it at the close (512 -> 1,024
+    /// bytes for a transaction left without a reply), and a grown store, recycled, stays
+    /// grown for every later flow that takes it: the longer the capture, the more of them.
+    @exclusivity(unchecked) var closingTexts = TextArena(initialCapacity: 2048, maxCapacity: 16 * 1024)
+
+    /// Makes ``closingTexts`` ready for the flow closing now: the last closed flow's record
+    /// storage is recycled first (its findings may refer to the store), then the store is
+    /// emptied unless a record still refers to it.
+    func startClosing() {
+        recycleAfterRecord()
+        closingTexts.recycle()
+    }
+
     /// A recycled text store, if one is kept.
     func spareTexts() -> TextArena? {
         recycleAfterRecord()
@@ -80,8 +96,8 @@ final class FlowTrackerShared<Dialog: SMTPDialog> {
     }
 
     private func recycleAfterRecord() {
-        guard var storage = afterRecord else { return }
-        afterRecord = nil
+        // Moved out (a copy retained and released its three references).
+        guard var storage = afterRecord.take() else { return }
         // The lists first: their records refer to the store.
         if storage.records.capacity > 0 && !spareRecordLists.isFull {
             storage.records.removeAll(keepingCapacity: true)
@@ -141,7 +157,10 @@ extension FlowTrackerShared where Dialog == SMTPSession {
         smtp.reportsRoutineEvents = false
         // A message's record keeps its Message-ID and Subject, not its Date, From or To.
         smtp.readsAddressFields = false
-        self.init(options: options) { SMTPSession(options: smtp) }
+        // One pool for the stage's sessions: a session waiting for the reply to its end of
+        // data lends its text stores to those that go on.
+        let pool = SessionStoragePool()
+        self.init(options: options) { SMTPSession(options: smtp, storagePool: pool) }
     }
 }
 

@@ -41,6 +41,9 @@ final class SlotStore {
         return copy
     }
 
+    /// Slots allocated (tests: growth follows the open flows).
+    var allocatedSlots: Int { capacity }
+
     /// Adds a slot at index ``count``.
     func append(_ flow: FlowState, _ link: SlotLink) {
         if count == capacity { grow() }
@@ -49,8 +52,10 @@ final class SlotStore {
         count += 1
     }
 
+    /// Half as many slots again (not twice): the store holds every open flow's state, and a
+    /// doubling just past a round number of open connections left up to half of it unused.
     private func grow() {
-        let larger = capacity * 2
+        let larger = capacity + max(1, capacity / 2)
         let newFlows = UnsafeMutablePointer<FlowState>.allocate(capacity: larger)
         let newLinks = UnsafeMutablePointer<SlotLink>.allocate(capacity: larger)
         newFlows.moveInitialize(from: flows, count: count)

@@ -77,6 +77,8 @@ public struct SMTPSession {
     /// first size): a store a rare long text grew is let go at the reset instead. (Reply and
     /// header stores of 256 bytes cut the heap but raised the 1 GiB capture's peak RSS.)
     static let textStoreLimit = 1024
+    /// Keeps the storage pool alive (the arenas and the queue refer to it unretained); nil: none.
+    let storagePool: SessionStoragePool?
     var clientAnomalies = AnomalyCounts()
     var serverAnomalies = AnomalyCounts()
 
@@ -91,7 +93,12 @@ public struct SMTPSession {
 
     public init() { self.init(options: SMTPOptions()) }
 
-    public init(options: SMTPOptions) {
+    /// A session with `options`. With a `storagePool`, its header values go to the pool's
+    /// header store, and while it waits for the reply to an end of data its reply and
+    /// envelope stores and its pending-reply slots wait in the pool, taken back (or others
+    /// in their place) as it goes on (see ``SessionStoragePool``); the session keeps the
+    /// pool alive.
+    public init(options: SMTPOptions, storagePool: SessionStoragePool? = nil) {
         // Limits below 1 would make no sense and must not make arithmetic trap.
         var o = options
         o.maxLineLength = max(16, o.maxLineLength)
@@ -108,6 +115,12 @@ public struct SMTPSession {
         self.options = o
         reportsRoutineEvents = o.reportsRoutineEvents
         scanner.limits = ScanLimits(o)
+        self.storagePool = storagePool
+        commandText.pool = storagePool
+        replyText.pool = storagePool
+        headerText.pool = storagePool
+        envelopeText.pool = storagePool
+        pending.pool = storagePool
     }
 
     /// Starts over as a new session with the same options (as `init(options:)` would),
@@ -263,17 +276,46 @@ public struct SMTPSession {
             statistics.droppedPendingCommands += 1
             anomaly(.tooManyPendingCommands, .client, offset, emit: emit)
         }
+        // The message is over and its reply awaited, for long on a stalled connection: the
+        // queue keeps just the transaction, and what the stores held went out with the
+        // events, so its slots and stores wait in the pool meanwhile.
+        if case .endOfData(let transaction) = context {
+            if !pending.pushParked(endOfData: transaction) { pending.push(consume context, verb: verb) }
+            lendStorage()
+            return
+        }
         pending.push(consume context, verb: verb)
     }
 
+    /// Lends the reply and envelope stores when nothing refers to them any more (see
+    /// ``TextArena/lend()``).
+    /// The command store is kept: whatever is lent is taken again by this session or the
+    /// next, about 150 instructions a store, and it holds the fewest bytes.
+    mutating func lendStorage() {
+        replyText.lend()
+        envelopeText.lend()
+    }
+
     mutating func summary(_ t: consuming OpenTransaction, size: UInt64? = nil, fingerprint: String? = nil) -> MessageSummary {
-        headerText.recycle()
-        let fields = scanner.headerFields(
-            maxValueLength: options.maxHeaderValueLength, addressFields: options.readsAddressFields, arena: &headerText)
-        // The 16 hex digits go in the header store too: one over the small-string limit, a
-        // String would be a heap allocation per message.
+        // Header values are written only here, at the message's end, and read by whoever
+        // takes the summary: with a pool, into its header store, one for all its sessions
+        // (reused from its front once no summary refers to it), so no session holds one.
+        let fields: HeaderFields
+        let hex: SMTPText
         let digest = scanner.fingerprintValue
-        let hex = fingerprint.map(SMTPText.init) ?? headerText.text(count: 16) { Fingerprint.writeHex(digest, into: $0) }
+        if let pool = storagePool {
+            pool.headerText.recycle()
+            fields = scanner.headerFields(
+                maxValueLength: options.maxHeaderValueLength, addressFields: options.readsAddressFields, arena: &pool.headerText)
+            hex = fingerprint.map(SMTPText.init) ?? pool.headerText.text(count: 16) { Fingerprint.writeHex(digest, into: $0) }
+        } else {
+            headerText.recycle()
+            fields = scanner.headerFields(
+                maxValueLength: options.maxHeaderValueLength, addressFields: options.readsAddressFields, arena: &headerText)
+            // The 16 hex digits go in the header store too: one over the small-string limit, a
+            // String would be a heap allocation per message.
+            hex = fingerprint.map(SMTPText.init) ?? headerText.text(count: 16) { Fingerprint.writeHex(digest, into: $0) }
+        }
         // The envelope moved out of the transaction, not copied.
         var t = t
         let mailFrom = t.mailFrom.take()

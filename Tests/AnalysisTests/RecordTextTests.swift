@@ -53,9 +53,11 @@ import Wire
         #expect(writer.bytes == lineBefore)
     }
 
-    /// Every store the texts of `record` live in.
+    /// Every store the texts `record`'s flow wrote while open live in (what its close wrote,
+    /// the Community ID, is in the stage's closing store, shared by every record: appended
+    /// to while a record refers to it, see ``FlowTrackerShared/closingTexts``).
     static func stores(of record: FlowRecord) -> Set<ObjectIdentifier> {
-        var texts: [SMTPText?] = [record.communityIDText, record.bannerText]
+        var texts: [SMTPText?] = [record.bannerText]
         for transaction in record.transactions {
             texts += [transaction.mailFromText, transaction.messageIDText, transaction.subjectText, transaction.fingerprintText, transaction.reply?.textValue]
         }
@@ -76,6 +78,11 @@ import Wire
         let second = Run.run(&tracker, flow: 2, client: Self.later(2).client, server: Self.later(2).server)
         #expect(first?.transactions.first?.mailFrom == "b@example.org")
         #expect(second.transactions.first?.mailFrom == "sender2@example.org")
+        if let firstRecord = first {
+            #expect(firstRecord.communityID == CommunityID.v1(firstRecord.client.endpoint, firstRecord.server.endpoint))
+            #expect(firstRecord.communityID != second.communityID)
+        }
+        #expect(second.communityID == CommunityID.v1(second.client.endpoint, second.server.endpoint))
         let secondStores = Self.stores(of: second)
         #expect(secondStores.isDisjoint(with: firstStores))
 
