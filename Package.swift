@@ -4,6 +4,7 @@ import PackageDescription
 // Dependency direction (see README "Architecture"):
 //   smtpscope ─► Analysis ─► Reassembly ─► Wire
 //       │           ├──────► SMTP ─► CByteMask (imports nothing else of ours)
+//       │           ├──────► CSHA1
 //       │           └──────► Capture ─► CLibpcap, Wire
 //       └─► Report (HTML from the JSON Lines records alone)
 // Only Capture calls pcap_*; SMTP never sees TCP; core targets never read the wall clock.
@@ -28,9 +29,11 @@ let package = Package(
         // The body scan in C: 64-byte blocks with SSE2, AVX2 or AVX-512 chosen at run time, XXH64 in the same pass.
         .target(name: "CByteMask"),
         .target(name: "SMTP", dependencies: ["CByteMask"]),
+        // SHA-1 blocks with the x86 SHA extensions, for Community ID (portable rounds in Analysis).
+        .target(name: "CSHA1"),
         .target(
             name: "Analysis",
-            dependencies: ["Wire", "Capture", "Reassembly", "SMTP"]
+            dependencies: ["Wire", "Capture", "Reassembly", "SMTP", "CSHA1"]
         ),
         .target(name: "Report"),
         .executableTarget(
