@@ -42,6 +42,12 @@ final class TextStore: ManagedBuffer<TextStore.Header, UInt8> {
         }
     }
 
+    /// `count` bytes at `start`, valid only while something keeps this store alive.
+    @inlinable @inline(__always)
+    func bytes(_ start: Int, _ count: Int) -> UnsafeRawBufferPointer {
+        withUnsafeMutablePointerToElements { UnsafeRawBufferPointer(start: $0 + start, count: count) }
+    }
+
     @inlinable @inline(__always)
     func withBytes<R>(_ start: Int, _ count: Int, _ body: (UnsafeRawBufferPointer) -> R) -> R {
         withUnsafeMutablePointerToElements { base in
@@ -87,12 +93,20 @@ public struct SMTPText: Sendable, Hashable, CustomStringConvertible {
     /// from other modules for every text they read, where a generic call cost ~600 instructions.
     @inlinable
     public func withBytes<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
-        switch storage {
-        case .string(var s): return s.withUTF8 { body(UnsafeRawBufferPointer($0)) }
-        case .stored(let store, let start, let count):
-            // This text holds the store for the whole call: read without a retain and release.
-            return Unmanaged.passUnretained(store)._withUnsafeGuaranteedRef { $0.withBytes(Int(start), Int(count), body) }
-        }
+        // Stored text (the usual): its bytes found first and `body` called after, so that the
+        // store bound on the way is let go before the call and never retained across it
+        // (a retain and release per call otherwise). This text holds the store for the call.
+        if let bytes = storedBytes { return body(bytes) }
+        guard case .string(var s) = storage else { return body(UnsafeRawBufferPointer(start: nil, count: 0)) }
+        return s.withUTF8 { body(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// Where a stored text's bytes lie (nil for a `String` text). Valid only while this text
+    /// (which keeps the store alive) is: for use within one call, never kept.
+    @inlinable
+    var storedBytes: UnsafeRawBufferPointer? {
+        guard case .stored(let store, let start, let count) = storage else { return nil }
+        return store.bytes(Int(start), Int(count))
     }
 
     public static func == (a: SMTPText, b: SMTPText) -> Bool { a.string == b.string }
@@ -167,8 +181,9 @@ public struct TextArena {
     /// `text`'s bytes copied in (a `String` text stays as it is: it is already kept).
     public mutating func copy(_ text: SMTPText) -> SMTPText {
         // Read where it lies (no generic call through `withBytes`).
-        guard case .stored(let from, let start, let count) = text.storage else { return text }
-        return from.withBytes(Int(start), Int(count)) { self.text($0) }
+        // Bytes found first, then copied: the source store is not retained across the copy.
+        guard let bytes = text.storedBytes else { return text }
+        return self.text(bytes)
     }
 
     /// `count` bytes written in place by `body` (which returns how many it wrote, at most
