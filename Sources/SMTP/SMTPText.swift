@@ -513,42 +513,47 @@ public struct ReplyLines: Sendable, Hashable {
     /// other modules, with a test that is a few instructions once inlined.
     @inlinable
     public func someLineStarts(where test: (UInt8) -> Bool) -> Bool {
-        switch storage {
-        case .strings(let lines):
-            for line in lines { if let first = line.utf8.first, test(first) { return true } }
-            return false
-        case .stored(let store, let start, let used, _):
-            return store.withBytes(Int(start), Int(used)) { bytes in
-                var i = 0
-                while i + 4 <= bytes.count {
-                    let count = Int(bytes.loadUnaligned(fromByteOffset: i, as: UInt32.self).littleEndian)
-                    if count > 0 && i + 4 < bytes.count && test(bytes[i + 4]) { return true }
-                    i = i + 4 + count
-                }
-                return false
+        if let bytes = storedBytes {
+            var i = 0
+            while i + 4 <= bytes.count {
+                let count = Int(bytes.loadUnaligned(fromByteOffset: i, as: UInt32.self).littleEndian)
+                if count > 0 && i + 4 < bytes.count && test(bytes[i + 4]) { return true }
+                i = i + 4 + count
             }
+            return false
         }
+        guard case .strings(let lines) = storage else { return false }
+        for line in lines { if let first = line.utf8.first, test(first) { return true } }
+        return false
     }
 
     /// Calls `body` with each line's bytes (valid only during the call) while it returns true.
     @inlinable
     public func forEachLine(while body: (UnsafeRawBufferPointer) -> Bool) {
-        switch storage {
-        case .strings(let lines):
-            for var line in lines {
-                guard line.withUTF8({ body(UnsafeRawBufferPointer($0)) }) else { return }
+        // Stored lines (the usual) found first, as in `SMTPText.withBytes`: no retain and
+        // release of the store around the calls.
+        if let bytes = storedBytes {
+            var i = 0
+            while i + 4 <= bytes.count {
+                let count = Int(bytes.loadUnaligned(fromByteOffset: i, as: UInt32.self).littleEndian)
+                let end = min(bytes.count, i + 4 + count)
+                guard body(UnsafeRawBufferPointer(rebasing: bytes[(i + 4)..<end])) else { return }
+                i = end
             }
-        case .stored(let store, let start, let used, _):
-            store.withBytes(Int(start), Int(used)) { bytes in
-                var i = 0
-                while i + 4 <= bytes.count {
-                    let count = Int(bytes.loadUnaligned(fromByteOffset: i, as: UInt32.self).littleEndian)
-                    let end = min(bytes.count, i + 4 + count)
-                    guard body(UnsafeRawBufferPointer(rebasing: bytes[(i + 4)..<end])) else { return }
-                    i = end
-                }
-            }
+            return
         }
+        guard case .strings(let lines) = storage else { return }
+        for var line in lines {
+            guard line.withUTF8({ body(UnsafeRawBufferPointer($0)) }) else { return }
+        }
+    }
+
+    /// Where stored lines lie, length prefixes and all (nil for strings). Valid only while
+    /// these lines (which keep the store alive) are: for use within one call, never kept.
+    @inlinable
+    var storedBytes: UnsafeRawBufferPointer? {
+        guard case .stored(let store, let start, let used, _) = storage else { return nil }
+        return store.bytes(Int(start), Int(used))
     }
 
     /// Calls `body` with each line's bytes (valid only during the call).
