@@ -101,6 +101,16 @@ public struct SMTPText: Sendable, Hashable, CustomStringConvertible {
         return s.withUTF8 { body(UnsafeRawBufferPointer($0)) }
     }
 
+    /// ``withBytes(_:)`` of the text at `text`, read where it lies (nil when there is none):
+    /// a text copied out of a record for the call cost a retain and release of its store.
+    /// Whatever holds `text` must stay as it is during the call (`body` must not change it).
+    @inlinable
+    public static func withBytes<R>(of text: UnsafePointer<SMTPText?>, _ body: (UnsafeRawBufferPointer) -> R) -> R? {
+        if let bytes = text.pointee?.storedBytes { return body(bytes) }
+        guard let copy = text.pointee else { return nil }
+        return copy.withBytes(body)
+    }
+
     /// Where a stored text's bytes lie (nil for a `String` text). Valid only while this text
     /// (which keeps the store alive) is: for use within one call, never kept.
     @inlinable
