@@ -47,6 +47,23 @@ import Testing
         #expect(copied.withBytes { Array($0) } == Array("<id@example.org>".utf8))
     }
 
+    @Test func textReadInPlaceIsItsBytesOrNilWithoutOne() {
+        var arena = TextArena(initialCapacity: 64)
+        _ = Self.text("before", in: &arena)
+        var fields: [SMTPText?] = [Self.text("<m1@example.org>", in: &arena), nil, SMTPText("b@example.net"), Self.text("", in: &arena)]
+        let expected: [[UInt8]?] = [Array("<m1@example.org>".utf8), nil, Array("b@example.net".utf8), []]
+        fields.withUnsafeBufferPointer { (fields: UnsafeBufferPointer<SMTPText?>) -> Void in
+            guard let first = fields.baseAddress else {
+                Issue.record("no storage")
+                return
+            }
+            for index in fields.indices {
+                #expect(SMTPText.withBytes(of: first + index) { Array($0) } == expected[index])
+            }
+        }
+        fields.removeAll()
+    }
+
     @Test func storedLinesAreEachLineInOrderAtAnyStart() {
         var arena = TextArena(initialCapacity: 256)
         // Lines of a first list come before the second in the store.
