@@ -275,6 +275,19 @@ struct JSONByteWriter {
         }
     }
 
+    /// ``keyedText(_:)`` of a record's text field, read where it lies (see
+    /// ``SMTPText/withBytes(of:_:)``).
+    @inline(__always)
+    mutating func keyedText<Record>(of record: UnsafePointer<Record>, _ field: KeyPath<Record, SMTPText?>) {
+        guard let text = record.pointer(to: field) else { return keyedText(record.pointee[keyPath: field]) }
+        let storage = self.storage
+        switch SMTPText.withBytes(of: text, { storage.appendQuotedIfPlain($0, comma: false) }) {
+        case true?: return
+        case false?: self.text(text.pointee)
+        case nil: raw("null")
+        }
+    }
+
     /// ``lines(_:)`` with plain ASCII lines copied and checked in one pass each (see
     /// ``keyedText(_:)``), other lines through ``lines(_:)``'s own path.
     mutating func keyedLines(_ lines: ReplyLines) {

@@ -193,14 +193,14 @@ extension JSONByteWriter {
         at = Self.put("\"index\":", at: at)
         at = Self.putInt(record.pointee.index, at: at)
         commit(Self.put(",\"mail_from\":", at: at))
-        keyedText(record.pointee.mailFromText)
+        keyedText(of: record, \.mailFromText)
         raw(",\"rcpt_to\":"); keyedLines(record.pointee.rcptToList)
-        raw(",\"message_id\":"); keyedText(record.pointee.messageIDText)
+        raw(",\"message_id\":"); keyedText(of: record, \.messageIDText)
         at = reserve(48)
         at = Self.put(",\"size\":", at: at)
         at = Self.putDigits(record.pointee.size, at: at)
         commit(Self.put(",\"fingerprint\":", at: at))
-        keyedText(record.pointee.fingerprintText)
+        keyedText(of: record, \.fingerprintText)
         at = reserve(56)
         at = Self.put(",\"data_frame\":", at: at)
         at = Self.putDigits(record.pointee.dataFrame, at: at)
@@ -219,7 +219,7 @@ extension JSONByteWriter {
         at = Self.putSeconds(record.pointee.startNanoseconds, at: at, cache: &cache)
         secondsCache = cache
         commit(Self.put(",\"subject\":", at: at))
-        keyedText(record.pointee.subjectText)
+        keyedText(of: record, \.subjectText)
         raw(",\"gave_up\":")
         if let gaveUp = record.pointee.gaveUp { self.gaveUp(gaveUp) } else { raw("null") }
     }

@@ -1,3 +1,5 @@
+import SMTP
+
 /// Cross-flow correlation kept up as transactions arrive, in bounded memory: per message
 /// identity (``Correlator``'s key) a few compact views (capture, flow, transaction, start,
 /// outcome, diagnosis) and the distinct envelopes they came with, never the whole records.
@@ -188,8 +190,11 @@ public struct MessageTable: Sendable {
 
     /// ``asciiMessageIDHash(_:)`` of the record's Message-ID; nil without one.
     private static func asciiMessageIDHash(of record: UnsafePointer<TransactionRecord>) -> UInt64? {
-        guard let id = record.pointee.messageIDText else { return nil }
-        return id.withBytes { asciiMessageIDHash($0) }
+        // Read where it lies (``SMTPText/withBytes(of:_:)``): no copy of the text.
+        guard let id = record.pointer(to: \.messageIDText) else {
+            return record.pointee.messageIDText.flatMap { $0.withBytes { asciiMessageIDHash($0) } }
+        }
+        return SMTPText.withBytes(of: id) { asciiMessageIDHash($0) } ?? nil
     }
 
     /// ``note(_:)`` of a record whose identity hashes to `hash`; `identity` makes the

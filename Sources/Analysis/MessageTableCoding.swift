@@ -55,15 +55,19 @@ enum EntryCoding {
     static func appendEnvelope(of record: UnsafePointer<TransactionRecord>, suffixes: inout SuffixTable, to bytes: inout [UInt8]) {
         // The usual record (Message-ID, fingerprint and MAIL FROM, all ASCII): each text's
         // bytes borrowed once, the envelope's size known before one reserve.
-        if let id = record.pointee.messageIDText, let print = record.pointee.fingerprintText, let from = record.pointee.mailFromText {
-            let done = id.withBytes { id in
-                print.withBytes { print in
-                    from.withBytes { from in
+        // Read where they lie (``SMTPText/withBytes(of:_:)``): bound by `if let`, each text
+        // was copied out of the record (a retain and release of its store).
+        if let idText = record.pointer(to: \.messageIDText), let printText = record.pointer(to: \.fingerprintText),
+            let fromText = record.pointer(to: \.mailFromText)
+        {
+            let done = SMTPText.withBytes(of: idText) { id in
+                SMTPText.withBytes(of: printText) { print in
+                    SMTPText.withBytes(of: fromText) { from in
                         appendASCIIEnvelope(id: id, fingerprint: print, mailFrom: from, rcptTo: record.pointee.rcptToList, suffixes: &suffixes,
                                             to: &bytes)
-                    }
-                }
-            }
+                    } ?? false
+                } ?? false
+            } ?? false
             if done { return }
         }
         appendEnvelopeInGeneral(of: record.pointee, suffixes: &suffixes, to: &bytes)

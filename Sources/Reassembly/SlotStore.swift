@@ -45,9 +45,9 @@ final class SlotStore {
     var allocatedSlots: Int { capacity }
 
     /// Adds a slot at index ``count``.
-    func append(_ flow: FlowState, _ link: SlotLink) {
+    func append(_ flow: consuming FlowState, _ link: SlotLink) {
         if count == capacity { grow() }
-        (flows + count).initialize(to: flow)
+        (flows + count).initialize(to: consume flow)
         (links + count).initialize(to: link)
         count += 1
     }

@@ -359,11 +359,13 @@ public struct TCPReassembler {
         if let reused = freeSlots.popLast() {
             index = reused
             precondition(reused >= 0 && Int(reused) < store.count)
-            store.flows[Int(index)] = flow
+            // Moved in, not copied: a copy retained each of the state's references, and
+            // the local then released them.
+            store.flows[Int(index)] = consume flow
             store.links[Int(index)] = link
         } else {
             index = Int32(store.count)
-            store.append(flow, link)
+            store.append(consume flow, link)
         }
         table.insert(index, for: key)
         linkAtTail(index)

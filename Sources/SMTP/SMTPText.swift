@@ -42,6 +42,12 @@ final class TextStore: ManagedBuffer<TextStore.Header, UInt8> {
         }
     }
 
+    /// `count` bytes at `start`, valid only while something keeps this store alive.
+    @inlinable @inline(__always)
+    func bytes(_ start: Int, _ count: Int) -> UnsafeRawBufferPointer {
+        withUnsafeMutablePointerToElements { UnsafeRawBufferPointer(start: $0 + start, count: count) }
+    }
+
     @inlinable @inline(__always)
     func withBytes<R>(_ start: Int, _ count: Int, _ body: (UnsafeRawBufferPointer) -> R) -> R {
         withUnsafeMutablePointerToElements { base in
@@ -87,12 +93,30 @@ public struct SMTPText: Sendable, Hashable, CustomStringConvertible {
     /// from other modules for every text they read, where a generic call cost ~600 instructions.
     @inlinable
     public func withBytes<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
-        switch storage {
-        case .string(var s): return s.withUTF8 { body(UnsafeRawBufferPointer($0)) }
-        case .stored(let store, let start, let count):
-            // This text holds the store for the whole call: read without a retain and release.
-            return Unmanaged.passUnretained(store)._withUnsafeGuaranteedRef { $0.withBytes(Int(start), Int(count), body) }
-        }
+        // Stored text (the usual): its bytes found first and `body` called after, so that the
+        // store bound on the way is let go before the call and never retained across it
+        // (a retain and release per call otherwise). This text holds the store for the call.
+        if let bytes = storedBytes { return body(bytes) }
+        guard case .string(var s) = storage else { return body(UnsafeRawBufferPointer(start: nil, count: 0)) }
+        return s.withUTF8 { body(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// ``withBytes(_:)`` of the text at `text`, read where it lies (nil when there is none):
+    /// a text copied out of a record for the call cost a retain and release of its store.
+    /// Whatever holds `text` must stay as it is during the call (`body` must not change it).
+    @inlinable
+    public static func withBytes<R>(of text: UnsafePointer<SMTPText?>, _ body: (UnsafeRawBufferPointer) -> R) -> R? {
+        if let bytes = text.pointee?.storedBytes { return body(bytes) }
+        guard let copy = text.pointee else { return nil }
+        return copy.withBytes(body)
+    }
+
+    /// Where a stored text's bytes lie (nil for a `String` text). Valid only while this text
+    /// (which keeps the store alive) is: for use within one call, never kept.
+    @inlinable
+    var storedBytes: UnsafeRawBufferPointer? {
+        guard case .stored(let store, let start, let count) = storage else { return nil }
+        return store.bytes(Int(start), Int(count))
     }
 
     public static func == (a: SMTPText, b: SMTPText) -> Bool { a.string == b.string }
@@ -167,8 +191,9 @@ public struct TextArena {
     /// `text`'s bytes copied in (a `String` text stays as it is: it is already kept).
     public mutating func copy(_ text: SMTPText) -> SMTPText {
         // Read where it lies (no generic call through `withBytes`).
-        guard case .stored(let from, let start, let count) = text.storage else { return text }
-        return from.withBytes(Int(start), Int(count)) { self.text($0) }
+        // Bytes found first, then copied: the source store is not retained across the copy.
+        guard let bytes = text.storedBytes else { return text }
+        return self.text(bytes)
     }
 
     /// `count` bytes written in place by `body` (which returns how many it wrote, at most
@@ -498,42 +523,47 @@ public struct ReplyLines: Sendable, Hashable {
     /// other modules, with a test that is a few instructions once inlined.
     @inlinable
     public func someLineStarts(where test: (UInt8) -> Bool) -> Bool {
-        switch storage {
-        case .strings(let lines):
-            for line in lines { if let first = line.utf8.first, test(first) { return true } }
-            return false
-        case .stored(let store, let start, let used, _):
-            return store.withBytes(Int(start), Int(used)) { bytes in
-                var i = 0
-                while i + 4 <= bytes.count {
-                    let count = Int(bytes.loadUnaligned(fromByteOffset: i, as: UInt32.self).littleEndian)
-                    if count > 0 && i + 4 < bytes.count && test(bytes[i + 4]) { return true }
-                    i = i + 4 + count
-                }
-                return false
+        if let bytes = storedBytes {
+            var i = 0
+            while i + 4 <= bytes.count {
+                let count = Int(bytes.loadUnaligned(fromByteOffset: i, as: UInt32.self).littleEndian)
+                if count > 0 && i + 4 < bytes.count && test(bytes[i + 4]) { return true }
+                i = i + 4 + count
             }
+            return false
         }
+        guard case .strings(let lines) = storage else { return false }
+        for line in lines { if let first = line.utf8.first, test(first) { return true } }
+        return false
     }
 
     /// Calls `body` with each line's bytes (valid only during the call) while it returns true.
     @inlinable
     public func forEachLine(while body: (UnsafeRawBufferPointer) -> Bool) {
-        switch storage {
-        case .strings(let lines):
-            for var line in lines {
-                guard line.withUTF8({ body(UnsafeRawBufferPointer($0)) }) else { return }
+        // Stored lines (the usual) found first, as in `SMTPText.withBytes`: no retain and
+        // release of the store around the calls.
+        if let bytes = storedBytes {
+            var i = 0
+            while i + 4 <= bytes.count {
+                let count = Int(bytes.loadUnaligned(fromByteOffset: i, as: UInt32.self).littleEndian)
+                let end = min(bytes.count, i + 4 + count)
+                guard body(UnsafeRawBufferPointer(rebasing: bytes[(i + 4)..<end])) else { return }
+                i = end
             }
-        case .stored(let store, let start, let used, _):
-            store.withBytes(Int(start), Int(used)) { bytes in
-                var i = 0
-                while i + 4 <= bytes.count {
-                    let count = Int(bytes.loadUnaligned(fromByteOffset: i, as: UInt32.self).littleEndian)
-                    let end = min(bytes.count, i + 4 + count)
-                    guard body(UnsafeRawBufferPointer(rebasing: bytes[(i + 4)..<end])) else { return }
-                    i = end
-                }
-            }
+            return
         }
+        guard case .strings(let lines) = storage else { return }
+        for var line in lines {
+            guard line.withUTF8({ body(UnsafeRawBufferPointer($0)) }) else { return }
+        }
+    }
+
+    /// Where stored lines lie, length prefixes and all (nil for strings). Valid only while
+    /// these lines (which keep the store alive) are: for use within one call, never kept.
+    @inlinable
+    var storedBytes: UnsafeRawBufferPointer? {
+        guard case .stored(let store, let start, let used, _) = storage else { return nil }
+        return store.bytes(Int(start), Int(used))
     }
 
     /// Calls `body` with each line's bytes (valid only during the call).
