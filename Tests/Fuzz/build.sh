@@ -33,7 +33,7 @@ module() {
     if ((stale)); then
         echo "build: module $name" >&2
         (cd "$build" && swiftc "${flags[@]}" -module-name "$name" -I "$build" \
-            -I "$root/Sources/CLibpcap" -I "$root/Sources/CByteMask/include" "$@" \
+            -I "$root/Sources/CLibpcap" -I "$root/Sources/CByteMask/include" -I "$root/Sources/CSHA1/include" "$@" \
             -emit-module -emit-module-path "$build/$name.swiftmodule" \
             -c -o "$object" "${sources[@]}")
         rebuilt=1  # modules after this one import it
@@ -54,29 +54,36 @@ esac
 
 objects=()
 rebuilt=0
-# SMTP's one C dependency (the body scan's plain run and XXH64), compiled with
-# clang and instrumented alike, when one of its files is newer than the object.
-for name in "${modules[@]}"; do
-    [[ $name == SMTP ]] || continue
-    cobject="$build/CByteMask.o"
-    cfiles=("$root/Sources/CByteMask"/*.c)
-    cstale=0
+# The C targets (SMTP's body scan and XXH64, Analysis' SHA-1 with the SHA
+# extensions), compiled with clang and instrumented alike, when one of their
+# files is newer than the object.
+ctarget() {
+    local name=$1
+    local cobject="$build/$name.o"
+    local cfiles=("$root/Sources/$name"/*.c)
+    local cstale=0
     [[ -f $cobject ]] || cstale=1
-    for source in "${cfiles[@]}" "$root/Sources/CByteMask"/*.h "$root/Sources/CByteMask/include"/*.h; do
+    for source in "${cfiles[@]}" "$root/Sources/$name"/*.h "$root/Sources/$name/include"/*.h; do
         [[ $source -nt $cobject ]] && cstale=1
     done
     if ((cstale)); then
-        echo "build: C target CByteMask" >&2
-        objs=()
+        echo "build: C target $name" >&2
+        local objs=()
         for source in "${cfiles[@]}"; do
-            clang -fsanitize=fuzzer-no-link,address -O2 -g -I "$root/Sources/CByteMask/include" \
-                -c "$source" -o "$build/CByteMask-$(basename "$source" .c).o"
-            objs+=("$build/CByteMask-$(basename "$source" .c).o")
+            clang -fsanitize=fuzzer-no-link,address -O2 -g -I "$root/Sources/$name/include" \
+                -c "$source" -o "$build/$name-$(basename "$source" .c).o"
+            objs+=("$build/$name-$(basename "$source" .c).o")
         done
         ld -r -o "$cobject" "${objs[@]}"
-        rebuilt=1  # its header may have changed what SMTP imports
+        rebuilt=1  # its header may have changed what the Swift modules import
     fi
     objects+=("$cobject")
+}
+for name in "${modules[@]}"; do
+    case $name in
+    SMTP) ctarget CByteMask ;;
+    Analysis) ctarget CSHA1 ;;
+    esac
 done
 for name in "${modules[@]}"; do
     module "$name"
@@ -101,7 +108,7 @@ esac
 echo "build: harness $harness" >&2
 # From the build folder: swiftc leaves module files in the current directory.
 cd "$build"
-swiftc "${flags[@]}" -module-name "Fuzz_$harness" -I "$build" -I "$root/Sources/CByteMask/include" \
+swiftc "${flags[@]}" -module-name "Fuzz_$harness" -I "$build" -I "$root/Sources/CByteMask/include" -I "$root/Sources/CSHA1/include" \
     "$here/Harnesses/$harness.swift" "${shared[@]}" "${objects[@]}" "${extra[@]}" \
     -o "$build/fuzz-$harness.new" 2> >(grep -v "Cannot export local symbol" >&2)
 # Replace, not overwrite: a running fuzzer keeps its binary.
